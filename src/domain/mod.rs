@@ -1,0 +1,32 @@
+//! Pure domain logic: no I/O, no async, no HTTP types.
+//!
+//! Everything here is a value that was parsed once at the edge and is valid
+//! from then on ("parse, don't validate").
+
+pub mod amount;
+pub mod ids;
+pub mod message;
+pub mod network;
+pub mod state;
+pub mod withdrawal;
+
+pub use amount::Amount;
+pub use ids::{TxHash, UserId, WithdrawalId};
+pub use network::Network;
+pub use state::State;
+pub use withdrawal::{HistoryEntry, Registration, Withdrawal};
+
+/// Why a value from outside could not become a domain value. `field` names the
+/// input so the HTTP layer can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}

@@ -1,0 +1,163 @@
+//! Network codes and the per-network facts the rest of the domain needs.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::TxHashFormat;
+
+macro_rules! networks {
+    ($($variant:ident => $code:literal, $name:literal;)+) => {
+        /// A blockchain network, written on the wire as its upper-case code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Network {
+            $(#[serde(rename = $code)] $variant,)+
+        }
+
+        impl Network {
+            pub const ALL: &'static [Network] = &[$(Network::$variant,)+];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Network::$variant => $code,)+ }
+            }
+
+            /// The network's name as people know it.
+            pub fn display_name(self) -> &'static str {
+                match self { $(Network::$variant => $name,)+ }
+            }
+
+            /// Exact upper-case code only: `eth` is not `ETH`, so a client
+            /// bug surfaces instead of being guessed around.
+            pub fn parse(code: &str) -> Option<Network> {
+                match code { $($code => Some(Network::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+networks! {
+    Btc => "BTC", "Bitcoin";
+    Ltc => "LTC", "Litecoin";
+    Doge => "DOGE", "Dogecoin";
+    Bch => "BCH", "Bitcoin Cash";
+    Dash => "DASH", "Dash";
+    Zec => "ZEC", "Zcash";
+    Eth => "ETH", "Ethereum";
+    Bsc => "BSC", "BNB Smart Chain";
+    Polygon => "POLYGON", "Polygon PoS";
+    Arbitrum => "ARBITRUM", "Arbitrum One";
+    Optimism => "OPTIMISM", "OP Mainnet";
+    Base => "BASE", "Base";
+    Avaxc => "AVAXC", "Avalanche C-Chain";
+    Etc => "ETC", "Ethereum Classic";
+    Trx => "TRX", "TRON";
+    Sol => "SOL", "Solana";
+    Xrp => "XRP", "XRP Ledger";
+    Xlm => "XLM", "Stellar";
+    Ada => "ADA", "Cardano";
+    Dot => "DOT", "Polkadot";
+    Atom => "ATOM", "Cosmos Hub";
+    Ton => "TON", "TON";
+    Near => "NEAR", "NEAR Protocol";
+    Apt => "APT", "Aptos";
+    Sui => "SUI", "Sui";
+    Algo => "ALGO", "Algorand";
+    Hbar => "HBAR", "Hedera";
+    Eos => "EOS", "EOS";
+    Xtz => "XTZ", "Tezos";
+    Fil => "FIL", "Filecoin";
+}
+
+impl Network {
+    pub fn is_evm(self) -> bool {
+        use Network::*;
+        matches!(self, Eth | Bsc | Polygon | Arbitrum | Optimism | Base | Avaxc | Etc)
+    }
+
+    pub fn tx_hash_format(self) -> TxHashFormat {
+        use Network::*;
+        match self {
+            n if n.is_evm() => TxHashFormat::PrefixedHex { bytes: 32 },
+            Btc | Ltc | Doge | Bch | Dash | Zec | Trx | Ada | Atom | Algo | Eos | Fil => {
+                TxHashFormat::Hex { bytes: 32, upper: false }
+            }
+            Xrp => TxHashFormat::Hex { bytes: 32, upper: true },
+            // Ed25519 signatures (64 bytes) in base58 are 86-88 characters.
+            Sol => TxHashFormat::Base58 { min_len: 86, max_len: 88 },
+            _ => TxHashFormat::Opaque,
+        }
+    }
+
+    /// A public explorer page for a transaction, so the user can look for
+    /// themselves. `None` where no stable public URL scheme exists.
+    pub fn explorer_tx_url(self, tx_hash: &str) -> Option<String> {
+        use Network::*;
+        let base = match self {
+            Btc => "https://mempool.space/tx/",
+            Ltc => "https://litecoinspace.org/tx/",
+            Doge => "https://blockchair.com/dogecoin/transaction/",
+            Bch => "https://blockchair.com/bitcoin-cash/transaction/",
+            Dash => "https://blockchair.com/dash/transaction/",
+            Zec => "https://blockchair.com/zcash/transaction/",
+            Eth => "https://etherscan.io/tx/",
+            Bsc => "https://bscscan.com/tx/",
+            Polygon => "https://polygonscan.com/tx/",
+            Arbitrum => "https://arbiscan.io/tx/",
+            Optimism => "https://optimistic.etherscan.io/tx/",
+            Base => "https://basescan.org/tx/",
+            Avaxc => "https://snowtrace.io/tx/",
+            Etc => "https://etc.blockscout.com/tx/",
+            Trx => "https://tronscan.org/#/transaction/",
+            Sol => "https://solscan.io/tx/",
+            Xrp => "https://livenet.xrpl.org/transactions/",
+            Xlm => "https://stellar.expert/explorer/public/tx/",
+            Ada => "https://cardanoscan.io/transaction/",
+            Dot => "https://polkadot.subscan.io/extrinsic/",
+            Atom => "https://www.mintscan.io/cosmos/tx/",
+            Ton => "https://tonviewer.com/transaction/",
+            Near => "https://nearblocks.io/txns/",
+            Apt => "https://explorer.aptoslabs.com/txn/",
+            Sui => "https://suiscan.xyz/mainnet/tx/",
+            Algo => "https://allo.info/tx/",
+            Hbar => "https://hashscan.io/mainnet/transaction/",
+            Eos => "https://eosauthority.com/transaction/",
+            Xtz => "https://tzkt.io/",
+            Fil => "https://filfox.info/en/message/",
+        };
+        Some(format!("{base}{tx_hash}"))
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_upper_case() {
+        assert_eq!(Network::ALL.len(), 30);
+        for network in Network::ALL {
+            assert_eq!(Network::parse(network.code()), Some(*network));
+            assert_eq!(network.code(), network.code().to_ascii_uppercase());
+            let json = serde_json::to_string(network).unwrap();
+            assert_eq!(json, format!("\"{}\"", network.code()));
+        }
+    }
+
+    #[test]
+    fn parsing_is_exact() {
+        assert_eq!(Network::parse("eth"), None);
+        assert_eq!(Network::parse("ERC20"), None);
+        assert_eq!(Network::parse(" ETH"), None);
+    }
+
+    #[test]
+    fn eight_networks_are_evm() {
+        assert_eq!(Network::ALL.iter().filter(|n| n.is_evm()).count(), 8);
+    }
+}

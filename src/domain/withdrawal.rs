@@ -1,0 +1,346 @@
+//! The withdrawal record and the operations that change it. Every change of
+//! state goes through [`Withdrawal::transition`], which enforces the state
+//! machine and appends to the history.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
+
+const MAX_COIN_LEN: usize = 20;
+const MAX_ADDRESS_LEN: usize = 256;
+const MAX_MEMO_BYTES: usize = 256;
+pub const MAX_REASON_LEN: usize = 500;
+
+/// What the exchange's back office tells us when a user asks for a withdrawal,
+/// every field already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub id: WithdrawalId,
+    pub user_id: UserId,
+    pub coin: String,
+    pub network: Network,
+    pub address: String,
+    pub memo: Option<String>,
+    pub amount: Amount,
+    pub requested_at: Option<DateTime<FixedOffset>>,
+    pub tx_hash: Option<TxHash>,
+}
+
+pub fn parse_coin(raw: &str) -> Result<String, FieldError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_COIN_LEN
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !ok {
+        return Err(FieldError::new("coin", format!("coin must be 1-{MAX_COIN_LEN} characters of A-Z a-z 0-9 . _ -")));
+    }
+    Ok(raw.to_owned())
+}
+
+/// The shape check every address gets before the per-network validator runs.
+pub fn parse_address_text(raw: &str) -> Result<String, FieldError> {
+    let ok = !raw.is_empty() && raw.len() <= MAX_ADDRESS_LEN && raw.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(FieldError::new(
+            "address",
+            format!("address must be 1-{MAX_ADDRESS_LEN} printable ASCII characters without spaces"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// An empty memo means no memo: wallets send `""` when the field is blank.
+pub fn parse_memo_text(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(memo) if memo.len() > MAX_MEMO_BYTES || memo.chars().any(char::is_control) => Err(FieldError::new(
+            "memo",
+            format!("memo must be at most {MAX_MEMO_BYTES} bytes without control characters"),
+        )),
+        Some(memo) => Ok(Some(memo.to_owned())),
+    }
+}
+
+/// Refuses times that cannot be a real request: before 2009 (no chain we
+/// track existed) or more than a few minutes ahead of our clock.
+pub fn parse_requested_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<FixedOffset>, FieldError> {
+    let field = "requested_at";
+    let at = DateTime::parse_from_rfc3339(raw).map_err(|_| {
+        FieldError::new(field, "requested_at must be an RFC 3339 time with an offset, e.g. 2026-01-02T03:04:05Z")
+    })?;
+    let earliest = DateTime::parse_from_rfc3339("2009-01-03T00:00:00Z").expect("constant");
+    if at < earliest {
+        return Err(FieldError::new(field, "requested_at is before 2009-01-03"));
+    }
+    if at.with_timezone(&Utc) > now + chrono::Duration::minutes(5) {
+        return Err(FieldError::new(field, "requested_at is in the future"));
+    }
+    Ok(at)
+}
+
+impl Registration {
+    /// A digest of the registration as sent, so a retry of the same request is
+    /// recognized (idempotent) and a different one under the same id is not.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::json!([
+            self.id,
+            self.user_id,
+            self.coin,
+            self.network,
+            self.address,
+            self.memo,
+            self.amount,
+            self.requested_at.map(|t| t.timestamp_nanos_opt()),
+            self.tx_hash,
+        ]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub state: State,
+    pub reason: String,
+}
+
+/// One withdrawal as the tracker knows it. `version` increases by one on every
+/// write; stores refuse a write whose expected version is stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    pub id: WithdrawalId,
+    pub user_id: UserId,
+    pub coin: String,
+    pub network: Network,
+    pub address: String,
+    pub memo: Option<String>,
+    pub amount: Amount,
+    pub requested_at: DateTime<FixedOffset>,
+    pub state: State,
+    pub tx_hash: Option<TxHash>,
+    pub confirmations: Option<u64>,
+    pub required_confirmations: Option<u64>,
+    pub block_height: Option<u64>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub history: Vec<HistoryEntry>,
+    pub version: u64,
+    pub registration_fingerprint: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The next instant the SLA sweeper must look at this record; stores keep
+    /// it in a time-ordered index so due work is found without a scan.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {from} withdrawal cannot become {to}")]
+pub struct TransitionError {
+    pub from: State,
+    pub to: State,
+}
+
+/// Whether an operation changed the record; a repeated request changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Changed,
+    Unchanged,
+}
+
+impl Withdrawal {
+    pub fn register(registration: Registration, now: DateTime<Utc>) -> Withdrawal {
+        let fingerprint = registration.fingerprint();
+        let requested_at = registration.requested_at.unwrap_or_else(|| now.fixed_offset());
+        let mut withdrawal = Withdrawal {
+            id: registration.id,
+            user_id: registration.user_id,
+            coin: registration.coin,
+            network: registration.network,
+            address: registration.address,
+            memo: registration.memo,
+            amount: registration.amount,
+            requested_at,
+            state: State::Pending,
+            tx_hash: None,
+            confirmations: None,
+            required_confirmations: None,
+            block_height: None,
+            completed_at: None,
+            history: vec![HistoryEntry { at: now, state: State::Pending, reason: "registered".into() }],
+            version: 1,
+            registration_fingerprint: fingerprint,
+            created_at: now,
+            updated_at: now,
+            next_deadline_at: None,
+        };
+        if let Some(tx_hash) = registration.tx_hash {
+            withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");
+            withdrawal.version = 1;
+        }
+        withdrawal
+    }
+
+    pub fn matches(&self, registration: &Registration) -> bool {
+        self.registration_fingerprint == registration.fingerprint()
+    }
+
+    /// Moves to `to` if the state machine allows it, recording why.
+    pub fn transition(&mut self, to: State, reason: impl Into<String>, now: DateTime<Utc>) -> Result<(), TransitionError> {
+        if !self.state.can_become(to) {
+            return Err(TransitionError { from: self.state, to });
+        }
+        self.state = to;
+        self.history.push(HistoryEntry { at: now, state: to, reason: reason.into() });
+        if to == State::Completed {
+            self.completed_at = Some(now);
+        }
+        self.touch(now);
+        Ok(())
+    }
+
+    /// The exchange broadcast a transaction: first hash, or a new one after the
+    /// previous failed or was dropped. Re-sending the current hash is a no-op.
+    pub fn set_tx_hash(&mut self, tx_hash: TxHash, now: DateTime<Utc>) -> Result<Change, TransitionError> {
+        if self.tx_hash.as_ref() == Some(&tx_hash) && self.state != State::Failed && self.state != State::Dropped {
+            return Ok(Change::Unchanged);
+        }
+        let reason = match (&self.tx_hash, self.state) {
+            (None, _) => format!("transaction {tx_hash} broadcast"),
+            (Some(old), _) if *old == tx_hash => format!("transaction {tx_hash} broadcast again"),
+            (Some(old), _) => format!("transaction {tx_hash} replaces {old}"),
+        };
+        self.transition(State::Broadcast, reason, now)?;
+        self.tx_hash = Some(tx_hash);
+        self.confirmations = None;
+        self.block_height = None;
+        Ok(Change::Changed)
+    }
+
+    pub fn cancel(&mut self, reason: &str, now: DateTime<Utc>) -> Result<Change, TransitionError> {
+        if self.state == State::Cancelled {
+            return Ok(Change::Unchanged);
+        }
+        self.transition(State::Cancelled, reason, now)?;
+        Ok(Change::Changed)
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.version += 1;
+        self.updated_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-03-02T10:00:00Z".parse().unwrap()
+    }
+
+    fn registration() -> Registration {
+        Registration {
+            id: WithdrawalId::parse("w-1").unwrap(),
+            user_id: UserId::parse("u-1").unwrap(),
+            coin: "USDT".into(),
+            network: Network::Trx,
+            address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+            memo: None,
+            amount: Amount::parse("10.50").unwrap(),
+            requested_at: None,
+            tx_hash: None,
+        }
+    }
+
+    fn hash(byte: &str) -> TxHash {
+        TxHash::parse(Network::Trx, &byte.repeat(32)).unwrap()
+    }
+
+    #[test]
+    fn registration_starts_pending_with_one_history_entry() {
+        let w = Withdrawal::register(registration(), now());
+        assert_eq!(w.state, State::Pending);
+        assert_eq!(w.history.len(), 1);
+        assert_eq!(w.version, 1);
+        assert_eq!(w.requested_at, now().fixed_offset());
+        assert_eq!(w.amount.as_str(), "10.50");
+    }
+
+    #[test]
+    fn registration_with_a_hash_starts_broadcast() {
+        let mut reg = registration();
+        reg.tx_hash = Some(hash("ab"));
+        let w = Withdrawal::register(reg, now());
+        assert_eq!(w.state, State::Broadcast);
+        assert_eq!(w.history.iter().map(|h| h.state).collect::<Vec<_>>(), [State::Pending, State::Broadcast]);
+        assert_eq!(w.version, 1);
+    }
+
+    #[test]
+    fn fingerprint_tells_same_from_different() {
+        let a = registration();
+        let mut b = registration();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        b.amount = Amount::parse("10.5").unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint(), "amount text is part of identity");
+        let w = Withdrawal::register(a.clone(), now());
+        assert!(w.matches(&a));
+        assert!(!w.matches(&b));
+    }
+
+    #[test]
+    fn new_hash_after_failure_goes_back_to_broadcast() {
+        let mut w = Withdrawal::register(registration(), now());
+        assert_eq!(w.set_tx_hash(hash("aa"), now()), Ok(Change::Changed));
+        assert_eq!(w.set_tx_hash(hash("aa"), now()), Ok(Change::Unchanged));
+        assert_eq!(
+            w.set_tx_hash(hash("bb"), now()),
+            Err(TransitionError { from: State::Broadcast, to: State::Broadcast })
+        );
+        w.transition(State::Failed, "reverted", now()).unwrap();
+        assert_eq!(w.set_tx_hash(hash("bb"), now()), Ok(Change::Changed));
+        assert_eq!(w.state, State::Broadcast);
+        assert_eq!(w.tx_hash, Some(hash("bb")));
+        assert!(w.history.last().unwrap().reason.contains("replaces"));
+    }
+
+    #[test]
+    fn cancel_is_idempotent_and_refused_after_broadcast() {
+        let mut w = Withdrawal::register(registration(), now());
+        assert_eq!(w.cancel("user asked", now()), Ok(Change::Changed));
+        assert_eq!(w.cancel("again", now()), Ok(Change::Unchanged));
+        let mut sent = Withdrawal::register(registration(), now());
+        sent.set_tx_hash(hash("aa"), now()).unwrap();
+        assert_eq!(sent.cancel("too late", now()), Err(TransitionError { from: State::Broadcast, to: State::Cancelled }));
+    }
+
+    #[test]
+    fn every_write_bumps_the_version_and_completion_stamps_time() {
+        let mut w = Withdrawal::register(registration(), now());
+        w.set_tx_hash(hash("aa"), now()).unwrap();
+        w.transition(State::Confirming, "in block", now()).unwrap();
+        w.transition(State::Completed, "confirmed", now()).unwrap();
+        assert_eq!(w.version, 4);
+        assert_eq!(w.completed_at, Some(now()));
+    }
+
+    #[test]
+    fn requested_at_needs_an_offset_and_a_plausible_time() {
+        assert!(parse_requested_at("2026-03-02T10:00:00+08:00", now()).is_ok());
+        assert!(parse_requested_at("2026-03-02T10:00:00", now()).is_err());
+        assert!(parse_requested_at("2008-12-31T00:00:00Z", now()).is_err());
+        assert!(parse_requested_at("2026-03-02T11:00:00Z", now()).is_err());
+        assert_eq!(parse_requested_at("yesterday", now()).unwrap_err().field, "requested_at");
+    }
+
+    #[test]
+    fn memo_and_address_text_checks() {
+        assert_eq!(parse_memo_text(Some("")), Ok(None));
+        assert!(parse_memo_text(Some("a\u{0}b")).is_err());
+        assert!(parse_address_text("has space").is_err());
+        assert!(parse_address_text("").is_err());
+        assert!(parse_coin("USDT").is_ok());
+        assert!(parse_coin("US DT").is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! The HTTP edge: routes, extractors, the error shape. Handlers only parse,
+//! authorize, call [`crate::service`] and map errors.
+
+pub mod error;
+pub mod extract;
+mod health;
+pub mod view;
+mod withdrawals;
+
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::store::Store;
+use error::ApiError;
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub auth: Authenticator,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One mounted route. The server is built from [`ROUTES`] alone, and a test
+/// holds this table against `openapi.yaml`.
+pub struct RouteSpec {
+    pub method: Method,
+    /// In OpenAPI path syntax, which actix shares: `/v1/withdrawals/{id}`.
+    pub path: &'static str,
+    pub handler: fn() -> Route,
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec { method: Method::GET, path: "/healthz", handler: || web::get().to(health::healthz) },
+    RouteSpec { method: Method::GET, path: "/readyz", handler: || web::get().to(health::readyz) },
+    RouteSpec { method: Method::POST, path: "/v1/withdrawals", handler: || web::post().to(withdrawals::register) },
+    RouteSpec { method: Method::GET, path: "/v1/withdrawals", handler: || web::get().to(withdrawals::list) },
+    RouteSpec { method: Method::GET, path: "/v1/withdrawals/{id}", handler: || web::get().to(withdrawals::get) },
+    RouteSpec { method: Method::PATCH, path: "/v1/withdrawals/{id}", handler: || web::patch().to(withdrawals::patch) },
+];
+
+/// Mounts every route in [`ROUTES`], grouped by path so a wrong method on a
+/// known path is a 405, and anything else a JSON 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        for route in ROUTES.iter().filter(|r| r.path == path) {
+            resource = resource.route((route.handler)());
+        }
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
+}

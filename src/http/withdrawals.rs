@@ -1,0 +1,217 @@
+//! `/v1/withdrawals`: handlers parse, authorize, call the service, map errors.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{language, parse_query, Authenticated, JsonBody};
+use super::view::{WithdrawalList, WithdrawalView};
+use super::AppState;
+use crate::auth::Caller;
+use crate::domain::message::Language;
+use crate::domain::withdrawal::{self, parse_requested_at, MAX_REASON_LEN};
+use crate::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
+use crate::service::{self, Registered};
+use crate::store::{Cursor, ListQuery};
+
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    id: Option<String>,
+    user_id: Option<String>,
+    coin: Option<String>,
+    network: Option<String>,
+    address: Option<String>,
+    memo: Option<String>,
+    amount: Option<String>,
+    requested_at: Option<String>,
+    tx_hash: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, ApiError> {
+    value.as_deref().ok_or_else(|| ApiError::invalid_field(field, format!("{field} is required")))
+}
+
+pub fn parse_network(raw: &str) -> Result<Network, ApiError> {
+    Network::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_network",
+            format!("unknown network {raw:?}; see GET /v1/networks for the codes"),
+        )
+        .with_field("network")
+    })
+}
+
+impl RegisterRequest {
+    fn parse(self, now: chrono::DateTime<chrono::Utc>) -> Result<Registration, ApiError> {
+        let id = WithdrawalId::parse(required(&self.id, "id")?)?;
+        let user_id = UserId::parse(required(&self.user_id, "user_id")?)?;
+        let coin = withdrawal::parse_coin(required(&self.coin, "coin")?)?;
+        let network = parse_network(required(&self.network, "network")?)?;
+        let address = withdrawal::parse_address_text(required(&self.address, "address")?)?;
+        let memo = withdrawal::parse_memo_text(self.memo.as_deref())?;
+        let amount = Amount::parse(required(&self.amount, "amount")?)?;
+        let requested_at = self.requested_at.as_deref().map(|t| parse_requested_at(t, now)).transpose()?;
+        let tx_hash = self.tx_hash.as_deref().map(|h| TxHash::parse(network, h)).transpose()?;
+        Ok(Registration { id, user_id, coin, network, address, memo, amount, requested_at, tx_hash })
+    }
+}
+
+fn view_response(mut response: actix_web::HttpResponseBuilder, w: &Withdrawal, language: Language) -> HttpResponse {
+    response
+        .insert_header((header::CONTENT_LANGUAGE, language.tag()))
+        .insert_header((header::VARY, "Accept-Language"))
+        .json(WithdrawalView::new(w, language))
+}
+
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    JsonBody(body): JsonBody<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_ingest()?;
+    let now = state.clock.now();
+    let registration = body.parse(now)?;
+    let (withdrawal, outcome) = service::register(state.store.as_ref(), registration, now).await?;
+    let response = match outcome {
+        Registered::Created => {
+            let mut created = HttpResponse::Created();
+            created.insert_header((header::LOCATION, format!("/v1/withdrawals/{}", withdrawal.id)));
+            created
+        }
+        Registered::AlreadyExisted => HttpResponse::Ok(),
+    };
+    Ok(view_response(response, &withdrawal, language(&req)))
+}
+
+fn path_id(raw: &str) -> Result<WithdrawalId, ApiError> {
+    Ok(WithdrawalId::parse(raw)?)
+}
+
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&id)?;
+    let withdrawal = service::get_visible(state.store.as_ref(), &caller.0, &id).await?;
+    Ok(view_response(HttpResponse::Ok(), &withdrawal, language(&req)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRequest {
+    tx_hash: Option<String>,
+    state: Option<String>,
+    reason: Option<String>,
+}
+
+enum PatchAction {
+    SetTxHash(String),
+    Cancel(String),
+}
+
+impl PatchRequest {
+    fn parse(self) -> Result<PatchAction, ApiError> {
+        if let Some(reason) = &self.reason {
+            if reason.trim().is_empty() || reason.chars().count() > MAX_REASON_LEN {
+                return Err(ApiError::invalid_field("reason", format!("reason must be 1-{MAX_REASON_LEN} characters")));
+            }
+        }
+        match (self.tx_hash, self.state.as_deref()) {
+            (Some(_), Some(_)) => Err(ApiError::invalid_field("state", "send either tx_hash or state, not both")),
+            (Some(tx_hash), None) => Ok(PatchAction::SetTxHash(tx_hash)),
+            (None, Some("cancelled")) => {
+                Ok(PatchAction::Cancel(self.reason.unwrap_or_else(|| "cancelled by the exchange".to_owned())))
+            }
+            (None, Some(other)) => Err(ApiError::invalid_field(
+                "state",
+                format!("state can only be set to \"cancelled\", not {other:?}; other states come from the chain"),
+            )),
+            (None, None) => Err(ApiError::invalid_field("tx_hash", "send tx_hash or state")),
+        }
+    }
+}
+
+pub async fn patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<PatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_ingest()?;
+    let id = path_id(&id)?;
+    let action = body.parse()?;
+    let now = state.clock.now();
+    let store = state.store.as_ref();
+    let withdrawal = match action {
+        PatchAction::SetTxHash(tx_hash) => service::set_tx_hash(store, &id, &tx_hash, now).await?,
+        PatchAction::Cancel(reason) => service::cancel(store, &id, &reason, now).await?,
+    };
+    Ok(view_response(HttpResponse::Ok(), &withdrawal, language(&req)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    user_id: Option<String>,
+    state: Option<String>,
+    network: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl ListParams {
+    fn parse(self, caller: &Caller) -> Result<ListQuery, ApiError> {
+        let user_id = self.user_id.as_deref().map(UserId::parse).transpose()?;
+        let user_id = match (caller, user_id) {
+            (Caller::Support, user_id) => user_id,
+            (Caller::User(own), None) => Some(own.clone()),
+            (Caller::User(own), Some(asked)) if asked == *own => Some(asked),
+            (Caller::User(_), Some(_)) => return Err(ApiError::forbidden("a user token can only list its own withdrawals")),
+            (Caller::Ingest, _) => return Err(ApiError::forbidden("listing needs a support or user token")),
+        };
+        let state = match self.state.as_deref() {
+            None => None,
+            Some(raw) => Some(State::parse(raw).ok_or_else(|| {
+                ApiError::invalid_field("state", format!("unknown state {raw:?}"))
+            })?),
+        };
+        let network = self.network.as_deref().map(parse_network).transpose()?;
+        let after = match self.cursor.as_deref() {
+            None => None,
+            Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))?),
+        };
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_PAGE_SIZE,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}")))?,
+        };
+        Ok(ListQuery { user_id, state, network, after, limit })
+    }
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+    let query = parse_query::<ListParams>(&req)?.parse(&caller.0)?;
+    let page = service::list(state.store.as_ref(), &query).await?;
+    let language = language(&req);
+    let body = WithdrawalList {
+        items: page.items.iter().map(|w| WithdrawalView::new(w, language)).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_LANGUAGE, language.tag()))
+        .insert_header((header::VARY, "Accept-Language"))
+        .json(body))
+}

@@ -1,0 +1,11 @@
+//! withdrawal-tracker: tracks crypto withdrawals from request to final
+//! confirmation and holds them to a working-day SLA.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,106 @@
+//! Reads config and runs the service; everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use withdrawal_tracker::auth::mint_user_jwt;
+use withdrawal_tracker::config::Config;
+use withdrawal_tracker::startup::Application;
+
+const USAGE: &str = "\
+usage:
+  withdrawal-tracker [--config PATH]                 run the service
+  withdrawal-tracker check-config [--config PATH]    validate a config file and exit
+  withdrawal-tracker mint-user-token --user ID [--ttl-seconds N] [--config PATH]
+                                                     print a user JWT signed with auth.user_jwt_secret
+The config path may also come from TRACKER_CONFIG.";
+
+enum Command {
+    Serve,
+    CheckConfig,
+    MintUserToken { user: String, ttl_seconds: i64 },
+}
+
+struct Args {
+    command: Command,
+    config: Option<PathBuf>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut command = Command::Serve;
+    let mut config = None;
+    let mut user = None;
+    let mut ttl_seconds = 3600;
+    let mut first = true;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "check-config" if first => command = Command::CheckConfig,
+            "mint-user-token" if first => command = Command::MintUserToken { user: String::new(), ttl_seconds: 0 },
+            "--config" => config = Some(PathBuf::from(args.next().ok_or("--config needs a path")?)),
+            "--user" => user = Some(args.next().ok_or("--user needs an id")?),
+            "--ttl-seconds" => {
+                ttl_seconds = args.next().and_then(|v| v.parse().ok()).ok_or("--ttl-seconds needs a number")?
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+        first = false;
+    }
+    if let Command::MintUserToken { .. } = command {
+        let user = user.ok_or("mint-user-token needs --user ID")?;
+        command = Command::MintUserToken { user, ttl_seconds };
+    }
+    Ok(Args { command, config })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(problem) => {
+            if !problem.is_empty() {
+                eprintln!("error: {problem}");
+            }
+            eprintln!("{USAGE}");
+            return if problem.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        }
+    };
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.command {
+        Command::CheckConfig => {
+            println!("config ok");
+            ExitCode::SUCCESS
+        }
+        Command::MintUserToken { user, ttl_seconds } => {
+            let expires = chrono::Utc::now().timestamp() + ttl_seconds;
+            println!("{}", mint_user_jwt(config.auth.user_jwt_secret.expose(), &user, expires));
+            ExitCode::SUCCESS
+        }
+        Command::Serve => {
+            init_logging();
+            let result = match Application::build(config).await {
+                Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(%error, "stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
