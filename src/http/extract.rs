@@ -104,7 +104,8 @@ fn too_large() -> ApiError {
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // serde would take `["w-1", ...]` for a struct; only objects are accepted.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);

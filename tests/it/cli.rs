@@ -1,0 +1,70 @@
+//! The binary's command line: check-config and mint-user-token.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_withdrawal-tracker");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let output = Command::new(BIN).args(args).env_remove("TRACKER_CONFIG").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+fn write_config(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn the_shipped_dev_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/dev.toml");
+    let (ok, text) = run(&["check-config", "--config", path]);
+    assert!(ok, "{text}");
+    assert!(text.contains("config ok"));
+}
+
+#[test]
+fn check_config_names_the_bad_key_and_never_prints_secrets() {
+    let secret = "super-secret-value-0123456789abcdef";
+    let file = write_config(&format!(
+        "listen = \"127.0.0.1:8080\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = \"{secret}\"\n"
+    ));
+    let (ok, text) = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("colour"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+
+    let file = write_config(&format!("listen = \"nowhere\"\n[auth]\nuser_jwt_secret = \"{secret}\"\n"));
+    let (ok, text) = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("listen"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+}
+
+#[test]
+fn a_missing_config_is_explained() {
+    let (ok, text) = run(&["check-config"]);
+    assert!(!ok);
+    assert!(text.contains("--config") && text.contains("TRACKER_CONFIG"), "{text}");
+    let (ok, text) = run(&["check-config", "--config", "/nonexistent/tracker.toml"]);
+    assert!(!ok);
+    assert!(text.contains("/nonexistent/tracker.toml"), "{text}");
+}
+
+#[test]
+fn the_config_path_may_come_from_the_environment() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/dev.toml");
+    let output = Command::new(BIN).arg("check-config").env("TRACKER_CONFIG", path).output().unwrap();
+    assert!(output.status.success());
+}
+
+#[test]
+fn minted_user_tokens_are_jwts_for_that_user() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/dev.toml");
+    let (ok, token) = run(&["mint-user-token", "--config", path, "--user", "alice"]);
+    assert!(ok, "{token}");
+    assert_eq!(token.trim().matches('.').count(), 2);
+    let (ok, _) = run(&["mint-user-token", "--config", path]);
+    assert!(!ok, "--user is required");
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server over HTTP, real Redis servers started
+//! by the harness. One binary so the suite links once.
+
+mod support;
+
+mod api_auth;
+mod api_withdrawals;
+mod cli;
+mod contract;
+mod faults;
+mod replicas;
+mod store_conformance;

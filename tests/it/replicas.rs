@@ -1,0 +1,77 @@
+//! Several service instances on one Redis, and restarts: nothing lost, no
+//! two instances disagreeing.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::app::{tron_hash, withdrawal, Backend, TestApp};
+use crate::support::redis::{unique_prefix, RedisServer};
+
+#[tokio::test]
+async fn restarting_the_service_loses_nothing() {
+    let redis = RedisServer::shared();
+    let prefix = unique_prefix("restart");
+    let first = TestApp::spawn(Backend::Redis(redis, prefix.clone())).await;
+    for i in 0..5 {
+        first.register(&withdrawal(&format!("w-{i}"), json!({}))).await;
+    }
+    first.patch("w-1", &json!({"tx_hash": tron_hash("aa")})).await;
+    first.patch("w-2", &json!({"state": "cancelled", "reason": "fraud check"})).await;
+    let mut before = Vec::new();
+    for i in 0..5 {
+        before.push(first.get_withdrawal(&format!("w-{i}")).await);
+    }
+    first.handle.stop(true).await;
+    drop(first);
+
+    let second = TestApp::spawn(Backend::Redis(redis, prefix)).await;
+    for (i, view) in before.iter().enumerate() {
+        assert_eq!(&second.get_withdrawal(&format!("w-{i}")).await, view);
+    }
+}
+
+#[tokio::test]
+async fn two_instances_agree_on_every_record() {
+    let redis = RedisServer::shared();
+    let prefix = unique_prefix("agree");
+    let a = TestApp::spawn(Backend::Redis(redis, prefix.clone())).await;
+    let b = TestApp::spawn(Backend::Redis(redis, prefix)).await;
+    a.register(&withdrawal("w-1", json!({}))).await;
+    assert_eq!(b.register(&withdrawal("w-1", json!({}))).await.status(), StatusCode::OK, "idempotent across replicas");
+    b.patch("w-1", &json!({"tx_hash": tron_hash("aa")})).await;
+    assert_eq!(a.get_withdrawal("w-1").await, b.get_withdrawal("w-1").await);
+    assert_eq!(a.get_withdrawal("w-1").await["state"], "broadcast");
+}
+
+#[tokio::test]
+async fn racing_instances_never_both_win_a_conflicting_change() {
+    let redis = RedisServer::shared();
+    let prefix = unique_prefix("race");
+    let a = TestApp::spawn(Backend::Redis(redis, prefix.clone())).await;
+    let b = TestApp::spawn(Backend::Redis(redis, prefix)).await;
+    let count = 20;
+    for i in 0..count {
+        a.register(&withdrawal(&format!("w-{i}"), json!({}))).await;
+    }
+    // From pending both "broadcast" and "cancelled" are allowed, but not both
+    // one after the other: exactly one replica may win each withdrawal.
+    let mut races = Vec::new();
+    for i in 0..count {
+        let id = format!("w-{i}");
+        races.push(async {
+            let (set_hash, cancel) = (json!({"tx_hash": tron_hash("aa")}), json!({"state": "cancelled"}));
+            let (broadcast, cancel) = tokio::join!(a.patch(&id, &set_hash), b.patch(&id, &cancel));
+            (id, broadcast.status(), cancel.status())
+        });
+    }
+    for (id, broadcast, cancel) in futures_util::future::join_all(races).await {
+        let view: Value = a.get_withdrawal(&id).await;
+        let history = view["history"].as_array().unwrap();
+        assert_eq!(history.len(), 2, "{id}: exactly one transition landed: {view}");
+        match (broadcast, cancel) {
+            (StatusCode::OK, StatusCode::CONFLICT) => assert_eq!(view["state"], "broadcast"),
+            (StatusCode::CONFLICT, StatusCode::OK) => assert_eq!(view["state"], "cancelled"),
+            other => panic!("{id}: both or neither won: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! One suite, both stores: whatever the memory store does, Redis does too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use withdrawal_tracker::domain::withdrawal::Change;
+use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::service;
+use withdrawal_tracker::store::{Inserted, ListQuery, MemoryStore, RedisStore, Store, Updated};
+
+use crate::support::redis::{unique_prefix, RedisServer};
+
+fn now() -> DateTime<Utc> {
+    "2026-03-02T10:00:00Z".parse().unwrap()
+}
+
+fn record(id: &str, user: &str, network: Network, minutes_ago: i64) -> Withdrawal {
+    let registration = Registration {
+        id: WithdrawalId::parse(id).unwrap(),
+        user_id: UserId::parse(user).unwrap(),
+        coin: "USDT".into(),
+        network,
+        address: "addr".into(),
+        memo: None,
+        amount: Amount::parse("1.5").unwrap(),
+        requested_at: Some((now() - Duration::minutes(minutes_ago)).fixed_offset()),
+        tx_hash: None,
+    };
+    Withdrawal::register(registration, now())
+}
+
+fn hash(network: Network, byte: &str) -> TxHash {
+    let raw = if network.is_evm() { format!("0x{}", byte.repeat(32)) } else { byte.repeat(32) };
+    TxHash::parse(network, &raw).unwrap()
+}
+
+fn id(raw: &str) -> WithdrawalId {
+    WithdrawalId::parse(raw).unwrap()
+}
+
+fn query(user: Option<&str>, state: Option<State>, network: Option<Network>, limit: usize) -> ListQuery {
+    ListQuery { user_id: user.map(|u| UserId::parse(u).unwrap()), state, network, after: None, limit }
+}
+
+async fn list_all(store: &dyn Store, mut q: ListQuery) -> Vec<String> {
+    let mut ids = Vec::new();
+    loop {
+        let page = store.list(&q).await.unwrap();
+        assert!(page.items.len() <= q.limit);
+        ids.extend(page.items.iter().map(|w| w.id.to_string()));
+        match page.next {
+            Some(cursor) => q.after = Some(cursor),
+            None => return ids,
+        }
+    }
+}
+
+async fn insert_then_get_returns_the_same_record(store: Arc<dyn Store>) {
+    let w = record("w-1", "alice", Network::Btc, 0);
+    assert_eq!(store.insert(&w).await.unwrap(), Inserted::Created);
+    assert_eq!(store.get(&w.id).await.unwrap(), Some(w.clone()));
+    assert_eq!(store.get(&id("w-missing")).await.unwrap(), None);
+}
+
+async fn second_insert_returns_the_existing_record_unchanged(store: Arc<dyn Store>) {
+    let first = record("w-1", "alice", Network::Btc, 0);
+    store.insert(&first).await.unwrap();
+    let second = record("w-1", "bob", Network::Eth, 5);
+    assert_eq!(store.insert(&second).await.unwrap(), Inserted::Existing(Box::new(first.clone())));
+    assert_eq!(store.get(&first.id).await.unwrap(), Some(first));
+}
+
+async fn update_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
+    let v1 = record("w-1", "alice", Network::Trx, 0);
+    store.insert(&v1).await.unwrap();
+    let mut v2 = v1.clone();
+    v2.set_tx_hash(hash(Network::Trx, "aa"), now()).unwrap();
+    assert_eq!(store.update(&v1, &v2).await.unwrap(), Updated::Written);
+    assert_eq!(store.get(&v1.id).await.unwrap(), Some(v2.clone()));
+
+    let mut stale = v1.clone();
+    stale.cancel("based on an old read", now()).unwrap();
+    assert_eq!(store.update(&v1, &stale).await.unwrap(), Updated::VersionConflict);
+    assert_eq!(store.get(&v1.id).await.unwrap(), Some(v2), "a stale write changes nothing");
+
+    let ghost = record("w-ghost", "alice", Network::Trx, 0);
+    let mut ghost2 = ghost.clone();
+    ghost2.cancel("x", now()).unwrap();
+    assert_eq!(store.update(&ghost, &ghost2).await.unwrap(), Updated::NotFound);
+}
+
+async fn update_must_raise_the_version(store: Arc<dyn Store>) {
+    let w = record("w-1", "alice", Network::Trx, 0);
+    store.insert(&w).await.unwrap();
+    assert!(store.update(&w, &w).await.is_err());
+}
+
+async fn lists_are_newest_first_and_pages_cover_everything_once(store: Arc<dyn Store>) {
+    // Minutes ago, with ties, so both sort keys are exercised.
+    let ages = [5, 1, 9, 1, 3, 7, 1, 2, 8, 0, 4, 6];
+    for (i, age) in ages.iter().enumerate() {
+        store.insert(&record(&format!("w-{i:02}"), "alice", Network::Btc, *age)).await.unwrap();
+    }
+    let mut expected: Vec<(i64, String)> = ages.iter().enumerate().map(|(i, a)| (*a, format!("w-{i:02}"))).collect();
+    expected.sort();
+    let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+    for limit in [1, 2, 5, 12, 50] {
+        assert_eq!(list_all(store.as_ref(), query(None, None, None, limit)).await, expected, "limit {limit}");
+    }
+    let full = store.list(&query(None, None, None, 12)).await.unwrap();
+    assert!(full.next.is_none(), "an exactly full last page has no cursor");
+}
+
+async fn filters_agree_with_a_brute_force_reading(store: Arc<dyn Store>) {
+    let users = ["alice", "bob", "carol"];
+    let networks = [Network::Btc, Network::Eth, Network::Trx];
+    let mut all = Vec::new();
+    for i in 0..30 {
+        let network = networks[i % 3];
+        let mut w = record(&format!("w-{i:02}"), users[i % 2 + (i % 5 == 0) as usize], network, i as i64);
+        store.insert(&w).await.unwrap();
+        if i % 4 == 0 {
+            let before = w.clone();
+            w.set_tx_hash(hash(network, "ab"), now()).unwrap();
+            store.update(&before, &w).await.unwrap();
+        } else if i % 7 == 0 {
+            let before = w.clone();
+            w.cancel("rejected", now()).unwrap();
+            store.update(&before, &w).await.unwrap();
+        }
+        all.push(w);
+    }
+    let states = [None, Some(State::Pending), Some(State::Broadcast), Some(State::Cancelled), Some(State::Completed)];
+    for user in [None, Some("alice"), Some("bob"), Some("carol"), Some("nobody")] {
+        for state in states {
+            for network in [None, Some(Network::Btc), Some(Network::Eth), Some(Network::Sol)] {
+                let q = query(user, state, network, 4);
+                let mut expected: Vec<&Withdrawal> = all
+                    .iter()
+                    .filter(|w| user.is_none_or(|u| w.user_id.as_str() == u))
+                    .filter(|w| state.is_none_or(|s| w.state == s))
+                    .filter(|w| network.is_none_or(|n| w.network == n))
+                    .collect();
+                expected.sort_by_key(|w| std::cmp::Reverse(w.requested_at));
+                let expected: Vec<String> = expected.iter().map(|w| w.id.to_string()).collect();
+                assert_eq!(list_all(store.as_ref(), q).await, expected, "{user:?} {state:?} {network:?}");
+            }
+        }
+    }
+}
+
+async fn due_deadlines_come_earliest_first_and_follow_updates(store: Arc<dyn Store>) {
+    for (i, minutes) in [30, 10, 20].iter().enumerate() {
+        let mut w = record(&format!("w-{i}"), "alice", Network::Btc, 0);
+        w.next_deadline_at = Some(now() + Duration::minutes(*minutes));
+        store.insert(&w).await.unwrap();
+    }
+    store.insert(&record("w-none", "alice", Network::Btc, 0)).await.unwrap();
+    let due = store.due(now() + Duration::minutes(25), 10).await.unwrap();
+    assert_eq!(due, vec![id("w-1"), id("w-2")]);
+    assert_eq!(store.due(now() + Duration::hours(1), 1).await.unwrap(), vec![id("w-1")]);
+
+    let current = store.get(&id("w-1")).await.unwrap().unwrap();
+    let mut next = current.clone();
+    next.cancel("stop", now()).unwrap();
+    next.next_deadline_at = None;
+    store.update(&current, &next).await.unwrap();
+    let current = store.get(&id("w-2")).await.unwrap().unwrap();
+    let mut later = current.clone();
+    later.set_tx_hash(hash(Network::Btc, "cd"), now()).unwrap();
+    later.next_deadline_at = Some(now() + Duration::hours(5));
+    store.update(&current, &later).await.unwrap();
+    assert_eq!(store.due(now() + Duration::hours(1), 10).await.unwrap(), vec![id("w-0")]);
+}
+
+async fn concurrent_writers_lose_no_transition(store: Arc<dyn Store>) {
+    let mut w = record("w-race", "alice", Network::Btc, 0);
+    w.set_tx_hash(hash(Network::Btc, "aa"), now()).unwrap();
+    w.transition(State::Confirming, "in block", now()).unwrap();
+    store.insert(&w).await.unwrap();
+    let writers = 16;
+    let tasks: Vec<_> = (0..writers)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                service::modify(store.as_ref(), &id("w-race"), |w| {
+                    w.transition(State::Confirming, format!("reorg {n}"), now())?;
+                    Ok(Change::Changed)
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut succeeded = 0;
+    for task in tasks {
+        if task.await.unwrap().is_ok() {
+            succeeded += 1;
+        }
+    }
+    let stored = store.get(&id("w-race")).await.unwrap().unwrap();
+    let reorgs: HashSet<&str> =
+        stored.history.iter().filter(|h| h.reason.starts_with("reorg")).map(|h| h.reason.as_str()).collect();
+    assert_eq!(reorgs.len(), succeeded, "every acknowledged write is in the history, once");
+    assert_eq!(stored.version, w.version + succeeded as u64);
+    assert!(succeeded >= writers / 2, "the retry loop lets most writers through ({succeeded}/{writers})");
+}
+
+fn redis_store(name: &str) -> Arc<dyn Store> {
+    let server = RedisServer::shared();
+    Arc::new(RedisStore::new(&server.url(), &unique_prefix(name), std::time::Duration::from_secs(2)).unwrap())
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(std::sync::Arc::new(super::MemoryStore::new())).await
+            })*
+        }
+        mod redis {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::redis_store(stringify!($name))).await
+            })*
+        }
+    };
+}
+
+conformance!(
+    insert_then_get_returns_the_same_record,
+    second_insert_returns_the_existing_record_unchanged,
+    update_is_a_compare_and_set_on_the_version,
+    update_must_raise_the_version,
+    lists_are_newest_first_and_pages_cover_everything_once,
+    filters_agree_with_a_brute_force_reading,
+    due_deadlines_come_earliest_first_and_follow_updates,
+    concurrent_writers_lose_no_transition,
+);
+
+#[tokio::test]
+async fn redis_keys_stay_under_the_prefix_and_prefixes_do_not_see_each_other() {
+    let server = RedisServer::shared();
+    let prefix_a = unique_prefix("prefa");
+    let a = RedisStore::new(&server.url(), &prefix_a, std::time::Duration::from_secs(2)).unwrap();
+    let b = RedisStore::new(&server.url(), &unique_prefix("prefb"), std::time::Duration::from_secs(2)).unwrap();
+    let mut w = record("w-1", "alice", Network::Btc, 0);
+    w.next_deadline_at = Some(now());
+    a.insert(&w).await.unwrap();
+    assert_eq!(b.get(&w.id).await.unwrap(), None);
+    assert!(b.list(&query(None, None, None, 10)).await.unwrap().items.is_empty());
+
+    let mut conn = server.connection();
+    let keys: Vec<String> = ::redis::cmd("KEYS").arg(format!("{{{prefix_a}}}*")).query(&mut conn).unwrap();
+    assert_eq!(keys.len(), 7, "record, five indexes, deadlines: {keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with(&format!("{{{prefix_a}}}:"))));
+}

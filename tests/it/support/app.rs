@@ -1,0 +1,167 @@
+//! Starts the real server on a free port, zero2prod style, with helpers that
+//! speak its API.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use withdrawal_tracker::auth::mint_user_jwt;
+use withdrawal_tracker::clock::ManualClock;
+use withdrawal_tracker::config::Config;
+use withdrawal_tracker::startup::Application;
+use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
+
+use super::redis::{unique_prefix, RedisServer};
+
+pub const INGEST_TOKEN: &str = "test-ingest-token-0123456789";
+pub const SUPPORT_TOKEN: &str = "test-support-token-0123456789";
+pub const JWT_SECRET: &str = "test-user-jwt-secret-0123456789abcdef";
+
+pub fn test_config(redis_url: Option<&str>, key_prefix: &str) -> Config {
+    let redis_line = redis_url.map(|u| format!("redis_url = \"{u}\"")).unwrap_or_default();
+    let text = format!(
+        r#"
+        listen = "127.0.0.1:0"
+        {redis_line}
+        key_prefix = "{key_prefix}"
+        store_timeout = "500ms"
+        [auth]
+        ingest_tokens = ["{INGEST_TOKEN}"]
+        support_tokens = ["{SUPPORT_TOKEN}"]
+        user_jwt_secret = "{JWT_SECRET}"
+        "#
+    );
+    let config = Config::parse_toml(&text, "test").unwrap();
+    config.validate().unwrap();
+    config
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    "2026-03-02T10:00:00Z".parse().unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+pub enum Backend<'a> {
+    Memory,
+    /// A Redis server and the key prefix to use on it.
+    Redis(&'a RedisServer, String),
+}
+
+impl TestApp {
+    pub async fn memory() -> TestApp {
+        Self::spawn(Backend::Memory).await
+    }
+
+    /// On the shared Redis server, under a prefix of its own.
+    pub async fn redis(name: &str) -> TestApp {
+        Self::spawn(Backend::Redis(RedisServer::shared(), unique_prefix(name))).await
+    }
+
+    pub async fn spawn(backend: Backend<'_>) -> TestApp {
+        let (config, store): (Config, Arc<dyn Store>) = match backend {
+            Backend::Memory => (test_config(None, "wt"), Arc::new(MemoryStore::new())),
+            Backend::Redis(server, prefix) => {
+                let config = test_config(Some(&server.url()), &prefix);
+                let store = RedisStore::new(&server.url(), &prefix, config.store_timeout.0).unwrap();
+                (config, Arc::new(store))
+            }
+        };
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let app = Application::build_with(config, store.clone(), clock.clone()).expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp { base, client: reqwest::Client::new(), clock, store, handle }
+    }
+
+    pub fn user_token(&self, user: &str) -> String {
+        mint_user_jwt(JWT_SECRET, user, self.clock_now().timestamp() + 3600)
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use withdrawal_tracker::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    pub async fn register(&self, body: &Value) -> Response {
+        self.post_json("/v1/withdrawals", INGEST_TOKEN, body).await
+    }
+
+    pub async fn patch(&self, id: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/v1/withdrawals/{id}")))
+            .bearer_auth(INGEST_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn get_withdrawal(&self, id: &str) -> Value {
+        let response = self.get_as(&format!("/v1/withdrawals/{id}"), SUPPORT_TOKEN).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop without waiting: the runtime may already be shutting down.
+        drop(handle.stop(false));
+    }
+}
+
+/// A valid registration body; `overrides` replace fields (null removes one).
+pub fn withdrawal(id: &str, overrides: Value) -> Value {
+    let mut body = json!({
+        "id": id,
+        "user_id": "alice",
+        "coin": "USDT",
+        "network": "TRX",
+        "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        "amount": "25.50",
+        "requested_at": "2026-03-02T09:00:00Z",
+    });
+    for (key, value) in overrides.as_object().unwrap() {
+        if value.is_null() {
+            body.as_object_mut().unwrap().remove(key);
+        } else {
+            body[key] = value.clone();
+        }
+    }
+    body
+}
+
+pub fn tron_hash(byte: &str) -> String {
+    byte.repeat(32)
+}
+
+/// Asserts the error shape and returns its body.
+pub async fn expect_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    body
+}
