@@ -106,7 +106,7 @@ impl Authenticator {
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| AuthError::Malformed)?;
         let mut mac = HmacSha256::new_from_slice(&self.jwt_secret).expect("HMAC takes any key length");
-        mac.update(token[..header_and_payload_len(token)].as_bytes());
+        mac.update(&token.as_bytes()[..header_and_payload_len(token)]);
         mac.verify_slice(&signature).map_err(|_| AuthError::BadSignature)?;
 
         let claims: Value = decode_json(payload)?;
@@ -205,22 +205,19 @@ mod tests {
 
     #[test]
     fn expiry_is_required_and_enforced_with_leeway() {
-        assert_eq!(auth(&format!("Bearer {}", mint_user_jwt(SECRET, "u", NOW - 29))).is_ok(), true);
+        assert!(auth(&format!("Bearer {}", mint_user_jwt(SECRET, "u", NOW - 29))).is_ok());
         assert_eq!(auth(&format!("Bearer {}", mint_user_jwt(SECRET, "u", NOW - 31))), Err(AuthError::Expired));
         let no_exp = forge(r#"{"alg":"HS256"}"#, r#"{"sub":"u"}"#, SECRET);
         assert_eq!(auth(&format!("Bearer {no_exp}")), Err(AuthError::BadClaim("exp")));
-        let future = forge(r#"{"alg":"HS256"}"#, &format!(r#"{{"sub":"u","exp":{},"nbf":{}}}"#, NOW + 999, NOW + 100), SECRET);
+        let future =
+            forge(r#"{"alg":"HS256"}"#, &format!(r#"{{"sub":"u","exp":{},"nbf":{}}}"#, NOW + 999, NOW + 100), SECRET);
         assert_eq!(auth(&format!("Bearer {future}")), Err(AuthError::NotYetValid));
     }
 
     #[test]
     fn other_algorithms_and_keys_are_refused() {
         let claims = format!(r#"{{"sub":"u","exp":{}}}"#, NOW + 60);
-        let none = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
-            URL_SAFE_NO_PAD.encode(&claims)
-        );
+        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(&claims));
         assert_eq!(auth(&format!("Bearer {none}")), Err(AuthError::WrongAlgorithm));
         let hs512 = forge(r#"{"alg":"HS512"}"#, &claims, SECRET);
         assert_eq!(auth(&format!("Bearer {hs512}")), Err(AuthError::WrongAlgorithm));

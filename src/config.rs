@@ -77,9 +77,9 @@ impl HumanDuration {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        HumanDuration::parse(&raw)
-            .map(HumanDuration)
-            .ok_or_else(|| serde::de::Error::custom(format!("invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\"")))
+        HumanDuration::parse(&raw).map(HumanDuration).ok_or_else(|| {
+            serde::de::Error::custom(format!("invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\""))
+        })
     }
 }
 
@@ -153,7 +153,7 @@ impl Config {
             self.listen = listen;
         }
         if let Some(url) = var(ENV_REDIS_URL) {
-            self.redis_url = (!url.is_empty()).then(|| Secret(url));
+            self.redis_url = (!url.is_empty()).then_some(Secret(url));
         }
     }
 
@@ -186,7 +186,9 @@ impl Config {
 
 impl AuthConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        for (key, tokens) in [("auth.ingest_tokens", &self.ingest_tokens), ("auth.support_tokens", &self.support_tokens)] {
+        for (key, tokens) in
+            [("auth.ingest_tokens", &self.ingest_tokens), ("auth.support_tokens", &self.support_tokens)]
+        {
             for (index, token) in tokens.iter().enumerate() {
                 let token = token.expose();
                 if token.len() < MIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {

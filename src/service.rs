@@ -78,7 +78,12 @@ pub async fn set_tx_hash(
     .await
 }
 
-pub async fn cancel(store: &dyn Store, id: &WithdrawalId, reason: &str, now: DateTime<Utc>) -> Result<Withdrawal, ServiceError> {
+pub async fn cancel(
+    store: &dyn Store,
+    id: &WithdrawalId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Withdrawal, ServiceError> {
     modify(store, id, |w| Ok(w.cancel(reason, now)?)).await
 }
 

@@ -51,11 +51,16 @@ impl Application {
     }
 
     /// Builds with a given store and clock: what tests use to control both.
-    pub fn build_with(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Application, StartupError> {
+    pub fn build_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartupError> {
         let addr = config.listen_addr()?;
         let listener =
             TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?.port();
+        let port =
+            listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen.clone(), source })?.port();
         let state = web::Data::new(AppState { store, auth: Authenticator::new(&config.auth), clock });
         let server = HttpServer::new(move || {
             App::new().app_data(state.clone()).wrap(from_fn(log_request)).configure(http::configure)

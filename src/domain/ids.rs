@@ -17,10 +17,7 @@ fn parse_exchange_id(field: &'static str, raw: &str) -> Result<String, FieldErro
         return Err(FieldError::new(field, format!("{field} must be 1-{MAX_ID_LEN} characters long")));
     }
     if let Some(bad) = raw.chars().find(|c| !is_id_char(*c)) {
-        return Err(FieldError::new(
-            field,
-            format!("{field} contains {bad:?}; allowed are A-Z a-z 0-9 _ - . :"),
-        ));
+        return Err(FieldError::new(field, format!("{field} contains {bad:?}; allowed are A-Z a-z 0-9 _ - . :")));
     }
     Ok(raw.to_owned())
 }

@@ -56,14 +56,23 @@ pub fn status_message(withdrawal: &Withdrawal, language: Language) -> String {
     match language {
         Language::English => match withdrawal.state {
             State::Pending => "Your withdrawal request has been received and is being processed.".to_owned(),
-            State::Broadcast => format!("Your withdrawal has been sent to the {network} network and is waiting to be included in a block."),
+            State::Broadcast => format!(
+                "Your withdrawal has been sent to the {network} network and is waiting to be included in a block."
+            ),
             State::Confirming => match progress {
-                Some((have, need)) => format!("Your withdrawal is on the {network} network and being confirmed ({have} of {need} confirmations)."),
+                Some((have, need)) => format!(
+                    "Your withdrawal is on the {network} network and being confirmed ({have} of {need} confirmations)."
+                ),
                 None => format!("Your withdrawal is on the {network} network and being confirmed."),
             },
             State::Completed => "Your withdrawal is complete.".to_owned(),
-            State::Failed => "The withdrawal transaction failed on the network. We are resending it or will contact you.".to_owned(),
-            State::Dropped => "The withdrawal transaction was dropped by the network. We are resending it or will contact you.".to_owned(),
+            State::Failed => {
+                "The withdrawal transaction failed on the network. We are resending it or will contact you.".to_owned()
+            }
+            State::Dropped => {
+                "The withdrawal transaction was dropped by the network. We are resending it or will contact you."
+                    .to_owned()
+            }
             State::Cancelled => "Your withdrawal was cancelled.".to_owned(),
         },
         Language::SimplifiedChinese => match withdrawal.state {

@@ -186,7 +186,12 @@ impl Withdrawal {
     }
 
     /// Moves to `to` if the state machine allows it, recording why.
-    pub fn transition(&mut self, to: State, reason: impl Into<String>, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    pub fn transition(
+        &mut self,
+        to: State,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
         if !self.state.can_become(to) {
             return Err(TransitionError { from: self.state, to });
         }
@@ -312,7 +317,10 @@ mod tests {
         assert_eq!(w.cancel("again", now()), Ok(Change::Unchanged));
         let mut sent = Withdrawal::register(registration(), now());
         sent.set_tx_hash(hash("aa"), now()).unwrap();
-        assert_eq!(sent.cancel("too late", now()), Err(TransitionError { from: State::Broadcast, to: State::Cancelled }));
+        assert_eq!(
+            sent.cancel("too late", now()),
+            Err(TransitionError { from: State::Broadcast, to: State::Cancelled })
+        );
     }
 
     #[test]

@@ -88,9 +88,7 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(Body {
-            error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() },
-        })
+        response.json(Body { error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() } })
     }
 }
 
@@ -138,7 +136,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(e) => e.into(),
             ServiceError::Contended(id) => {
                 tracing::warn!(withdrawal_id = %id, "write contention");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "too many concurrent updates; retry")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "too many concurrent updates; retry",
+                )
             }
             ServiceError::Store(e) => e.into(),
         }

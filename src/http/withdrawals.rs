@@ -176,33 +176,40 @@ impl ListParams {
             (Caller::Support, user_id) => user_id,
             (Caller::User(own), None) => Some(own.clone()),
             (Caller::User(own), Some(asked)) if asked == *own => Some(asked),
-            (Caller::User(_), Some(_)) => return Err(ApiError::forbidden("a user token can only list its own withdrawals")),
+            (Caller::User(_), Some(_)) => {
+                return Err(ApiError::forbidden("a user token can only list its own withdrawals"))
+            }
             (Caller::Ingest, _) => return Err(ApiError::forbidden("listing needs a support or user token")),
         };
         let state = match self.state.as_deref() {
             None => None,
-            Some(raw) => Some(State::parse(raw).ok_or_else(|| {
-                ApiError::invalid_field("state", format!("unknown state {raw:?}"))
-            })?),
+            Some(raw) => Some(
+                State::parse(raw).ok_or_else(|| ApiError::invalid_field("state", format!("unknown state {raw:?}")))?,
+            ),
         };
         let network = self.network.as_deref().map(parse_network).transpose()?;
         let after = match self.cursor.as_deref() {
             None => None,
-            Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))?),
+            Some(raw) => Some(
+                Cursor::decode(raw)
+                    .ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))?,
+            ),
         };
         let limit = match self.limit.as_deref() {
             None => DEFAULT_PAGE_SIZE,
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}")))?,
+            Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
+                ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}"))
+            })?,
         };
         Ok(ListQuery { user_id, state, network, after, limit })
     }
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let query = parse_query::<ListParams>(&req)?.parse(&caller.0)?;
     let page = service::list(state.store.as_ref(), &query).await?;
     let language = language(&req);

@@ -272,9 +272,7 @@ impl Store for RedisStore {
                 .query_async(&mut conn)
                 .await
                 .map_err(classify)?;
-            ids.iter()
-                .map(|id| WithdrawalId::parse(id).map_err(|e| StoreError::Internal(e.to_string())))
-                .collect()
+            ids.iter().map(|id| WithdrawalId::parse(id).map_err(|e| StoreError::Internal(e.to_string()))).collect()
         })
         .await
     }

@@ -54,8 +54,10 @@ async fn a_user_sees_their_own_withdrawal_and_nobody_elses() {
 
     let own = app.get_as("/v1/withdrawals/w-alice", &alice).await;
     assert_eq!(own.status(), StatusCode::OK);
-    let others = expect_error(app.get_as("/v1/withdrawals/w-bob", &alice).await, StatusCode::NOT_FOUND, "not_found").await;
-    let missing = expect_error(app.get_as("/v1/withdrawals/w-none", &alice).await, StatusCode::NOT_FOUND, "not_found").await;
+    let others =
+        expect_error(app.get_as("/v1/withdrawals/w-bob", &alice).await, StatusCode::NOT_FOUND, "not_found").await;
+    let missing =
+        expect_error(app.get_as("/v1/withdrawals/w-none", &alice).await, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(others, missing, "someone else's withdrawal looks exactly like a missing one");
 
     for token in [SUPPORT_TOKEN, INGEST_TOKEN] {

@@ -11,9 +11,25 @@ async fn registering_returns_201_with_the_status_view(app: TestApp) {
     assert_eq!(response.headers()["location"], "/v1/withdrawals/w-1");
     let view: Value = response.json().await.unwrap();
     for field in [
-        "id", "user_id", "coin", "network", "address", "memo", "amount", "requested_at", "state", "tx_hash",
-        "confirmations", "required_confirmations", "block_height", "explorer_url", "completed_at", "sla",
-        "escalation", "message", "history",
+        "id",
+        "user_id",
+        "coin",
+        "network",
+        "address",
+        "memo",
+        "amount",
+        "requested_at",
+        "state",
+        "tx_hash",
+        "confirmations",
+        "required_confirmations",
+        "block_height",
+        "explorer_url",
+        "completed_at",
+        "sla",
+        "escalation",
+        "message",
+        "history",
     ] {
         assert!(view.get(field).is_some(), "status view lacks {field}: {view}");
     }
@@ -94,8 +110,12 @@ async fn cancel_records_the_reason_and_is_terminal(app: TestApp) {
     assert_eq!(view["state"], "cancelled");
     assert_eq!(view["history"][1]["reason"], "risk review rejected");
     assert_eq!(app.patch("w-1", &json!({"state": "cancelled"})).await.status(), StatusCode::OK);
-    expect_error(app.patch("w-1", &json!({"tx_hash": tron_hash("aa")})).await, StatusCode::CONFLICT, "invalid_transition")
-        .await;
+    expect_error(
+        app.patch("w-1", &json!({"tx_hash": tron_hash("aa")})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
 }
 
 async fn a_new_hash_after_failure_goes_back_to_broadcast(app: TestApp) {
@@ -144,7 +164,8 @@ async fn list_pages_newest_first_with_filters(app: TestApp) {
         app.get_as("/v1/withdrawals?user_id=alice&state=pending", SUPPORT_TOKEN).await.json().await.unwrap();
     let ids: Vec<&str> = page["items"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["w-6", "w-4", "w-0"]);
-    let page: Value = app.get_as("/v1/withdrawals?state=cancelled&network=TRX", SUPPORT_TOKEN).await.json().await.unwrap();
+    let page: Value =
+        app.get_as("/v1/withdrawals?state=cancelled&network=TRX", SUPPORT_TOKEN).await.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let page: Value = app.get_as("/v1/withdrawals?network=BTC", SUPPORT_TOKEN).await.json().await.unwrap();
     assert!(page["items"].as_array().unwrap().is_empty());
@@ -230,7 +251,8 @@ async fn malformed_json_and_unknown_fields_are_400() {
             .body(body)
             .send()
     };
-    for body in ["{", "", "[]", "null", "\"w\"", r#"["w-1","alice","USDT","TRX","T","m","1","2026-03-02T09:00:00Z","aa"]"#]
+    for body in
+        ["{", "", "[]", "null", "\"w\"", r#"["w-1","alice","USDT","TRX","T","m","1","2026-03-02T09:00:00Z","aa"]"#]
     {
         expect_error(send(body).await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
     }
@@ -288,7 +310,8 @@ async fn patch_bodies_are_checked() {
         (json!({"tx_hash": "short"}), "tx_hash"),
     ];
     for (body, field) in cases {
-        let error = expect_error(app.patch("w-1", &body).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+        let error =
+            expect_error(app.patch("w-1", &body).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
         assert_eq!(error["error"]["field"], field, "{body}");
     }
     assert_eq!(app.get_withdrawal("w-1").await["state"], "pending", "nothing changed");

@@ -58,7 +58,10 @@ fn every_operation_documents_auth_and_the_error_shape() {
             assert!(responses.contains_key("503"), "{method} {path} documents 503");
         }
         if method != "GET" {
-            assert!(responses.contains_key("400") && responses.contains_key("413"), "{method} {path} documents bad bodies");
+            assert!(
+                responses.contains_key("400") && responses.contains_key("413"),
+                "{method} {path} documents bad bodies"
+            );
         }
     }
 }
@@ -74,7 +77,8 @@ async fn live_answers_are_declared_in_the_spec() {
     for (method, path) in spec_operations(&spec) {
         let concrete = path.replace("{id}", "w-1");
         let url = app.url(&concrete);
-        let calls = [(SUPPORT_TOKEN, "{}"), (INGEST_TOKEN, "{}"), ("not-a-token-0123456789", "{}"), (INGEST_TOKEN, "{")];
+        let calls =
+            [(SUPPORT_TOKEN, "{}"), (INGEST_TOKEN, "{}"), ("not-a-token-0123456789", "{}"), (INGEST_TOKEN, "{")];
         for (token, body) in calls {
             let request = app
                 .client

@@ -117,10 +117,8 @@ impl Drop for RedisServer {
 /// Statics are never dropped, so a watchdog kills the server once this test
 /// process is gone; no redis-server outlives the test run.
 fn watch_for_test_exit(redis_pid: u32) {
-    let script = format!(
-        "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {redis_pid} 2>/dev/null",
-        std::process::id()
-    );
+    let script =
+        format!("while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {redis_pid} 2>/dev/null", std::process::id());
     let _ = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
