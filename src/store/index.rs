@@ -1,36 +1,33 @@
-//! The list indexes both stores keep, and the order and cursor they share.
+//! The indexes both stores keep. Every index is a set of member strings read
+//! in byte order; a member is `<sortable prefix>|<id>`, so one mechanism
+//! serves newest-first lists, earliest-first deadlines and any later queue.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 
 use super::ListQuery;
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
-/// One list index. A record is in `All`, its user's, its state's, its
-/// network's and its state-and-network's index; a query reads the narrowest
-/// one that answers it exactly, filtering only within one user's records.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IndexKey {
+    /// Newest `requested_at` first.
     All,
     User(UserId),
     State(State),
     Network(Network),
     StateNetwork(State, Network),
+    /// Earliest `next_deadline_at` first: what background work is due.
+    Deadlines,
 }
 
-impl IndexKey {
-    pub fn for_record(withdrawal: &Withdrawal) -> [IndexKey; 5] {
-        [
-            IndexKey::All,
-            IndexKey::User(withdrawal.user_id.clone()),
-            IndexKey::State(withdrawal.state),
-            IndexKey::Network(withdrawal.network),
-            IndexKey::StateNetwork(withdrawal.state, withdrawal.network),
-        ]
-    }
+/// One entry of one index.
+pub type IndexEntry = (IndexKey, String);
 
-    /// The index to read for a query, and whether items still need the
-    /// query's state and network filter (only when reading one user's index).
+impl IndexKey {
+    /// The list index to read for a query, and whether items still need the
+    /// query's state and network filter (only when reading one user's index,
+    /// which is small).
     pub fn plan(query: &ListQuery) -> (IndexKey, bool) {
         match (&query.user_id, query.state, query.network) {
             (Some(user), None, None) => (IndexKey::User(user.clone()), false),
@@ -49,41 +46,79 @@ impl IndexKey {
             IndexKey::State(state) => format!("state:{state}"),
             IndexKey::Network(network) => format!("net:{network}"),
             IndexKey::StateNetwork(state, network) => format!("sn:{state}:{network}"),
+            IndexKey::Deadlines => "deadlines".to_owned(),
         }
     }
+}
+
+/// Every index entry a record has, derived from the record alone.
+pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
+    let newest_first = newest_first_key(withdrawal);
+    let mut entries = vec![
+        (IndexKey::All, newest_first.clone()),
+        (IndexKey::User(withdrawal.user_id.clone()), newest_first.clone()),
+        (IndexKey::State(withdrawal.state), newest_first.clone()),
+        (IndexKey::Network(withdrawal.network), newest_first.clone()),
+        (IndexKey::StateNetwork(withdrawal.state, withdrawal.network), newest_first),
+    ];
+    if let Some(at) = withdrawal.next_deadline_at {
+        entries.push((IndexKey::Deadlines, time_key(at, &withdrawal.id)));
+    }
+    entries
+}
+
+/// What an update must remove and add so the indexes match `next`.
+pub fn changes(current: &Withdrawal, next: &Withdrawal) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
+    let old = entries(current);
+    let new = entries(next);
+    let removed = old.iter().filter(|e| !new.contains(e)).cloned().collect();
+    let added = new.into_iter().filter(|e| !old.contains(e)).collect();
+    (removed, added)
 }
 
 pub fn matches(query: &ListQuery, withdrawal: &Withdrawal) -> bool {
     query.state.is_none_or(|s| s == withdrawal.state) && query.network.is_none_or(|n| n == withdrawal.network)
 }
 
-/// Milliseconds from 0000-01-01 to 9999-12-31 fit in 15 digits; subtracting
-/// from this makes the newest sort first in plain byte order.
-const NEWEST_FIRST_BASE: i64 = 999_999_999_999_999;
+/// Milliseconds from 0000-01-01 to 9999-12-31 fit in 15 digits.
+const TIME_DIGITS_MAX: i64 = 999_999_999_999_999;
 const EPOCH_OFFSET_MS: i64 = 62_167_219_200_000;
 
-/// The member string a record has in every index: byte order is newest
-/// `requested_at` first, then id.
-pub fn sort_key(withdrawal: &Withdrawal) -> String {
-    let millis = withdrawal.requested_at.timestamp_millis() + EPOCH_OFFSET_MS;
-    format!("{:015}|{}", NEWEST_FIRST_BASE - millis, withdrawal.id)
+fn millis_from_year_zero(at: DateTime<Utc>) -> i64 {
+    (at.timestamp_millis() + EPOCH_OFFSET_MS).clamp(0, TIME_DIGITS_MAX)
 }
 
-pub fn id_of_sort_key(key: &str) -> Option<WithdrawalId> {
-    key.split_once('|').and_then(|(_, id)| WithdrawalId::parse(id).ok())
+/// Byte order is newest `requested_at` first, then id.
+pub fn newest_first_key(withdrawal: &Withdrawal) -> String {
+    let millis = millis_from_year_zero(withdrawal.requested_at.to_utc());
+    format!("{:015}|{}", TIME_DIGITS_MAX - millis, withdrawal.id)
 }
 
-/// Where the previous page ended: the sort key of its last item, opaque to
+/// Byte order is earliest `at` first, then id.
+pub fn time_key(at: DateTime<Utc>, id: &WithdrawalId) -> String {
+    format!("{:015}|{id}", millis_from_year_zero(at))
+}
+
+/// The greatest member whose time is `at`: `~` sorts after every id character.
+pub fn time_key_upper_bound(at: DateTime<Utc>) -> String {
+    format!("{:015}|~", millis_from_year_zero(at))
+}
+
+pub fn id_of_member(member: &str) -> Option<WithdrawalId> {
+    member.split_once('|').and_then(|(_, id)| WithdrawalId::parse(id).ok())
+}
+
+/// Where the previous page ended: the member of its last item, opaque to
 /// clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(String);
 
 impl Cursor {
-    pub fn after(withdrawal: &Withdrawal) -> Cursor {
-        Cursor(sort_key(withdrawal))
+    pub fn at_member(member: String) -> Cursor {
+        Cursor(member)
     }
 
-    pub fn sort_key(&self) -> &str {
+    pub fn member(&self) -> &str {
         &self.0
     }
 
@@ -93,10 +128,10 @@ impl Cursor {
 
     pub fn decode(raw: &str) -> Option<Cursor> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        let key = String::from_utf8(bytes).ok()?;
-        let (digits, _) = key.split_once('|')?;
+        let member = String::from_utf8(bytes).ok()?;
+        let (digits, _) = member.split_once('|')?;
         let well_formed = digits.len() == 15 && digits.bytes().all(|b| b.is_ascii_digit());
-        (well_formed && id_of_sort_key(&key).is_some()).then_some(Cursor(key))
+        (well_formed && id_of_member(&member).is_some()).then_some(Cursor(member))
     }
 }
 
@@ -123,6 +158,19 @@ mod tests {
         assert_eq!(
             IndexKey::plan(&q(None, Some(State::Failed), Some(Network::Eth))),
             (IndexKey::StateNetwork(State::Failed, Network::Eth), false)
+        );
+    }
+
+    #[test]
+    fn time_keys_sort_by_time_then_id_and_bounds_include_every_id() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let id = |s: &str| WithdrawalId::parse(s).unwrap();
+        let early = time_key(t("2026-01-01T00:00:00Z"), &id("zzz"));
+        let late = time_key(t("2026-01-01T00:00:00.001Z"), &id("AAA"));
+        assert!(early < late);
+        assert!(late <= time_key_upper_bound(t("2026-01-01T00:00:00.001Z")));
+        assert!(
+            time_key(t("2026-01-01T00:00:00.002Z"), &id("0")) > time_key_upper_bound(t("2026-01-01T00:00:00.001Z"))
         );
     }
 }

@@ -5,10 +5,9 @@ use std::ops::Bound;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
-use super::index::{self, sort_key, Cursor, IndexKey};
-use super::{check_update, Inserted, ListQuery, Page, Store, StoreError, Updated};
+use super::index::{self, IndexEntry, IndexKey};
+use super::{check_update, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated};
 use crate::domain::{Withdrawal, WithdrawalId};
 
 #[derive(Default)]
@@ -20,7 +19,6 @@ pub struct MemoryStore {
 struct Inner {
     records: HashMap<WithdrawalId, Withdrawal>,
     indexes: HashMap<IndexKey, BTreeSet<String>>,
-    deadlines: BTreeSet<(DateTime<Utc>, WithdrawalId)>,
 }
 
 impl MemoryStore {
@@ -30,28 +28,17 @@ impl MemoryStore {
 }
 
 impl Inner {
-    fn add_to_indexes(&mut self, withdrawal: &Withdrawal) {
-        let key = sort_key(withdrawal);
-        for index in IndexKey::for_record(withdrawal) {
-            self.indexes.entry(index).or_default().insert(key.clone());
-        }
-        if let Some(at) = withdrawal.next_deadline_at {
-            self.deadlines.insert((at, withdrawal.id.clone()));
-        }
-    }
-
-    fn remove_from_indexes(&mut self, withdrawal: &Withdrawal) {
-        let key = sort_key(withdrawal);
-        for index in IndexKey::for_record(withdrawal) {
-            if let Some(set) = self.indexes.get_mut(&index) {
-                set.remove(&key);
+    fn apply(&mut self, removed: Vec<IndexEntry>, added: Vec<IndexEntry>) {
+        for (key, member) in removed {
+            if let Some(set) = self.indexes.get_mut(&key) {
+                set.remove(&member);
                 if set.is_empty() {
-                    self.indexes.remove(&index);
+                    self.indexes.remove(&key);
                 }
             }
         }
-        if let Some(at) = withdrawal.next_deadline_at {
-            self.deadlines.remove(&(at, withdrawal.id.clone()));
+        for (key, member) in added {
+            self.indexes.entry(key).or_default().insert(member);
         }
     }
 }
@@ -67,7 +54,7 @@ impl Store for MemoryStore {
         if let Some(existing) = inner.records.get(&withdrawal.id) {
             return Ok(Inserted::Existing(Box::new(existing.clone())));
         }
-        inner.add_to_indexes(withdrawal);
+        inner.apply(Vec::new(), index::entries(withdrawal));
         inner.records.insert(withdrawal.id.clone(), withdrawal.clone());
         Ok(Inserted::Created)
     }
@@ -79,50 +66,45 @@ impl Store for MemoryStore {
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
         check_update(current, next)?;
         let mut inner = self.inner.write().map_err(|_| poisoned())?;
-        let Some(stored) = inner.records.get(&current.id).cloned() else {
+        let Some(stored) = inner.records.get(&current.id) else {
             return Ok(Updated::NotFound);
         };
         if stored.version != current.version {
             return Ok(Updated::VersionConflict);
         }
-        inner.remove_from_indexes(&stored);
-        inner.add_to_indexes(next);
+        let (removed, added) = index::changes(current, next);
+        inner.apply(removed, added);
         inner.records.insert(next.id.clone(), next.clone());
         Ok(Updated::Written)
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
         let inner = self.inner.read().map_err(|_| poisoned())?;
-        let (index, needs_filter) = IndexKey::plan(query);
-        let Some(keys) = inner.indexes.get(&index) else {
-            return Ok(Page { items: Vec::new(), next: None });
+        let Some(members) = inner.indexes.get(range.index) else {
+            return Ok(IndexPage { items: Vec::new(), more: false });
         };
-        let start = match &query.after {
-            Some(cursor) => Bound::Excluded(cursor.sort_key().to_owned()),
-            None => Bound::Unbounded,
-        };
+        // BTreeSet::range panics on an empty interval; it holds nothing anyway.
+        if let (Some(after), Some(until)) = (range.after, range.until) {
+            if after >= until {
+                return Ok(IndexPage { items: Vec::new(), more: false });
+            }
+        }
+        let lower = range.after.map_or(Bound::Unbounded, |m| Bound::Excluded(m.to_owned()));
+        let upper = range.until.map_or(Bound::Unbounded, |m| Bound::Included(m.to_owned()));
         let mut items = Vec::new();
-        let mut more = false;
-        for key in keys.range((start, Bound::Unbounded)) {
-            let Some(record) = index::id_of_sort_key(key).and_then(|id| inner.records.get(&id)) else {
+        for member in members.range((lower, upper)) {
+            let Some(record) = index::id_of_member(member).and_then(|id| inner.records.get(&id)) else {
                 continue;
             };
-            if needs_filter && !index::matches(query, record) {
+            if !keep(record) {
                 continue;
             }
-            if items.len() == query.limit {
-                more = true;
-                break;
+            if items.len() == range.limit {
+                return Ok(IndexPage { items, more: true });
             }
-            items.push(record.clone());
+            items.push((member.clone(), record.clone()));
         }
-        let next = if more { items.last().map(Cursor::after) } else { None };
-        Ok(Page { items, next })
-    }
-
-    async fn due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<WithdrawalId>, StoreError> {
-        let inner = self.inner.read().map_err(|_| poisoned())?;
-        Ok(inner.deadlines.iter().take_while(|(at, _)| *at <= until).take(limit).map(|(_, id)| id.clone()).collect())
+        Ok(IndexPage { items, more: false })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

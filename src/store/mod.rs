@@ -1,8 +1,10 @@
 //! Where withdrawals live. One trait, two implementations (Redis for
 //! production, memory for trying things out) that pass one conformance suite.
 //!
-//! Every write is a compare-and-set on the record's version, so two replicas
-//! sharing one store can never lose a transition or write a stale record.
+//! Every write is a compare-and-set on the record's version that moves the
+//! record's index entries in the same atomic step, so two replicas sharing one
+//! store can never lose a transition, write a stale record, or leave an index
+//! disagreeing with its record.
 
 mod index;
 pub mod memory;
@@ -59,6 +61,25 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// A slice of one index, read in member order.
+pub struct IndexRange<'a> {
+    pub index: &'a IndexKey,
+    /// Exclusive lower bound.
+    pub after: Option<&'a str>,
+    /// Inclusive upper bound.
+    pub until: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// Records found in an index range, each with its member; `more` is true when
+/// the range holds further records that pass the filter.
+pub struct IndexPage {
+    pub items: Vec<(String, Withdrawal)>,
+    pub more: bool,
+}
+
+pub type RecordFilter<'a> = &'a (dyn Fn(&Withdrawal) -> bool + Send + Sync);
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates the record and its index entries in one atomic step, unless a
@@ -71,13 +92,34 @@ pub trait Store: Send + Sync + 'static {
     /// `current.version`, moving index entries in the same atomic step.
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError>;
 
-    /// Served from an index (see [`IndexKey::plan`]): never a scan of all records.
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
-
-    /// Ids whose `next_deadline_at` is at or before `until`, earliest first.
-    async fn due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<WithdrawalId>, StoreError>;
+    /// Reads `range` of an index, keeping the records that pass `keep`.
+    async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Served from one index (see [`IndexKey::plan`]): never a scan of all records.
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let (index, needs_filter) = IndexKey::plan(query);
+        let keep = |w: &Withdrawal| !needs_filter || index::matches(query, w);
+        let range = IndexRange {
+            index: &index,
+            after: query.after.as_ref().map(Cursor::member),
+            until: None,
+            limit: query.limit,
+        };
+        let page = self.scan(range, &keep).await?;
+        let next =
+            if page.more { page.items.last().map(|(member, _)| Cursor::at_member(member.clone())) } else { None };
+        Ok(Page { items: page.items.into_iter().map(|(_, w)| w).collect(), next })
+    }
+
+    /// Records whose `next_deadline_at` is at or before `until`, earliest first.
+    async fn due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<Withdrawal>, StoreError> {
+        let upper = index::time_key_upper_bound(until);
+        let range = IndexRange { index: &IndexKey::Deadlines, after: None, until: Some(&upper), limit };
+        let page = self.scan(range, &|_| true).await?;
+        Ok(page.items.into_iter().map(|(_, w)| w).collect())
+    }
 }
 
 /// Checks an update's arguments the same way for every store.

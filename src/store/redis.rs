@@ -1,7 +1,7 @@
-//! The Redis store. Each record is a hash `{v: version, d: json}`; list
-//! indexes are sorted sets ordered by member bytes (see `index::sort_key`);
-//! SLA deadlines are a sorted set scored by milliseconds. Every write is one
-//! Lua script, so a record and its index entries never disagree.
+//! The Redis store. Each record is a hash `{v: version, d: json}`; every
+//! index is a sorted set with score 0 read by member (`ZRANGEBYLEX`), see
+//! `index.rs`. Every write is one Lua script, so a record and its index
+//! entries never disagree.
 //!
 //! All keys share the hash tag `{key_prefix}`, so the scripts stay valid on
 //! Redis Cluster (they touch one slot).
@@ -10,40 +10,39 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tokio::sync::OnceCell;
 
-use super::index::{self, sort_key, Cursor, IndexKey};
-use super::{check_update, Inserted, ListQuery, Page, Store, StoreError, Updated};
+use super::index::{self, IndexEntry, IndexKey};
+use super::{check_update, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated};
 use crate::domain::{Withdrawal, WithdrawalId};
 
+/// KEYS: record, then index keys of removed entries, then of added ones.
+/// ARGV: version, data, number of removed entries, removed members, added members.
 const INSERT_SCRIPT: &str = r#"
 local existing = redis.call('HGET', KEYS[1], 'd')
 if existing then return existing end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
-for i = 2, 6 do redis.call('ZADD', KEYS[i], 0, ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[7], ARGV[4], ARGV[5]) end
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[i + 1]) end
 return false
 "#;
 
-/// Returns 1 written, 0 not found, -1 version conflict.
+/// KEYS: record, index keys of removed entries, index keys of added entries.
+/// ARGV: expected version, new version, data, number of removed entries,
+/// then one member per index key. Returns 1 written, 0 not found, -1 stale.
 const UPDATE_SCRIPT: &str = r#"
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return 0 end
 if version ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
-if KEYS[2] ~= KEYS[3] then
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  redis.call('ZADD', KEYS[3], 0, ARGV[4])
-  redis.call('ZREM', KEYS[4], ARGV[4])
-  redis.call('ZADD', KEYS[5], 0, ARGV[4])
-end
-if ARGV[5] == '' then
-  redis.call('ZREM', KEYS[6], ARGV[6])
-else
-  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[6])
+local removed = tonumber(ARGV[4])
+for i = 2, #KEYS do
+  if i - 1 <= removed then
+    redis.call('ZREM', KEYS[i], ARGV[i + 3])
+  else
+    redis.call('ZADD', KEYS[i], 0, ARGV[i + 3])
+  end
 end
 return 1
 "#;
@@ -92,10 +91,6 @@ fn encode(withdrawal: &Withdrawal) -> Result<String, StoreError> {
     serde_json::to_string(withdrawal).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
-fn deadline_score(withdrawal: &Withdrawal) -> String {
-    withdrawal.next_deadline_at.map(|at| at.timestamp_millis().to_string()).unwrap_or_default()
-}
-
 impl RedisStore {
     /// Parses the URL only; no connection is made until the first operation.
     pub fn new(url: &str, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
@@ -116,10 +111,6 @@ impl RedisStore {
 
     fn index_key(&self, index: &IndexKey) -> String {
         format!("{}:idx:{}", self.tag, index.suffix())
-    }
-
-    fn deadlines_key(&self) -> String {
-        format!("{}:deadlines", self.tag)
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
@@ -161,17 +152,15 @@ impl RedisStore {
 impl Store for RedisStore {
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError> {
         self.bounded(async {
+            let entries = index::entries(withdrawal);
             let mut invocation = self.insert.key(self.record_key(&withdrawal.id));
-            for index in IndexKey::for_record(withdrawal) {
-                invocation.key(self.index_key(&index));
+            for (key, _) in &entries {
+                invocation.key(self.index_key(key));
             }
-            invocation
-                .key(self.deadlines_key())
-                .arg(withdrawal.version)
-                .arg(encode(withdrawal)?)
-                .arg(sort_key(withdrawal))
-                .arg(deadline_score(withdrawal))
-                .arg(withdrawal.id.as_str());
+            invocation.arg(withdrawal.version).arg(encode(withdrawal)?);
+            for (_, member) in &entries {
+                invocation.arg(member);
+            }
             let mut conn = self.connection().await?;
             let existing: Option<String> = invocation.invoke_async(&mut conn).await.map_err(classify)?;
             match existing {
@@ -195,21 +184,16 @@ impl Store for RedisStore {
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
         check_update(current, next)?;
         self.bounded(async {
-            let [_, _, old_state, _, old_state_network] = IndexKey::for_record(current);
-            let [_, _, new_state, _, new_state_network] = IndexKey::for_record(next);
+            let (removed, added) = index::changes(current, next);
+            let entries: Vec<&IndexEntry> = removed.iter().chain(&added).collect();
             let mut invocation = self.update.key(self.record_key(&next.id));
-            invocation
-                .key(self.index_key(&old_state))
-                .key(self.index_key(&new_state))
-                .key(self.index_key(&old_state_network))
-                .key(self.index_key(&new_state_network))
-                .key(self.deadlines_key())
-                .arg(current.version)
-                .arg(next.version)
-                .arg(encode(next)?)
-                .arg(sort_key(next))
-                .arg(deadline_score(next))
-                .arg(next.id.as_str());
+            for (key, _) in &entries {
+                invocation.key(self.index_key(key));
+            }
+            invocation.arg(current.version).arg(next.version).arg(encode(next)?).arg(removed.len());
+            for (_, member) in &entries {
+                invocation.arg(member);
+            }
             let mut conn = self.connection().await?;
             let outcome: i64 = invocation.invoke_async(&mut conn).await.map_err(classify)?;
             Ok(match outcome {
@@ -221,21 +205,22 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
         self.bounded(async {
-            let (index, needs_filter) = IndexKey::plan(query);
-            let key = self.index_key(&index);
-            // One extra item tells whether another page exists.
-            let wanted = query.limit + 1;
-            let batch = if needs_filter { wanted.max(100) } else { wanted };
-            let mut start = query.after.as_ref().map(|c| format!("({}", c.sort_key())).unwrap_or_else(|| "-".into());
-            let mut items: Vec<Withdrawal> = Vec::new();
+            let key = self.index_key(range.index);
+            // One extra item tells whether another page exists; filtered scans
+            // read larger batches to need fewer round trips.
+            let wanted = range.limit + 1;
+            let batch = wanted.max(100);
+            let mut start = range.after.map_or_else(|| "-".to_owned(), |m| format!("({m}"));
+            let end = range.until.map_or_else(|| "+".to_owned(), |m| format!("[{m}"));
+            let mut items: Vec<(String, Withdrawal)> = Vec::new();
             loop {
                 let mut conn = self.connection().await?;
                 let members: Vec<String> = redis::cmd("ZRANGEBYLEX")
                     .arg(&key)
                     .arg(&start)
-                    .arg("+")
+                    .arg(&end)
                     .arg("LIMIT")
                     .arg(0)
                     .arg(batch)
@@ -243,36 +228,21 @@ impl Store for RedisStore {
                     .await
                     .map_err(classify)?;
                 let exhausted = members.len() < batch;
-                let ids: Vec<WithdrawalId> = members.iter().filter_map(|m| index::id_of_sort_key(m)).collect();
+                let parsed: Vec<(&String, WithdrawalId)> =
+                    members.iter().filter_map(|m| Some((m, index::id_of_member(m)?))).collect();
+                let ids: Vec<WithdrawalId> = parsed.iter().map(|(_, id)| id.clone()).collect();
                 let records = self.fetch_records(&ids).await?;
-                items.extend(records.into_iter().flatten().filter(|w| !needs_filter || index::matches(query, w)));
+                let found =
+                    parsed.into_iter().zip(records).filter_map(|((member, _), record)| Some((member.clone(), record?)));
+                items.extend(found.filter(|(_, w)| keep(w)));
                 match members.last() {
                     Some(last) if !exhausted && items.len() < wanted => start = format!("({last}"),
                     _ => break,
                 }
             }
-            let more = items.len() > query.limit;
-            items.truncate(query.limit);
-            let next = if more { items.last().map(Cursor::after) } else { None };
-            Ok(Page { items, next })
-        })
-        .await
-    }
-
-    async fn due(&self, until: DateTime<Utc>, limit: usize) -> Result<Vec<WithdrawalId>, StoreError> {
-        self.bounded(async {
-            let mut conn = self.connection().await?;
-            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                .arg(self.deadlines_key())
-                .arg("-inf")
-                .arg(until.timestamp_millis())
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit)
-                .query_async(&mut conn)
-                .await
-                .map_err(classify)?;
-            ids.iter().map(|id| WithdrawalId::parse(id).map_err(|e| StoreError::Internal(e.to_string()))).collect()
+            let more = items.len() > range.limit;
+            items.truncate(range.limit);
+            Ok(IndexPage { items, more })
         })
         .await
     }
