@@ -3,10 +3,13 @@
 //! Everything here is a value that was parsed once at the edge and is valid
 //! from then on ("parse, don't validate").
 
+pub mod address;
 pub mod amount;
+// pub mod escalation;
 pub mod ids;
 pub mod message;
 pub mod network;
+pub mod sla;
 pub mod state;
 pub mod withdrawal;
 

@@ -15,7 +15,7 @@ macro_rules! networks {
         }
 
         impl Network {
-            pub const ALL: &'static [Network] = &[$(Network::$variant,)+];
+            pub const ALL: [Network; 30] = [$(Network::$variant,)+];
 
             pub fn code(self) -> &'static str {
                 match self { $(Network::$variant => $code,)+ }
@@ -69,6 +69,18 @@ networks! {
 }
 
 impl Network {
+    pub fn memo_rule(self) -> MemoRule {
+        match self {
+            Network::Xrp => MemoRule::XrpDestinationTag,
+            Network::Xlm => MemoRule::StellarTextOrId,
+            Network::Eos => MemoRule::EosMemo,
+            Network::Atom => MemoRule::CosmosMemo,
+            Network::Ton => MemoRule::TonComment,
+            Network::Hbar => MemoRule::HederaMemo,
+            _ => MemoRule::None,
+        }
+    }
+
     pub fn is_evm(self) -> bool {
         use Network::*;
         matches!(self, Eth | Bsc | Polygon | Arbitrum | Optimism | Base | Avaxc | Etc)
@@ -134,6 +146,45 @@ impl fmt::Display for Network {
     }
 }
 
+/// What a deposit memo / tag looks like on a network. Limits are the protocol's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoRule {
+    None,
+    /// Decimal unsigned 32-bit destination tag.
+    XrpDestinationTag,
+    /// MEMO_TEXT (at most 28 bytes) or MEMO_ID (unsigned 64-bit, all digits).
+    StellarTextOrId,
+    /// Transfer memo of at most 256 bytes.
+    EosMemo,
+    /// Transaction memo of at most 256 characters.
+    CosmosMemo,
+    /// Text comment of at most 120 bytes.
+    TonComment,
+    /// Transaction memo of at most 100 bytes.
+    HederaMemo,
+}
+
+impl MemoRule {
+    pub fn description(self) -> &'static str {
+        match self {
+            MemoRule::None => "memos are not supported",
+            MemoRule::XrpDestinationTag => "destination tag: decimal unsigned 32-bit integer (0 to 4294967295)",
+            MemoRule::StellarTextOrId => {
+                "memo: all digits = memo id (unsigned 64-bit integer), otherwise text of at most 28 bytes"
+            }
+            MemoRule::EosMemo => "memo: text of at most 256 bytes",
+            MemoRule::CosmosMemo => "memo: text of at most 256 characters",
+            MemoRule::TonComment => "comment: text of at most 120 bytes",
+            MemoRule::HederaMemo => "memo: text of at most 100 bytes",
+        }
+    }
+
+    pub fn supported(self) -> bool {
+        self != MemoRule::None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,9 +193,9 @@ mod tests {
     fn codes_round_trip_and_are_upper_case() {
         assert_eq!(Network::ALL.len(), 30);
         for network in Network::ALL {
-            assert_eq!(Network::parse(network.code()), Some(*network));
+            assert_eq!(Network::parse(network.code()), Some(network));
             assert_eq!(network.code(), network.code().to_ascii_uppercase());
-            let json = serde_json::to_string(network).unwrap();
+            let json = serde_json::to_string(&network).unwrap();
             assert_eq!(json, format!("\"{}\"", network.code()));
         }
     }

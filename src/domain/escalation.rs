@@ -1,0 +1,357 @@
+//! Escalation tickets: when one opens, rises and resolves, and the outbox of
+//! deliveries that tells the ticket system, each event exactly once. Pure:
+//! the sweeper claims a delivery, sends it, and records the outcome here.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::sla::{SlaStatus, WorkingTime};
+use super::{State, Withdrawal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Overdue,
+    Failed,
+    Dropped,
+    PayeeMismatch,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Overdue => "overdue",
+            Trigger::Failed => "failed",
+            Trigger::Dropped => "dropped",
+            Trigger::PayeeMismatch => "payee_mismatch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketEvent {
+    Opened,
+    Raised,
+    Resolved,
+}
+
+impl TicketEvent {
+    /// The event name receivers see.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            TicketEvent::Opened => "escalation.opened",
+            TicketEvent::Raised => "escalation.raised",
+            TicketEvent::Resolved => "escalation.resolved",
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            TicketEvent::Opened => "opened",
+            TicketEvent::Raised => "raised",
+            TicketEvent::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Open,
+    Resolved,
+    /// A delivery gave up after its attempts; support can retry it.
+    Dead,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Open => "open",
+            TicketStatus::Resolved => "resolved",
+            TicketStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<TicketStatus> {
+        [TicketStatus::Open, TicketStatus::Resolved, TicketStatus::Dead].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    /// Claimed by a replica until `next_attempt_at`; if that passes without a
+    /// result, the attempt's outcome is unknown and another replica retries.
+    InFlight,
+    Delivered,
+    Dead,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub event: TicketEvent,
+    pub idempotency_key: String,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: DateTime<Utc>,
+    pub attempts: Vec<Attempt>,
+    /// Attempts allowed before the delivery is dead; support's retry raises it.
+    pub attempt_limit: u32,
+    /// Who holds the current claim, so only they record its outcome.
+    pub claim: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub status: TicketStatus,
+    pub level: u8,
+    pub reason: Trigger,
+    pub opened_at: DateTime<Utc>,
+    pub raised_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When level 2 is due if the withdrawal is still not completed.
+    pub raise_at: Option<DateTime<Utc>>,
+    pub ticket_id: Option<String>,
+    pub deliveries: Vec<Delivery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    pub escalate_again_after: u32,
+    pub max_attempts: u32,
+    /// How long a claimed delivery may take before others consider it lost.
+    pub claim_lease: Duration,
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        EscalationPolicy {
+            escalate_again_after: 1,
+            max_attempts: 8,
+            claim_lease: Duration::from_secs(60),
+            first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(3600),
+        }
+    }
+}
+
+fn trigger_for(withdrawal: &Withdrawal, sla: Option<SlaStatus>) -> Option<Trigger> {
+    if withdrawal.payee_mismatch.is_some() {
+        return Some(Trigger::PayeeMismatch);
+    }
+    match withdrawal.state {
+        State::Failed => Some(Trigger::Failed),
+        State::Dropped => Some(Trigger::Dropped),
+        _ if sla == Some(SlaStatus::Overdue) => Some(Trigger::Overdue),
+        _ => None,
+    }
+}
+
+fn new_delivery(withdrawal: &Withdrawal, event: TicketEvent, now: DateTime<Utc>, policy: &EscalationPolicy) -> Delivery {
+    Delivery {
+        event,
+        idempotency_key: format!("{}:{}", withdrawal.id, event.as_str()),
+        status: DeliveryStatus::Pending,
+        next_attempt_at: now,
+        attempts: Vec::new(),
+        attempt_limit: policy.max_attempts,
+        claim: None,
+    }
+}
+
+/// Opens, raises or resolves the withdrawal's ticket as its state and SLA
+/// require. At most one ticket per withdrawal; each event is queued once.
+pub fn evaluate(
+    withdrawal: &mut Withdrawal,
+    sla: Option<SlaStatus>,
+    calendar: &dyn WorkingTime,
+    policy: &EscalationPolicy,
+    now: DateTime<Utc>,
+) {
+    let terminal = withdrawal.state.is_terminal();
+    match withdrawal.escalation.take() {
+        None => {
+            if let Some(reason) = trigger_for(withdrawal, sla).filter(|_| !terminal) {
+                let delivery = new_delivery(withdrawal, TicketEvent::Opened, now, policy);
+                withdrawal.escalation = Some(Escalation {
+                    status: TicketStatus::Open,
+                    level: 1,
+                    reason,
+                    opened_at: now,
+                    raised_at: None,
+                    resolved_at: None,
+                    raise_at: Some(calendar.add_working_days(now, policy.escalate_again_after)),
+                    ticket_id: None,
+                    deliveries: vec![delivery],
+                });
+            }
+        }
+        Some(mut escalation) => {
+            if escalation.resolved_at.is_none() {
+                if terminal {
+                    escalation.resolved_at = Some(now);
+                    escalation.raise_at = None;
+                    escalation.deliveries.push(new_delivery(withdrawal, TicketEvent::Resolved, now, policy));
+                } else if escalation.level == 1 && escalation.raise_at.is_some_and(|at| now >= at) {
+                    escalation.level = 2;
+                    escalation.raised_at = Some(now);
+                    escalation.raise_at = None;
+                    escalation.deliveries.push(new_delivery(withdrawal, TicketEvent::Raised, now, policy));
+                }
+            }
+            escalation.status = ticket_status(&escalation);
+            withdrawal.escalation = Some(escalation);
+        }
+    }
+}
+
+fn ticket_status(escalation: &Escalation) -> TicketStatus {
+    if escalation.deliveries.iter().any(|d| d.status == DeliveryStatus::Dead) {
+        TicketStatus::Dead
+    } else if escalation.resolved_at.is_some() {
+        TicketStatus::Resolved
+    } else {
+        TicketStatus::Open
+    }
+}
+
+/// Deliveries go out in order: a later event needs the ticket the earlier
+/// one created. This is the one that may go next.
+fn next_undelivered(escalation: &mut Escalation) -> Option<&mut Delivery> {
+    escalation.deliveries.iter_mut().find(|d| d.status != DeliveryStatus::Delivered)
+}
+
+/// A delivery this replica has claimed and must now send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub event: TicketEvent,
+    pub idempotency_key: String,
+    pub level: u8,
+    pub reason: Trigger,
+    pub ticket_id: Option<String>,
+    /// An earlier attempt may have reached the sink: look before creating.
+    pub uncertain: bool,
+}
+
+/// Claims the next delivery if it is due (or its previous claim expired).
+pub fn claim(withdrawal: &mut Withdrawal, owner: &str, policy: &EscalationPolicy, now: DateTime<Utc>) -> Option<Claimed> {
+    let escalation = withdrawal.escalation.as_mut()?;
+    let (level, reason, ticket_id) = (escalation.level, escalation.reason, escalation.ticket_id.clone());
+    let delivery = next_undelivered(escalation)?;
+    let due = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::InFlight) && delivery.next_attempt_at <= now;
+    if !due {
+        return None;
+    }
+    let uncertain = delivery.status == DeliveryStatus::InFlight || !delivery.attempts.is_empty();
+    if delivery.status == DeliveryStatus::InFlight {
+        delivery.attempts.push(Attempt { at: now, outcome: "no result before the claim expired".into() });
+    }
+    delivery.status = DeliveryStatus::InFlight;
+    delivery.claim = Some(owner.to_owned());
+    delivery.next_attempt_at = now + policy.claim_lease;
+    Some(Claimed {
+        event: delivery.event,
+        idempotency_key: delivery.idempotency_key.clone(),
+        level,
+        reason,
+        ticket_id,
+        uncertain,
+    })
+}
+
+/// What came of sending a claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered { ticket_id: Option<String> },
+    Retry { reason: String, retry_after: Option<Duration> },
+    GiveUp { reason: String },
+}
+
+/// Records the outcome of `owner`'s claim on `key`. Returns false when the
+/// claim is no longer theirs (it expired and someone else took it).
+pub fn record_outcome(
+    withdrawal: &mut Withdrawal,
+    key: &str,
+    owner: &str,
+    outcome: SendOutcome,
+    policy: &EscalationPolicy,
+    jitter: f64,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(escalation) = withdrawal.escalation.as_mut() else { return false };
+    let Some(delivery) = escalation.deliveries.iter_mut().find(|d| d.idempotency_key == key) else { return false };
+    if delivery.status != DeliveryStatus::InFlight || delivery.claim.as_deref() != Some(owner) {
+        return false;
+    }
+    delivery.claim = None;
+    match outcome {
+        SendOutcome::Delivered { ticket_id } => {
+            delivery.attempts.push(Attempt { at: now, outcome: "delivered".into() });
+            delivery.status = DeliveryStatus::Delivered;
+            if ticket_id.is_some() {
+                escalation.ticket_id = ticket_id;
+            }
+        }
+        SendOutcome::Retry { reason, retry_after } => {
+            delivery.attempts.push(Attempt { at: now, outcome: reason });
+            if delivery.attempts.len() as u32 >= delivery.attempt_limit {
+                delivery.status = DeliveryStatus::Dead;
+            } else {
+                let wait = backoff(delivery.attempts.len() as u32, policy, jitter).max(retry_after.unwrap_or_default());
+                delivery.status = DeliveryStatus::Pending;
+                delivery.next_attempt_at = now + wait;
+            }
+        }
+        SendOutcome::GiveUp { reason } => {
+            delivery.attempts.push(Attempt { at: now, outcome: reason });
+            delivery.status = DeliveryStatus::Dead;
+        }
+    }
+    escalation.status = ticket_status(escalation);
+    true
+}
+
+/// Exponential backoff with jitter: `jitter` in [0, 1) spreads retries of
+/// many deliveries so they do not all hit a recovering sink at once.
+pub fn backoff(attempts: u32, policy: &EscalationPolicy, jitter: f64) -> Duration {
+    let exponential = policy.first_retry.saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).min(20)));
+    let capped = exponential.min(policy.max_retry);
+    capped.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+}
+
+/// Support's retry of dead deliveries: they get a fresh set of attempts.
+pub fn retry_dead(withdrawal: &mut Withdrawal, policy: &EscalationPolicy, now: DateTime<Utc>) -> bool {
+    let Some(escalation) = withdrawal.escalation.as_mut() else { return false };
+    let mut retried = false;
+    for delivery in escalation.deliveries.iter_mut().filter(|d| d.status == DeliveryStatus::Dead) {
+        delivery.status = DeliveryStatus::Pending;
+        delivery.next_attempt_at = now;
+        delivery.attempt_limit = delivery.attempts.len() as u32 + policy.max_attempts;
+        retried = true;
+    }
+    escalation.status = ticket_status(escalation);
+    retried
+}
+
+/// When the outbox next needs attention: the next delivery's due time, or
+/// when level 2 is due.
+pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
+    let delivery = escalation
+        .deliveries
+        .iter()
+        .find(|d| d.status != DeliveryStatus::Delivered)
+        .filter(|d| d.status != DeliveryStatus::Dead)
+        .map(|d| d.next_attempt_at);
+    [delivery, escalation.raise_at].into_iter().flatten().min()
+}

@@ -1,0 +1,33 @@
+use crate::common;
+
+use common::*;
+use proptest::prelude::*;
+use withdrawal_tracker::domain::address::{validate, ErrorCode::*};
+use withdrawal_tracker::domain::network::Network::*;
+
+#[test]
+fn known_address_and_errors() {
+    let a = "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0eh";
+    ok_kind(Atom, a, "account");
+    ok_kind(Atom, &bech32("cosmos", &[5; 32]), "interchain_account");
+    err(Atom, &bech32("osmo", &[5; 20]), WrongNetwork);
+    err(Atom, &bech32("cosmosvaloper", &[5; 20]), UnsupportedKind);
+    err(Atom, &bech32("cosmos", &[5; 21]), BadLength);
+    err(Atom, &bech32m("cosmos", &[5; 20]), BadChecksum);
+    err(Atom, "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0ei", BadCharacter);
+    err(Atom, "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0ek", BadChecksum);
+    assert!(validate(Atom, a, Some(&"é".repeat(256))).valid, "limit counts characters");
+    memo_err(Atom, a, &"a".repeat(257), BadMemo);
+}
+
+proptest! {
+    #![proptest_config(cfg(256))]
+
+    #[test]
+    fn roundtrip_and_substitution(k in bytes20(), idx in any::<usize>(), pick in any::<usize>()) {
+        let a = bech32("cosmos", &k);
+        prop_assert!(validate(Atom, &a, None).valid);
+        prop_assert!(invalid(Atom, &substitute(&a, 7, idx, B32_LOWER_BECH, pick)));
+        prop_assert!(invalid(Atom, &bech32("osmo", &k)));
+    }
+}
