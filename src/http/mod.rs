@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors, the error shape. Handlers only parse,
 //! authorize, call [`crate::service`] and map errors.
 
+mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
@@ -39,6 +40,8 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: Method::GET, path: "/v1/withdrawals", handler: || web::get().to(withdrawals::list) },
     RouteSpec { method: Method::GET, path: "/v1/withdrawals/{id}", handler: || web::get().to(withdrawals::get) },
     RouteSpec { method: Method::PATCH, path: "/v1/withdrawals/{id}", handler: || web::patch().to(withdrawals::patch) },
+    RouteSpec { method: Method::POST, path: "/v1/addresses/validate", handler: || web::post().to(addresses::validate) },
+    RouteSpec { method: Method::GET, path: "/v1/networks", handler: || web::get().to(addresses::networks) },
 ];
 
 /// Mounts every route in [`ROUTES`], grouped by path so a wrong method on a

@@ -4,11 +4,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::addresses;
 use super::error::ApiError;
 use super::extract::{language, parse_query, Authenticated, JsonBody};
 use super::view::{WithdrawalList, WithdrawalView};
 use super::AppState;
 use crate::auth::Caller;
+use crate::domain::address::ValidatedAddress;
 use crate::domain::message::Language;
 use crate::domain::withdrawal::{self, parse_requested_at, MAX_REASON_LEN};
 use crate::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
@@ -55,10 +57,22 @@ impl RegisterRequest {
         let network = parse_network(required(&self.network, "network")?)?;
         let address = withdrawal::parse_address_text(required(&self.address, "address")?)?;
         let memo = withdrawal::parse_memo_text(self.memo.as_deref())?;
+        let destination = ValidatedAddress::parse(network, &address, memo.as_deref())
+            .map_err(|error| addresses::refusal(network, &address, error))?;
         let amount = Amount::parse(required(&self.amount, "amount")?)?;
         let requested_at = self.requested_at.as_deref().map(|t| parse_requested_at(t, now)).transpose()?;
         let tx_hash = self.tx_hash.as_deref().map(|h| TxHash::parse(network, h)).transpose()?;
-        Ok(Registration { id, user_id, coin, network, address, memo, amount, requested_at, tx_hash })
+        Ok(Registration {
+            id,
+            user_id,
+            coin,
+            network,
+            address: destination.normalized().to_owned(),
+            memo: destination.memo().map(str::to_owned),
+            amount,
+            requested_at,
+            tx_hash,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api_addresses;
 mod api_auth;
 mod api_withdrawals;
 mod cli;
