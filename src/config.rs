@@ -1,12 +1,17 @@
 //! Typed configuration: read once at start, validated in one pass, every
 //! problem reported with the key that caused it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::domain::calendar::{load_calendar_file, CalendarConfig, WorkingCalendar};
+use crate::domain::sla::SlaPolicy;
+use crate::domain::Network;
 
 pub const ENV_CONFIG: &str = "TRACKER_CONFIG";
 pub const ENV_LISTEN: &str = "TRACKER_LISTEN";
@@ -97,6 +102,221 @@ pub struct Config {
     #[serde(default = "default_store_timeout")]
     pub store_timeout: HumanDuration,
     pub auth: AuthConfig,
+    #[serde(default)]
+    pub sla: SlaConfig,
+    #[serde(default)]
+    pub tickets: TicketsConfig,
+    /// Where relative paths in the file (calendar files) are resolved from.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[sla]`: the working-day calendar and the thresholds held against it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlaConfig {
+    /// IANA zone the working day is counted in.
+    pub timezone: String,
+    pub weekend: Vec<String>,
+    /// `"HH:MM-HH:MM"`.
+    pub working_hours: String,
+    pub holidays: Vec<String>,
+    /// Working days even on a weekend or holiday (China's adjusted weekends).
+    pub make_up_workdays: Vec<String>,
+    /// Calendar files merged in, relative to the config file.
+    pub calendars: Vec<PathBuf>,
+    pub at_risk_after: u32,
+    pub overdue_after: u32,
+    /// Extra working days per network code, for slow chains.
+    pub extra_working_days: BTreeMap<String, u32>,
+    pub sweep_interval: HumanDuration,
+    /// Working days after level 1 until a still-open ticket is raised.
+    pub escalate_again_after: u32,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        let calendar = CalendarConfig::default();
+        SlaConfig {
+            timezone: calendar.timezone,
+            weekend: calendar.weekend,
+            working_hours: calendar.working_hours,
+            holidays: calendar.holidays,
+            make_up_workdays: calendar.make_up_workdays,
+            calendars: Vec::new(),
+            at_risk_after: 1,
+            overdue_after: 2,
+            extra_working_days: BTreeMap::new(),
+            sweep_interval: HumanDuration(Duration::from_secs(30)),
+            escalate_again_after: 1,
+        }
+    }
+}
+
+impl SlaConfig {
+    /// Reads the calendar files and builds the calendar; errors name the key.
+    pub fn build_calendar(&self, base_dir: &Path) -> Result<WorkingCalendar, ConfigError> {
+        let mut files = Vec::new();
+        for (index, path) in self.calendars.iter().enumerate() {
+            let key = format!("sla.calendars[{index}]");
+            let full = base_dir.join(path);
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| invalid(&key, format!("cannot read {}: {e}", full.display())))?;
+            files.push(load_calendar_file(&text).map_err(|e| invalid(&key, format!("{}: {e}", full.display())))?);
+        }
+        let calendar = CalendarConfig {
+            timezone: self.timezone.clone(),
+            weekend: self.weekend.clone(),
+            working_hours: self.working_hours.clone(),
+            holidays: self.holidays.clone(),
+            make_up_workdays: self.make_up_workdays.clone(),
+        };
+        WorkingCalendar::from_config(&calendar, &files).map_err(|e| match e.key() {
+            Some(key) => invalid(key, e.to_string()),
+            None => invalid("sla", e.to_string()),
+        })
+    }
+
+    pub fn policy(&self) -> SlaPolicy {
+        let extra = self
+            .extra_working_days
+            .iter()
+            .filter_map(|(code, days)| Network::parse(code).map(|n| (n, *days)))
+            .collect();
+        SlaPolicy { at_risk_after: self.at_risk_after, overdue_after: self.overdue_after, extra_working_days: extra }
+    }
+
+    fn validate(&self, base_dir: &Path) -> Result<(), ConfigError> {
+        if self.at_risk_after > self.overdue_after {
+            return Err(invalid("sla.at_risk_after", "must not be greater than sla.overdue_after"));
+        }
+        if let Some(code) = self.extra_working_days.keys().find(|code| Network::parse(code).is_none()) {
+            return Err(invalid(&format!("sla.extra_working_days.{code}"), "is not a network code"));
+        }
+        if self.sweep_interval.0 < Duration::from_millis(100) {
+            return Err(invalid("sla.sweep_interval", "must be at least 100ms"));
+        }
+        self.build_calendar(base_dir).map(|_| ())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    /// Escalations are recorded, not sent.
+    #[default]
+    None,
+    Webhook,
+    Zendesk,
+    Jira,
+}
+
+/// `[tickets]`: where escalation tickets go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketsConfig {
+    pub sink: SinkKind,
+    /// Webhook URL (sink = "webhook").
+    pub url: Option<String>,
+    /// HMAC-SHA256 key for the webhook's `X-Tracker-Signature`.
+    pub secret: Option<Secret>,
+    /// Attempts per event before it is dead (support can retry it).
+    pub max_attempts: u32,
+    /// Per request to the ticket system.
+    pub timeout: HumanDuration,
+    pub zendesk: Option<ZendeskConfig>,
+    pub jira: Option<JiraConfig>,
+}
+
+impl Default for TicketsConfig {
+    fn default() -> Self {
+        TicketsConfig {
+            sink: SinkKind::None,
+            url: None,
+            secret: None,
+            max_attempts: 8,
+            timeout: HumanDuration(Duration::from_secs(10)),
+            zendesk: None,
+            jira: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZendeskConfig {
+    /// e.g. `https://acme.zendesk.com`
+    pub base_url: String,
+    pub email: String,
+    pub api_token: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraConfig {
+    /// e.g. `https://acme.atlassian.net`
+    pub base_url: String,
+    pub email: String,
+    pub api_token: Secret,
+    pub project_key: String,
+    #[serde(default = "default_issue_type")]
+    pub issue_type: String,
+    /// Name of the transition that closes an issue, if its target status is
+    /// not in Jira's "done" category.
+    #[serde(default = "default_done_transition")]
+    pub done_transition: String,
+}
+
+fn default_issue_type() -> String {
+    "Task".to_owned()
+}
+
+fn default_done_transition() -> String {
+    "Done".to_owned()
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(invalid(key, "must be an http:// or https:// URL"))
+    }
+}
+
+impl TicketsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(invalid("tickets.max_attempts", "must be at least 1"));
+        }
+        match self.sink {
+            SinkKind::None => Ok(()),
+            SinkKind::Webhook => {
+                check_url(
+                    "tickets.url",
+                    self.url.as_deref().ok_or_else(|| invalid("tickets.url", "is required for the webhook sink"))?,
+                )?;
+                match &self.secret {
+                    Some(secret) if secret.expose().len() >= MIN_TOKEN_LEN => Ok(()),
+                    _ => Err(invalid(
+                        "tickets.secret",
+                        format!("the webhook sink needs a secret of at least {MIN_TOKEN_LEN} bytes"),
+                    )),
+                }
+            }
+            SinkKind::Zendesk => {
+                let zendesk = self
+                    .zendesk
+                    .as_ref()
+                    .ok_or_else(|| invalid("tickets.zendesk", "is required for the zendesk sink"))?;
+                check_url("tickets.zendesk.base_url", &zendesk.base_url)
+            }
+            SinkKind::Jira => {
+                let jira =
+                    self.jira.as_ref().ok_or_else(|| invalid("tickets.jira", "is required for the jira sink"))?;
+                check_url("tickets.jira.base_url", &jira.base_url)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +358,7 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
         let mut config = Config::parse_toml(&text, &path.display().to_string())?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.apply_env(|key| std::env::var(key).ok());
         config.validate()?;
         Ok(config)
@@ -174,7 +395,9 @@ impl Config {
         if self.store_timeout.0.is_zero() {
             return Err(invalid("store_timeout", "must be greater than zero"));
         }
-        self.auth.validate()
+        self.auth.validate()?;
+        self.sla.validate(&self.base_dir)?;
+        self.tickets.validate()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -257,6 +480,15 @@ mod tests {
             (format!("redis_url = \"http://x\"\n{GOOD}"), "redis_url"),
             (format!("{GOOD}\njwt_leeway = \"5m\""), "auth.jwt_leeway"),
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
+            (format!("{GOOD}\n[sla]\ntimezone = \"Mars/Olympus\""), "sla.timezone"),
+            (format!("{GOOD}\n[sla]\nworking_hours = \"18:00-09:00\""), "sla.working_hours"),
+            (format!("{GOOD}\n[sla]\nholidays = [\"2026-13-01\"]"), "sla.holidays[0]"),
+            (format!("{GOOD}\n[sla]\ncalendars = [\"nope.toml\"]"), "sla.calendars[0]"),
+            (format!("{GOOD}\n[sla.extra_working_days]\nDOGGO = 1"), "sla.extra_working_days.DOGGO"),
+            (format!("{GOOD}\n[tickets]\nsink = \"webhook\""), "tickets.url"),
+            (format!("{GOOD}\n[tickets]\nsink = \"webhook\"\nurl = \"http://x\""), "tickets.secret"),
+            (format!("{GOOD}\n[tickets]\nsink = \"jira\""), "tickets.jira"),
+            (format!("{GOOD}\n[tickets]\nsink = \"carrier-pigeon\""), "sink"),
         ];
         for (text, key) in cases {
             let err = check(&text).unwrap_err().to_string();

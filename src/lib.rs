@@ -9,3 +9,6 @@ pub mod http;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod tickets;
+pub mod tracker;
+pub mod view;

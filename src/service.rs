@@ -1,12 +1,17 @@
 //! Application operations on withdrawals: the domain plus the store, with no
-//! HTTP in sight. Handlers (and, later, background jobs) call these.
+//! HTTP in sight. Handlers and background jobs call these.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
-use crate::domain::withdrawal::{Change, TransitionError};
-use crate::domain::{FieldError, Registration, TxHash, Withdrawal, WithdrawalId};
-use crate::store::{Inserted, ListQuery, Page, Store, StoreError, Updated};
+use crate::clock::Clock;
+use crate::domain::escalation::{self, EscalationPolicy, TicketStatus};
+use crate::domain::sla::{self, SlaPolicy, WorkingTime};
+use crate::domain::withdrawal::TransitionError;
+use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
+use crate::store::{Cursor, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
 
 /// Concurrent writers retry a compare-and-set this many times before the
 /// request is answered "try again".
@@ -22,10 +27,21 @@ pub enum ServiceError {
     InvalidTransition(#[from] TransitionError),
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    #[error("withdrawal {0} has no dead ticket delivery to retry")]
+    NothingToRetry(WithdrawalId),
     #[error("too many concurrent updates of {0}")]
     Contended(WithdrawalId),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OverdueQuery {
+    pub network: Option<Network>,
+    pub coin: Option<String>,
+    pub min_amount: Option<Amount>,
+    pub after: Option<Cursor>,
+    pub limit: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,81 +51,178 @@ pub enum Registered {
     AlreadyExisted,
 }
 
-pub async fn register(
-    store: &dyn Store,
-    registration: Registration,
-    now: DateTime<Utc>,
-) -> Result<(Withdrawal, Registered), ServiceError> {
-    let withdrawal = Withdrawal::register(registration.clone(), now);
-    match store.insert(&withdrawal).await? {
-        Inserted::Created => {
-            tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state, "withdrawal registered");
-            Ok((withdrawal, Registered::Created))
-        }
-        Inserted::Existing(existing) if existing.matches(&registration) => Ok((*existing, Registered::AlreadyExisted)),
-        Inserted::Existing(existing) => Err(ServiceError::Conflict(existing.id)),
+/// The store with the rules every write must follow: SLA deadlines and
+/// status, escalation decisions and the next-deadline index stay current on
+/// every change, whoever makes it.
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub calendar: Arc<dyn WorkingTime>,
+    pub sla: SlaPolicy,
+    pub escalation: EscalationPolicy,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
-}
 
-/// What the caller may see: a user only their own withdrawals, and someone
-/// else's look exactly like one that does not exist.
-pub async fn get_visible(store: &dyn Store, caller: &Caller, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
-    let withdrawal = store.get(id).await?.ok_or(ServiceError::NotFound)?;
-    match caller {
-        Caller::User(user) if *user != withdrawal.user_id => Err(ServiceError::NotFound),
-        _ => Ok(withdrawal),
+    /// Brings the derived parts of a record up to date at `now`.
+    pub fn refresh(&self, withdrawal: &mut Withdrawal, now: DateTime<Utc>) {
+        let calendar = self.calendar.as_ref();
+        let (network, requested_at) = (withdrawal.network, withdrawal.requested_at.to_utc());
+        let mut deadlines =
+            withdrawal.sla.take().unwrap_or_else(|| self.sla.deadlines(calendar, network, requested_at));
+        deadlines.status = sla::status_at(&deadlines, withdrawal, now);
+        let status = deadlines.status;
+        let threshold = sla::next_threshold(&deadlines, withdrawal, now);
+        withdrawal.sla = Some(deadlines);
+        escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
+        let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
+        withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
     }
-}
 
-pub async fn list(store: &dyn Store, query: &ListQuery) -> Result<Page, ServiceError> {
-    Ok(store.list(query).await?)
-}
-
-pub async fn set_tx_hash(
-    store: &dyn Store,
-    id: &WithdrawalId,
-    raw_tx_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<Withdrawal, ServiceError> {
-    modify(store, id, |w| {
-        let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
-        Ok(w.set_tx_hash(tx_hash, now)?)
-    })
-    .await
-}
-
-pub async fn cancel(
-    store: &dyn Store,
-    id: &WithdrawalId,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<Withdrawal, ServiceError> {
-    modify(store, id, |w| Ok(w.cancel(reason, now)?)).await
-}
-
-/// Reads, applies `change`, and writes back only if nobody wrote in between;
-/// on a lost race it starts over from the fresh record.
-pub async fn modify(
-    store: &dyn Store,
-    id: &WithdrawalId,
-    change: impl Fn(&mut Withdrawal) -> Result<Change, ServiceError>,
-) -> Result<Withdrawal, ServiceError> {
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        let current = store.get(id).await?.ok_or(ServiceError::NotFound)?;
-        let mut next = current.clone();
-        if change(&mut next)? == Change::Unchanged {
-            return Ok(current);
-        }
-        match store.update(&current, &next).await? {
-            Updated::Written => {
-                if next.state != current.state {
-                    tracing::info!(withdrawal_id = %id, from = %current.state, to = %next.state, "state changed");
-                }
-                return Ok(next);
+    pub async fn register(&self, registration: Registration) -> Result<(Withdrawal, Registered), ServiceError> {
+        let now = self.now();
+        let mut withdrawal = Withdrawal::register(registration.clone(), now);
+        self.refresh(&mut withdrawal, now);
+        match self.store.insert(&withdrawal).await? {
+            Inserted::Created => {
+                tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state, "withdrawal registered");
+                Ok((withdrawal, Registered::Created))
             }
-            Updated::VersionConflict => continue,
-            Updated::NotFound => return Err(ServiceError::NotFound),
+            Inserted::Existing(existing) if existing.matches(&registration) => {
+                Ok((*existing, Registered::AlreadyExisted))
+            }
+            Inserted::Existing(existing) => Err(ServiceError::Conflict(existing.id)),
         }
     }
-    Err(ServiceError::Contended(id.clone()))
+
+    /// What the caller may see: a user only their own withdrawals, and someone
+    /// else's look exactly like one that does not exist.
+    pub async fn get_visible(&self, caller: &Caller, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
+        let withdrawal = self.store.get(id).await?.ok_or(ServiceError::NotFound)?;
+        match caller {
+            Caller::User(user) if *user != withdrawal.user_id => Err(ServiceError::NotFound),
+            _ => Ok(withdrawal),
+        }
+    }
+
+    pub async fn list(&self, query: &ListQuery) -> Result<Page, ServiceError> {
+        Ok(self.store.list(query).await?)
+    }
+
+    /// Recomputes the stored SLA deadlines of every withdrawal still in
+    /// flight when the calendar or thresholds differ from those they were
+    /// computed with. Reads the per-state indexes of non-terminal states only.
+    pub async fn recompute_deadlines_if_calendar_changed(&self, fingerprint: &str) -> Result<usize, ServiceError> {
+        const META: &str = "sla_calendar_fingerprint";
+        if self.store.get_meta(META).await?.as_deref() == Some(fingerprint) {
+            return Ok(0);
+        }
+        let mut recomputed = 0;
+        for state in State::ALL.into_iter().filter(|s| !s.is_terminal()) {
+            let mut after = None;
+            loop {
+                let page = self.store.page(&IndexKey::State(state), after.as_ref(), 500, &|_| true).await?;
+                for withdrawal in &page.items {
+                    match self
+                        .modify(&withdrawal.id, |w| {
+                            w.sla = None;
+                            Ok(())
+                        })
+                        .await
+                    {
+                        Ok(_) | Err(ServiceError::NotFound) => recomputed += 1,
+                        Err(error) => return Err(error),
+                    }
+                }
+                match page.next {
+                    Some(cursor) => after = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        self.store.set_meta(META, fingerprint).await?;
+        tracing::info!(recomputed, "SLA deadlines recomputed for a changed calendar");
+        Ok(recomputed)
+    }
+
+    /// Overdue, not terminal withdrawals, most late first.
+    pub async fn overdue(&self, query: &OverdueQuery) -> Result<Page, ServiceError> {
+        let keep = |w: &Withdrawal| {
+            query.coin.as_ref().is_none_or(|coin| w.coin == *coin)
+                && query.min_amount.as_ref().is_none_or(|min| w.amount.cmp_value(min).is_ge())
+        };
+        let index = IndexKey::Overdue(query.network);
+        Ok(self.store.page(&index, query.after.as_ref(), query.limit, &keep).await?)
+    }
+
+    /// Withdrawals whose escalation is in `status`, newest ticket first.
+    pub async fn tickets(
+        &self,
+        status: TicketStatus,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page, ServiceError> {
+        Ok(self.store.page(&IndexKey::Tickets(status), after, limit, &|_| true).await?)
+    }
+
+    /// Support's retry of a ticket whose deliveries died.
+    pub async fn retry_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
+        let now = self.now();
+        self.modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
+            true => Ok(()),
+            false => Err(ServiceError::NothingToRetry(id.clone())),
+        })
+        .await
+    }
+
+    pub async fn set_tx_hash(&self, id: &WithdrawalId, raw_tx_hash: &str) -> Result<Withdrawal, ServiceError> {
+        let now = self.now();
+        self.modify(id, |w| {
+            let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
+            w.set_tx_hash(tx_hash, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn cancel(&self, id: &WithdrawalId, reason: &str) -> Result<Withdrawal, ServiceError> {
+        let now = self.now();
+        self.modify(id, |w| Ok(w.cancel(reason, now).map(|_| ())?)).await
+    }
+
+    /// Reads, applies `change`, refreshes the derived parts, and writes back
+    /// only if nobody wrote in between; on a lost race it starts over from the
+    /// fresh record. A change that changes nothing writes nothing.
+    pub async fn modify(
+        &self,
+        id: &WithdrawalId,
+        mut change: impl FnMut(&mut Withdrawal) -> Result<(), ServiceError>,
+    ) -> Result<Withdrawal, ServiceError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.store.get(id).await?.ok_or(ServiceError::NotFound)?;
+            let now = self.now();
+            let mut next = current.clone();
+            change(&mut next)?;
+            self.refresh(&mut next, now);
+            if next == current {
+                return Ok(current);
+            }
+            next.version = current.version + 1;
+            next.updated_at = now;
+            match self.store.update(&current, &next).await? {
+                Updated::Written => {
+                    if next.state != current.state {
+                        tracing::info!(withdrawal_id = %id, from = %current.state, to = %next.state, "state changed");
+                    }
+                    return Ok(next);
+                }
+                Updated::VersionConflict => continue,
+                Updated::NotFound => return Err(ServiceError::NotFound),
+            }
+        }
+        Err(ServiceError::Contended(id.clone()))
+    }
 }

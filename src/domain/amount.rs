@@ -43,6 +43,20 @@ impl Amount {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Compares values exactly ("1.50" equals "1.5"), without floats.
+    pub fn cmp_value(&self, other: &Amount) -> std::cmp::Ordering {
+        let (a_int, a_frac) = self.digits();
+        let (b_int, b_frac) = other.digits();
+        a_int.len().cmp(&b_int.len()).then_with(|| a_int.cmp(b_int)).then_with(|| a_frac.cmp(b_frac))
+    }
+
+    /// Integer digits without leading zeros, fraction digits without trailing
+    /// zeros: in that form, length then bytes order the values.
+    fn digits(&self) -> (&str, &str) {
+        let (int, frac) = self.0.split_once('.').unwrap_or((&self.0, ""));
+        (int.trim_start_matches('0'), frac.trim_end_matches('0'))
+    }
 }
 
 impl TryFrom<String> for Amount {
@@ -92,7 +106,29 @@ mod tests {
         assert!(Amount::parse(&format!("1.{}", "0".repeat(36))).is_err());
     }
 
+    #[test]
+    fn values_compare_exactly() {
+        use std::cmp::Ordering::*;
+        let cmp = |a: &str, b: &str| Amount::parse(a).unwrap().cmp_value(&Amount::parse(b).unwrap());
+        assert_eq!(cmp("1.50", "1.5"), Equal);
+        assert_eq!(cmp("0.05", "0.5"), Less);
+        assert_eq!(cmp("0.12", "0.2"), Less);
+        assert_eq!(cmp("10", "9.99999"), Greater);
+        assert_eq!(cmp("100", "100.000000000000000000001"), Less);
+    }
+
     proptest! {
+        #[test]
+        fn comparison_agrees_with_integer_arithmetic(a in 1u64..u64::MAX / 2, b in 1u64..u64::MAX / 2, scale in 0usize..12) {
+            let text = |v: u64| {
+                let digits = format!("{v:0>width$}", width = scale + 1);
+                let (int, frac) = digits.split_at(digits.len() - scale);
+                if scale == 0 { int.to_owned() } else { format!("{int}.{frac}") }
+            };
+            let ordering = Amount::parse(&text(a)).unwrap().cmp_value(&Amount::parse(&text(b)).unwrap());
+            prop_assert_eq!(ordering, a.cmp(&b));
+        }
+
         #[test]
         fn any_positive_decimal_round_trips(int in 0u64..u64::MAX, frac in proptest::option::of("[0-9]{1,16}")) {
             let text = match &frac { Some(f) => format!("{int}.{f}"), None => int.to_string() };

@@ -158,7 +158,12 @@ fn trigger_for(withdrawal: &Withdrawal, sla: Option<SlaStatus>) -> Option<Trigge
     }
 }
 
-fn new_delivery(withdrawal: &Withdrawal, event: TicketEvent, now: DateTime<Utc>, policy: &EscalationPolicy) -> Delivery {
+fn new_delivery(
+    withdrawal: &Withdrawal,
+    event: TicketEvent,
+    now: DateTime<Utc>,
+    policy: &EscalationPolicy,
+) -> Delivery {
     Delivery {
         event,
         idempotency_key: format!("{}:{}", withdrawal.id, event.as_str()),
@@ -245,11 +250,17 @@ pub struct Claimed {
 }
 
 /// Claims the next delivery if it is due (or its previous claim expired).
-pub fn claim(withdrawal: &mut Withdrawal, owner: &str, policy: &EscalationPolicy, now: DateTime<Utc>) -> Option<Claimed> {
+pub fn claim(
+    withdrawal: &mut Withdrawal,
+    owner: &str,
+    policy: &EscalationPolicy,
+    now: DateTime<Utc>,
+) -> Option<Claimed> {
     let escalation = withdrawal.escalation.as_mut()?;
     let (level, reason, ticket_id) = (escalation.level, escalation.reason, escalation.ticket_id.clone());
     let delivery = next_undelivered(escalation)?;
-    let due = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::InFlight) && delivery.next_attempt_at <= now;
+    let due = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::InFlight)
+        && delivery.next_attempt_at <= now;
     if !due {
         return None;
     }

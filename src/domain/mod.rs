@@ -5,7 +5,8 @@
 
 pub mod address;
 pub mod amount;
-// pub mod escalation;
+pub mod calendar;
+pub mod escalation;
 pub mod ids;
 pub mod message;
 pub mod network;

@@ -6,6 +6,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::escalation::Escalation;
+use super::sla::SlaDeadlines;
 use super::{Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
 
 const MAX_COIN_LEN: usize = 20;
@@ -107,7 +109,8 @@ pub struct HistoryEntry {
 }
 
 /// One withdrawal as the tracker knows it. `version` increases by one on every
-/// write; stores refuse a write whose expected version is stale.
+/// write (see `service::Service::modify`); stores refuse a write whose
+/// expected version is stale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withdrawal {
     pub id: WithdrawalId,
@@ -132,6 +135,14 @@ pub struct Withdrawal {
     /// The next instant the SLA sweeper must look at this record; stores keep
     /// it in a time-ordered index so due work is found without a scan.
     pub next_deadline_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub sla: Option<SlaDeadlines>,
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
+    /// What the chain shows when a transaction does not pay this withdrawal's
+    /// address and amount; set by chain tracking, escalated at once.
+    #[serde(default)]
+    pub payee_mismatch: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,10 +184,12 @@ impl Withdrawal {
             created_at: now,
             updated_at: now,
             next_deadline_at: None,
+            sla: None,
+            escalation: None,
+            payee_mismatch: None,
         };
         if let Some(tx_hash) = registration.tx_hash {
             withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");
-            withdrawal.version = 1;
         }
         withdrawal
     }
@@ -200,7 +213,7 @@ impl Withdrawal {
         if to == State::Completed {
             self.completed_at = Some(now);
         }
-        self.touch(now);
+        self.updated_at = now;
         Ok(())
     }
 
@@ -228,11 +241,6 @@ impl Withdrawal {
         }
         self.transition(State::Cancelled, reason, now)?;
         Ok(Change::Changed)
-    }
-
-    fn touch(&mut self, now: DateTime<Utc>) {
-        self.version += 1;
-        self.updated_at = now;
     }
 }
 
@@ -324,12 +332,12 @@ mod tests {
     }
 
     #[test]
-    fn every_write_bumps_the_version_and_completion_stamps_time() {
+    fn completion_stamps_the_time() {
         let mut w = Withdrawal::register(registration(), now());
         w.set_tx_hash(hash("aa"), now()).unwrap();
         w.transition(State::Confirming, "in block", now()).unwrap();
+        assert_eq!(w.completed_at, None);
         w.transition(State::Completed, "confirmed", now()).unwrap();
-        assert_eq!(w.version, 4);
         assert_eq!(w.completed_at, Some(now()));
     }
 

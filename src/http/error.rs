@@ -150,6 +150,11 @@ impl From<ServiceError> for ApiError {
                 format!("a withdrawal in state {} cannot move to {}", e.from, e.to),
             ),
             ServiceError::Invalid(e) => e.into(),
+            ServiceError::NothingToRetry(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "nothing_to_retry",
+                format!("withdrawal {id} has no dead ticket delivery to retry"),
+            ),
             ServiceError::Contended(id) => {
                 tracing::warn!(withdrawal_id = %id, "write contention");
                 ApiError::new(

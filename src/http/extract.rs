@@ -28,6 +28,13 @@ impl Authenticated {
             _ => Err(ApiError::forbidden("this operation needs an ingest token")),
         }
     }
+
+    pub fn require_support(&self) -> Result<(), ApiError> {
+        match self.0 {
+            Caller::Support => Ok(()),
+            _ => Err(ApiError::forbidden("this operation needs a support token")),
+        }
+    }
 }
 
 impl FromRequest for Authenticated {
@@ -37,7 +44,7 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
         let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let now = state.clock.now().timestamp();
+        let now = state.service.now().timestamp();
         std::future::ready(state.auth.authenticate(header, now).map(Authenticated).map_err(ApiError::from))
     }
 }

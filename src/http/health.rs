@@ -11,6 +11,6 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.store.ping().await.map_err(|_| ApiError::store_unavailable())?;
+    state.service.store.ping().await.map_err(|_| ApiError::store_unavailable())?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
 }

@@ -5,7 +5,7 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
-pub mod view;
+mod support;
 mod withdrawals;
 
 use std::sync::Arc;
@@ -14,14 +14,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 use crate::auth::Authenticator;
-use crate::clock::Clock;
-use crate::store::Store;
+use crate::service::Service;
 use error::ApiError;
 
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub service: Arc<Service>,
     pub auth: Authenticator,
-    pub clock: Arc<dyn Clock>,
 }
 
 /// One mounted route. The server is built from [`ROUTES`] alone, and a test
@@ -42,6 +40,13 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: Method::PATCH, path: "/v1/withdrawals/{id}", handler: || web::patch().to(withdrawals::patch) },
     RouteSpec { method: Method::POST, path: "/v1/addresses/validate", handler: || web::post().to(addresses::validate) },
     RouteSpec { method: Method::GET, path: "/v1/networks", handler: || web::get().to(addresses::networks) },
+    RouteSpec { method: Method::GET, path: "/v1/overdue", handler: || web::get().to(support::overdue) },
+    RouteSpec { method: Method::GET, path: "/v1/tickets", handler: || web::get().to(support::tickets) },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/tickets/{withdrawal_id}/retry",
+        handler: || web::post().to(support::retry_ticket),
+    },
 ];
 
 /// Mounts every route in [`ROUTES`], grouped by path so a wrong method on a

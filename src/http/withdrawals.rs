@@ -7,15 +7,14 @@ use serde::Deserialize;
 use super::addresses;
 use super::error::ApiError;
 use super::extract::{language, parse_query, Authenticated, JsonBody};
-use super::view::{WithdrawalList, WithdrawalView};
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::address::ValidatedAddress;
-use crate::domain::message::Language;
 use crate::domain::withdrawal::{self, parse_requested_at, MAX_REASON_LEN};
 use crate::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
-use crate::service::{self, Registered};
+use crate::service::Registered;
 use crate::store::{Cursor, ListQuery};
+use crate::view::{ViewContext, WithdrawalList, WithdrawalView};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
@@ -76,11 +75,19 @@ impl RegisterRequest {
     }
 }
 
-fn view_response(mut response: actix_web::HttpResponseBuilder, w: &Withdrawal, language: Language) -> HttpResponse {
+pub fn view_context<'a>(state: &'a AppState, req: &HttpRequest) -> ViewContext<'a> {
+    ViewContext { calendar: state.service.calendar.as_ref(), now: state.service.now(), language: language(req) }
+}
+
+fn view_response(
+    mut response: actix_web::HttpResponseBuilder,
+    w: &Withdrawal,
+    context: &ViewContext<'_>,
+) -> HttpResponse {
     response
-        .insert_header((header::CONTENT_LANGUAGE, language.tag()))
+        .insert_header((header::CONTENT_LANGUAGE, context.language.tag()))
         .insert_header((header::VARY, "Accept-Language"))
-        .json(WithdrawalView::new(w, language))
+        .json(WithdrawalView::new(w, context))
 }
 
 pub async fn register(
@@ -90,9 +97,8 @@ pub async fn register(
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_ingest()?;
-    let now = state.clock.now();
-    let registration = body.parse(now)?;
-    let (withdrawal, outcome) = service::register(state.store.as_ref(), registration, now).await?;
+    let registration = body.parse(state.service.now())?;
+    let (withdrawal, outcome) = state.service.register(registration).await?;
     let response = match outcome {
         Registered::Created => {
             let mut created = HttpResponse::Created();
@@ -101,7 +107,7 @@ pub async fn register(
         }
         Registered::AlreadyExisted => HttpResponse::Ok(),
     };
-    Ok(view_response(response, &withdrawal, language(&req)))
+    Ok(view_response(response, &withdrawal, &view_context(&state, &req)))
 }
 
 fn path_id(raw: &str) -> Result<WithdrawalId, ApiError> {
@@ -115,8 +121,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id)?;
-    let withdrawal = service::get_visible(state.store.as_ref(), &caller.0, &id).await?;
-    Ok(view_response(HttpResponse::Ok(), &withdrawal, language(&req)))
+    let withdrawal = state.service.get_visible(&caller.0, &id).await?;
+    Ok(view_response(HttpResponse::Ok(), &withdrawal, &view_context(&state, &req)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,14 +169,11 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_ingest()?;
     let id = path_id(&id)?;
-    let action = body.parse()?;
-    let now = state.clock.now();
-    let store = state.store.as_ref();
-    let withdrawal = match action {
-        PatchAction::SetTxHash(tx_hash) => service::set_tx_hash(store, &id, &tx_hash, now).await?,
-        PatchAction::Cancel(reason) => service::cancel(store, &id, &reason, now).await?,
+    let withdrawal = match body.parse()? {
+        PatchAction::SetTxHash(tx_hash) => state.service.set_tx_hash(&id, &tx_hash).await?,
+        PatchAction::Cancel(reason) => state.service.cancel(&id, &reason).await?,
     };
-    Ok(view_response(HttpResponse::Ok(), &withdrawal, language(&req)))
+    Ok(view_response(HttpResponse::Ok(), &withdrawal, &view_context(&state, &req)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,20 +222,36 @@ impl ListParams {
     }
 }
 
+pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    raw.map(|raw| {
+        Cursor::decode(raw).ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))
+    })
+    .transpose()
+}
+
+pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
+            ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}"))
+        }),
+    }
+}
+
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let query = parse_query::<ListParams>(&req)?.parse(&caller.0)?;
-    let page = service::list(state.store.as_ref(), &query).await?;
-    let language = language(&req);
+    let page = state.service.list(&query).await?;
+    let context = view_context(&state, &req);
     let body = WithdrawalList {
-        items: page.items.iter().map(|w| WithdrawalView::new(w, language)).collect(),
+        items: page.items.iter().map(|w| WithdrawalView::new(w, &context)).collect(),
         next_cursor: page.next.map(|c| c.encode()),
     };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_LANGUAGE, language.tag()))
+        .insert_header((header::CONTENT_LANGUAGE, context.language.tag()))
         .insert_header((header::VARY, "Accept-Language"))
         .json(body))
 }

@@ -7,9 +7,11 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::ListQuery;
+use crate::domain::escalation::TicketStatus;
+use crate::domain::sla::SlaStatus;
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IndexKey {
     /// Newest `requested_at` first.
     All,
@@ -19,6 +21,11 @@ pub enum IndexKey {
     StateNetwork(State, Network),
     /// Earliest `next_deadline_at` first: what background work is due.
     Deadlines,
+    /// Overdue, not terminal withdrawals, most late (earliest `overdue_at`)
+    /// first; all networks, or one.
+    Overdue(Option<Network>),
+    /// Withdrawals with an escalation in that status, newest ticket first.
+    Tickets(TicketStatus),
 }
 
 /// One entry of one index.
@@ -47,6 +54,9 @@ impl IndexKey {
             IndexKey::Network(network) => format!("net:{network}"),
             IndexKey::StateNetwork(state, network) => format!("sn:{state}:{network}"),
             IndexKey::Deadlines => "deadlines".to_owned(),
+            IndexKey::Overdue(None) => "overdue".to_owned(),
+            IndexKey::Overdue(Some(network)) => format!("overdue:{network}"),
+            IndexKey::Tickets(status) => format!("tickets:{}", status.as_str()),
         }
     }
 }
@@ -63,6 +73,17 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     ];
     if let Some(at) = withdrawal.next_deadline_at {
         entries.push((IndexKey::Deadlines, time_key(at, &withdrawal.id)));
+    }
+    if let Some(sla) = withdrawal.sla.as_ref().filter(|s| s.status == SlaStatus::Overdue) {
+        if !withdrawal.state.is_terminal() {
+            let member = time_key(sla.overdue_at, &withdrawal.id);
+            entries.push((IndexKey::Overdue(None), member.clone()));
+            entries.push((IndexKey::Overdue(Some(withdrawal.network)), member));
+        }
+    }
+    if let Some(escalation) = &withdrawal.escalation {
+        entries
+            .push((IndexKey::Tickets(escalation.status), newest_first_time_key(escalation.opened_at, &withdrawal.id)));
     }
     entries
 }
@@ -90,8 +111,12 @@ fn millis_from_year_zero(at: DateTime<Utc>) -> i64 {
 
 /// Byte order is newest `requested_at` first, then id.
 pub fn newest_first_key(withdrawal: &Withdrawal) -> String {
-    let millis = millis_from_year_zero(withdrawal.requested_at.to_utc());
-    format!("{:015}|{}", TIME_DIGITS_MAX - millis, withdrawal.id)
+    newest_first_time_key(withdrawal.requested_at.to_utc(), &withdrawal.id)
+}
+
+/// Byte order is latest `at` first, then id.
+pub fn newest_first_time_key(at: DateTime<Utc>, id: &WithdrawalId) -> String {
+    format!("{:015}|{id}", TIME_DIGITS_MAX - millis_from_year_zero(at))
 }
 
 /// Byte order is earliest `at` first, then id.

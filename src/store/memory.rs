@@ -19,6 +19,7 @@ pub struct MemoryStore {
 struct Inner {
     records: HashMap<WithdrawalId, Withdrawal>,
     indexes: HashMap<IndexKey, BTreeSet<String>>,
+    meta: HashMap<String, String>,
 }
 
 impl MemoryStore {
@@ -108,6 +109,15 @@ impl Store for MemoryStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.meta.get(name).cloned())
+    }
+
+    async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.write().map_err(|_| poisoned())?.meta.insert(name.to_owned(), value.to_owned());
         Ok(())
     }
 }

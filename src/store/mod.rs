@@ -55,7 +55,7 @@ pub struct ListQuery {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    /// Newest `requested_at` first; ties broken by id.
+    /// In the index's order (for lists: newest `requested_at` first, ties by id).
     pub items: Vec<Withdrawal>,
     /// Present when more items may follow.
     pub next: Option<Cursor>,
@@ -97,20 +97,32 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Small named values the service keeps for itself (e.g. which calendar
+    /// the stored deadlines were computed with).
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// One page of an index from a cursor on, keeping what passes `keep`.
+    async fn page(
+        &self,
+        index: &IndexKey,
+        after: Option<&Cursor>,
+        limit: usize,
+        keep: RecordFilter<'_>,
+    ) -> Result<Page, StoreError> {
+        let range = IndexRange { index, after: after.map(Cursor::member), until: None, limit };
+        let page = self.scan(range, keep).await?;
+        let next =
+            if page.more { page.items.last().map(|(member, _)| Cursor::at_member(member.clone())) } else { None };
+        Ok(Page { items: page.items.into_iter().map(|(_, w)| w).collect(), next })
+    }
+
     /// Served from one index (see [`IndexKey::plan`]): never a scan of all records.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let (index, needs_filter) = IndexKey::plan(query);
         let keep = |w: &Withdrawal| !needs_filter || index::matches(query, w);
-        let range = IndexRange {
-            index: &index,
-            after: query.after.as_ref().map(Cursor::member),
-            until: None,
-            limit: query.limit,
-        };
-        let page = self.scan(range, &keep).await?;
-        let next =
-            if page.more { page.items.last().map(|(member, _)| Cursor::at_member(member.clone())) } else { None };
-        Ok(Page { items: page.items.into_iter().map(|(_, w)| w).collect(), next })
+        self.page(&index, query.after.as_ref(), query.limit, &keep).await
     }
 
     /// Records whose `next_deadline_at` is at or before `until`, earliest first.

@@ -247,6 +247,27 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            redis::cmd("GET").arg(format!("{}:meta:{name}", self.tag)).query_async(&mut conn).await.map_err(classify)
+        })
+        .await
+    }
+
+    async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            redis::cmd("SET")
+                .arg(format!("{}:meta:{name}", self.tag))
+                .arg(value)
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(classify)
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.bounded(async {
             let mut conn = self.connection().await?;

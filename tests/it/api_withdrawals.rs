@@ -36,7 +36,12 @@ async fn registering_returns_201_with_the_status_view(app: TestApp) {
     assert_eq!(view["state"], "pending");
     assert_eq!(view["amount"], "25.50", "amount text is kept exactly");
     assert_eq!(view["requested_at"], "2026-03-02T09:00:00Z");
-    assert_eq!(view["sla"], Value::Null);
+    // Monday 09:00 UTC, default calendar (UTC, Sat/Sun weekend, whole days).
+    assert_eq!(view["sla"]["at_risk_at"], "2026-03-03T09:00:00Z");
+    assert_eq!(view["sla"]["overdue_at"], "2026-03-04T09:00:00Z");
+    assert_eq!(view["sla"]["status"], "on_track");
+    assert_eq!(view["sla"]["working_days_elapsed"], 0.04, "one hour of a 24-hour working day");
+    assert_eq!(view["escalation"], Value::Null);
     assert_eq!(view["history"].as_array().unwrap().len(), 1);
     assert_eq!(app.get_withdrawal("w-1").await, view);
 }
@@ -123,12 +128,10 @@ async fn a_new_hash_after_failure_goes_back_to_broadcast(app: TestApp) {
     // The chain tracker (a later issue) marks failures; here we do it through the service.
     let id = withdrawal_tracker::domain::WithdrawalId::parse("w-1").unwrap();
     let now = app.clock_now();
-    withdrawal_tracker::service::modify(app.store.as_ref(), &id, |w| {
-        w.transition(withdrawal_tracker::domain::State::Failed, "reverted", now)?;
-        Ok(withdrawal_tracker::domain::withdrawal::Change::Changed)
-    })
-    .await
-    .unwrap();
+    app.service
+        .modify(&id, |w| Ok(w.transition(withdrawal_tracker::domain::State::Failed, "reverted", now)?))
+        .await
+        .unwrap();
     let view: Value = app.patch("w-1", &json!({"tx_hash": tron_hash("bb")})).await.json().await.unwrap();
     assert_eq!(view["state"], "broadcast");
     assert_eq!(view["tx_hash"], tron_hash("bb"));

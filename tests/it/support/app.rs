@@ -9,8 +9,11 @@ use serde_json::{json, Value};
 use withdrawal_tracker::auth::mint_user_jwt;
 use withdrawal_tracker::clock::ManualClock;
 use withdrawal_tracker::config::Config;
+use withdrawal_tracker::service::Service;
 use withdrawal_tracker::startup::Application;
 use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
+use withdrawal_tracker::tickets::{NoSink, TicketSink};
+use withdrawal_tracker::tracker::sweeper::Sweeper;
 
 use super::redis::{unique_prefix, RedisServer};
 
@@ -26,6 +29,8 @@ pub fn test_config(redis_url: Option<&str>, key_prefix: &str) -> Config {
         {redis_line}
         key_prefix = "{key_prefix}"
         store_timeout = "500ms"
+        [sla]
+        sweep_interval = "1h"
         [auth]
         ingest_tokens = ["{INGEST_TOKEN}"]
         support_tokens = ["{SUPPORT_TOKEN}"]
@@ -46,6 +51,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
+    pub service: Arc<Service>,
+    pub sweeper: Sweeper,
     pub handle: actix_web::dev::ServerHandle,
 }
 
@@ -66,7 +73,16 @@ impl TestApp {
     }
 
     pub async fn spawn(backend: Backend<'_>) -> TestApp {
-        let (config, store): (Config, Arc<dyn Store>) = match backend {
+        Self::spawn_with(backend, |_| {}, Arc::new(NoSink)).await
+    }
+
+    /// With a config adjusted by `tweak` and a given ticket sink.
+    pub async fn spawn_with(
+        backend: Backend<'_>,
+        tweak: impl FnOnce(&mut Config),
+        sink: Arc<dyn TicketSink>,
+    ) -> TestApp {
+        let (mut config, store): (Config, Arc<dyn Store>) = match backend {
             Backend::Memory => (test_config(None, "wt"), Arc::new(MemoryStore::new())),
             Backend::Redis(server, prefix) => {
                 let config = test_config(Some(&server.url()), &prefix);
@@ -74,12 +90,14 @@ impl TestApp {
                 (config, Arc::new(store))
             }
         };
+        tweak(&mut config);
+        config.validate().expect("test config is valid");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let app = Application::build_with(config, store.clone(), clock.clone()).expect("app builds");
+        let app = Application::build_with(config, store.clone(), sink, clock.clone()).expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
-        let handle = app.handle();
+        let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), clock, store, handle }
+        TestApp { base, client: reqwest::Client::new(), clock, store, service, sweeper, handle }
     }
 
     pub fn user_token(&self, user: &str) -> String {

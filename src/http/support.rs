@@ -1,0 +1,184 @@
+//! Support's endpoints: the overdue list (JSON or CSV) and the escalation
+//! tickets with their deliveries.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::{parse_query, Authenticated};
+use super::withdrawals::{parse_cursor, parse_limit, parse_network, view_context};
+use super::AppState;
+use crate::domain::escalation::TicketStatus;
+use crate::domain::sla;
+use crate::domain::{Amount, Withdrawal, WithdrawalId};
+use crate::service::OverdueQuery;
+use crate::view::TicketView;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverdueParams {
+    network: Option<String>,
+    coin: Option<String>,
+    min_amount: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct OverdueItem<'a> {
+    id: &'a str,
+    user_id: &'a str,
+    coin: &'a str,
+    network: &'a str,
+    amount: &'a str,
+    address: &'a str,
+    state: &'a str,
+    tx_hash: Option<&'a str>,
+    requested_at: String,
+    overdue_at: Option<String>,
+    working_days_elapsed: f64,
+    ticket_id: Option<&'a str>,
+}
+
+const CSV_HEADER: &str =
+    "id,user_id,coin,network,amount,address,state,tx_hash,requested_at,overdue_at,working_days_elapsed,ticket_id";
+
+fn overdue_item<'a>(w: &'a Withdrawal, state: &AppState) -> OverdueItem<'a> {
+    let now = state.service.now();
+    OverdueItem {
+        id: w.id.as_str(),
+        user_id: w.user_id.as_str(),
+        coin: &w.coin,
+        network: w.network.code(),
+        amount: w.amount.as_str(),
+        address: &w.address,
+        state: w.state.as_str(),
+        tx_hash: w.tx_hash.as_ref().map(|h| h.as_str()),
+        requested_at: w.requested_at.to_rfc3339(),
+        overdue_at: w.sla.as_ref().map(|s| s.overdue_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        working_days_elapsed: sla::working_days_elapsed(state.service.calendar.as_ref(), w, now),
+        ticket_id: w.escalation.as_ref().and_then(|e| e.ticket_id.as_deref()),
+    }
+}
+
+/// RFC 4180 quoting, and a leading `'` on text a spreadsheet would run as a
+/// formula.
+fn csv_field(value: &str) -> String {
+    let risky = value.starts_with(['=', '+', '@', '\t', '\r'])
+        || (value.starts_with('-') && !value[1..].starts_with(|c: char| c.is_ascii_digit()));
+    let value = if risky { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+fn csv_row(item: &OverdueItem<'_>) -> String {
+    let fields = [
+        item.id.to_owned(),
+        item.user_id.to_owned(),
+        item.coin.to_owned(),
+        item.network.to_owned(),
+        item.amount.to_owned(),
+        item.address.to_owned(),
+        item.state.to_owned(),
+        item.tx_hash.unwrap_or("").to_owned(),
+        item.requested_at.clone(),
+        item.overdue_at.clone().unwrap_or_default(),
+        format!("{:.2}", item.working_days_elapsed),
+        item.ticket_id.unwrap_or("").to_owned(),
+    ];
+    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|part| part.trim().starts_with("text/csv")))
+}
+
+pub async fn overdue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let params: OverdueParams = parse_query(&req)?;
+    let query = OverdueQuery {
+        network: params.network.as_deref().map(parse_network).transpose()?,
+        coin: params.coin,
+        min_amount: params
+            .min_amount
+            .as_deref()
+            .map(|raw| {
+                Amount::parse(raw)
+                    .map_err(|e| ApiError::invalid_field("min_amount", e.message.replace("amount", "min_amount")))
+            })
+            .transpose()?,
+        after: parse_cursor(params.cursor.as_deref())?,
+        limit: parse_limit(params.limit.as_deref())?,
+    };
+    let page = state.service.overdue(&query).await?;
+    let items: Vec<OverdueItem<'_>> = page.items.iter().map(|w| overdue_item(w, &state)).collect();
+    let next_cursor = page.next.map(|c| c.encode());
+    if wants_csv(&req) {
+        let mut body = String::from(CSV_HEADER);
+        body.push_str("\r\n");
+        for item in &items {
+            body.push_str(&csv_row(item));
+            body.push_str("\r\n");
+        }
+        let mut response = HttpResponse::Ok();
+        response.content_type("text/csv; charset=utf-8");
+        if let Some(cursor) = &next_cursor {
+            response.insert_header(("x-next-cursor", cursor.as_str()));
+        }
+        return Ok(response.body(body));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketParams {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn tickets(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let params: TicketParams = parse_query(&req)?;
+    let status = match params.status.as_deref() {
+        None => TicketStatus::Open,
+        Some(raw) => TicketStatus::parse(raw)
+            .ok_or_else(|| ApiError::invalid_field("status", "status must be open, resolved or dead"))?,
+    };
+    let after = parse_cursor(params.cursor.as_deref())?;
+    let page = state.service.tickets(status, after.as_ref(), parse_limit(params.limit.as_deref())?).await?;
+    let context = view_context(&state, &req);
+    let items: Vec<TicketView<'_>> =
+        page.items.iter().filter_map(|w| w.escalation.as_ref().map(|e| TicketView::new(w, e, &context))).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next.map(|c| c.encode()) })))
+}
+
+pub async fn retry_ticket(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    withdrawal_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let id = WithdrawalId::parse(&withdrawal_id).map_err(|e| ApiError::invalid_field("withdrawal_id", e.message))?;
+    let withdrawal = state.service.retry_ticket(&id).await?;
+    let context = view_context(&state, &req);
+    let escalation = withdrawal.escalation.as_ref().expect("retry needs an escalation");
+    Ok(HttpResponse::Ok().json(TicketView::new(&withdrawal, escalation, &context)))
+}

@@ -1,0 +1,140 @@
+//! What callers see of a withdrawal: the status view, used by the HTTP API and
+//! sent along with tickets.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+
+use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
+use crate::domain::message::{status_message, Language};
+use crate::domain::sla::{self, SlaStatus, WorkingTime};
+use crate::domain::{HistoryEntry, Network, State, Withdrawal};
+
+/// Everything a view needs besides the record.
+pub struct ViewContext<'a> {
+    pub calendar: &'a dyn WorkingTime,
+    pub now: DateTime<Utc>,
+    pub language: Language,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SlaView {
+    /// As of now, not as of the last sweep.
+    pub status: SlaStatus,
+    pub at_risk_at: DateTime<Utc>,
+    pub overdue_at: DateTime<Utc>,
+    pub working_days_elapsed: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EscalationView<'a> {
+    pub status: TicketStatus,
+    pub level: u8,
+    pub reason: Trigger,
+    pub ticket_id: Option<&'a str>,
+    pub opened_at: DateTime<Utc>,
+    pub raised_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> EscalationView<'a> {
+    pub fn new(escalation: &'a Escalation) -> Self {
+        EscalationView {
+            status: escalation.status,
+            level: escalation.level,
+            reason: escalation.reason,
+            ticket_id: escalation.ticket_id.as_deref(),
+            opened_at: escalation.opened_at,
+            raised_at: escalation.raised_at,
+            resolved_at: escalation.resolved_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WithdrawalView<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub coin: &'a str,
+    pub network: Network,
+    pub address: &'a str,
+    pub memo: Option<&'a str>,
+    pub amount: &'a str,
+    pub requested_at: DateTime<FixedOffset>,
+    pub state: State,
+    pub tx_hash: Option<&'a str>,
+    pub confirmations: Option<u64>,
+    pub required_confirmations: Option<u64>,
+    pub block_height: Option<u64>,
+    pub explorer_url: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub sla: Option<SlaView>,
+    pub escalation: Option<EscalationView<'a>>,
+    pub payee_mismatch: Option<&'a str>,
+    pub message: String,
+    pub history: &'a [HistoryEntry],
+}
+
+impl<'a> WithdrawalView<'a> {
+    pub fn new(w: &'a Withdrawal, context: &ViewContext<'_>) -> Self {
+        let sla = w.sla.as_ref().map(|deadlines| SlaView {
+            status: sla::status_at(deadlines, w, context.now),
+            at_risk_at: deadlines.at_risk_at,
+            overdue_at: deadlines.overdue_at,
+            working_days_elapsed: sla::working_days_elapsed(context.calendar, w, context.now),
+        });
+        WithdrawalView {
+            id: w.id.as_str(),
+            user_id: w.user_id.as_str(),
+            coin: &w.coin,
+            network: w.network,
+            address: &w.address,
+            memo: w.memo.as_deref(),
+            amount: w.amount.as_str(),
+            requested_at: w.requested_at,
+            state: w.state,
+            tx_hash: w.tx_hash.as_ref().map(|h| h.as_str()),
+            confirmations: w.confirmations,
+            required_confirmations: w.required_confirmations,
+            block_height: w.block_height,
+            explorer_url: w.tx_hash.as_ref().and_then(|h| w.network.explorer_tx_url(h.as_str())),
+            completed_at: w.completed_at,
+            sla,
+            escalation: w.escalation.as_ref().map(EscalationView::new),
+            payee_mismatch: w.payee_mismatch.as_deref(),
+            message: status_message(w, context.language),
+            history: &w.history,
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the view serializes")
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WithdrawalList<'a> {
+    pub items: Vec<WithdrawalView<'a>>,
+    pub next_cursor: Option<String>,
+}
+
+/// Support's view of an escalation: the ticket, its deliveries with every
+/// attempt, and the withdrawal.
+#[derive(Debug, Serialize)]
+pub struct TicketView<'a> {
+    pub withdrawal_id: &'a str,
+    #[serde(flatten)]
+    pub escalation: EscalationView<'a>,
+    pub deliveries: &'a [Delivery],
+    pub withdrawal: WithdrawalView<'a>,
+}
+
+impl<'a> TicketView<'a> {
+    pub fn new(w: &'a Withdrawal, escalation: &'a Escalation, context: &ViewContext<'_>) -> Self {
+        TicketView {
+            withdrawal_id: w.id.as_str(),
+            escalation: EscalationView::new(escalation),
+            deliveries: &escalation.deliveries,
+            withdrawal: WithdrawalView::new(w, context),
+        }
+    }
+}
