@@ -366,3 +366,169 @@ pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
         .map(|d| d.next_attempt_at);
     [delivery, escalation.raise_at].into_iter().flatten().min()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
+    use crate::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn calendar() -> WorkingCalendar {
+        WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap()
+    }
+
+    fn withdrawal() -> Withdrawal {
+        let registration = Registration {
+            id: WithdrawalId::parse("w-1").unwrap(),
+            user_id: UserId::parse("u").unwrap(),
+            coin: "BTC".into(),
+            network: Network::Btc,
+            address: "a".into(),
+            memo: None,
+            amount: Amount::parse("1").unwrap(),
+            requested_at: None,
+            tx_hash: Some(TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),
+        };
+        Withdrawal::register(registration, at("2026-03-02T10:00:00Z"))
+    }
+
+    fn policy() -> EscalationPolicy {
+        EscalationPolicy { max_attempts: 3, ..EscalationPolicy::default() }
+    }
+
+    fn events(w: &Withdrawal) -> Vec<TicketEvent> {
+        w.escalation.as_ref().map(|e| e.deliveries.iter().map(|d| d.event).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn nothing_opens_while_on_track() {
+        let mut w = withdrawal();
+        evaluate(&mut w, Some(SlaStatus::AtRisk), &calendar(), &policy(), at("2026-03-03T10:00:00Z"));
+        assert!(w.escalation.is_none());
+    }
+
+    #[test]
+    fn overdue_opens_once_raises_once_and_completion_resolves() {
+        let (cal, policy) = (calendar(), policy());
+        let mut w = withdrawal();
+        let t1 = at("2026-03-04T10:00:00Z");
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, t1);
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, t1);
+        assert_eq!(events(&w), [TicketEvent::Opened]);
+        let escalation = w.escalation.as_ref().unwrap();
+        assert_eq!((escalation.level, escalation.reason), (1, Trigger::Overdue));
+        assert_eq!(escalation.raise_at, Some(at("2026-03-05T10:00:00Z")));
+
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, at("2026-03-05T09:59:59Z"));
+        assert_eq!(events(&w).len(), 1, "not yet a working day later");
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, at("2026-03-05T10:00:00Z"));
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, at("2026-03-06T10:00:00Z"));
+        assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Raised]);
+        assert_eq!(w.escalation.as_ref().unwrap().level, 2);
+
+        w.transition(State::Completed, "confirmed", at("2026-03-06T11:00:00Z")).unwrap();
+        evaluate(&mut w, Some(SlaStatus::Breached), &cal, &policy, at("2026-03-06T11:00:00Z"));
+        evaluate(&mut w, Some(SlaStatus::Breached), &cal, &policy, at("2026-03-07T11:00:00Z"));
+        assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Raised, TicketEvent::Resolved]);
+        assert_eq!(w.escalation.as_ref().unwrap().status, TicketStatus::Resolved, "decided, the delivery follows");
+    }
+
+    #[test]
+    fn failures_and_payee_mismatches_open_at_once() {
+        let (cal, policy) = (calendar(), policy());
+        let mut w = withdrawal();
+        w.transition(State::Failed, "reverted", at("2026-03-02T11:00:00Z")).unwrap();
+        evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, at("2026-03-02T11:00:00Z"));
+        assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::Failed);
+
+        let mut w = withdrawal();
+        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, at("2026-03-02T11:00:00Z"));
+        assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
+    }
+
+    #[test]
+    fn a_claim_is_exclusive_and_outcomes_are_recorded_by_the_claimant_only() {
+        let (cal, policy) = (calendar(), policy());
+        let mut w = withdrawal();
+        let now = at("2026-03-04T10:00:00Z");
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, now);
+        let claimed = claim(&mut w, "a", &policy, now).unwrap();
+        assert!(!claimed.uncertain);
+        assert_eq!(claimed.idempotency_key, "w-1:opened");
+        assert_eq!(claim(&mut w, "b", &policy, now), None, "in flight: nobody else may take it");
+        let delivered = SendOutcome::Delivered { ticket_id: Some("42".into()) };
+        assert!(!record_outcome(&mut w, "w-1:opened", "b", delivered.clone(), &policy, 0.5, now));
+        assert!(record_outcome(&mut w, "w-1:opened", "a", delivered.clone(), &policy, 0.5, now));
+        assert!(!record_outcome(&mut w, "w-1:opened", "a", delivered, &policy, 0.5, now), "only once");
+        assert_eq!(w.escalation.as_ref().unwrap().ticket_id.as_deref(), Some("42"));
+        assert_eq!(claim(&mut w, "a", &policy, now), None, "nothing left to deliver");
+    }
+
+    #[test]
+    fn an_expired_claim_is_taken_over_as_uncertain() {
+        let (cal, policy) = (calendar(), policy());
+        let mut w = withdrawal();
+        let now = at("2026-03-04T10:00:00Z");
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, now);
+        claim(&mut w, "a", &policy, now).unwrap();
+        let later = now + policy.claim_lease;
+        let taken = claim(&mut w, "b", &policy, later).unwrap();
+        assert!(taken.uncertain, "a may have reached the sink before dying");
+        assert!(!record_outcome(
+            &mut w,
+            &taken.idempotency_key,
+            "a",
+            SendOutcome::Delivered { ticket_id: None },
+            &policy,
+            0.0,
+            later
+        ));
+    }
+
+    #[test]
+    fn retries_back_off_honour_retry_after_and_die_after_the_limit() {
+        let (cal, policy) = (calendar(), policy());
+        let mut w = withdrawal();
+        let mut now = at("2026-03-04T10:00:00Z");
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, now);
+        let slow_down = std::time::Duration::from_secs(600);
+        for attempt in 1..=3 {
+            let claimed = claim(&mut w, "a", &policy, now).expect("due");
+            let retry_after = (attempt == 1).then_some(slow_down);
+            let outcome = SendOutcome::Retry { reason: "HTTP 503".into(), retry_after };
+            record_outcome(&mut w, &claimed.idempotency_key, "a", outcome, &policy, 0.5, now);
+            let delivery = &w.escalation.as_ref().unwrap().deliveries[0];
+            if attempt == 1 {
+                assert_eq!(delivery.next_attempt_at, now + slow_down, "Retry-After wins over a shorter backoff");
+            }
+            now = delivery.next_attempt_at;
+        }
+        let escalation = w.escalation.as_ref().unwrap();
+        assert_eq!(escalation.deliveries[0].status, DeliveryStatus::Dead);
+        assert_eq!(escalation.status, TicketStatus::Dead);
+        assert_eq!(next_due(escalation), escalation.raise_at, "a dead delivery is not due");
+
+        assert!(retry_dead(&mut w, &policy, now));
+        let escalation = w.escalation.as_ref().unwrap();
+        assert_eq!(escalation.deliveries[0].status, DeliveryStatus::Pending);
+        assert_eq!(escalation.deliveries[0].attempt_limit, 6);
+        assert_eq!(escalation.status, TicketStatus::Open);
+        assert!(claim(&mut w, "a", &policy, now).unwrap().uncertain);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = EscalationPolicy::default();
+        let secs = |attempts, jitter| backoff(attempts, &policy, jitter).as_secs_f64();
+        assert_eq!(secs(1, 0.5), 10.0);
+        assert_eq!(secs(2, 0.5), 20.0);
+        assert_eq!(secs(3, 0.0), 32.0);
+        assert_eq!(secs(30, 0.5), 3600.0);
+        assert!(secs(30, 1.0) <= 3600.0 * 1.2);
+    }
+}

@@ -114,3 +114,92 @@ pub fn working_days_elapsed(calendar: &dyn WorkingTime, withdrawal: &Withdrawal,
     let days = calendar.working_days_between(withdrawal.requested_at.to_utc(), clock_end(withdrawal, now));
     (days * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
+    use crate::domain::{Amount, Registration, TxHash, UserId, WithdrawalId};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn calendar() -> WorkingCalendar {
+        WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap()
+    }
+
+    /// Requested Friday 2026-03-06 10:00 UTC.
+    fn friday_withdrawal() -> Withdrawal {
+        let registration = Registration {
+            id: WithdrawalId::parse("w").unwrap(),
+            user_id: UserId::parse("u").unwrap(),
+            coin: "BTC".into(),
+            network: Network::Btc,
+            address: "a".into(),
+            memo: None,
+            amount: Amount::parse("1").unwrap(),
+            requested_at: Some(at("2026-03-06T10:00:00Z").fixed_offset()),
+            tx_hash: None,
+        };
+        Withdrawal::register(registration, at("2026-03-06T10:00:00Z"))
+    }
+
+    #[test]
+    fn deadlines_skip_the_weekend_and_slow_chains_get_extra_days() {
+        let w = friday_withdrawal();
+        let policy = SlaPolicy::default();
+        let d = policy.deadlines(&calendar(), Network::Btc, w.requested_at.to_utc());
+        assert_eq!(d.at_risk_at, at("2026-03-09T10:00:00Z"));
+        assert_eq!(d.overdue_at, at("2026-03-10T10:00:00Z"));
+        let slow = SlaPolicy { extra_working_days: [(Network::Btc, 1)].into(), ..SlaPolicy::default() };
+        assert_eq!(
+            slow.deadlines(&calendar(), Network::Btc, w.requested_at.to_utc()).overdue_at,
+            at("2026-03-11T10:00:00Z")
+        );
+        assert_eq!(
+            slow.deadlines(&calendar(), Network::Eth, w.requested_at.to_utc()).overdue_at,
+            at("2026-03-10T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn status_follows_time_and_state() {
+        let cal = calendar();
+        let mut w = friday_withdrawal();
+        let d = SlaPolicy::default().deadlines(&cal, w.network, w.requested_at.to_utc());
+        assert_eq!(status_at(&d, &w, at("2026-03-09T09:59:59Z")), SlaStatus::OnTrack);
+        assert_eq!(status_at(&d, &w, at("2026-03-09T10:00:00Z")), SlaStatus::AtRisk);
+        assert_eq!(status_at(&d, &w, at("2026-03-10T10:00:00Z")), SlaStatus::Overdue);
+        assert_eq!(next_threshold(&d, &w, at("2026-03-07T00:00:00Z")), Some(d.at_risk_at));
+        assert_eq!(next_threshold(&d, &w, at("2026-03-09T12:00:00Z")), Some(d.overdue_at));
+        assert_eq!(next_threshold(&d, &w, at("2026-03-11T00:00:00Z")), None);
+
+        let hash = TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap();
+        w.set_tx_hash(hash, at("2026-03-06T11:00:00Z")).unwrap();
+        w.transition(State::Failed, "reverted", at("2026-03-06T12:00:00Z")).unwrap();
+        assert_eq!(status_at(&d, &w, at("2026-03-10T10:00:00Z")), SlaStatus::Overdue, "failed keeps the clock running");
+        w.transition(State::Cancelled, "refunded", at("2026-03-09T10:00:00Z")).unwrap();
+        assert_eq!(status_at(&d, &w, at("2026-03-20T00:00:00Z")), SlaStatus::Stopped);
+        assert_eq!(next_threshold(&d, &w, at("2026-03-07T00:00:00Z")), None);
+        assert_eq!(working_days_elapsed(&cal, &w, at("2026-03-20T00:00:00Z")), 1.0, "Fri 10:00 to Mon 10:00");
+    }
+
+    #[test]
+    fn completion_is_met_or_breached_against_overdue_at() {
+        let cal = calendar();
+        let complete_at = |when: &str| {
+            let mut w = friday_withdrawal();
+            let hash = TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap();
+            w.set_tx_hash(hash, at("2026-03-06T11:00:00Z")).unwrap();
+            w.transition(State::Completed, "confirmed", at(when)).unwrap();
+            w
+        };
+        let w = complete_at("2026-03-10T10:00:00Z");
+        let d = SlaPolicy::default().deadlines(&cal, w.network, w.requested_at.to_utc());
+        assert_eq!(status_at(&d, &w, at("2026-04-01T00:00:00Z")), SlaStatus::Met, "on the deadline is in time");
+        let late = complete_at("2026-03-10T10:00:01Z");
+        assert_eq!(status_at(&d, &late, at("2026-04-01T00:00:00Z")), SlaStatus::Breached);
+        assert_eq!(working_days_elapsed(&cal, &w, at("2026-04-01T00:00:00Z")), 2.0, "the clock stopped at completion");
+    }
+}
