@@ -8,6 +8,7 @@ mod api_auth;
 mod api_withdrawals;
 mod cli;
 mod contract;
+mod escalations;
 mod faults;
 mod replicas;
 mod store_conformance;

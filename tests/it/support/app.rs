@@ -12,7 +12,7 @@ use withdrawal_tracker::config::Config;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::startup::Application;
 use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
-use withdrawal_tracker::tickets::{NoSink, TicketSink};
+use withdrawal_tracker::tickets::build_sink;
 use withdrawal_tracker::tracker::sweeper::Sweeper;
 
 use super::redis::{unique_prefix, RedisServer};
@@ -50,7 +50,6 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
-    pub store: Arc<dyn Store>,
     pub service: Arc<Service>,
     pub sweeper: Sweeper,
     pub handle: actix_web::dev::ServerHandle,
@@ -73,15 +72,11 @@ impl TestApp {
     }
 
     pub async fn spawn(backend: Backend<'_>) -> TestApp {
-        Self::spawn_with(backend, |_| {}, Arc::new(NoSink)).await
+        Self::spawn_with(backend, |_| {}).await
     }
 
-    /// With a config adjusted by `tweak` and a given ticket sink.
-    pub async fn spawn_with(
-        backend: Backend<'_>,
-        tweak: impl FnOnce(&mut Config),
-        sink: Arc<dyn TicketSink>,
-    ) -> TestApp {
+    /// With a config adjusted by `tweak` (the ticket sink comes from it).
+    pub async fn spawn_with(backend: Backend<'_>, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let (mut config, store): (Config, Arc<dyn Store>) = match backend {
             Backend::Memory => (test_config(None, "wt"), Arc::new(MemoryStore::new())),
             Backend::Redis(server, prefix) => {
@@ -92,12 +87,13 @@ impl TestApp {
         };
         tweak(&mut config);
         config.validate().expect("test config is valid");
+        let sink = build_sink(&config.tickets);
         let clock = Arc::new(ManualClock::new(start_time()));
-        let app = Application::build_with(config, store.clone(), sink, clock.clone()).expect("app builds");
+        let app = Application::build_with(config, store, sink, clock.clone()).expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), clock, store, service, sweeper, handle }
+        TestApp { base, client: reqwest::Client::new(), clock, service, sweeper, handle }
     }
 
     pub fn user_token(&self, user: &str) -> String {
