@@ -101,6 +101,11 @@ pub struct Config {
     /// How long one store operation may take before the request gets a 503.
     #[serde(default = "default_store_timeout")]
     pub store_timeout: HumanDuration,
+    /// Serve `/metrics` here instead of on `listen`.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    #[serde(default)]
+    pub log_format: LogFormat,
     pub auth: AuthConfig,
     #[serde(default)]
     pub sla: SlaConfig,
@@ -109,6 +114,16 @@ pub struct Config {
     /// Where relative paths in the file (calendar files) are resolved from.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    Text,
+    Json,
 }
 
 /// `[sla]`: the working-day calendar and the thresholds held against it.
@@ -380,6 +395,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.metrics_addr()?;
         if let Some(url) = &self.redis_url {
             let url = url.expose();
             if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
@@ -404,6 +420,16 @@ impl Config {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address such as 127.0.0.1:8080", self.listen)))
+    }
+
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.metrics_listen
+            .as_deref()
+            .map(|raw| {
+                raw.parse()
+                    .map_err(|_| invalid("metrics_listen", format!("{raw:?} is not an address such as 0.0.0.0:9090")))
+            })
+            .transpose()
     }
 }
 
@@ -480,6 +506,8 @@ mod tests {
             (format!("redis_url = \"http://x\"\n{GOOD}"), "redis_url"),
             (format!("{GOOD}\njwt_leeway = \"5m\""), "auth.jwt_leeway"),
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
+            (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
+            (format!("log_format = \"xml\"\n{GOOD}"), "log_format"),
             (format!("{GOOD}\n[sla]\ntimezone = \"Mars/Olympus\""), "sla.timezone"),
             (format!("{GOOD}\n[sla]\nworking_hours = \"18:00-09:00\""), "sla.working_hours"),
             (format!("{GOOD}\n[sla]\nholidays = [\"2026-13-01\"]"), "sla.holidays[0]"),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use withdrawal_tracker::auth::mint_user_jwt;
-use withdrawal_tracker::config::Config;
+use withdrawal_tracker::config::{Config, LogFormat};
 use withdrawal_tracker::startup::Application;
 
 const USAGE: &str = "\
@@ -53,10 +53,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { command, config })
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        builder.init();
+    }
 }
 
 #[actix_web::main]
@@ -89,7 +100,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => {
-            init_logging();
+            init_logging(config.log_format);
             let result = match Application::build(config).await {
                 Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),

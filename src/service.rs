@@ -11,6 +11,7 @@ use crate::domain::escalation::{self, EscalationPolicy, TicketStatus};
 use crate::domain::sla::{self, SlaPolicy, WorkingTime};
 use crate::domain::withdrawal::TransitionError;
 use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
+use crate::metrics::Metrics;
 use crate::store::{Cursor, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
 
 /// Concurrent writers retry a compare-and-set this many times before the
@@ -60,6 +61,7 @@ pub struct Service {
     pub sla: SlaPolicy,
     pub escalation: EscalationPolicy,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Service {
@@ -80,6 +82,20 @@ impl Service {
         escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
         let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
         withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
+    }
+
+    /// Counted by the one writer whose compare-and-set completed the
+    /// withdrawal, so replicas never count it twice.
+    fn count_completion(&self, current: &Withdrawal, next: &Withdrawal, now: DateTime<Utc>) {
+        if next.state != State::Completed || current.state == State::Completed {
+            return;
+        }
+        let network = next.network.code();
+        let days = sla::working_days_elapsed(self.calendar.as_ref(), next, now);
+        self.metrics.completion_working_days.with_label_values(&[network]).observe(days);
+        if next.sla.as_ref().is_some_and(|s| s.status == sla::SlaStatus::Breached) {
+            self.metrics.sla_breaches.with_label_values(&[network]).inc();
+        }
     }
 
     pub async fn register(&self, registration: Registration) -> Result<(Withdrawal, Registered), ServiceError> {
@@ -216,6 +232,7 @@ impl Service {
                 Updated::Written => {
                     if next.state != current.state {
                         tracing::info!(withdrawal_id = %id, from = %current.state, to = %next.state, "state changed");
+                        self.count_completion(&current, &next, now);
                     }
                     return Ok(next);
                 }

@@ -2,7 +2,7 @@
 //! server bound to its listener (port 0 in tests) and the sweeper; `run`
 //! serves until stopped.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,15 +11,18 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::auth::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::domain::escalation::EscalationPolicy;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::{MemoryStore, RedisStore, Store, StoreError};
 use crate::tickets::{build_sink, TicketSink};
+use crate::tracker::store_gauges::StoreGauges;
 use crate::tracker::sweeper::Sweeper;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,10 +48,16 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// How often store-wide gauges are refreshed (and the exporter lease renewed).
+const STORE_GAUGES_INTERVAL: Duration = Duration::from_secs(10);
+
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
     sweeper: Sweeper,
+    store_gauges: StoreGauges,
     sweep_interval: Duration,
     calendar_fingerprint: String,
 }
@@ -77,26 +86,58 @@ impl Application {
             claim_lease: config.tickets.timeout.0 * 3,
             ..EscalationPolicy::default()
         };
-        let service = Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock });
+        let metrics = Arc::new(Metrics::new());
+        let service =
+            Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
         let sweeper = Sweeper::new(service.clone(), sink);
-
-        let addr = config.listen_addr()?;
-        let bind_error = |source| StartupError::Bind { addr: config.listen.clone(), source };
-        let listener = TcpListener::bind(addr).map_err(bind_error)?;
-        let port = listener.local_addr().map_err(bind_error)?.port();
+        let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
         let state = web::Data::new(AppState { service, auth: Authenticator::new(&config.auth) });
+
+        let metrics_addr = config.metrics_addr()?;
+        let (listener, port) = bind(&config.listen, config.listen_addr()?)?;
+        let with_metrics = metrics_addr.is_none();
+        let main_state = state.clone();
         let server = HttpServer::new(move || {
-            App::new().app_data(state.clone()).wrap(from_fn(log_request)).configure(http::configure)
+            App::new()
+                .app_data(main_state.clone())
+                .wrap(from_fn(observe_request))
+                .configure(|cfg| http::configure(cfg, with_metrics))
         })
         .listen(listener)
-        .map_err(bind_error)?
+        .map_err(run_error(&config.listen))?
         .run();
-        tracing::info!(%addr, port, "listening");
-        Ok(Application { port, server, sweeper, sweep_interval: config.sla.sweep_interval.0, calendar_fingerprint })
+        let (metrics_server, metrics_port) = match (metrics_addr, &config.metrics_listen) {
+            (Some(addr), Some(raw)) => {
+                let (listener, port) = bind(raw, addr)?;
+                let server =
+                    HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure_metrics_only))
+                        .workers(1)
+                        .listen(listener)
+                        .map_err(run_error(raw))?
+                        .run();
+                (Some(server), Some(port))
+            }
+            _ => (None, None),
+        };
+        Ok(Application {
+            port,
+            metrics_port,
+            server,
+            metrics_server,
+            sweeper,
+            store_gauges,
+            sweep_interval: config.sla.sweep_interval.0,
+            calendar_fingerprint,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener, when `metrics_listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// Lets the owner stop the server gracefully (tests restart instances).
@@ -112,42 +153,83 @@ impl Application {
         self.sweeper.service()
     }
 
-    /// Serves HTTP and runs the sweeper until the server stops.
+    /// Serves HTTP and runs the background jobs until the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let sweeper = self.sweeper.clone();
         let fingerprint = self.calendar_fingerprint.clone();
         let interval = self.sweep_interval;
-        let background = async move {
+        let sweeping = async move {
             sweeper.prepare(&fingerprint, interval).await;
             sweeper.run(interval).await;
         };
+        let metrics_server = async move {
+            match self.metrics_server {
+                Some(server) => server.await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             result = self.server => result,
-            () = background => Ok(()),
+            result = metrics_server => result,
+            () = sweeping => Ok(()),
+            () = self.store_gauges.run() => Ok(()),
         }
     }
+}
+
+fn bind(raw: &str, addr: SocketAddr) -> Result<(TcpListener, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr: raw.to_owned(), source };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    tracing::info!(%addr, port, "listening");
+    Ok((listener, port))
+}
+
+fn run_error(raw: &str) -> impl Fn(std::io::Error) -> StartupError + '_ {
+    move |source| StartupError::Bind { addr: raw.to_owned(), source }
 }
 
 fn hex_digest(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One line per request: method, route pattern (never a raw id), status,
-/// duration. Headers are not logged: they carry tokens.
-async fn log_request(
+const REQUEST_ID: &str = "x-request-id";
+
+/// A caller's request id if it is a sane one, else a fresh one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
+
+/// One span per request carrying its id (echoed as `X-Request-Id`), one log
+/// line and the HTTP metrics per request, by route pattern (never a raw id).
+/// Headers are not logged: they carry tokens.
+async fn observe_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
+    let id = request_id(&req);
     let method = req.method().clone();
-    let response = next.call(req).await?;
+    let metrics = req.app_data::<web::Data<AppState>>().map(|state| state.service.metrics.clone());
+    let span = tracing::info_span!("request", request_id = %id, %method);
+    let mut response = next.call(req).instrument(span.clone()).await?;
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        millis = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.http_requests.with_label_values(&[method.as_str(), &route, &status.to_string()]).inc();
+        metrics.http_request_duration.with_label_values(&[method.as_str(), &route]).observe(elapsed.as_secs_f64());
+    }
+    span.in_scope(|| tracing::info!(route, status, millis = elapsed.as_millis() as u64, "request"));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(actix_web::http::header::HeaderName::from_static(REQUEST_ID), value);
+    }
     Ok(response)
 }

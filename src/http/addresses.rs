@@ -2,15 +2,17 @@
 //! what each network accepts.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{Authenticated, JsonBody};
 use super::withdrawals::parse_network;
+use super::AppState;
 use crate::domain::address::{self, AddressError, ErrorCode};
 use crate::domain::Network;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,7 @@ struct ValidateResponse {
 /// Any authenticated caller, users included: the app checks an address as
 /// the user types it.
 pub async fn validate(
+    state: web::Data<AppState>,
     _caller: Authenticated,
     JsonBody(body): JsonBody<ValidateRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,6 +46,7 @@ pub async fn validate(
     let raw = body.address.ok_or_else(|| ApiError::invalid_field("address", "address is required"))?;
     let memo = body.memo.as_deref().filter(|m| !m.is_empty());
     let verdict = address::validate(network, &raw, memo);
+    count(&state.service.metrics, network, verdict.error.as_ref().map(|e| e.code));
     let (code, reason) = match verdict.error {
         Some(AddressError { code, reason }) => (Some(code), Some(reason)),
         None => (None, None),
@@ -56,6 +60,12 @@ pub async fn validate(
         reason,
         detected_networks: address::detect_networks(&raw),
     }))
+}
+
+/// Counts one validation: `valid`, or the error code.
+pub fn count(metrics: &Metrics, network: Network, error: Option<ErrorCode>) {
+    let result = error.map_or("valid", ErrorCode::as_str);
+    metrics.address_validations.with_label_values(&[network.code(), result]).inc();
 }
 
 /// Registration's refusal of a bad destination: 422 carrying the validator's

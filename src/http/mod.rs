@@ -17,6 +17,12 @@ use crate::auth::Authenticator;
 use crate::service::Service;
 use error::ApiError;
 
+/// Only `/metrics`, for a separate `metrics_listen` listener.
+pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
+    cfg.route(METRICS_PATH, web::get().to(health::metrics));
+    cfg.default_service(web::to(not_found));
+}
+
 pub struct AppState {
     pub service: Arc<Service>,
     pub auth: Authenticator,
@@ -34,6 +40,7 @@ pub struct RouteSpec {
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: Method::GET, path: "/healthz", handler: || web::get().to(health::healthz) },
     RouteSpec { method: Method::GET, path: "/readyz", handler: || web::get().to(health::readyz) },
+    RouteSpec { method: Method::GET, path: "/metrics", handler: || web::get().to(health::metrics) },
     RouteSpec { method: Method::POST, path: "/v1/withdrawals", handler: || web::post().to(withdrawals::register) },
     RouteSpec { method: Method::GET, path: "/v1/withdrawals", handler: || web::get().to(withdrawals::list) },
     RouteSpec { method: Method::GET, path: "/v1/withdrawals/{id}", handler: || web::get().to(withdrawals::get) },
@@ -49,10 +56,14 @@ pub const ROUTES: &[RouteSpec] = &[
     },
 ];
 
-/// Mounts every route in [`ROUTES`], grouped by path so a wrong method on a
-/// known path is a 405, and anything else a JSON 404.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Mounts every route in [`ROUTES`] (without `/metrics` when it is served on
+/// its own listener), grouped by path so a wrong method on a known path is a
+/// 405, and anything else a JSON 404.
+pub fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+    let mut paths: Vec<&'static str> =
+        ROUTES.iter().map(|r| r.path).filter(|p| with_metrics || *p != METRICS_PATH).collect();
     paths.sort_unstable();
     paths.dedup();
     for path in paths {

@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::domain::address::ValidatedAddress;
 use crate::domain::withdrawal::{self, parse_requested_at, MAX_REASON_LEN};
 use crate::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
+use crate::metrics::Metrics;
 use crate::service::Registered;
 use crate::store::{Cursor, ListQuery};
 use crate::view::{ViewContext, WithdrawalList, WithdrawalView};
@@ -49,15 +50,16 @@ pub fn parse_network(raw: &str) -> Result<Network, ApiError> {
 }
 
 impl RegisterRequest {
-    fn parse(self, now: chrono::DateTime<chrono::Utc>) -> Result<Registration, ApiError> {
+    fn parse(self, now: chrono::DateTime<chrono::Utc>, metrics: &Metrics) -> Result<Registration, ApiError> {
         let id = WithdrawalId::parse(required(&self.id, "id")?)?;
         let user_id = UserId::parse(required(&self.user_id, "user_id")?)?;
         let coin = withdrawal::parse_coin(required(&self.coin, "coin")?)?;
         let network = parse_network(required(&self.network, "network")?)?;
         let address = withdrawal::parse_address_text(required(&self.address, "address")?)?;
         let memo = withdrawal::parse_memo_text(self.memo.as_deref())?;
-        let destination = ValidatedAddress::parse(network, &address, memo.as_deref())
-            .map_err(|error| addresses::refusal(network, &address, error))?;
+        let destination = ValidatedAddress::parse(network, &address, memo.as_deref());
+        addresses::count(metrics, network, destination.as_ref().err().map(|e| e.code));
+        let destination = destination.map_err(|error| addresses::refusal(network, &address, error))?;
         let amount = Amount::parse(required(&self.amount, "amount")?)?;
         let requested_at = self.requested_at.as_deref().map(|t| parse_requested_at(t, now)).transpose()?;
         let tx_hash = self.tx_hash.as_deref().map(|h| TxHash::parse(network, h)).transpose()?;
@@ -97,7 +99,7 @@ pub async fn register(
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_ingest()?;
-    let registration = body.parse(state.service.now())?;
+    let registration = body.parse(state.service.now(), &state.service.metrics)?;
     let (withdrawal, outcome) = state.service.register(registration).await?;
     let response = match outcome {
         Registered::Created => {

@@ -7,7 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::ListQuery;
-use crate::domain::escalation::TicketStatus;
+use crate::domain::escalation::{DeliveryStatus, Escalation, TicketStatus};
 use crate::domain::sla::SlaStatus;
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
@@ -26,6 +26,10 @@ pub enum IndexKey {
     Overdue(Option<Network>),
     /// Withdrawals with an escalation in that status, newest ticket first.
     Tickets(TicketStatus),
+    /// Withdrawals in flight by SLA status and network: counted for metrics.
+    Sla(SlaStatus, Network),
+    /// Withdrawals with a ticket delivery waiting to go out: counted for metrics.
+    OutboxPending,
 }
 
 /// One entry of one index.
@@ -57,6 +61,8 @@ impl IndexKey {
             IndexKey::Overdue(None) => "overdue".to_owned(),
             IndexKey::Overdue(Some(network)) => format!("overdue:{network}"),
             IndexKey::Tickets(status) => format!("tickets:{}", status.as_str()),
+            IndexKey::Sla(status, network) => format!("sla:{}:{network}", status.as_str()),
+            IndexKey::OutboxPending => "outbox".to_owned(),
         }
     }
 }
@@ -74,18 +80,26 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     if let Some(at) = withdrawal.next_deadline_at {
         entries.push((IndexKey::Deadlines, time_key(at, &withdrawal.id)));
     }
-    if let Some(sla) = withdrawal.sla.as_ref().filter(|s| s.status == SlaStatus::Overdue) {
-        if !withdrawal.state.is_terminal() {
-            let member = time_key(sla.overdue_at, &withdrawal.id);
+    if let Some(sla) = withdrawal.sla.as_ref().filter(|_| !withdrawal.state.is_terminal()) {
+        let member = time_key(sla.overdue_at, &withdrawal.id);
+        entries.push((IndexKey::Sla(sla.status, withdrawal.network), member.clone()));
+        if sla.status == SlaStatus::Overdue {
             entries.push((IndexKey::Overdue(None), member.clone()));
             entries.push((IndexKey::Overdue(Some(withdrawal.network)), member));
         }
     }
     if let Some(escalation) = &withdrawal.escalation {
-        entries
-            .push((IndexKey::Tickets(escalation.status), newest_first_time_key(escalation.opened_at, &withdrawal.id)));
+        let member = newest_first_time_key(escalation.opened_at, &withdrawal.id);
+        entries.push((IndexKey::Tickets(escalation.status), member.clone()));
+        if has_pending_delivery(escalation) {
+            entries.push((IndexKey::OutboxPending, member));
+        }
     }
     entries
+}
+
+fn has_pending_delivery(escalation: &Escalation) -> bool {
+    escalation.deliveries.iter().any(|d| matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::InFlight))
 }
 
 /// What an update must remove and add so the indexes match `next`.

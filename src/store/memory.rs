@@ -20,6 +20,7 @@ struct Inner {
     records: HashMap<WithdrawalId, Withdrawal>,
     indexes: HashMap<IndexKey, BTreeSet<String>>,
     meta: HashMap<String, String>,
+    leases: HashMap<String, (String, std::time::Instant)>,
 }
 
 impl MemoryStore {
@@ -114,6 +115,21 @@ impl Store for MemoryStore {
 
     async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self.inner.read().map_err(|_| poisoned())?.meta.get(name).cloned())
+    }
+
+    async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        Ok(indexes.iter().map(|i| inner.indexes.get(i).map_or(0, |set| set.len() as u64)).collect())
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let mut inner = self.inner.write().map_err(|_| poisoned())?;
+        let now = std::time::Instant::now();
+        let free = inner.leases.get(name).is_none_or(|(holder, until)| holder == owner || *until <= now);
+        if free {
+            inner.leases.insert(name.to_owned(), (owner.to_owned(), now + ttl));
+        }
+        Ok(free)
     }
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {

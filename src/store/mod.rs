@@ -103,6 +103,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
+    /// How many entries each index holds, in one round trip.
+    async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError>;
+
+    /// Takes the named lease for `owner`, or extends it if `owner` holds it.
+    /// False while another owner holds an unexpired lease.
+    async fn try_lease(&self, name: &str, owner: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+
     /// One page of an index from a cursor on, keeping what passes `keep`.
     async fn page(
         &self,

@@ -47,6 +47,16 @@ end
 return 1
 "#;
 
+/// Takes a free lease or extends one's own: KEYS[1] lease, ARGV owner, ttl ms.
+const LEASE_SCRIPT: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"#;
+
 pub struct RedisStore {
     client: redis::Client,
     /// Connected on first use, so the service starts (and reports not ready)
@@ -56,6 +66,7 @@ pub struct RedisStore {
     timeout: Duration,
     insert: Script,
     update: Script,
+    lease: Script,
 }
 
 fn classify(error: RedisError) -> StoreError {
@@ -102,6 +113,7 @@ impl RedisStore {
             timeout,
             insert: Script::new(INSERT_SCRIPT),
             update: Script::new(UPDATE_SCRIPT),
+            lease: Script::new(LEASE_SCRIPT),
         })
     }
 
@@ -243,6 +255,34 @@ impl Store for RedisStore {
             let more = items.len() > range.limit;
             items.truncate(range.limit);
             Ok(IndexPage { items, more })
+        })
+        .await
+    }
+
+    async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError> {
+        self.bounded(async {
+            let mut pipe = redis::pipe();
+            for index in indexes {
+                pipe.zcard(self.index_key(index));
+            }
+            let mut conn = self.connection().await?;
+            pipe.query_async(&mut conn).await.map_err(classify)
+        })
+        .await
+    }
+
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            let held: i64 = self
+                .lease
+                .key(format!("{}:lease:{name}", self.tag))
+                .arg(owner)
+                .arg(ttl.as_millis() as u64)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(classify)?;
+            Ok(held == 1)
         })
         .await
     }

@@ -40,6 +40,10 @@ impl Sweeper {
         Sweeper { service, sink, owner }
     }
 
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     pub fn service(&self) -> Arc<Service> {
         self.service.clone()
     }
@@ -70,6 +74,7 @@ impl Sweeper {
     }
 
     pub async fn sweep_once(&self) -> Result<SweepReport, ServiceError> {
+        let _timer = self.service.metrics.sweep_duration.start_timer();
         let due = self.service.store.due(self.service.now(), SWEEP_BATCH).await?;
         let mut report = SweepReport::default();
         for withdrawal in due {
@@ -111,6 +116,17 @@ impl Sweeper {
         let outcome =
             self.sink.send(&TicketRequest { claimed: &claimed, withdrawal: &record, view: &view, text: &text }).await;
         let delivered = matches!(outcome, escalation::SendOutcome::Delivered { .. });
+        let result = match &outcome {
+            escalation::SendOutcome::Delivered { .. } => "delivered",
+            escalation::SendOutcome::Retry { .. } => "retry",
+            escalation::SendOutcome::GiveUp { .. } => "gave_up",
+        };
+        let event = match claimed.event {
+            escalation::TicketEvent::Opened => "opened",
+            escalation::TicketEvent::Raised => "raised",
+            escalation::TicketEvent::Resolved => "resolved",
+        };
+        self.service.metrics.escalations.with_label_values(&[self.sink.name(), event, result]).inc();
         tracing::info!(
             withdrawal_id = %id,
             event = claimed.event.wire_name(),

@@ -46,7 +46,7 @@ fn every_operation_documents_auth_and_the_error_shape() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["components"]["securitySchemes"]["bearer"].is_mapping());
     assert!(spec["components"]["schemas"]["Error"].is_mapping());
-    let public = ["/healthz", "/readyz"];
+    let public = ["/healthz", "/readyz", "/metrics"];
     for (method, path) in spec_operations(&spec) {
         let operation = &spec["paths"][path.as_str()][method.to_lowercase().as_str()];
         assert!(operation["operationId"].is_string(), "{method} {path} has an operationId");
