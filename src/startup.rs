@@ -153,6 +153,10 @@ impl Application {
         self.sweeper.service()
     }
 
+    pub fn store_gauges(&self) -> StoreGauges {
+        self.store_gauges.clone()
+    }
+
     /// Serves HTTP and runs the background jobs until the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let sweeper = self.sweeper.clone();
@@ -172,7 +176,7 @@ impl Application {
             result = self.server => result,
             result = metrics_server => result,
             () = sweeping => Ok(()),
-            () = self.store_gauges.run() => Ok(()),
+            () = self.store_gauges.clone().run() => Ok(()),
         }
     }
 }

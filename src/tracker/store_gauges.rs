@@ -13,6 +13,7 @@ use crate::domain::{Network, State};
 use crate::service::Service;
 use crate::store::{IndexKey, StoreError};
 
+#[derive(Clone)]
 pub struct StoreGauges {
     service: Arc<Service>,
     owner: String,

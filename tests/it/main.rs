@@ -10,5 +10,6 @@ mod cli;
 mod contract;
 mod escalations;
 mod faults;
+mod observability;
 mod replicas;
 mod store_conformance;

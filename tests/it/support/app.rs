@@ -13,6 +13,7 @@ use withdrawal_tracker::service::Service;
 use withdrawal_tracker::startup::Application;
 use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
 use withdrawal_tracker::tickets::build_sink;
+use withdrawal_tracker::tracker::store_gauges::StoreGauges;
 use withdrawal_tracker::tracker::sweeper::Sweeper;
 
 use super::redis::{unique_prefix, RedisServer};
@@ -52,6 +53,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub service: Arc<Service>,
     pub sweeper: Sweeper,
+    pub store_gauges: StoreGauges,
+    pub metrics_port: Option<u16>,
     pub handle: actix_web::dev::ServerHandle,
 }
 
@@ -92,8 +95,9 @@ impl TestApp {
         let app = Application::build_with(config, store, sink, clock.clone()).expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
+        let (store_gauges, metrics_port) = (app.store_gauges(), app.metrics_port());
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), clock, service, sweeper, handle }
+        TestApp { base, client: reqwest::Client::new(), clock, service, sweeper, store_gauges, metrics_port, handle }
     }
 
     pub fn user_token(&self, user: &str) -> String {

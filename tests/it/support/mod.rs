@@ -1,3 +1,4 @@
 pub mod app;
 pub mod fakes;
 pub mod redis;
+pub mod tools;
