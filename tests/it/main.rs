@@ -10,6 +10,7 @@ mod cli;
 mod contract;
 mod escalations;
 mod faults;
+mod logs;
 mod observability;
 mod replicas;
 mod store_conformance;

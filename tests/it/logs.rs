@@ -1,0 +1,103 @@
+//! The real binary's logs: JSON lines with request ids and state changes,
+//! and never a token or secret, whatever the requests carried.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use withdrawal_tracker::auth::mint_user_jwt;
+
+const BIN: &str = env!("CARGO_BIN_EXE_withdrawal-tracker");
+const INGEST: &str = "log-test-ingest-token-0123456789";
+const SUPPORT: &str = "log-test-support-token-0123456789";
+const JWT_SECRET: &str = "log-test-jwt-secret-0123456789abcdef";
+const WEBHOOK_SECRET: &str = "log-test-webhook-secret-0123456789";
+
+#[tokio::test]
+async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tracker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            listen = "127.0.0.1:0"
+            log_format = "json"
+            [auth]
+            ingest_tokens = ["{INGEST}"]
+            support_tokens = ["{SUPPORT}"]
+            user_jwt_secret = "{JWT_SECRET}"
+            [tickets]
+            sink = "webhook"
+            url = "http://127.0.0.1:9/hook"
+            secret = "{WEBHOOK_SECRET}"
+            "#
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut lines: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = loop {
+        let line = lines_rx.recv_timeout(deadline - Instant::now()).expect("the service logs that it listens");
+        let parsed: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        lines.push(line);
+        if parsed["fields"]["message"] == "listening" {
+            break parsed["fields"]["port"].as_u64().unwrap();
+        }
+    };
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let jwt = mint_user_jwt(JWT_SECRET, "alice", chrono::Utc::now().timestamp() + 600);
+    let body = json!({"id": "w-log", "user_id": "alice", "coin": "USDT", "network": "TRX",
+        "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "amount": "5"});
+    client.post(format!("{base}/v1/withdrawals")).bearer_auth(INGEST).json(&body).send().await.unwrap();
+    client
+        .patch(format!("{base}/v1/withdrawals/w-log"))
+        .bearer_auth(INGEST)
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({"tx_hash": "ab".repeat(32)}))
+        .send()
+        .await
+        .unwrap();
+    client.get(format!("{base}/v1/withdrawals/w-log")).bearer_auth(&jwt).send().await.unwrap();
+    client.get(format!("{base}/v1/withdrawals/w-log")).bearer_auth("wrong-token-but-secretish").send().await.unwrap();
+    client.get(format!("{base}/v1/withdrawals?user_id=alice")).bearer_auth(SUPPORT).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    while let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+
+    let all = lines.join("\n");
+    for secret in [INGEST, SUPPORT, JWT_SECRET, WEBHOOK_SECRET, jwt.as_str(), "wrong-token-but-secretish"] {
+        assert!(!all.contains(secret), "a secret leaked into the logs: {secret}");
+    }
+    let parsed: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    let state_change = parsed
+        .iter()
+        .find(|l| l["fields"]["message"] == "state changed")
+        .expect("a state change is logged");
+    assert_eq!(state_change["fields"]["withdrawal_id"], "w-log");
+    assert_eq!(state_change["span"]["request_id"], "trace-me-42", "the event carries its request's id");
+    let requests: Vec<&Value> = parsed.iter().filter(|l| l["fields"]["message"] == "request").collect();
+    assert!(requests.len() >= 5, "one line per request");
+    assert!(requests.iter().all(|l| l["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty())));
+    assert!(requests.iter().any(|l| l["fields"]["route"] == "/v1/withdrawals/{id}"));
+}
