@@ -16,6 +16,14 @@ use crate::domain::Network;
 pub const ENV_CONFIG: &str = "TRACKER_CONFIG";
 pub const ENV_LISTEN: &str = "TRACKER_LISTEN";
 pub const ENV_REDIS_URL: &str = "TRACKER_REDIS_URL";
+/// Secrets may come from the environment (e.g. a Kubernetes Secret) instead
+/// of the file; token lists are comma-separated.
+pub const ENV_INGEST_TOKENS: &str = "TRACKER_INGEST_TOKENS";
+pub const ENV_SUPPORT_TOKENS: &str = "TRACKER_SUPPORT_TOKENS";
+pub const ENV_USER_JWT_SECRET: &str = "TRACKER_USER_JWT_SECRET";
+pub const ENV_TICKETS_SECRET: &str = "TRACKER_TICKETS_SECRET";
+pub const ENV_ZENDESK_API_TOKEN: &str = "TRACKER_ZENDESK_API_TOKEN";
+pub const ENV_JIRA_API_TOKEN: &str = "TRACKER_JIRA_API_TOKEN";
 
 const MIN_TOKEN_LEN: usize = 16;
 const MIN_JWT_SECRET_LEN: usize = 32;
@@ -38,7 +46,7 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
 }
 
 /// A value that must never be printed: `Debug` shows only that it is set.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -341,6 +349,7 @@ pub struct AuthConfig {
     pub ingest_tokens: Vec<Secret>,
     #[serde(default)]
     pub support_tokens: Vec<Secret>,
+    #[serde(default)]
     pub user_jwt_secret: Secret,
     /// Clock skew allowed on a user JWT's `exp` and `nbf`.
     #[serde(default = "default_jwt_leeway")]
@@ -390,6 +399,25 @@ impl Config {
         }
         if let Some(url) = var(ENV_REDIS_URL) {
             self.redis_url = (!url.is_empty()).then_some(Secret(url));
+        }
+        let list = |raw: String| raw.split(',').map(str::trim).filter(|t| !t.is_empty()).map(Secret::from).collect();
+        if let Some(tokens) = var(ENV_INGEST_TOKENS) {
+            self.auth.ingest_tokens = list(tokens);
+        }
+        if let Some(tokens) = var(ENV_SUPPORT_TOKENS) {
+            self.auth.support_tokens = list(tokens);
+        }
+        if let Some(secret) = var(ENV_USER_JWT_SECRET) {
+            self.auth.user_jwt_secret = Secret(secret);
+        }
+        if let Some(secret) = var(ENV_TICKETS_SECRET) {
+            self.tickets.secret = Some(Secret(secret));
+        }
+        if let (Some(token), Some(zendesk)) = (var(ENV_ZENDESK_API_TOKEN), self.tickets.zendesk.as_mut()) {
+            zendesk.api_token = Secret(token);
+        }
+        if let (Some(token), Some(jira)) = (var(ENV_JIRA_API_TOKEN), self.tickets.jira.as_mut()) {
+            jira.api_token = Secret(token);
         }
     }
 
@@ -453,7 +481,10 @@ impl AuthConfig {
             return Err(invalid("auth.support_tokens", "a token cannot be both an ingest and a support token"));
         }
         if self.user_jwt_secret.expose().len() < MIN_JWT_SECRET_LEN {
-            return Err(invalid("auth.user_jwt_secret", format!("must be at least {MIN_JWT_SECRET_LEN} bytes")));
+            return Err(invalid(
+                "auth.user_jwt_secret",
+                format!("must be at least {MIN_JWT_SECRET_LEN} bytes (in the file or {ENV_USER_JWT_SECRET})"),
+            ));
         }
         if self.jwt_leeway.0 > MAX_JWT_LEEWAY {
             return Err(invalid("auth.jwt_leeway", "must be at most 60s"));
@@ -536,6 +567,23 @@ mod tests {
         assert_eq!(config.redis_url.as_ref().unwrap().expose(), "redis://127.0.0.1:1/");
         config.apply_env(|k| (k == ENV_REDIS_URL).then(String::new));
         assert!(config.redis_url.is_none());
+    }
+
+    #[test]
+    fn secrets_may_come_from_the_environment() {
+        let without = GOOD.replace("user_jwt_secret = \"0123456789abcdef0123456789abcdef\"", "");
+        let mut config = Config::parse_toml(&without, "t").unwrap();
+        assert!(config.validate().unwrap_err().to_string().contains("auth.user_jwt_secret"));
+        config.apply_env(|k| match k {
+            ENV_USER_JWT_SECRET => Some("from-the-environment-0123456789abcdef".into()),
+            ENV_INGEST_TOKENS => Some("ingest-from-env-0123456789, second-ingest-0123456789".into()),
+            ENV_TICKETS_SECRET => Some("webhook-secret-0123456789".into()),
+            _ => None,
+        });
+        config.validate().unwrap();
+        assert_eq!(config.auth.ingest_tokens.len(), 2);
+        assert_eq!(config.auth.ingest_tokens[1].expose(), "second-ingest-0123456789");
+        assert_eq!(config.tickets.secret.unwrap().expose(), "webhook-secret-0123456789");
     }
 
     #[test]

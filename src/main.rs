@@ -13,28 +13,35 @@ usage:
   withdrawal-tracker check-config [--config PATH]    validate a config file and exit
   withdrawal-tracker mint-user-token --user ID [--ttl-seconds N] [--config PATH]
                                                      print a user JWT signed with auth.user_jwt_secret
+  withdrawal-tracker healthcheck [--url URL] [--config PATH]
+                                                     exit 0 if GET /healthz answers 200 (for container HEALTHCHECK)
 The config path may also come from TRACKER_CONFIG.";
 
 enum Command {
     Serve,
     CheckConfig,
+    Healthcheck,
     MintUserToken { user: String, ttl_seconds: i64 },
 }
 
 struct Args {
     command: Command,
     config: Option<PathBuf>,
+    url: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut command = Command::Serve;
     let mut config = None;
     let mut user = None;
+    let mut url = None;
     let mut ttl_seconds = 3600;
     let mut first = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "check-config" if first => command = Command::CheckConfig,
+            "healthcheck" if first => command = Command::Healthcheck,
+            "--url" => url = Some(args.next().ok_or("--url needs a URL")?),
             "mint-user-token" if first => command = Command::MintUserToken { user: String::new(), ttl_seconds: 0 },
             "--config" => config = Some(PathBuf::from(args.next().ok_or("--config needs a path")?)),
             "--user" => user = Some(args.next().ok_or("--user needs an id")?),
@@ -50,7 +57,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         let user = user.ok_or("mint-user-token needs --user ID")?;
         command = Command::MintUserToken { user, ttl_seconds };
     }
-    Ok(Args { command, config })
+    Ok(Args { command, config, url })
 }
 
 fn init_logging(format: LogFormat) {
@@ -82,6 +89,9 @@ async fn main() -> ExitCode {
             return if problem.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
+    if let (Command::Healthcheck, Some(url)) = (&args.command, &args.url) {
+        return healthcheck(url);
+    }
     let config = match Config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
@@ -90,6 +100,10 @@ async fn main() -> ExitCode {
         }
     };
     match args.command {
+        Command::Healthcheck => {
+            let port = config.listen_addr().map(|a| a.port()).unwrap_or(8080);
+            healthcheck(&format!("http://127.0.0.1:{port}/healthz"))
+        }
         Command::CheckConfig => {
             println!("config ok");
             ExitCode::SUCCESS
@@ -112,6 +126,41 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// A dependency-free HTTP/1.0 GET, so the runtime image needs no curl.
+fn healthcheck(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("healthcheck: only http:// URLs");
+        return ExitCode::from(2);
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let timeout = std::time::Duration::from_secs(3);
+    let answer = (|| -> std::io::Result<String> {
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(authority)?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
+        let mut response = String::new();
+        stream.take(4096).read_to_string(&mut response)?;
+        Ok(response)
+    })();
+    match answer {
+        Ok(response) if response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200") => {
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            eprintln!("healthcheck: {}", response.lines().next().unwrap_or("no status line"));
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("healthcheck: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -68,3 +68,17 @@ fn minted_user_tokens_are_jwts_for_that_user() {
     let (ok, _) = run(&["mint-user-token", "--config", path]);
     assert!(!ok, "--user is required");
 }
+
+#[tokio::test]
+async fn healthcheck_exits_zero_only_for_a_live_service() {
+    let app = crate::support::app::TestApp::memory().await;
+    let url = app.url("/healthz");
+    let status = tokio::task::spawn_blocking(move || Command::new(BIN).args(["healthcheck", "--url", &url]).status())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (ok, text) = run(&["healthcheck", "--url", &format!("http://127.0.0.1:{dead}/healthz")]);
+    assert!(!ok, "{text}");
+}

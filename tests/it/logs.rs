@@ -90,10 +90,8 @@ async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
         assert!(!all.contains(secret), "a secret leaked into the logs: {secret}");
     }
     let parsed: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
-    let state_change = parsed
-        .iter()
-        .find(|l| l["fields"]["message"] == "state changed")
-        .expect("a state change is logged");
+    let state_change =
+        parsed.iter().find(|l| l["fields"]["message"] == "state changed").expect("a state change is logged");
     assert_eq!(state_change["fields"]["withdrawal_id"], "w-log");
     assert_eq!(state_change["span"]["request_id"], "trace-me-42", "the event carries its request's id");
     let requests: Vec<&Value> = parsed.iter().filter(|l| l["fields"]["message"] == "request").collect();
