@@ -40,10 +40,7 @@ impl StoreGauges {
         let up = store.ping().await.is_ok();
         metrics.store_up.set(up as i64);
         // The lease outlives two missed refreshes, then another replica takes over.
-        let held = match store.try_lease("metrics", &self.owner, self.interval * 3).await {
-            Ok(held) => held,
-            Err(_) => false,
-        };
+        let held = store.try_lease("metrics", &self.owner, self.interval * 3).await.unwrap_or_default();
         if !held {
             self.stop_exporting();
             return;
