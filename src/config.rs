@@ -116,12 +116,47 @@ pub struct Config {
     pub log_format: LogFormat,
     pub auth: AuthConfig,
     #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    #[serde(default)]
     pub sla: SlaConfig,
     #[serde(default)]
     pub tickets: TicketsConfig,
     /// Where relative paths in the file (calendar files) are resolved from.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[rate_limit]`: per replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per second each token may make, sustained.
+    pub per_token_per_second: f64,
+    /// Requests a token may make at once before the rate applies.
+    pub per_token_burst: u32,
+    /// Failed authentications per minute from one IP before it is refused.
+    pub failed_auth_per_ip_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig { per_token_per_second: 50.0, per_token_burst: 200, failed_auth_per_ip_per_minute: 30 }
+    }
+}
+
+impl RateLimitConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.per_token_per_second.is_finite() && self.per_token_per_second > 0.0) {
+            return Err(invalid("rate_limit.per_token_per_second", "must be a positive number"));
+        }
+        if self.per_token_burst == 0 {
+            return Err(invalid("rate_limit.per_token_burst", "must be at least 1"));
+        }
+        if self.failed_auth_per_ip_per_minute == 0 {
+            return Err(invalid("rate_limit.failed_auth_per_ip_per_minute", "must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -440,6 +475,7 @@ impl Config {
             return Err(invalid("store_timeout", "must be greater than zero"));
         }
         self.auth.validate()?;
+        self.rate_limit.validate()?;
         self.sla.validate(&self.base_dir)?;
         self.tickets.validate()
     }
@@ -539,6 +575,7 @@ mod tests {
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
             (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
             (format!("log_format = \"xml\"\n{GOOD}"), "log_format"),
+            (format!("{GOOD}\n[rate_limit]\nper_token_per_second = 0"), "rate_limit.per_token_per_second"),
             (format!("{GOOD}\n[sla]\ntimezone = \"Mars/Olympus\""), "sla.timezone"),
             (format!("{GOOD}\n[sla]\nworking_hours = \"18:00-09:00\""), "sla.working_hours"),
             (format!("{GOOD}\n[sla]\nholidays = [\"2026-13-01\"]"), "sla.holidays[0]"),

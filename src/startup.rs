@@ -17,6 +17,7 @@ use crate::auth::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::domain::escalation::EscalationPolicy;
+use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::service::Service;
@@ -91,7 +92,15 @@ impl Application {
             Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
-        let state = web::Data::new(AppState { service, auth: Authenticator::new(&config.auth) });
+        let limits = &config.rate_limit;
+        let rate_limiter = RateLimiter::new(
+            BucketSpec { rate: limits.per_token_per_second, burst: f64::from(limits.per_token_burst) },
+            BucketSpec {
+                rate: f64::from(limits.failed_auth_per_ip_per_minute) / 60.0,
+                burst: f64::from(limits.failed_auth_per_ip_per_minute),
+            },
+        );
+        let state = web::Data::new(AppState { service, auth: Authenticator::new(&config.auth), rate_limiter });
 
         let metrics_addr = config.metrics_addr()?;
         let (listener, port) = bind(&config.listen, config.listen_addr()?)?;

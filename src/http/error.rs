@@ -21,6 +21,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Machine-readable specifics, e.g. the address validator's verdict.
     pub details: Option<serde_json::Value>,
+    /// Overrides the default `Retry-After` of a 429 or 503.
+    pub retry_after_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -40,7 +42,7 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, details: None }
+        ApiError { status, code, message: message.into(), field: None, details: None, retry_after_seconds: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -73,6 +75,12 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry later");
+        error.retry_after_seconds = Some(retry_after_seconds);
+        error
+    }
+
     pub fn store_unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store is unreachable; retry later")
     }
@@ -92,7 +100,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
-            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+            let seconds = self.retry_after_seconds.unwrap_or(RETRY_AFTER_SECONDS);
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

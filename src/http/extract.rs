@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::rate_limit::{retry_after_seconds, RateLimiter};
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::message::Language;
@@ -43,9 +44,35 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered");
-        let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let now = state.service.now().timestamp();
-        std::future::ready(state.auth.authenticate(header, now).map(Authenticated).map_err(ApiError::from))
+        std::future::ready(authenticate(req, state))
+    }
+}
+
+/// Checks the token, rate-limited: a client IP that keeps failing is refused
+/// before its next attempt is even checked, and each token has its budget.
+fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Authenticated, ApiError> {
+    let now = std::time::Instant::now();
+    let ip = req.peer_addr().map(|addr| addr.ip());
+    let limiter = &state.rate_limiter;
+    if let Some(wait) = ip.and_then(|ip| limiter.failed_auth_per_ip.is_exhausted(&ip, now)) {
+        return Err(ApiError::rate_limited(retry_after_seconds(wait)));
+    }
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match state.auth.authenticate(header, state.service.now().timestamp()) {
+        Ok(caller) => {
+            let token = header.unwrap_or_default();
+            limiter
+                .per_token
+                .take(&RateLimiter::token_key(token), now)
+                .map_err(|wait| ApiError::rate_limited(retry_after_seconds(wait)))?;
+            Ok(Authenticated(caller))
+        }
+        Err(error) => {
+            if let Some(ip) = ip {
+                let _ = limiter.failed_auth_per_ip.take(&ip, now);
+            }
+            Err(error.into())
+        }
     }
 }
 

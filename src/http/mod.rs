@@ -5,6 +5,7 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod rate_limit;
 mod support;
 mod withdrawals;
 
@@ -26,6 +27,7 @@ pub fn configure_metrics_only(cfg: &mut web::ServiceConfig) {
 pub struct AppState {
     pub service: Arc<Service>,
     pub auth: Authenticator,
+    pub rate_limiter: rate_limit::RateLimiter,
 }
 
 /// One mounted route. The server is built from [`ROUTES`] alone, and a test

@@ -82,3 +82,46 @@ async fn a_user_lists_only_their_own() {
     let page: Value = app.get_as("/v1/withdrawals", SUPPORT_TOKEN).await.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn each_token_has_a_rate_limit() {
+    use crate::support::app::Backend;
+    let app = TestApp::spawn_with(Backend::Memory, |c| {
+        c.rate_limit.per_token_per_second = 0.5;
+        c.rate_limit.per_token_burst = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get_as("/v1/networks", SUPPORT_TOKEN).await.status(), StatusCode::OK);
+    }
+    let limited = app.get_as("/v1/networks", SUPPORT_TOKEN).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(retry_after, 2, "one token every two seconds");
+    expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(
+        app.get_as("/v1/networks", INGEST_TOKEN).await.status(),
+        StatusCode::OK,
+        "other tokens are not affected"
+    );
+    assert_eq!(
+        app.client.get(app.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK,
+        "probes are not limited"
+    );
+}
+
+#[tokio::test]
+async fn an_ip_that_keeps_failing_authentication_is_refused() {
+    use crate::support::app::Backend;
+    let app = TestApp::spawn_with(Backend::Memory, |c| c.rate_limit.failed_auth_per_ip_per_minute = 5).await;
+    for attempt in 0..5 {
+        let response = app.get_as("/v1/networks", &format!("guess-{attempt}-0123456789")).await;
+        expect_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let refused = app.get_as("/v1/networks", "guess-6-0123456789").await;
+    assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Refused before the token is even checked: brute force learns nothing more.
+    let valid = app.get_as("/v1/networks", SUPPORT_TOKEN).await;
+    expect_error(valid, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}

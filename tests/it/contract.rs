@@ -56,6 +56,7 @@ fn every_operation_documents_auth_and_the_error_shape() {
         } else {
             assert!(responses.contains_key("401"), "{method} {path} documents 401");
             assert!(responses.contains_key("503"), "{method} {path} documents 503");
+            assert!(responses.contains_key("429"), "{method} {path} documents 429");
         }
         if method != "GET" {
             assert!(
