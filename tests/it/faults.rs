@@ -91,3 +91,95 @@ async fn a_write_refused_during_an_outage_leaves_nothing_behind() {
             .collect();
     assert_eq!(keys, expected, "one record and its indexes, nothing half-written");
 }
+
+/// `kill -9` of the real service binary in the middle of a stream of
+/// registrations, then `kill -9` of Redis itself: with AOF and
+/// `appendfsync always`, every acknowledged withdrawal is there afterwards.
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_registration() {
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+
+    use crate::support::app::{INGEST_TOKEN, JWT_SECRET};
+
+    let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let prefix = unique_prefix("kill9");
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("tracker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nredis_url = \"{}\"\nkey_prefix = \"{prefix}\"\nlog_format = \"json\"\n\
+             [auth]\ningest_tokens = [\"{INGEST_TOKEN}\"]\nuser_jwt_secret = \"{JWT_SECRET}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let mut service = Command::new(env!("CARGO_BIN_EXE_withdrawal-tracker"))
+        .args(["--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/readyz")).send().await.map(|r| r.status()).ok() != Some(StatusCode::OK) {
+        assert!(Instant::now() < deadline, "the service did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let id = format!("w-{writer}-{n}");
+                    let body = withdrawal(&id, json!({}));
+                    let sent = client
+                        .post(format!("{base}/v1/withdrawals"))
+                        .bearer_auth(INGEST_TOKEN)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == StatusCode::CREATED => {
+                            acknowledged.lock().unwrap().push(id)
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while acknowledged.lock().unwrap().len() < 200 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    service.kill().unwrap(); // SIGKILL
+    service.wait().unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    redis.restart(); // SIGKILL, then start again from the AOF
+
+    let app = TestApp::spawn(Backend::Redis(&redis, prefix)).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 200);
+    for id in &acknowledged {
+        let view = app.get_withdrawal(id).await;
+        assert_eq!(view["state"], "pending", "{id}");
+    }
+    let mut listed = 0;
+    let mut path = "/v1/withdrawals?limit=500".to_owned();
+    loop {
+        let page: serde_json::Value = app.get_as(&path, SUPPORT_TOKEN).await.json().await.unwrap();
+        listed += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/withdrawals?limit=500&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert!(listed >= acknowledged.len(), "every acknowledged record is in its indexes ({listed} listed)");
+}
