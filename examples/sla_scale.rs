@@ -55,7 +55,8 @@ fn build(redis_url: &str, prefix: &str, clock: Arc<ManualClock>) -> Application 
 /// were requested in the last 20 hours and are on track.
 fn record(service: &Service, i: usize) -> Withdrawal {
     let now = load_time();
-    let seconds_ago = if i % 2 == 0 { 3 * 86_400 + (i as i64 * 7919) % (5 * 86_400) } else { (i as i64 * 104_729) % 72_000 };
+    let seconds_ago =
+        if i % 2 == 0 { 3 * 86_400 + (i as i64 * 7919) % (5 * 86_400) } else { (i as i64 * 104_729) % 72_000 };
     let networks = [Network::Trx, Network::Eth, Network::Btc, Network::Sol];
     let registration = Registration {
         id: WithdrawalId::parse(&format!("w-{i:08}")).unwrap(),
@@ -92,7 +93,11 @@ async fn load(service: &Service, records: usize) -> Vec<DateTime<Utc>> {
         .collect()
         .await;
     let elapsed = started.elapsed();
-    println!("loaded {records} records in {:.1}s ({:.0}/s)", elapsed.as_secs_f64(), records as f64 / elapsed.as_secs_f64());
+    println!(
+        "loaded {records} records in {:.1}s ({:.0}/s)",
+        elapsed.as_secs_f64(),
+        records as f64 / elapsed.as_secs_f64()
+    );
     let mut deadlines: Vec<DateTime<Utc>> = deadlines.into_iter().flatten().collect();
     deadlines.sort();
     deadlines
@@ -167,5 +172,7 @@ async fn main() {
         }
     }
     let ratio = per_record[1].as_secs_f64() / per_record[0].as_secs_f64();
-    println!("sweep cost per due record, {large} vs {small} records: ratio {ratio:.2} (1.0 = independent of store size)");
+    println!(
+        "sweep cost per due record, {large} vs {small} records: ratio {ratio:.2} (1.0 = independent of store size)"
+    );
 }
