@@ -1,3 +1,5 @@
 pub mod app;
+pub mod fake_esplora;
 pub mod fakes;
+pub mod ganache;
 pub mod redis;
