@@ -2,7 +2,12 @@
 //! confirmations, reverts, ERC-20 `Transfer` logs, nonce replacement, batches
 //! and the `eth_getBlockReceipts` fallback.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::{json, Value};
 
 use withdrawal_tracker::chain::evm::{Support, TRANSFER_TOPIC};
 use withdrawal_tracker::chain::{
@@ -125,7 +130,10 @@ async fn an_erc20_transfer_is_decoded_from_the_logs() {
     let block = evm.block_at(at.height).await.unwrap();
     let call = block.txs.iter().find(|tx| tx.txid == txid).unwrap().call.as_ref().unwrap();
     assert_eq!(call.requested_payments(), vec![expected.clone()], "the calldata asks for the same");
-    assert_eq!(evm.token_transfers(&at, &[token.clone()]).await.unwrap(), vec![(txid.clone(), expected.clone())]);
+    assert_eq!(
+        evm.token_transfers(&at, std::slice::from_ref(&token)).await.unwrap(),
+        vec![(txid.clone(), expected.clone())]
+    );
     assert_eq!(evm.token_transfers(&at, &[PAYEE.to_owned()]).await.unwrap(), vec![], "filtered by token");
 
     // Ganache has no eth_getBlockReceipts: the client notices once and reads
@@ -150,4 +158,47 @@ async fn a_used_nonce_without_our_receipt_means_replaced() {
     assert_eq!(evm.replacement(&ours, &conflict).await, Ok(Some(Replaced { by: None })));
     let later = ConflictKey::Nonce { from: FUNDED.to_owned(), nonce: 1 };
     assert_eq!(evm.replacement(&ours, &later).await, Ok(None));
+}
+
+/// A gateway in front of the node that refuses batch requests, as some
+/// providers do (one JSON-RPC error object instead of an array), and passes
+/// single calls through. Counts the refusals.
+async fn batch_refusing_gateway(node_url: String) -> (String, Arc<AtomicUsize>) {
+    let refused = Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    let server = HttpServer::new(move || {
+        let (node_url, counter) = (node_url.clone(), counter.clone());
+        App::new().default_service(web::to(move |body: web::Json<Value>| {
+            let (node_url, counter) = (node_url.clone(), counter.clone());
+            async move {
+                if body.is_array() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let error = json!({"code": -32600, "message": "batch requests are not supported"});
+                    return HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": null, "error": error}));
+                }
+                let reply = reqwest::Client::new().post(&node_url).json(&*body).send().await.unwrap();
+                HttpResponse::Ok().json(reply.json::<Value>().await.unwrap())
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://127.0.0.1:{port}"), refused)
+}
+
+#[tokio::test]
+async fn a_node_that_refuses_batches_gets_single_requests_from_then_on() {
+    let node = Ganache::start().await;
+    let (gateway, refused) = batch_refusing_gateway(node.url.clone()).await;
+    let evm = EvmClient::new(EvmConfig { url: gateway, timeout: Duration::from_secs(5), batch_size: 20 });
+    let txid = node.send(Some(PAYEE), 7, "0x").await;
+    for _ in 0..3 {
+        let info = evm.transaction(&txid).await.unwrap().unwrap();
+        assert_eq!(info.payments[0].amount, BaseUnits::new(7));
+    }
+    assert_eq!(evm.batch_support(), Support::Unsupported);
+    assert_eq!(refused.load(Ordering::SeqCst), 1, "tried once, then remembered");
 }
