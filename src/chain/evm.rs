@@ -453,7 +453,12 @@ fn tx_info(
         Some(receipt) => {
             payments.extend(receipt.logs.iter().filter_map(decode_transfer_log));
             let at = BlockRef { height: receipt.block_number.as_u64("blockNumber")?, hash: receipt.block_hash.clone() };
-            (TxLocation::Block(at), receipt.status.map(|s| s.0 == 1))
+            let success = receipt.status.map(|s| s.0 == 1);
+            if success == Some(false) {
+                // Reverted: the value went nowhere and there are no logs.
+                payments.clear();
+            }
+            (TxLocation::Block(at), success)
         }
         None => (fallback, None),
     };

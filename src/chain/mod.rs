@@ -140,7 +140,7 @@ pub struct TxInfo {
     /// pre-Byzantium receipt). UTXO transactions cannot fail once valid.
     pub success: Option<bool>,
     /// Outputs (UTXO), or native value plus decoded ERC-20 `Transfer` logs
-    /// (EVM; logs exist only once mined and successful). Amounts that do not
+    /// (EVM; logs exist only once mined; empty for a reverted transaction). Amounts that do not
     /// fit in `BaseUnits` are left out: no withdrawal can be that large.
     pub payments: Vec<Payment>,
     pub conflict: ConflictKey,

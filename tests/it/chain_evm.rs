@@ -111,6 +111,10 @@ async fn a_reverted_transaction_is_not_a_success() {
     let info = evm.transaction(&txid).await.unwrap().unwrap();
     assert!(matches!(info.location, TxLocation::Block(_)));
     assert_eq!(info.success, Some(false), "receipt status 0x0");
+    assert_eq!(info.payments, vec![], "the 1 wei never moved");
+    let TxLocation::Block(at) = info.location else { unreachable!() };
+    let call = evm.block_at(at.height).await.unwrap().txs.into_iter().find(|tx| tx.txid == txid).unwrap().call;
+    assert_eq!(call.unwrap().requested_payments().len(), 1, "the call still asked for it");
 }
 
 #[tokio::test]
