@@ -2,6 +2,7 @@
 //! confirmation and holds them to a working-day SLA.
 
 pub mod auth;
+pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -6,6 +6,8 @@ mod support;
 mod api_addresses;
 mod api_auth;
 mod api_withdrawals;
+mod chain_esplora;
+mod chain_evm;
 mod cli;
 mod contract;
 mod escalations;

@@ -1,4 +1,6 @@
 pub mod app;
+pub mod fake_esplora;
 pub mod fakes;
+pub mod ganache;
 pub mod redis;
 pub mod tools;

@@ -1,0 +1,191 @@
+//! What the tracker needs from a blockchain, behind one small trait: the tip,
+//! a block's transactions, whether a block is still on the best chain, one
+//! transaction's outcome and payments, and whether it was replaced. One file
+//! per explorer API; nothing here knows about withdrawals.
+
+pub mod esplora;
+pub mod evm;
+mod http;
+mod units;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use esplora::{EsploraClient, EsploraConfig};
+pub use evm::{EvmClient, EvmConfig};
+pub use units::{BaseUnits, UnitsError};
+
+/// Sorted by what the caller should do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// Slow down: wait `retry_after` (when the server said) before the next request.
+    #[error("rate limited (retry after {retry_after:?})")]
+    RateLimited { retry_after: Option<Duration> },
+    /// 5xx, timeout or no connection on every endpoint: try again later.
+    #[error("chain API unavailable: {0}")]
+    Unavailable(String),
+    /// The thing asked for does not exist (e.g. a block above the tip).
+    #[error("not found")]
+    NotFound,
+    /// The API answered something we do not understand: retrying will not help
+    /// until someone looks. Says what was wrong.
+    #[error("unexpected response: {0}")]
+    BadResponse(String),
+}
+
+/// A block by height and hash: the hash pins which fork we mean.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BlockRef {
+    pub height: u64,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub at: BlockRef,
+    /// `None` for the genesis block.
+    pub parent_hash: Option<String>,
+    /// In block order.
+    pub txs: Vec<BlockTx>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockTx {
+    pub txid: String,
+    /// Account chains deliver the call with the block (UTXO explorers only
+    /// list ids): enough for a payee check without another request.
+    pub call: Option<EvmCall>,
+}
+
+/// An EVM transaction as the block carries it: what it asks for, not what
+/// happened (that needs the receipt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvmCall {
+    /// Lowercase `0x` hex, as every EVM address here.
+    pub from: String,
+    /// `None` for a contract creation.
+    pub to: Option<String>,
+    pub value: BaseUnits,
+    pub nonce: u64,
+    /// Calldata, `0x` hex.
+    pub input: String,
+}
+
+impl EvmCall {
+    /// The payments this call asks for: its native value, and an ERC-20
+    /// `transfer(address,uint256)` when the calldata is one. Only the receipt
+    /// says whether they happened.
+    pub fn requested_payments(&self) -> Vec<Payment> {
+        let Some(to) = &self.to else { return Vec::new() };
+        let mut payments = Vec::new();
+        if self.value != BaseUnits::ZERO {
+            payments.push(Payment { to: to.clone(), amount: self.value, asset: Asset::Native });
+        }
+        if let Some((recipient, amount)) = evm::decode_transfer_call(&self.input) {
+            payments.push(Payment { to: recipient, amount, asset: Asset::Token(to.clone()) });
+        }
+        payments
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Asset {
+    /// BTC, ETH, ...: the chain's own coin.
+    Native,
+    /// A token, by contract address (lowercase `0x` hex for EVM).
+    Token(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// An address in the chain's usual text form (lowercase hex for EVM).
+    pub to: String,
+    pub amount: BaseUnits,
+    pub asset: Asset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxLocation {
+    Mempool,
+    Block(BlockRef),
+}
+
+/// How to tell later that a transaction was replaced, even once the node has
+/// forgotten it: keep this from the first sighting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKey {
+    /// UTXO: the previous outputs it spends; another spender replaced it.
+    Outpoints(Vec<OutPoint>),
+    /// Account: the sender's nonce; another transaction with it replaced it.
+    Nonce { from: String, nonce: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OutPoint {
+    pub txid: String,
+    pub vout: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxInfo {
+    pub txid: String,
+    pub location: TxLocation,
+    /// `Some(false)` when an EVM transaction was mined but reverted (receipt
+    /// status 0x0): it paid nothing. `None` while not executed yet (or a
+    /// pre-Byzantium receipt). UTXO transactions cannot fail once valid.
+    pub success: Option<bool>,
+    /// Outputs (UTXO), or native value plus decoded ERC-20 `Transfer` logs
+    /// (EVM; logs exist only once mined; empty for a reverted transaction). Amounts that do not
+    /// fit in `BaseUnits` are left out: no withdrawal can be that large.
+    pub payments: Vec<Payment>,
+    pub conflict: ConflictKey,
+}
+
+/// Another transaction took this one's place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    /// The replacement, when the API can name it (Esplora outspends); EVM
+    /// only learns that the nonce was used by something else.
+    pub by: Option<String>,
+}
+
+#[async_trait]
+pub trait ChainClient: Send + Sync + 'static {
+    /// A short name for logs and metrics.
+    fn name(&self) -> &'static str;
+
+    /// The best chain's tip, height and hash from one consistent read.
+    async fn tip(&self) -> Result<BlockRef, ChainError>;
+
+    /// The best chain's block at `height`: `NotFound` above the tip.
+    async fn block_at(&self, height: u64) -> Result<Block, ChainError>;
+
+    /// Whether `block` (by hash) is still on the best chain; an unknown hash
+    /// is not.
+    async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError>;
+
+    /// `Ok(None)` when the node does not know the transaction (never sent, or
+    /// evicted from its mempool).
+    async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
+
+    /// Several transactions found in `block`, in as few requests as the API
+    /// allows. Ids the node does not know are left out.
+    async fn transactions_in_block(&self, block: &Block, txids: &[String]) -> Result<Vec<TxInfo>, ChainError> {
+        let _ = block;
+        let mut found = Vec::with_capacity(txids.len());
+        for txid in txids {
+            found.extend(self.transaction(txid).await?);
+        }
+        Ok(found)
+    }
+
+    /// Whether `txid` was replaced by another transaction spending the same
+    /// `conflict` (from its `TxInfo`); `None` while it was not (it may still
+    /// be pending, mined, or just dropped).
+    async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError>;
+}

@@ -1,0 +1,377 @@
+//! A stand-in Esplora (Blockstream/mempool.space REST API) following its
+//! documented paths and response shapes (esplora `API.md`): text bodies for
+//! hashes and heights, JSON for blocks, transactions and outspends, and
+//! plain-text 404s ("Block not found", "Transaction not found"). Its chain
+//! can be extended and reorganized, its mempool edited, and it can misbehave.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// 429 with `Retry-After: <seconds>` (mempool.space's throttling).
+    RateLimited(u64),
+    /// 503, as a proxy in front of a down backend answers.
+    Down,
+    /// 200 with bodies of the wrong shape.
+    Malformed,
+    /// Never answers in time.
+    Hang,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeBlock {
+    pub hash: String,
+    pub height: u64,
+    pub prev: Option<String>,
+    pub txids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeTx {
+    pub txid: String,
+    /// Previous outputs spent: (txid, vout).
+    pub inputs: Vec<(String, u32)>,
+    /// (address, sats); `None` for an OP_RETURN output.
+    pub outputs: Vec<(Option<String>, u64)>,
+}
+
+pub struct EsploraState {
+    pub mode: Mode,
+    /// The best chain, by height from `base_height`.
+    pub chain: Vec<FakeBlock>,
+    /// Blocks that were reorganized away.
+    pub stale: Vec<FakeBlock>,
+    /// Every transaction the node knows (mempool and chain). Removing one is
+    /// a mempool eviction.
+    pub txs: HashMap<String, FakeTx>,
+    pub requests: usize,
+    pub last_api_key: Option<String>,
+    counter: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeEsplora {
+    pub base_url: String,
+    pub state: Arc<Mutex<EsploraState>>,
+}
+
+pub const BASE_HEIGHT: u64 = 840_000;
+
+/// Hashes and txids look like the real thing: 64 hex digits, all different.
+pub fn fake_hash(tag: &str, n: u64) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("{tag}-{n}")).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl EsploraState {
+    fn next_hash(&mut self, tag: &str) -> String {
+        self.counter += 1;
+        fake_hash(tag, self.counter)
+    }
+
+    fn block(&self, hash: &str) -> Option<(&FakeBlock, bool)> {
+        let best = self.chain.iter().find(|b| b.hash == hash).map(|b| (b, true));
+        best.or_else(|| self.stale.iter().find(|b| b.hash == hash).map(|b| (b, false)))
+    }
+
+    /// The best-chain block holding `txid`.
+    fn block_of(&self, txid: &str) -> Option<&FakeBlock> {
+        self.chain.iter().find(|b| b.txids.iter().any(|t| t == txid))
+    }
+
+    fn tip(&self) -> &FakeBlock {
+        self.chain.last().expect("the chain has blocks")
+    }
+
+    fn status_json(&self, txid: &str) -> Value {
+        match self.block_of(txid) {
+            Some(block) => json!({
+                "confirmed": true,
+                "block_height": block.height,
+                "block_hash": block.hash,
+                "block_time": 1_713_571_767 + block.height - BASE_HEIGHT,
+            }),
+            None => json!({"confirmed": false}),
+        }
+    }
+
+    fn tx_json(&self, tx: &FakeTx) -> Value {
+        let vout: Vec<Value> = tx
+            .outputs
+            .iter()
+            .map(|(address, value)| match address {
+                Some(address) => json!({
+                    "scriptpubkey": "0014751e76e8199196d454941c45d1b3a323f1433bd6",
+                    "scriptpubkey_asm": "OP_0 OP_PUSHBYTES_20 751e76e8199196d454941c45d1b3a323f1433bd6",
+                    "scriptpubkey_type": "v0_p2wpkh",
+                    "scriptpubkey_address": address,
+                    "value": value,
+                }),
+                None => json!({
+                    "scriptpubkey": "6a0568656c6c6f",
+                    "scriptpubkey_asm": "OP_RETURN OP_PUSHBYTES_5 68656c6c6f",
+                    "scriptpubkey_type": "op_return",
+                    "value": value,
+                }),
+            })
+            .collect();
+        let vin: Vec<Value> = tx
+            .inputs
+            .iter()
+            .map(|(txid, vout)| {
+                json!({
+                    "txid": txid,
+                    "vout": vout,
+                    "prevout": {
+                        "scriptpubkey": "0014e8df018c7e326cc253faac7e46cdc51e68542c42",
+                        "scriptpubkey_asm": "OP_0 OP_PUSHBYTES_20 e8df018c7e326cc253faac7e46cdc51e68542c42",
+                        "scriptpubkey_type": "v0_p2wpkh",
+                        "scriptpubkey_address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+                        "value": 100_000_000,
+                    },
+                    "scriptsig": "",
+                    "scriptsig_asm": "",
+                    "witness": ["3044022000000000000000000000000000000000000000000000000000000000000000000220000000000000000000000000000000000000000000000000000000000000000001"],
+                    "is_coinbase": false,
+                    "sequence": 4_294_967_293u64,
+                })
+            })
+            .collect();
+        json!({
+            "txid": tx.txid,
+            "version": 2,
+            "locktime": 0,
+            "vin": vin,
+            "vout": vout,
+            "size": 222,
+            "weight": 561,
+            "fee": 1_410,
+            "status": self.status_json(&tx.txid),
+        })
+    }
+
+    fn block_json(&self, block: &FakeBlock) -> Value {
+        json!({
+            "id": block.hash,
+            "height": block.height,
+            "version": 536_870_912,
+            "timestamp": 1_713_571_767 + block.height - BASE_HEIGHT,
+            "tx_count": block.txids.len(),
+            "size": 2_325_617,
+            "weight": 3_993_281,
+            "merkle_root": fake_hash("merkle", block.height),
+            "previousblockhash": block.prev,
+            "mediantime": 1_713_568_000 + block.height - BASE_HEIGHT,
+            "nonce": 3_932_395_645u64,
+            "bits": 386_089_497,
+            "difficulty": 86_388_558_925_171.1,
+        })
+    }
+
+    fn answer(&mut self, path: &str) -> HttpResponse {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let text = |body: String| HttpResponse::Ok().content_type("text/plain").body(body);
+        let not_found =
+            |what: &str| HttpResponse::NotFound().content_type("text/plain").body(format!("{what} not found"));
+        match parts.as_slice() {
+            ["blocks", "tip", "height"] => text(self.tip().height.to_string()),
+            ["blocks", "tip", "hash"] => text(self.tip().hash.clone()),
+            ["block-height", height] => {
+                let found = height.parse::<u64>().ok().and_then(|h| self.chain.iter().find(|b| b.height == h));
+                match found {
+                    Some(block) => text(block.hash.clone()),
+                    None => not_found("Block"),
+                }
+            }
+            ["block", hash] => match self.block(hash) {
+                Some((block, _)) => HttpResponse::Ok().json(self.block_json(block)),
+                None => not_found("Block"),
+            },
+            ["block", hash, "txids"] => match self.block(hash) {
+                Some((block, _)) => HttpResponse::Ok().json(&block.txids),
+                None => not_found("Block"),
+            },
+            ["block", hash, "status"] => match self.block(hash) {
+                Some((block, true)) => {
+                    let next = self.chain.iter().find(|b| b.prev.as_deref() == Some(block.hash.as_str()));
+                    match next {
+                        Some(next) => HttpResponse::Ok()
+                            .json(json!({"in_best_chain": true, "height": block.height, "next_best": next.hash})),
+                        None => HttpResponse::Ok().json(json!({"in_best_chain": true, "height": block.height})),
+                    }
+                }
+                Some((_, false)) => HttpResponse::Ok().json(json!({"in_best_chain": false})),
+                None => not_found("Block"),
+            },
+            ["tx", txid] => match self.txs.get(*txid) {
+                Some(tx) => HttpResponse::Ok().json(self.tx_json(tx)),
+                None if is_hex64(txid) => not_found("Transaction"),
+                None => HttpResponse::BadRequest().content_type("text/plain").body("Invalid hex string"),
+            },
+            ["tx", txid, "status"] => match self.txs.contains_key(*txid) {
+                true => HttpResponse::Ok().json(self.status_json(txid)),
+                false => not_found("Transaction"),
+            },
+            ["tx", txid, "outspend", vout] => {
+                let vout: u32 = vout.parse().unwrap_or(u32::MAX);
+                let spender = self.txs.values().find_map(|tx| {
+                    let index = tx.inputs.iter().position(|(t, v)| t == txid && *v == vout)?;
+                    Some((tx.txid.clone(), index))
+                });
+                match spender {
+                    Some((spender, vin)) => HttpResponse::Ok().json(json!({
+                        "spent": true,
+                        "txid": spender,
+                        "vin": vin,
+                        "status": self.status_json(&spender),
+                    })),
+                    None => HttpResponse::Ok().json(json!({"spent": false})),
+                }
+            }
+            ["address", address, "txs"] => {
+                let mut txs: Vec<&FakeTx> = self
+                    .txs
+                    .values()
+                    .filter(|tx| tx.outputs.iter().any(|(a, _)| a.as_deref() == Some(*address)))
+                    .collect();
+                txs.sort_by_key(|tx| tx.txid.clone());
+                HttpResponse::Ok().json(txs.into_iter().map(|tx| self.tx_json(tx)).collect::<Vec<_>>())
+            }
+            _ => HttpResponse::NotFound().content_type("text/plain").body("Not found"),
+        }
+    }
+}
+
+fn is_hex64(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<EsploraState>>>) -> HttpResponse {
+    let mode = {
+        let mut state = state.lock().unwrap();
+        state.requests += 1;
+        state.last_api_key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        state.mode
+    };
+    match mode {
+        Mode::Normal => state.lock().unwrap().answer(req.path()),
+        Mode::RateLimited(seconds) => HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", seconds.to_string()))
+            .content_type("text/plain")
+            .body("Too Many Requests"),
+        Mode::Down => {
+            HttpResponse::ServiceUnavailable().content_type("text/html").body("<html>503 Service Unavailable</html>")
+        }
+        Mode::Malformed => {
+            if req.path().starts_with("/blocks/tip/") || req.path().starts_with("/block-height/") {
+                HttpResponse::Ok().content_type("text/html").body("<html>maintenance</html>")
+            } else {
+                HttpResponse::Ok().json(json!({"txid": "00", "vin": "not a list"}))
+            }
+        }
+        Mode::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+impl FakeEsplora {
+    /// A server whose chain holds `blocks` blocks from `BASE_HEIGHT`, no transactions.
+    pub async fn start(blocks: usize) -> FakeEsplora {
+        let mut state = EsploraState {
+            mode: Mode::Normal,
+            chain: Vec::new(),
+            stale: Vec::new(),
+            txs: HashMap::new(),
+            requests: 0,
+            last_api_key: None,
+            counter: 0,
+        };
+        let first = state.next_hash("block");
+        state.chain.push(FakeBlock {
+            hash: first,
+            height: BASE_HEIGHT,
+            prev: Some(fake_hash("before", 0)),
+            txids: vec![],
+        });
+        let state = Arc::new(Mutex::new(state));
+        let fake = FakeEsplora { base_url: String::new(), state: state.clone() };
+        for _ in 1..blocks {
+            fake.mine(&[]);
+        }
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(dispatch)))
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .unwrap();
+        let port = server.addrs()[0].port();
+        tokio::spawn(server.run());
+        FakeEsplora { base_url: format!("http://127.0.0.1:{port}"), ..fake }
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().unwrap().mode = mode;
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.lock().unwrap().requests
+    }
+
+    /// Puts a transaction in the mempool; returns its txid.
+    pub fn broadcast(&self, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
+        let mut state = self.state.lock().unwrap();
+        let txid = state.next_hash("tx");
+        let tx = FakeTx {
+            txid: txid.clone(),
+            inputs: inputs.iter().map(|(t, v)| (t.to_string(), *v)).collect(),
+            outputs: outputs.iter().map(|(a, v)| (a.map(str::to_owned), *v)).collect(),
+        };
+        state.txs.insert(txid.clone(), tx);
+        txid
+    }
+
+    /// Drops a transaction from the mempool, as a node does when its fee is
+    /// too low or a replacement arrives.
+    pub fn evict(&self, txid: &str) {
+        self.state.lock().unwrap().txs.remove(txid);
+    }
+
+    /// Appends a block holding `txids`; returns it.
+    pub fn mine(&self, txids: &[&str]) -> FakeBlock {
+        let mut state = self.state.lock().unwrap();
+        let hash = state.next_hash("block");
+        let tip = state.tip().clone();
+        let block = FakeBlock {
+            hash,
+            height: tip.height + 1,
+            prev: Some(tip.hash),
+            txids: std::iter::once(fake_hash("coinbase", tip.height + 1))
+                .chain(txids.iter().map(|t| t.to_string()))
+                .collect(),
+        };
+        state.chain.push(block.clone());
+        block
+    }
+
+    /// Replaces the top `depth` blocks with as many empty ones plus one more
+    /// (the new branch is longer, so it wins). Their transactions go back to
+    /// the mempool.
+    pub fn reorg(&self, depth: usize) {
+        {
+            let mut state = self.state.lock().unwrap();
+            let keep = state.chain.len() - depth;
+            let removed: Vec<FakeBlock> = state.chain.drain(keep..).collect();
+            state.stale.extend(removed);
+        }
+        for _ in 0..=depth {
+            self.mine(&[]);
+        }
+    }
+}
