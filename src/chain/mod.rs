@@ -154,10 +154,50 @@ pub struct Replaced {
     pub by: Option<String>,
 }
 
+/// How the tracker follows a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Poll the tip; read each new block's transaction ids once; match
+    /// pending hashes locally (UTXO and EVM chains, TRON).
+    Blocks,
+    /// Ask for the status of pending transactions in batches of up to
+    /// `max_batch` (Solana `getSignatureStatuses`, XRPL `tx`): chains whose
+    /// blocks are too large or too frequent to read whole.
+    Statuses { max_batch: usize },
+}
+
+/// Where a transaction stands, for `Strategy::Statuses` chains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxStatus {
+    pub txid: String,
+    /// `None` while the node does not know it.
+    pub location: Option<TxLocation>,
+    /// Final by the chain's own rule (Solana `finalized`, XRPL `validated`):
+    /// no confirmation counting needed.
+    pub finalized: bool,
+    /// `Some(false)` when it executed and failed (XRPL result other than
+    /// `tesSUCCESS`, Solana `err`).
+    pub success: Option<bool>,
+    /// It can no longer be included (Solana: its blockhash's last valid
+    /// height passed; XRPL: `LastLedgerSequence` passed).
+    pub expired: bool,
+}
+
 #[async_trait]
 pub trait ChainClient: Send + Sync + 'static {
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;
+
+    fn strategy(&self) -> Strategy {
+        Strategy::Blocks
+    }
+
+    /// For `Strategy::Statuses` chains: the status of each of `txids` (at
+    /// most `max_batch`), in order.
+    async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
+        let _ = txids;
+        Err(ChainError::BadResponse(format!("{} follows blocks, not statuses", self.name())))
+    }
 
     /// The best chain's tip, height and hash from one consistent read.
     async fn tip(&self) -> Result<BlockRef, ChainError>;
