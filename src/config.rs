@@ -121,9 +121,131 @@ pub struct Config {
     pub sla: SlaConfig,
     #[serde(default)]
     pub tickets: TicketsConfig,
+    /// Chain tracking per network code; networks without an entry are tracked
+    /// for the SLA only.
+    #[serde(default)]
+    pub networks: BTreeMap<String, NetworkChainConfig>,
     /// Where relative paths in the file (calendar files) are resolved from.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExplorerKind {
+    Esplora,
+    Evm,
+}
+
+impl ExplorerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExplorerKind::Esplora => "esplora",
+            ExplorerKind::Evm => "evm",
+        }
+    }
+
+    fn serves(self, network: Network) -> bool {
+        match self {
+            ExplorerKind::Esplora => matches!(network, Network::Btc | Network::Ltc),
+            ExplorerKind::Evm => network.is_evm(),
+        }
+    }
+}
+
+/// `[networks.<CODE>]`: how one network is followed on chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkChainConfig {
+    pub explorer: ExplorerKind,
+    /// Tried in order: the next one when a request cannot get an answer.
+    pub urls: Vec<String>,
+    /// Header carrying `api_key` (providers differ), e.g. `x-api-key`.
+    #[serde(default)]
+    pub api_key_header: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// Never exceeded, across all of this replica's requests to the network.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: f64,
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: HumanDuration,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: HumanDuration,
+    /// Defaults per network (BTC 2, ETH 64, ...).
+    #[serde(default)]
+    pub required_confirmations: Option<u64>,
+    /// A broadcast transaction no explorer has seen this long is dropped.
+    #[serde(default = "default_drop_after")]
+    pub drop_after: HumanDuration,
+    /// JSON-RPC calls per batch (EVM).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Tokens by coin code (e.g. `USDT`): contract and decimals, for payee
+    /// checks through `Transfer` logs.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, TokenConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub contract: String,
+    pub decimals: u32,
+}
+
+fn default_requests_per_second() -> f64 {
+    5.0
+}
+
+fn default_poll_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30))
+}
+
+fn default_request_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn default_drop_after() -> HumanDuration {
+    HumanDuration(Duration::from_secs(6 * 3600))
+}
+
+fn default_batch_size() -> usize {
+    50
+}
+
+impl NetworkChainConfig {
+    fn validate(&self, code: &str) -> Result<(), ConfigError> {
+        let key = |field: &str| format!("networks.{code}.{field}");
+        let network =
+            Network::parse(code).ok_or_else(|| invalid(&format!("networks.{code}"), "is not a network code"))?;
+        if !self.explorer.serves(network) {
+            return Err(invalid(&key("explorer"), format!("{} does not serve {network}", self.explorer.as_str())));
+        }
+        if self.urls.is_empty() {
+            return Err(invalid(&key("urls"), "needs at least one URL"));
+        }
+        for (index, url) in self.urls.iter().enumerate() {
+            check_url(&key(&format!("urls[{index}]")), url)?;
+        }
+        if self.api_key.is_some() != self.api_key_header.is_some() {
+            return Err(invalid(&key("api_key_header"), "api_key and api_key_header go together"));
+        }
+        if !(self.requests_per_second.is_finite() && self.requests_per_second > 0.0) {
+            return Err(invalid(&key("requests_per_second"), "must be a positive number"));
+        }
+        if self.poll_interval.0 < Duration::from_millis(50) || self.request_timeout.0.is_zero() {
+            return Err(invalid(&key("poll_interval"), "must be at least 50ms, and request_timeout above zero"));
+        }
+        if self.required_confirmations == Some(0) || self.batch_size == 0 {
+            return Err(invalid(&key("required_confirmations"), "confirmations and batch_size must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn required_confirmations(&self, network: Network) -> u64 {
+        self.required_confirmations.unwrap_or_else(|| network.default_required_confirmations())
+    }
 }
 
 /// `[rate_limit]`: per replica.
@@ -477,6 +599,9 @@ impl Config {
         self.auth.validate()?;
         self.rate_limit.validate()?;
         self.sla.validate(&self.base_dir)?;
+        for (code, network) in &self.networks {
+            network.validate(code)?;
+        }
         self.tickets.validate()
     }
 
@@ -576,6 +701,9 @@ mod tests {
             (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
             (format!("log_format = \"xml\"\n{GOOD}"), "log_format"),
             (format!("{GOOD}\n[rate_limit]\nper_token_per_second = 0"), "rate_limit.per_token_per_second"),
+            (format!("{GOOD}\n[networks.BTC]\nexplorer = \"evm\"\nurls = [\"http://x\"]"), "networks.BTC.explorer"),
+            (format!("{GOOD}\n[networks.ETH]\nexplorer = \"evm\"\nurls = []"), "networks.ETH.urls"),
+            (format!("{GOOD}\n[networks.NOPE]\nexplorer = \"evm\"\nurls = [\"http://x\"]"), "networks.NOPE"),
             (format!("{GOOD}\n[sla]\ntimezone = \"Mars/Olympus\""), "sla.timezone"),
             (format!("{GOOD}\n[sla]\nworking_hours = \"18:00-09:00\""), "sla.working_hours"),
             (format!("{GOOD}\n[sla]\nholidays = [\"2026-13-01\"]"), "sla.holidays[0]"),

@@ -14,15 +14,21 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::auth::Authenticator;
+use crate::chain::esplora::ApiKey;
+use crate::chain::failover::Failover;
+use crate::chain::http::Gate;
+use crate::chain::{ChainClient, EsploraClient, EsploraConfig, EvmClient, EvmConfig};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ExplorerKind};
 use crate::domain::escalation::EscalationPolicy;
+use crate::domain::Network;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::{MemoryStore, RedisStore, Store, StoreError};
 use crate::tickets::{build_sink, TicketSink};
+use crate::tracker::chain::{ChainTracker, TrackerSettings};
 use crate::tracker::store_gauges::StoreGauges;
 use crate::tracker::sweeper::Sweeper;
 
@@ -53,6 +59,7 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
 const STORE_GAUGES_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Application {
+    chain_trackers: Vec<ChainTracker>,
     port: u16,
     metrics_port: Option<u16>,
     server: Server,
@@ -92,6 +99,7 @@ impl Application {
             Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
+        let chain_trackers = build_chain_trackers(&config, &service, sweeper.owner());
         let limits = &config.rate_limit;
         let rate_limiter = RateLimiter::new(
             BucketSpec { rate: limits.per_token_per_second, burst: f64::from(limits.per_token_burst) },
@@ -100,7 +108,15 @@ impl Application {
                 burst: f64::from(limits.failed_auth_per_ip_per_minute),
             },
         );
-        let state = web::Data::new(AppState { service, auth: Authenticator::new(&config.auth), rate_limiter });
+        let explorers = config
+            .networks
+            .iter()
+            .filter_map(|(code, c)| {
+                Network::parse(code).map(|n| (n, (c.explorer.as_str(), c.required_confirmations(n))))
+            })
+            .collect();
+        let state =
+            web::Data::new(AppState { service, auth: Authenticator::new(&config.auth), rate_limiter, explorers });
 
         let metrics_addr = config.metrics_addr()?;
         let (listener, port) = bind(&config.listen, config.listen_addr()?)?;
@@ -129,6 +145,7 @@ impl Application {
             _ => (None, None),
         };
         Ok(Application {
+            chain_trackers,
             port,
             metrics_port,
             server,
@@ -162,6 +179,11 @@ impl Application {
         self.sweeper.service()
     }
 
+    /// One per configured network; tests drive `tick` themselves.
+    pub fn chain_trackers(&self) -> Vec<ChainTracker> {
+        self.chain_trackers.clone()
+    }
+
     pub fn store_gauges(&self) -> StoreGauges {
         self.store_gauges.clone()
     }
@@ -181,13 +203,60 @@ impl Application {
                 None => std::future::pending().await,
             }
         };
+        // Trackers run forever; with none configured this must not end the select.
+        let trackers = futures_util::future::join_all(self.chain_trackers.into_iter().map(ChainTracker::run));
+        let trackers = async move {
+            trackers.await;
+            std::future::pending::<()>().await
+        };
         tokio::select! {
             result = self.server => result,
+            _ = trackers => Ok(()),
             result = metrics_server => result,
             () = sweeping => Ok(()),
             () = self.store_gauges.clone().run() => Ok(()),
         }
     }
+}
+
+fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) -> Vec<ChainTracker> {
+    let mut trackers = Vec::new();
+    for (code, chain) in &config.networks {
+        let Some(network) = Network::parse(code) else { continue };
+        let gate =
+            Arc::new(Gate::new(network, chain.explorer.as_str(), chain.requests_per_second, service.metrics.clone()));
+        let timeout = chain.request_timeout.0;
+        let client: Arc<dyn ChainClient> = match chain.explorer {
+            ExplorerKind::Esplora => {
+                let api_key = match (&chain.api_key_header, &chain.api_key) {
+                    (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
+                    _ => None,
+                };
+                let config = EsploraConfig { base_urls: chain.urls.clone(), api_key, timeout };
+                Arc::new(EsploraClient::new(config).with_gate(gate))
+            }
+            ExplorerKind::Evm => {
+                let clients = chain
+                    .urls
+                    .iter()
+                    .map(|url| {
+                        let config = EvmConfig { url: url.clone(), timeout, batch_size: chain.batch_size };
+                        Arc::new(EvmClient::new(config).with_gate(gate.clone())) as Arc<dyn ChainClient>
+                    })
+                    .collect();
+                Arc::new(Failover::new(clients))
+            }
+        };
+        let settings = TrackerSettings {
+            required_confirmations: chain.required_confirmations(network),
+            poll_interval: chain.poll_interval.0,
+            drop_after: chain.drop_after.0,
+            native_decimals: network.native_decimals(),
+            tokens: chain.tokens.iter().map(|(coin, t)| (coin.clone(), (t.contract.clone(), t.decimals))).collect(),
+        };
+        trackers.push(ChainTracker::new(network, client, service.clone(), owner.to_owned(), settings));
+    }
+    trackers
 }
 
 fn bind(raw: &str, addr: SocketAddr) -> Result<(TcpListener, u16), StartupError> {

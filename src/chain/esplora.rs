@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{status_error, transport_error};
+use super::http::{status_error, transport_error, Gate};
 use super::{
     Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, OutPoint, Payment, Replaced,
     TxInfo, TxLocation,
@@ -35,6 +35,7 @@ pub struct ApiKey {
 pub struct EsploraClient {
     http: reqwest::Client,
     config: EsploraConfig,
+    gate: std::sync::Arc<Gate>,
 }
 
 // Only the fields we read; the API sends more.
@@ -93,7 +94,13 @@ impl EsploraClient {
             .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("an HTTP client with default TLS builds");
-        Self { http, config }
+        Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
+    }
+
+    /// Sends every request through `gate` (the network's budget and metrics).
+    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// The body of a 2xx answer; `None` on 404. Moves to the next URL on
@@ -105,7 +112,7 @@ impl EsploraClient {
             if let Some(key) = &self.config.api_key {
                 request = request.header(key.header.as_str(), key.value.expose());
             }
-            let response = match request.send().await {
+            let response = match self.gate.send(request).await {
                 Ok(response) => response,
                 Err(error) => {
                     last = transport_error(&error);

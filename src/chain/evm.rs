@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{status_error, transport_error};
+use super::http::{status_error, transport_error, Gate};
 use super::{
     Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, EvmCall, Payment, Replaced,
     TxInfo, TxLocation,
@@ -81,6 +81,7 @@ pub struct EvmClient {
     next_id: AtomicU64,
     batches: SupportFlag,
     block_receipts: SupportFlag,
+    gate: std::sync::Arc<Gate>,
 }
 
 /// A JSON-RPC error object, kept apart from transport failures so callers
@@ -203,7 +204,14 @@ impl EvmClient {
             next_id: AtomicU64::new(1),
             batches: SupportFlag::new(),
             block_receipts: SupportFlag::new(),
+            gate: std::sync::Arc::new(Gate::unlimited()),
         }
+    }
+
+    /// Sends every request through `gate` (the network's budget and metrics).
+    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Whether the node has accepted (or refused) a batch request yet.
@@ -240,7 +248,8 @@ impl EvmClient {
     }
 
     async fn post(&self, body: &Value) -> Result<Value, ChainError> {
-        let response = self.http.post(&self.config.url).json(body).send().await.map_err(|e| transport_error(&e))?;
+        let response =
+            self.gate.send(self.http.post(&self.config.url).json(body)).await.map_err(|e| transport_error(&e))?;
         if !response.status().is_success() {
             return Err(status_error(response).await);
         }

@@ -45,3 +45,98 @@ pub(super) async fn status_error(response: Response) -> ChainError {
         ChainError::BadResponse(format!("HTTP {}: {body}", status.as_u16()))
     }
 }
+
+/// Every HTTP request to one network's explorer passes here: a request budget
+/// that is never exceeded (token bucket, burst of one second's budget) and
+/// the request metrics. Shared by all clients (and URLs) of a network.
+pub struct Gate {
+    labels: Option<(String, &'static str, std::sync::Arc<crate::metrics::Metrics>)>,
+    requests_per_second: f64,
+    budget: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl Gate {
+    pub fn new(
+        network: crate::domain::Network,
+        explorer: &'static str,
+        requests_per_second: f64,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Gate {
+        Gate {
+            labels: Some((network.code().to_owned(), explorer, metrics)),
+            requests_per_second,
+            budget: tokio::sync::Mutex::new((requests_per_second.max(1.0), tokio::time::Instant::now())),
+        }
+    }
+
+    /// No budget and no metrics: for clients used on their own.
+    pub fn unlimited() -> Gate {
+        Gate {
+            labels: None,
+            requests_per_second: f64::INFINITY,
+            budget: tokio::sync::Mutex::new((0.0, tokio::time::Instant::now())),
+        }
+    }
+
+    async fn acquire(&self) {
+        if self.requests_per_second.is_infinite() {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut budget = self.budget.lock().await;
+                let now = tokio::time::Instant::now();
+                let refill = now.duration_since(budget.1).as_secs_f64() * self.requests_per_second;
+                budget.0 = (budget.0 + refill).min(self.requests_per_second.max(1.0));
+                budget.1 = now;
+                if budget.0 >= 1.0 {
+                    budget.0 -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - budget.0) / self.requests_per_second)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<Response> {
+        self.acquire().await;
+        let started = std::time::Instant::now();
+        let result = request.send().await;
+        if let Some((network, explorer, metrics)) = &self.labels {
+            let outcome = match &result {
+                Ok(r) if r.status().is_success() => "ok",
+                Ok(r) if r.status() == StatusCode::NOT_FOUND => "not_found",
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+                Ok(r) if r.status().is_server_error() => "server_error",
+                Ok(_) => "client_error",
+                Err(e) if e.is_timeout() => "timeout",
+                Err(_) => "unavailable",
+            };
+            metrics.explorer_requests.with_label_values(&[network.as_str(), explorer, outcome]).inc();
+            metrics
+                .explorer_request_duration
+                .with_label_values(&[network.as_str(), explorer])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_is_never_exceeded() {
+        let gate =
+            Gate::new(crate::domain::Network::Btc, "esplora", 5.0, std::sync::Arc::new(crate::metrics::Metrics::new()));
+        let started = tokio::time::Instant::now();
+        for _ in 0..15 {
+            gate.acquire().await;
+        }
+        // A burst of 5, then 10 more at 5 per second.
+        assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(started.elapsed() < Duration::from_millis(2100));
+    }
+}

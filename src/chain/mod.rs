@@ -5,7 +5,8 @@
 
 pub mod esplora;
 pub mod evm;
-mod http;
+pub mod failover;
+pub mod http;
 mod units;
 
 use std::time::Duration;

@@ -12,6 +12,7 @@ pub mod message;
 pub mod network;
 pub mod sla;
 pub mod state;
+pub mod tracking;
 pub mod withdrawal;
 
 pub use amount::Amount;

@@ -81,6 +81,49 @@ impl Network {
         }
     }
 
+    /// Confirmations on the best chain before a withdrawal counts as
+    /// completed, unless the config says otherwise. Solana and XRPL have
+    /// their own finality (`finalized`, `validated`): one observation of it.
+    pub fn default_required_confirmations(self) -> u64 {
+        use Network::*;
+        match self {
+            Btc => 2,
+            Ltc => 6,
+            Doge => 40,
+            Bch => 15,
+            Dash => 6,
+            Zec => 24,
+            Eth => 64,
+            Bsc => 15,
+            Polygon => 300,
+            Arbitrum | Optimism | Base => 100,
+            Avaxc => 12,
+            Etc => 500,
+            Trx => 19,
+            _ => 1,
+        }
+    }
+
+    /// Decimals of the network's own coin: amounts in base units are
+    /// `amount * 10^decimals`.
+    pub fn native_decimals(self) -> u32 {
+        use Network::*;
+        match self {
+            Btc | Ltc | Doge | Bch | Dash | Zec => 8,
+            n if n.is_evm() => 18,
+            Trx | Xrp | Ada | Algo | Xtz => 6,
+            Sol | Ton | Sui => 9,
+            Xlm => 7,
+            Dot => 10,
+            Atom => 6,
+            Near => 24,
+            Apt | Hbar => 8,
+            Eos => 4,
+            Fil => 18,
+            _ => 0,
+        }
+    }
+
     pub fn is_evm(self) -> bool {
         use Network::*;
         matches!(self, Eth | Bsc | Polygon | Arbitrum | Optimism | Base | Avaxc | Etc)

@@ -143,6 +143,23 @@ pub struct Withdrawal {
     /// address and amount; set by chain tracking, escalated at once.
     #[serde(default)]
     pub payee_mismatch: Option<String>,
+    /// The block holding the transaction: its hash pins the fork.
+    #[serde(default)]
+    pub block_hash: Option<String>,
+    /// The last time an explorer showed the transaction (mempool or block).
+    #[serde(default)]
+    pub chain_seen_at: Option<DateTime<Utc>>,
+    /// The payee check passed (it runs once per transaction).
+    #[serde(default)]
+    pub payee_verified: bool,
+    /// The tracker looked the transaction up once after it was broadcast
+    /// (catching one mined before the tracker was watching).
+    #[serde(default)]
+    pub chain_looked_up: bool,
+    /// What the chain client needs to tell later that the transaction was
+    /// replaced (spent outpoints, sender nonce); opaque to the domain.
+    #[serde(default)]
+    pub replacement_key: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -187,6 +204,11 @@ impl Withdrawal {
             sla: None,
             escalation: None,
             payee_mismatch: None,
+            block_hash: None,
+            chain_seen_at: None,
+            payee_verified: false,
+            chain_looked_up: false,
+            replacement_key: None,
         };
         if let Some(tx_hash) = registration.tx_hash {
             withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");
@@ -232,6 +254,12 @@ impl Withdrawal {
         self.tx_hash = Some(tx_hash);
         self.confirmations = None;
         self.block_height = None;
+        self.block_hash = None;
+        self.chain_seen_at = None;
+        self.payee_verified = false;
+        self.chain_looked_up = false;
+        self.payee_mismatch = None;
+        self.replacement_key = None;
         Ok(Change::Changed)
     }
 

@@ -89,9 +89,9 @@ struct NetworkInfo {
     name: &'static str,
     address_kinds: &'static [&'static str],
     memo: MemoInfo,
-    /// Filled when chain tracking knows the network; null until then.
+    /// Null for networks not followed on chain (tracked for the SLA only).
     required_confirmations: Option<u64>,
-    explorer: Option<String>,
+    explorer: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,7 +101,7 @@ struct MemoInfo {
     description: &'static str,
 }
 
-pub async fn networks(_caller: Authenticated) -> HttpResponse {
+pub async fn networks(state: web::Data<AppState>, _caller: Authenticated) -> HttpResponse {
     let networks: Vec<NetworkInfo> = Network::ALL
         .into_iter()
         .map(|network| {
@@ -111,8 +111,8 @@ pub async fn networks(_caller: Authenticated) -> HttpResponse {
                 name: network.display_name(),
                 address_kinds: address::address_kinds(network),
                 memo: MemoInfo { rule, supported: rule.supported(), description: rule.description() },
-                required_confirmations: None,
-                explorer: None,
+                required_confirmations: state.explorers.get(&network).map(|(_, required)| *required),
+                explorer: state.explorers.get(&network).map(|(explorer, _)| *explorer),
             }
         })
         .collect();

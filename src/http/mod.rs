@@ -28,6 +28,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub auth: Authenticator,
     pub rate_limiter: rate_limit::RateLimiter,
+    /// Networks followed on chain: explorer kind and required confirmations.
+    pub explorers: std::collections::BTreeMap<crate::domain::Network, (&'static str, u64)>,
 }
 
 /// One mounted route. The server is built from [`ROUTES`] alone, and a test

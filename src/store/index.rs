@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::ListQuery;
 use crate::domain::escalation::{DeliveryStatus, Escalation, TicketStatus};
 use crate::domain::sla::SlaStatus;
+use crate::domain::tracking;
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,6 +31,14 @@ pub enum IndexKey {
     Sla(SlaStatus, Network),
     /// Withdrawals with a ticket delivery waiting to go out: counted for metrics.
     OutboxPending,
+    /// Transactions the chain tracker watches on a network: members
+    /// `<tx hash>|<id>`, so a block's ids are matched without reading records.
+    InFlightTx(Network),
+    /// Broadcast transactions by when they were last known alive: the
+    /// tracker checks the oldest for drops.
+    DropWatch(Network),
+    /// Broadcast transactions the tracker has not looked up yet.
+    Unseen(Network),
 }
 
 /// One entry of one index.
@@ -63,6 +72,9 @@ impl IndexKey {
             IndexKey::Tickets(status) => format!("tickets:{}", status.as_str()),
             IndexKey::Sla(status, network) => format!("sla:{}:{network}", status.as_str()),
             IndexKey::OutboxPending => "outbox".to_owned(),
+            IndexKey::InFlightTx(network) => format!("txs:{network}"),
+            IndexKey::DropWatch(network) => format!("dropwatch:{network}"),
+            IndexKey::Unseen(network) => format!("unseen:{network}"),
         }
     }
 }
@@ -86,6 +98,17 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
         if sla.status == SlaStatus::Overdue {
             entries.push((IndexKey::Overdue(None), member.clone()));
             entries.push((IndexKey::Overdue(Some(withdrawal.network)), member));
+        }
+    }
+    if let (Some(hash), State::Broadcast | State::Confirming) = (&withdrawal.tx_hash, withdrawal.state) {
+        entries.push((IndexKey::InFlightTx(withdrawal.network), format!("{hash}|{}", withdrawal.id)));
+    }
+    if withdrawal.state == State::Broadcast {
+        if let Some(since) = tracking::broadcast_since(withdrawal) {
+            entries.push((IndexKey::DropWatch(withdrawal.network), time_key(since, &withdrawal.id)));
+            if !withdrawal.chain_looked_up {
+                entries.push((IndexKey::Unseen(withdrawal.network), time_key(since, &withdrawal.id)));
+            }
         }
     }
     if let Some(escalation) = &withdrawal.escalation {

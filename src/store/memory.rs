@@ -80,6 +80,19 @@ impl Store for MemoryStore {
         Ok(Updated::Written)
     }
 
+    async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        let Some(members) = inner.indexes.get(range.index) else { return Ok(Vec::new()) };
+        if let (Some(after), Some(until)) = (range.after, range.until) {
+            if after >= until {
+                return Ok(Vec::new());
+            }
+        }
+        let lower = range.after.map_or(Bound::Unbounded, |m| Bound::Excluded(m.to_owned()));
+        let upper = range.until.map_or(Bound::Unbounded, |m| Bound::Included(m.to_owned()));
+        Ok(members.range((lower, upper)).take(range.limit).cloned().collect())
+    }
+
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
         let inner = self.inner.read().map_err(|_| poisoned())?;
         let Some(members) = inner.indexes.get(range.index) else {

@@ -6,7 +6,7 @@
 //! store can never lose a transition, write a stale record, or leave an index
 //! disagreeing with its record.
 
-mod index;
+pub mod index;
 pub mod memory;
 pub mod redis;
 
@@ -91,6 +91,9 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces `current` by `next` if the stored version is still
     /// `current.version`, moving index entries in the same atomic step.
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError>;
+
+    /// The raw members of `range` of an index, without reading records.
+    async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError>;
 
     /// Reads `range` of an index, keeping the records that pass `keep`.
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError>;

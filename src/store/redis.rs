@@ -217,6 +217,23 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            redis::cmd("ZRANGEBYLEX")
+                .arg(self.index_key(range.index))
+                .arg(range.after.map_or_else(|| "-".to_owned(), |m| format!("({m}")))
+                .arg(range.until.map_or_else(|| "+".to_owned(), |m| format!("[{m}")))
+                .arg("LIMIT")
+                .arg(0)
+                .arg(range.limit)
+                .query_async(&mut conn)
+                .await
+                .map_err(classify)
+        })
+        .await
+    }
+
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
         self.bounded(async {
             let key = self.index_key(range.index);

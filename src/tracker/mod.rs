@@ -1,4 +1,5 @@
 //! Background jobs that run beside the HTTP server.
 
+pub mod chain;
 pub mod store_gauges;
 pub mod sweeper;

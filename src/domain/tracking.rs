@@ -1,0 +1,197 @@
+//! What chain observations do to a withdrawal: confirmations, reorgs,
+//! failures, drops, finality. Pure; the chain tracker decides what it saw and
+//! calls these through `Service::modify`.
+
+use chrono::{DateTime, Utc};
+
+use super::withdrawal::TransitionError;
+use super::{State, Withdrawal};
+
+/// The transaction sits in block `height`/`hash` of the best chain whose tip
+/// is `tip_height`: confirmations follow, and enough of them complete it.
+pub fn observe_in_block(
+    w: &mut Withdrawal,
+    height: u64,
+    hash: &str,
+    tip_height: u64,
+    required: u64,
+    now: DateTime<Utc>,
+) -> Result<(), TransitionError> {
+    let confirmations = tip_height.saturating_sub(height) + 1;
+    let moved = w.block_hash.as_deref().is_some_and(|known| known != hash);
+    match w.state {
+        State::Broadcast => w.transition(State::Confirming, format!("in block {height}"), now)?,
+        State::Confirming if moved => {
+            w.transition(State::Confirming, format!("moved to block {height} after a reorg"), now)?
+        }
+        State::Confirming => {}
+        _ => return Ok(()),
+    }
+    w.block_height = Some(height);
+    w.block_hash = Some(hash.to_owned());
+    w.confirmations = Some(confirmations);
+    w.required_confirmations = Some(required);
+    w.chain_seen_at = Some(now);
+    if confirmations >= required {
+        w.transition(State::Completed, format!("{confirmations} confirmations"), now)?;
+    }
+    Ok(())
+}
+
+/// The block holding the transaction left the best chain: back to waiting
+/// for a block. A stale block never completes anything.
+pub fn observe_reorg(w: &mut Withdrawal, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    if w.state != State::Confirming {
+        return Ok(());
+    }
+    let hash = w.block_hash.take().unwrap_or_default();
+    w.transition(State::Broadcast, format!("block {hash} left the best chain"), now)?;
+    w.block_height = None;
+    w.confirmations = None;
+    Ok(())
+}
+
+pub fn observe_failed(w: &mut Withdrawal, reason: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    match w.state {
+        State::Broadcast | State::Confirming => w.transition(State::Failed, reason, now),
+        _ => Ok(()),
+    }
+}
+
+pub fn observe_dropped(w: &mut Withdrawal, reason: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    match w.state {
+        State::Broadcast | State::Confirming => w.transition(State::Dropped, reason, now),
+        _ => Ok(()),
+    }
+}
+
+/// In a block, on a chain with its own finality (no confirmation count).
+pub fn observe_included(
+    w: &mut Withdrawal,
+    height: u64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), TransitionError> {
+    if w.state == State::Broadcast {
+        w.transition(State::Confirming, format!("in block {height}"), now)?;
+    }
+    if w.state == State::Confirming {
+        w.block_height = Some(height);
+        w.block_hash = Some(hash.to_owned());
+        w.chain_seen_at = Some(now);
+    }
+    Ok(())
+}
+
+/// Chains with their own finality (Solana `finalized`, XRPL `validated`).
+pub fn observe_final(w: &mut Withdrawal, reason: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    match w.state {
+        State::Broadcast | State::Confirming => {
+            w.chain_seen_at = Some(now);
+            w.transition(State::Completed, reason, now)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Seen but not final yet (mempool, or a chain's weaker commitment level).
+pub fn observe_pending(w: &mut Withdrawal, now: DateTime<Utc>) {
+    w.chain_seen_at = Some(now);
+}
+
+/// When the transaction entered `broadcast` most recently (the drop clock
+/// starts there, or at its last sighting if later).
+pub fn broadcast_since(w: &Withdrawal) -> Option<DateTime<Utc>> {
+    let entered = w.history.iter().rev().find(|h| h.state == State::Broadcast).map(|h| h.at)?;
+    Some(w.chain_seen_at.map_or(entered, |seen| seen.max(entered)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn broadcast() -> Withdrawal {
+        let registration = Registration {
+            id: WithdrawalId::parse("w").unwrap(),
+            user_id: UserId::parse("u").unwrap(),
+            coin: "BTC".into(),
+            network: Network::Btc,
+            address: "a".into(),
+            memo: None,
+            amount: Amount::parse("1").unwrap(),
+            requested_at: None,
+            tx_hash: Some(TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),
+        };
+        Withdrawal::register(registration, at("2026-03-02T10:00:00Z"))
+    }
+
+    fn states(w: &Withdrawal) -> Vec<State> {
+        w.history.iter().map(|h| h.state).collect()
+    }
+
+    #[test]
+    fn confirmations_count_from_the_tip_and_complete_at_the_requirement() {
+        let mut w = broadcast();
+        let now = at("2026-03-02T10:10:00Z");
+        observe_in_block(&mut w, 100, "h100", 100, 2, now).unwrap();
+        assert_eq!((w.state, w.confirmations, w.block_height), (State::Confirming, Some(1), Some(100)));
+        observe_in_block(&mut w, 100, "h100", 100, 2, now).unwrap();
+        assert_eq!(w.history.len(), 3, "the same sighting changes nothing");
+        observe_in_block(&mut w, 100, "h100", 101, 2, now).unwrap();
+        assert_eq!((w.state, w.confirmations), (State::Completed, Some(2)));
+        assert_eq!(states(&w), [State::Pending, State::Broadcast, State::Confirming, State::Completed]);
+        observe_in_block(&mut w, 100, "h100", 150, 2, now).unwrap();
+        assert_eq!(w.confirmations, Some(2), "a completed withdrawal is left alone");
+    }
+
+    #[test]
+    fn deep_enough_at_first_sight_completes_at_once() {
+        let mut w = broadcast();
+        observe_in_block(&mut w, 100, "h100", 105, 2, at("2026-03-02T11:00:00Z")).unwrap();
+        assert_eq!(w.state, State::Completed);
+    }
+
+    #[test]
+    fn a_reorg_goes_back_to_broadcast_and_a_new_block_is_recorded() {
+        let mut w = broadcast();
+        let now = at("2026-03-02T10:10:00Z");
+        observe_in_block(&mut w, 100, "h100", 100, 3, now).unwrap();
+        observe_reorg(&mut w, now).unwrap();
+        assert_eq!((w.state, w.block_hash.as_deref(), w.confirmations), (State::Broadcast, None, None));
+        assert!(w.history.last().unwrap().reason.contains("h100"));
+        observe_in_block(&mut w, 101, "h101b", 101, 3, now).unwrap();
+        assert_eq!(w.state, State::Confirming);
+        observe_in_block(&mut w, 102, "h102c", 102, 3, now).unwrap();
+        assert_eq!(w.history.last().unwrap().reason, "moved to block 102 after a reorg");
+        assert_eq!(w.block_hash.as_deref(), Some("h102c"));
+    }
+
+    #[test]
+    fn failure_drop_and_finality_only_apply_in_flight() {
+        let now = at("2026-03-02T10:10:00Z");
+        let mut w = broadcast();
+        observe_failed(&mut w, "reverted", now).unwrap();
+        assert_eq!(w.state, State::Failed);
+        observe_dropped(&mut w, "gone", now).unwrap();
+        assert_eq!(w.state, State::Failed, "no-op outside broadcast/confirming");
+        let mut w = broadcast();
+        observe_final(&mut w, "finalized", now).unwrap();
+        assert_eq!(w.state, State::Completed);
+        let mut w = broadcast();
+        observe_dropped(&mut w, "replaced by ff", now).unwrap();
+        assert_eq!((w.state, w.history.last().unwrap().reason.as_str()), (State::Dropped, "replaced by ff"));
+    }
+
+    #[test]
+    fn the_drop_clock_starts_at_broadcast_or_the_last_sighting() {
+        let mut w = broadcast();
+        assert_eq!(broadcast_since(&w), Some(at("2026-03-02T10:00:00Z")));
+        observe_pending(&mut w, at("2026-03-02T12:00:00Z"));
+        assert_eq!(broadcast_since(&w), Some(at("2026-03-02T12:00:00Z")));
+    }
+}

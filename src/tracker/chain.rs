@@ -1,0 +1,567 @@
+//! The chain tracker: one task per configured network follows the chain and
+//! moves withdrawals through `broadcast -> confirming -> completed` (or
+//! `failed`, `dropped`), checking on the way that each transaction pays the
+//! withdrawal's address its amount.
+//!
+//! Block-driven, not per transaction: poll the tip once per interval; read
+//! each new block's transaction ids once and match the watched hashes from an
+//! index; fetch transaction details only for matches (one request per block
+//! for all of them where the API allows). Confirmations then come from the
+//! tip alone. Reorgs are found by following parent hashes. One replica polls
+//! a network at a time (a lease); every change is the store's compare-and-set.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{
+    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Strategy, TxInfo, TxLocation,
+};
+use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
+use crate::service::{Service, ServiceError};
+use crate::store::{IndexKey, IndexRange, StoreError};
+
+/// Blocks read per tick at most, so one tick stays short after an outage.
+const MAX_BLOCKS_PER_TICK: u64 = 50;
+/// Block hashes remembered for reorg detection.
+const REMEMBERED_BLOCKS: usize = 600;
+/// Drop checks per tick at most (each may cost requests).
+const MAX_DROP_CHECKS_PER_TICK: usize = 50;
+const PAGE: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrackError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the tracker must know about a network beyond its client.
+#[derive(Debug, Clone)]
+pub struct TrackerSettings {
+    pub required_confirmations: u64,
+    pub poll_interval: Duration,
+    pub drop_after: Duration,
+    pub native_decimals: u32,
+    /// Coin code -> (contract, decimals), for token withdrawals.
+    pub tokens: BTreeMap<String, (String, u32)>,
+}
+
+/// Where the tracker stopped, kept in the store so another replica resumes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Cursor {
+    /// The blocks read last, oldest first: the chain they form is checked
+    /// against each new block's parent.
+    recent: Vec<BlockRef>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    pub blocks: u64,
+    pub matched: usize,
+    pub reorged: usize,
+    pub dropped: usize,
+}
+
+#[derive(Clone)]
+pub struct ChainTracker {
+    network: crate::domain::Network,
+    client: Arc<dyn ChainClient>,
+    service: Arc<Service>,
+    owner: String,
+    settings: TrackerSettings,
+}
+
+impl ChainTracker {
+    pub fn new(
+        network: crate::domain::Network,
+        client: Arc<dyn ChainClient>,
+        service: Arc<Service>,
+        owner: String,
+        settings: TrackerSettings,
+    ) -> ChainTracker {
+        ChainTracker { network, client, service, owner, settings }
+    }
+
+    fn lease_name(&self) -> String {
+        format!("poll:{}", self.network)
+    }
+
+    fn cursor_name(&self) -> String {
+        format!("chain_cursor:{}", self.network)
+    }
+
+    /// Polls forever: only while holding the network's lease; backing off
+    /// (honouring `Retry-After`) when the explorer struggles.
+    pub async fn run(self) {
+        let mut failures: u32 = 0;
+        let mut last_success = tokio::time::Instant::now();
+        loop {
+            let mut wait = self.settings.poll_interval;
+            let lease = self.settings.poll_interval * 2;
+            if self.service.store.try_lease(&self.lease_name(), &self.owner, lease).await.unwrap_or(false) {
+                match self.tick().await {
+                    Ok(_) => {
+                        failures = 0;
+                        last_success = tokio::time::Instant::now();
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        let retry_after = match &error {
+                            TrackError::Chain(ChainError::RateLimited { retry_after }) => *retry_after,
+                            _ => None,
+                        };
+                        let backoff = self.settings.poll_interval.saturating_mul(2u32.saturating_pow(failures.min(6)));
+                        let jitter = 0.8 + 0.4 * rand::random::<f64>();
+                        wait =
+                            backoff.mul_f64(jitter).max(retry_after.unwrap_or_default()).min(Duration::from_secs(600));
+                        tracing::warn!(network = %self.network, %error, failures, "chain poll failed; backing off");
+                    }
+                }
+                self.service
+                    .metrics
+                    .poll_lag_seconds
+                    .with_label_values(&[self.network.code()])
+                    .set(last_success.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    pub async fn tick(&self) -> Result<TickReport, TrackError> {
+        match self.client.strategy() {
+            Strategy::Blocks => self.blocks_tick().await,
+            Strategy::Statuses { max_batch } => self.statuses_tick(max_batch).await,
+        }
+    }
+
+    /// Hash -> withdrawal for every transaction being watched on this network.
+    async fn watched(&self) -> Result<HashMap<String, WithdrawalId>, StoreError> {
+        let index = IndexKey::InFlightTx(self.network);
+        let mut watched = HashMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let range = IndexRange { index: &index, after: after.as_deref(), until: None, limit: PAGE };
+            let members = self.service.store.members(range).await?;
+            for member in &members {
+                if let Some((hash, id)) = member.split_once('|') {
+                    if let Ok(id) = WithdrawalId::parse(id) {
+                        watched.insert(hash.to_owned(), id);
+                    }
+                }
+            }
+            match members.last() {
+                Some(last) if members.len() == PAGE => after = Some(last.clone()),
+                _ => return Ok(watched),
+            }
+        }
+    }
+
+    async fn load_cursor(&self) -> Result<Cursor, StoreError> {
+        let raw = self.service.store.get_meta(&self.cursor_name()).await?;
+        Ok(raw.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default())
+    }
+
+    async fn save_cursor(&self, cursor: &Cursor) -> Result<(), StoreError> {
+        let text = serde_json::to_string(cursor).expect("a cursor serializes");
+        self.service.store.set_meta(&self.cursor_name(), &text).await
+    }
+
+    async fn blocks_tick(&self) -> Result<TickReport, TrackError> {
+        let mut report = TickReport::default();
+        let tip = self.client.tip().await?;
+        self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        let mut cursor = self.load_cursor().await?;
+        if cursor.recent.is_empty() {
+            // First run: follow from the tip on; what came before is found by
+            // the drop check's lookups.
+            cursor.recent.push(BlockRef { height: tip.height.saturating_sub(1), hash: String::new() });
+        }
+        self.look_up_new(tip.height).await?;
+        let watched = self.watched().await?;
+        let mut height = cursor.recent.last().expect("not empty").height + 1;
+        let last = tip.height.min(height + MAX_BLOCKS_PER_TICK - 1);
+        while height <= last {
+            let block = self.client.block_at(height).await?;
+            let previous = cursor.recent.last().expect("not empty").clone();
+            let continues = previous.hash.is_empty() || block.parent_hash.as_deref() == Some(previous.hash.as_str());
+            if !continues {
+                // The block we read at `previous.height` left the best chain:
+                // forget it, and read that height again.
+                report.reorged += self.undo_block(&previous).await?;
+                cursor.recent.pop();
+                if cursor.recent.is_empty() {
+                    cursor.recent.push(BlockRef { height: previous.height.saturating_sub(1), hash: String::new() });
+                }
+                height = previous.height;
+                continue;
+            }
+            report.matched += self.match_block(&block, &watched, tip.height).await?;
+            report.blocks += 1;
+            cursor.recent.push(block.at.clone());
+            if cursor.recent.len() > REMEMBERED_BLOCKS {
+                cursor.recent.remove(0);
+            }
+            height += 1;
+        }
+        self.save_cursor(&cursor).await?;
+        self.update_confirmations(tip.height).await?;
+        report.dropped = self.check_drops().await?;
+        Ok(report)
+    }
+
+    /// Withdrawals whose transactions sat in a block that left the best
+    /// chain go back to `broadcast`; the rescan finds their new block.
+    async fn undo_block(&self, stale: &BlockRef) -> Result<usize, TrackError> {
+        let mut undone = 0;
+        for w in self.in_state(State::Confirming).await? {
+            if w.block_hash.as_deref() == Some(stale.hash.as_str()) {
+                let now = self.service.now();
+                self.service.modify(&w.id, |w| Ok(tracking::observe_reorg(w, now)?)).await?;
+                undone += 1;
+            }
+        }
+        Ok(undone)
+    }
+
+    async fn in_state(&self, state: State) -> Result<Vec<Withdrawal>, StoreError> {
+        let index = IndexKey::StateNetwork(state, self.network);
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.service.store.page(&index, after.as_ref(), PAGE, &|_| true).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Each newly broadcast transaction is looked up once: the payee check
+    /// runs on that answer, and one mined before we watched is found.
+    async fn look_up_new(&self, tip: u64) -> Result<(), TrackError> {
+        let range = IndexRange { index: &IndexKey::Unseen(self.network), after: None, until: None, limit: PAGE };
+        for member in self.service.store.members(range).await? {
+            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            let Some(hash) = self.service.store.get(&id).await?.and_then(|w| w.tx_hash).map(|h| h.as_str().to_owned())
+            else {
+                continue;
+            };
+            let found = self.client.transaction(&hash).await?;
+            let now = self.service.now();
+            if let Some(info @ TxInfo { location: TxLocation::Block(block), .. }) = &found {
+                self.apply_sighting(&id, info, block, tip).await?;
+            }
+            let result = self
+                .service
+                .modify(&id, |w| {
+                    if w.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
+                        return Ok(());
+                    }
+                    w.chain_looked_up = true;
+                    if let Some(info @ TxInfo { location: TxLocation::Mempool, .. }) = &found {
+                        w.replacement_key = serde_json::to_value(&info.conflict).ok();
+                        self.check_payee(w, info);
+                        tracking::observe_pending(w, now);
+                    }
+                    Ok(())
+                })
+                .await;
+            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn match_block(
+        &self,
+        block: &Block,
+        watched: &HashMap<String, WithdrawalId>,
+        tip: u64,
+    ) -> Result<usize, TrackError> {
+        let matched: Vec<(&String, &WithdrawalId)> =
+            block.txs.iter().filter_map(|t| watched.get_key_value(&t.txid)).collect();
+        if matched.is_empty() {
+            return Ok(0);
+        }
+        // Details are needed where the payee is not checked yet, or where only
+        // a receipt tells success (account chains); one fetch per transaction
+        // for all the withdrawals it pays, batched where the API allows.
+        let mut need_details = Vec::new();
+        let mut verified = Vec::new();
+        for (hash, id) in &matched {
+            let known = self.service.store.get(id).await?;
+            if self.network.is_evm() || !known.is_some_and(|w| w.payee_verified) {
+                need_details.push((*hash).clone());
+            } else {
+                verified.push(*id);
+            }
+        }
+        need_details.dedup();
+        let infos = if need_details.is_empty() {
+            Vec::new()
+        } else {
+            self.client.transactions_in_block(block, &need_details).await?
+        };
+        for info in &infos {
+            for (_, id) in matched.iter().filter(|(hash, _)| **hash == info.txid) {
+                self.apply_sighting(id, info, &block.at, tip).await?;
+            }
+        }
+        for id in verified {
+            let (now, required) = (self.service.now(), self.settings.required_confirmations);
+            let at = &block.at;
+            let result = self
+                .service
+                .modify(id, |w| Ok(tracking::observe_in_block(w, at.height, &at.hash, tip, required, now)?))
+                .await;
+            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
+                result?;
+            }
+        }
+        Ok(matched.len())
+    }
+
+    async fn apply_sighting(
+        &self,
+        id: &WithdrawalId,
+        info: &TxInfo,
+        block: &BlockRef,
+        tip: u64,
+    ) -> Result<(), TrackError> {
+        let now = self.service.now();
+        let required = self.settings.required_confirmations;
+        let result = self
+            .service
+            .modify(id, |w| {
+                if w.tx_hash.as_ref().map(|h| h.as_str()) != Some(info.txid.as_str()) {
+                    return Ok(());
+                }
+                w.replacement_key = serde_json::to_value(&info.conflict).ok();
+                if info.success == Some(false) {
+                    return Ok(tracking::observe_failed(w, "the transaction failed on chain", now)?);
+                }
+                self.check_payee(w, info);
+                Ok(tracking::observe_in_block(w, block.height, &block.hash, tip, required, now)?)
+            })
+            .await;
+        match result {
+            Ok(_) | Err(ServiceError::NotFound) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Once per transaction: does it pay this withdrawal's address exactly
+    /// its amount, in base units, in the right asset?
+    fn check_payee(&self, w: &mut Withdrawal, info: &TxInfo) {
+        if w.payee_verified || w.payee_mismatch.is_some() {
+            return;
+        }
+        let (asset, decimals) = match self.settings.tokens.get(&w.coin) {
+            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
+            None => (Asset::Native, self.settings.native_decimals),
+        };
+        let expected = match BaseUnits::from_decimal(w.amount.as_str(), decimals) {
+            Ok(units) => units,
+            Err(error) => {
+                w.payee_mismatch = Some(format!("the amount {} cannot be paid in base units: {error}", w.amount));
+                return;
+            }
+        };
+        let address = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
+        let pays = info.payments.iter().any(|p| p.asset == asset && p.amount == expected && p.to == address);
+        if pays {
+            w.payee_verified = true;
+            return;
+        }
+        let shown: Vec<String> = info
+            .payments
+            .iter()
+            .take(5)
+            .map(|p| {
+                format!(
+                    "{} to {}{}",
+                    p.amount,
+                    p.to,
+                    if let Asset::Token(t) = &p.asset { format!(" (token {t})") } else { String::new() }
+                )
+            })
+            .collect();
+        w.payee_mismatch = Some(format!(
+            "expected {} base units ({} {}) to {}; the transaction pays: {}",
+            expected,
+            w.amount,
+            w.coin,
+            w.address,
+            if shown.is_empty() { "nothing".to_owned() } else { shown.join(", ") }
+        ));
+    }
+
+    /// Confirmations follow from the tip alone: no request per withdrawal.
+    async fn update_confirmations(&self, tip: u64) -> Result<(), TrackError> {
+        let required = self.settings.required_confirmations;
+        for w in self.in_state(State::Confirming).await? {
+            let (Some(height), Some(hash)) = (w.block_height, w.block_hash.clone()) else { continue };
+            let confirmations = tip.saturating_sub(height) + 1;
+            if w.confirmations == Some(confirmations) {
+                continue;
+            }
+            let now = self.service.now();
+            let result = self
+                .service
+                .modify(&w.id, |w| Ok(tracking::observe_in_block(w, height, &hash, tip, required, now)?))
+                .await;
+            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Broadcast transactions nobody has seen for `drop_after`: ask once; if
+    /// the node does not know them, they were dropped (or replaced).
+    async fn check_drops(&self) -> Result<usize, TrackError> {
+        let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
+        let until = crate::store::index::time_key_upper_bound(cutoff);
+        let range = IndexRange {
+            index: &IndexKey::DropWatch(self.network),
+            after: None,
+            until: Some(&until),
+            limit: MAX_DROP_CHECKS_PER_TICK,
+        };
+        let mut dropped = 0;
+        for member in self.service.store.members(range).await? {
+            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            let Some(w) = self.service.store.get(&id).await? else { continue };
+            let Some(hash) = w.tx_hash.as_ref().map(|h| h.as_str().to_owned()) else { continue };
+            let now = self.service.now();
+            let verdict = match self.client.transaction(&hash).await? {
+                Some(TxInfo { location: TxLocation::Mempool, .. }) => Verdict::StillPending,
+                Some(info) => Verdict::Seen(info),
+                None => {
+                    let key: Option<ConflictKey> =
+                        w.replacement_key.clone().and_then(|v| serde_json::from_value(v).ok());
+                    let replaced = match key {
+                        Some(key) => self.client.replacement(&hash, &key).await?,
+                        None => None,
+                    };
+                    Verdict::Gone(match replaced {
+                        Some(r) => format!("replaced by {}", r.by.unwrap_or_else(|| "another transaction".into())),
+                        None => format!("not seen by the explorer for {}", humanize(self.settings.drop_after)),
+                    })
+                }
+            };
+            match verdict {
+                Verdict::StillPending => {
+                    self.service
+                        .modify(&id, |w| {
+                            tracking::observe_pending(w, now);
+                            Ok(())
+                        })
+                        .await?;
+                }
+                Verdict::Seen(info) => {
+                    if let TxLocation::Block(block) = &info.location {
+                        let tip = self.client.tip().await?.height;
+                        self.apply_sighting(&id, &info, block, tip).await?;
+                    }
+                }
+                Verdict::Gone(reason) => {
+                    self.service.modify(&id, |w| Ok(tracking::observe_dropped(w, &reason, now)?)).await?;
+                    dropped += 1;
+                }
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Chains followed by transaction status (Solana, XRPL).
+    async fn statuses_tick(&self, max_batch: usize) -> Result<TickReport, TrackError> {
+        let mut report = TickReport::default();
+        let tip = self.client.tip().await?;
+        self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        let watched: Vec<(String, WithdrawalId)> = self.watched().await?.into_iter().collect();
+        for chunk in watched.chunks(max_batch.max(1)) {
+            let hashes: Vec<String> = chunk.iter().map(|(h, _)| h.clone()).collect();
+            let statuses = self.client.statuses(&hashes).await?;
+            for ((hash, id), status) in chunk.iter().zip(statuses) {
+                let now = self.service.now();
+                if status.success == Some(false) {
+                    self.service
+                        .modify(id, |w| Ok(tracking::observe_failed(w, "the transaction failed on chain", now)?))
+                        .await?;
+                } else if status.finalized {
+                    let info = self.client.transaction(hash).await?;
+                    self.service
+                        .modify(id, |w| {
+                            if let Some(info) = &info {
+                                self.check_payee(w, info);
+                            }
+                            Ok(tracking::observe_final(w, "final on chain", now)?)
+                        })
+                        .await?;
+                    report.matched += 1;
+                } else if let Some(TxLocation::Block(block)) = &status.location {
+                    self.service
+                        .modify(id, |w| Ok(tracking::observe_included(w, block.height, &block.hash, now)?))
+                        .await?;
+                } else if status.location.is_some() {
+                    self.service
+                        .modify(id, |w| {
+                            tracking::observe_pending(w, now);
+                            Ok(())
+                        })
+                        .await?;
+                } else if status.expired {
+                    self.service
+                        .modify(id, |w| Ok(tracking::observe_dropped(w, "expired before inclusion", now)?))
+                        .await?;
+                    report.dropped += 1;
+                }
+            }
+        }
+        report.dropped += self.check_drops_by_age().await?;
+        Ok(report)
+    }
+
+    /// For status-followed chains: unknown for `drop_after` means dropped.
+    async fn check_drops_by_age(&self) -> Result<usize, TrackError> {
+        let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
+        let until = crate::store::index::time_key_upper_bound(cutoff);
+        let range =
+            IndexRange { index: &IndexKey::DropWatch(self.network), after: None, until: Some(&until), limit: PAGE };
+        let mut dropped = 0;
+        for member in self.service.store.members(range).await? {
+            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            let now = self.service.now();
+            let reason = format!("not seen by the explorer for {}", humanize(self.settings.drop_after));
+            self.service.modify(&id, |w| Ok(tracking::observe_dropped(w, &reason, now)?)).await?;
+            dropped += 1;
+        }
+        Ok(dropped)
+    }
+}
+
+enum Verdict {
+    StillPending,
+    Seen(TxInfo),
+    Gone(String),
+}
+
+fn humanize(duration: Duration) -> String {
+    let minutes = duration.as_secs() / 60;
+    if minutes >= 60 && minutes % 60 == 0 {
+        format!("{}h", minutes / 60)
+    } else if minutes > 0 {
+        format!("{minutes}m")
+    } else {
+        format!("{}s", duration.as_secs())
+    }
+}
