@@ -7,6 +7,7 @@ mod api_addresses;
 mod api_auth;
 mod api_withdrawals;
 mod cli;
+mod cluster;
 mod contract;
 mod escalations;
 mod faults;
