@@ -63,6 +63,8 @@ return 0
 "#;
 
 /// Where the store connects: one server, or a cluster through its seed nodes.
+/// One per store, built once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Target {
     Single(redis::Client),
     Cluster(ClusterClient),
