@@ -15,3 +15,4 @@ mod logs;
 mod observability;
 mod replicas;
 mod store_conformance;
+mod tls;
