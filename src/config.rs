@@ -104,6 +104,10 @@ pub struct Config {
     /// No URL: the in-memory store, which keeps nothing across restarts.
     #[serde(default)]
     pub redis_url: Option<Secret>,
+    /// `redis_url` names the seed nodes of a Redis Cluster (comma-separated;
+    /// one is enough, the others are discovered).
+    #[serde(default)]
+    pub redis_cluster: bool,
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
     /// How long one store operation may take before the request gets a 503.
@@ -578,15 +582,55 @@ impl Config {
         }
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
-        self.metrics_addr()?;
-        if let Some(url) = &self.redis_url {
+    /// The Redis URLs of `redis_url`: one for a single server, the seed
+    /// nodes (comma-separated) for a cluster. Empty without `redis_url`.
+    pub fn redis_nodes(&self) -> Vec<&str> {
+        self.redis_url
+            .as_ref()
+            .map(|url| url.expose().split(',').map(str::trim).filter(|node| !node.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Never echoes a URL: it may carry a password.
+    fn validate_redis(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.redis_url else {
+            if self.redis_cluster {
+                return Err(invalid("redis_cluster", "needs redis_url: the cluster's seed nodes"));
+            }
+            return Ok(());
+        };
+        let nodes = self.redis_nodes();
+        if !self.redis_cluster {
+            if url.expose().contains(',') {
+                return Err(invalid("redis_url", "a list of nodes needs redis_cluster = true"));
+            }
             let url = url.expose();
             if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
                 return Err(invalid("redis_url", "must start with redis://, rediss:// or unix://"));
             }
+            return Ok(());
         }
+        if nodes.is_empty() {
+            return Err(invalid("redis_url", "names no cluster node"));
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            if !(node.starts_with("redis://") || node.starts_with("rediss://")) {
+                return Err(invalid(
+                    &format!("redis_url[{i}]"),
+                    "a cluster node must start with redis:// or rediss://",
+                ));
+            }
+        }
+        if nodes.iter().any(|n| n.starts_with("rediss://")) && !nodes.iter().all(|n| n.starts_with("rediss://")) {
+            return Err(invalid("redis_url", "cluster nodes must all use redis:// or all rediss://"));
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.metrics_addr()?;
+        self.validate_redis()?;
         let prefix_ok = !self.key_prefix.is_empty()
             && self.key_prefix.len() <= 32
             && self.key_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
@@ -696,6 +740,12 @@ mod tests {
             (GOOD.replace("ingest-token-0123456789", "short"), "auth.ingest_tokens[0]"),
             (format!("key_prefix = \"a b\"\n{GOOD}"), "key_prefix"),
             (format!("redis_url = \"http://x\"\n{GOOD}"), "redis_url"),
+            (format!("redis_url = \"redis://a:1,redis://b:1\"\n{GOOD}"), "redis_url"),
+            (format!("redis_cluster = true\n{GOOD}"), "redis_cluster"),
+            (format!("redis_cluster = true\nredis_url = \"redis://a:1, unix:///x\"\n{GOOD}"), "redis_url[1]"),
+            (format!("redis_cluster = true\nredis_url = \" , \"\n{GOOD}"), "redis_url"),
+            (format!("redis_cluster = true\nredis_url = \"redis://a:1,rediss://b:1\"\n{GOOD}"), "redis_url"),
+            (format!("redis_cluster = \"yes\"\n{GOOD}"), "redis_cluster"),
             (format!("{GOOD}\njwt_leeway = \"5m\""), "auth.jwt_leeway"),
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
             (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
@@ -718,6 +768,19 @@ mod tests {
             let err = check(&text).unwrap_err().to_string();
             assert!(err.contains(key), "expected {key} in {err}");
         }
+    }
+
+    #[test]
+    fn redis_nodes_are_one_url_or_the_cluster_seeds() {
+        let single = check(&format!("redis_url = \"redis://h:6379/0\"\n{GOOD}")).unwrap();
+        assert_eq!(single.redis_nodes(), ["redis://h:6379/0"]);
+        assert!(!single.redis_cluster);
+        let seeds = "redis_url = \"redis://a:7000, redis://b:7001,\"";
+        let cluster = check(&format!("redis_cluster = true\n{seeds}\n{GOOD}")).unwrap();
+        assert_eq!(cluster.redis_nodes(), ["redis://a:7000", "redis://b:7001"]);
+        let one_seed = check(&format!("redis_cluster = true\nredis_url = \"rediss://cfg.example:6379\"\n{GOOD}"));
+        assert_eq!(one_seed.unwrap().redis_nodes(), ["rediss://cfg.example:6379"]);
+        assert!(check(GOOD).unwrap().redis_nodes().is_empty());
     }
 
     #[test]

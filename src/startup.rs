@@ -44,6 +44,11 @@ pub enum StartupError {
 
 pub fn build_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     match &config.redis_url {
+        Some(_) if config.redis_cluster => {
+            let nodes = config.redis_nodes();
+            tracing::info!(key_prefix = %config.key_prefix, seed_nodes = nodes.len(), "using the Redis store on a Redis Cluster");
+            Ok(Arc::new(RedisStore::cluster(&nodes, &config.key_prefix, config.store_timeout.0)?))
+        }
         Some(url) => {
             tracing::info!(key_prefix = %config.key_prefix, "using the Redis store");
             Ok(Arc::new(RedisStore::new(url.expose(), &config.key_prefix, config.store_timeout.0)?))

@@ -3,15 +3,20 @@
 //! `index.rs`. Every write is one Lua script, so a record and its index
 //! entries never disagree.
 //!
-//! All keys share the hash tag `{key_prefix}`, so the scripts stay valid on
-//! Redis Cluster (they touch one slot).
+//! All keys share the hash tag `{key_prefix}`, so every script and every
+//! pipeline touches one slot and runs unchanged on Redis Cluster: the
+//! cluster connection routes it to the slot's master and follows `MOVED`/`ASK`
+//! redirections. `Connection` hides which of the two kinds is in use.
 
 use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
+use futures_util::future::BoxFuture;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisResult, Script, ServerErrorKind, Value};
 use tokio::sync::OnceCell;
 
 use super::index::{self, IndexEntry, IndexKey};
@@ -57,11 +62,61 @@ end
 return 0
 "#;
 
+/// Where the store connects: one server, or a cluster through its seed nodes.
+/// One per store, built once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Target {
+    Single(redis::Client),
+    Cluster(ClusterClient),
+}
+
+/// A connection to either kind of deployment. Both reconnect by themselves
+/// and are cheap to clone; the cluster one routes each command and pipeline
+/// by its keys' slot.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> BoxFuture<'a, RedisResult<Value>> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_command(cmd),
+            Connection::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> BoxFuture<'a, RedisResult<Vec<Value>>> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(conn) => conn.get_db(),
+            Connection::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// Retries inside one operation (reconnects, redirections while a cluster
+/// fails over); `bounded` caps the whole operation at the store timeout.
+const RETRIES: u32 = 2;
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
+
 pub struct RedisStore {
-    client: redis::Client,
+    target: Target,
     /// Connected on first use, so the service starts (and reports not ready)
-    /// while Redis is down; the manager reconnects by itself afterwards.
-    connection: OnceCell<ConnectionManager>,
+    /// while Redis is down; the connection reconnects by itself afterwards.
+    connection: OnceCell<Connection>,
     tag: String,
     timeout: Duration,
     insert: Script,
@@ -106,15 +161,32 @@ impl RedisStore {
     /// Parses the URL only; no connection is made until the first operation.
     pub fn new(url: &str, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(|e| StoreError::Internal(format!("bad redis_url: {e}")))?;
-        Ok(RedisStore {
-            client,
+        Ok(Self::with_target(Target::Single(client), key_prefix, timeout))
+    }
+
+    /// On a Redis Cluster, given one or more of its nodes (the others are
+    /// discovered). Parses the URLs only, like `new`.
+    pub fn cluster(nodes: &[&str], key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .retries(RETRIES)
+            .max_retry_wait(MAX_RETRY_DELAY.as_millis() as u64)
+            .build()
+            .map_err(|e| StoreError::Internal(format!("bad redis_url: {e}")))?;
+        Ok(Self::with_target(Target::Cluster(client), key_prefix, timeout))
+    }
+
+    fn with_target(target: Target, key_prefix: &str, timeout: Duration) -> Self {
+        RedisStore {
+            target,
             connection: OnceCell::new(),
             tag: format!("{{{key_prefix}}}"),
             timeout,
             insert: Script::new(INSERT_SCRIPT),
             update: Script::new(UPDATE_SCRIPT),
             lease: Script::new(LEASE_SCRIPT),
-        })
+        }
     }
 
     fn record_key(&self, id: &WithdrawalId) -> String {
@@ -125,17 +197,22 @@ impl RedisStore {
         format!("{}:idx:{}", self.tag, index.suffix())
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        self.connection
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
-            .await
-            .cloned()
-            .map_err(classify)
+    async fn connection(&self) -> Result<Connection, StoreError> {
+        self.connection.get_or_try_init(|| self.connect()).await.cloned().map_err(classify)
+    }
+
+    async fn connect(&self) -> RedisResult<Connection> {
+        match &self.target {
+            Target::Single(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(RETRIES as usize)
+                    .set_max_delay(MAX_RETRY_DELAY);
+                Ok(Connection::Single(ConnectionManager::new_with_config(client.clone(), config).await?))
+            }
+            Target::Cluster(client) => Ok(Connection::Cluster(client.get_async_connection().await?)),
+        }
     }
 
     /// Bounds every operation by the configured timeout, whatever the
@@ -332,5 +409,33 @@ impl Store for RedisStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_redirections_and_failover_answers_are_unavailable_not_internal() {
+        let transient = [
+            ServerErrorKind::Moved,
+            ServerErrorKind::Ask,
+            ServerErrorKind::TryAgain,
+            ServerErrorKind::ClusterDown,
+            ServerErrorKind::MasterDown,
+            ServerErrorKind::ReadOnly,
+            ServerErrorKind::BusyLoading,
+        ];
+        for kind in transient {
+            let error = RedisError::from((ErrorKind::Server(kind), "during failover"));
+            assert!(matches!(classify(error), StoreError::Unavailable(_)), "{kind:?}");
+        }
+        let error = RedisError::from((ErrorKind::ClusterConnectionNotFound, "no node for the slot"));
+        assert!(matches!(classify(error), StoreError::Unavailable(_)));
+        let error = RedisError::from((ErrorKind::Io, "Failed to create initial connections"));
+        assert!(matches!(classify(error), StoreError::Unavailable(_)));
+        let error = RedisError::from((ErrorKind::Server(ServerErrorKind::CrossSlot), "keys in different slots"));
+        assert!(matches!(classify(error), StoreError::Internal(_)), "a cross-slot script is a bug, not an outage");
     }
 }

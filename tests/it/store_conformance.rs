@@ -1,4 +1,5 @@
-//! One suite, both stores: whatever the memory store does, Redis does too.
+//! One suite, every store: whatever the memory store does, Redis does too,
+//! on one server and on a Redis Cluster.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{Inserted, ListQuery, MemoryStore, RedisStore, Store, Updated};
 
+use crate::support::cluster::ClusterServer;
 use crate::support::redis::{unique_prefix, RedisServer};
 
 fn now() -> DateTime<Utc> {
@@ -226,6 +228,15 @@ fn redis_store(name: &str) -> Arc<dyn Store> {
     Arc::new(RedisStore::new(&server.url(), &unique_prefix(name), std::time::Duration::from_secs(2)).unwrap())
 }
 
+/// On the shared cluster; successive tests' prefixes are served by
+/// different masters.
+fn cluster_store(name: &str) -> Arc<dyn Store> {
+    let cluster = ClusterServer::shared();
+    let seeds = cluster.seed_urls();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    Arc::new(RedisStore::cluster(&seeds, &cluster.prefix(name), std::time::Duration::from_secs(2)).unwrap())
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -238,6 +249,12 @@ macro_rules! conformance {
             $(#[tokio::test]
             async fn $name() {
                 super::$name(super::redis_store(stringify!($name))).await
+            })*
+        }
+        mod cluster {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::cluster_store(stringify!($name))).await
             })*
         }
     };

@@ -23,7 +23,16 @@ pub const SUPPORT_TOKEN: &str = "test-support-token-0123456789";
 pub const JWT_SECRET: &str = "test-user-jwt-secret-0123456789abcdef";
 
 pub fn test_config(redis_url: Option<&str>, key_prefix: &str) -> Config {
-    let redis_line = redis_url.map(|u| format!("redis_url = \"{u}\"")).unwrap_or_default();
+    let redis_lines = redis_url.map(|u| format!("redis_url = \"{u}\"")).unwrap_or_default();
+    config_with(&redis_lines, key_prefix)
+}
+
+/// On a Redis Cluster reached through `seeds` (comma-separated URLs).
+pub fn cluster_config(seeds: &str, key_prefix: &str) -> Config {
+    config_with(&format!("redis_cluster = true\nredis_url = \"{seeds}\""), key_prefix)
+}
+
+fn config_with(redis_line: &str, key_prefix: &str) -> Config {
     let text = format!(
         r#"
         listen = "127.0.0.1:0"
@@ -62,6 +71,8 @@ pub enum Backend<'a> {
     Memory,
     /// A Redis server and the key prefix to use on it.
     Redis(&'a RedisServer, String),
+    /// A Redis Cluster's seed URLs (comma-separated) and the key prefix.
+    Cluster(String, String),
 }
 
 impl TestApp {
@@ -86,6 +97,12 @@ impl TestApp {
                 let config = test_config(Some(&server.url()), &prefix);
                 let store = RedisStore::new(&server.url(), &prefix, config.store_timeout.0).unwrap();
                 (config, Arc::new(store))
+            }
+            Backend::Cluster(seeds, prefix) => {
+                let config = cluster_config(&seeds, &prefix);
+                // Built as the binary builds it, from the config.
+                let store = withdrawal_tracker::startup::build_store(&config).unwrap();
+                (config, store)
             }
         };
         tweak(&mut config);

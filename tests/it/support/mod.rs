@@ -1,4 +1,5 @@
 pub mod app;
+pub mod cluster;
 pub mod fake_esplora;
 pub mod fakes;
 pub mod ganache;

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const INSTALL_HINT: &str = "redis-server is required by the test suite and was not found on PATH.\n\
-     Install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS).";
+pub const INSTALL_HINT: &str =
+    "redis-server and redis-cli are required by the test suite and were not found on PATH.\n\
+     Install them with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis` (macOS).";
 
 pub struct RedisServer {
     pub port: u16,
@@ -18,11 +19,11 @@ pub struct RedisServer {
     extra_args: Vec<String>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn redis_server_binary() -> PathBuf {
+pub fn redis_server_binary() -> PathBuf {
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -116,7 +117,7 @@ impl Drop for RedisServer {
 
 /// Statics are never dropped, so a watchdog kills the server once this test
 /// process is gone; no redis-server outlives the test run.
-fn watch_for_test_exit(redis_pid: u32) {
+pub fn watch_for_test_exit(redis_pid: u32) {
     let script =
         format!("while kill -0 {} 2>/dev/null; do sleep 1; done; kill -9 {redis_pid} 2>/dev/null", std::process::id());
     let _ = Command::new("sh")
