@@ -16,6 +16,7 @@
 #   SCHEMATHESIS_SEED=123 scripts/schemathesis.sh   to replay a run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
 ST_VERSION=4.32.5
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-50}
@@ -97,10 +98,11 @@ run() {
   echo "=== role: $role (${left}s left)"
   # One worker: schemathesis' coverage phase is not thread-safe on Python 3.11
   # (a SystemError from ast.parse under two workers).
-  if [ "$left" -le 0 ] || ! timeout --kill-after=10 "$left" st run openapi.yaml --url "$base" "$@" \
+  # Run from the scratch directory: schemathesis keeps a .schemathesis/ cache in its working directory.
+  if [ "$left" -le 0 ] || ! (cd "$dir" && timeout --kill-after=10 "$left" st run "$repo/openapi.yaml" --url "$base" "$@" \
     --checks "$CHECKS" --exclude-checks "$EXCLUDE_CHECKS" --max-examples "$MAX_EXAMPLES" \
     --phases examples,coverage,fuzzing --workers 1 --seed "$SEED" --request-timeout 10 \
-    --generation-database none --suppress-health-check all --no-color; then
+    --generation-database none --suppress-health-check all --no-color); then
     failed+=("$role")
   fi
 }
