@@ -111,11 +111,13 @@ impl Authenticator {
 
         let claims: Value = decode_json(payload)?;
         let exp = numeric_date(&claims, "exp")?.ok_or(AuthError::BadClaim("exp"))?;
-        if now_unix > exp + self.leeway_seconds {
+        // Saturating: a signed `exp` near i64::MAX (or 1e300, read as i64::MAX) must
+        // not overflow.
+        if now_unix > exp.saturating_add(self.leeway_seconds) {
             return Err(AuthError::Expired);
         }
         if let Some(nbf) = numeric_date(&claims, "nbf")? {
-            if now_unix + self.leeway_seconds < nbf {
+            if now_unix.saturating_add(self.leeway_seconds) < nbf {
                 return Err(AuthError::NotYetValid);
             }
         }
@@ -241,6 +243,104 @@ mod tests {
         fn arbitrary_tokens_never_panic_or_pass(token in "[A-Za-z0-9._-]{0,200}") {
             let result = authenticator().authenticate(Some(&format!("Bearer {token}")), NOW);
             prop_assert!(result.is_err());
+        }
+    }
+
+    /// Three base64url segments whose header and claims decode to JSON of any shape.
+    fn jwt_like() -> impl Strategy<Value = String> {
+        let json = prop_oneof![
+            Just(r#"{"alg":"HS256"}"#.to_owned()),
+            Just(r#"{"alg":"none"}"#.to_owned()),
+            Just(r#"{"alg":"HS256","crit":["exp"]}"#.to_owned()),
+            Just(r#"{"sub":"u","exp":1e400}"#.to_owned()),
+            Just(r#"{"sub":"u","exp":-9223372036854775808,"nbf":9223372036854775807}"#.to_owned()),
+            Just("[]".to_owned()),
+            ".{0,40}",
+        ];
+        (json.clone(), json, proptest::collection::vec(any::<u8>(), 0..40)).prop_map(|(h, c, sig)| {
+            format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(h), URL_SAFE_NO_PAD.encode(c), URL_SAFE_NO_PAD.encode(sig))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_single_character_change_to_a_valid_token_fails(index in any::<proptest::sample::Index>(), replacement in 0x21u8..0x7f) {
+            let token = mint_user_jwt(SECRET, "alice", NOW + 3600);
+            let header = format!("Bearer {token}");
+            prop_assert_eq!(auth(&header), Ok(Caller::User(UserId::parse("alice").unwrap())));
+            let mut bytes = token.into_bytes();
+            let at = index.index(bytes.len());
+            prop_assume!(bytes[at] != replacement);
+            bytes[at] = replacement;
+            let tampered = String::from_utf8(bytes).unwrap();
+            let header = format!("Bearer {tampered}");
+            let result = auth(&header);
+            prop_assert!(result.is_err(), "{} passed as {:?}", tampered, result);
+        }
+
+        #[test]
+        fn truncated_or_extended_tokens_fail(cut in 1usize..40, extra in "[A-Za-z0-9_-]{1,4}") {
+            let token = mint_user_jwt(SECRET, "alice", NOW + 3600);
+            let truncated = format!("Bearer {}", &token[..token.len() - cut.min(token.len() - 1)]);
+            let extended = format!("Bearer {token}{extra}");
+            prop_assert!(auth(&truncated).is_err());
+            prop_assert!(auth(&extended).is_err());
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(header in ".{0,300}") {
+            let _ = authenticator().authenticate(Some(&header), NOW);
+        }
+
+        #[test]
+        fn structured_garbage_never_panics_or_passes(token in jwt_like(), now in any::<i64>()) {
+            let header = format!("Bearer {token}");
+            prop_assert!(authenticator().authenticate(Some(&header), now).is_err());
+        }
+
+        /// Signed tokens with any `exp` and `nbf` (integers of any size, floats)
+        /// agree with the rule computed in wide integers, and never overflow.
+        #[test]
+        fn signed_claims_of_any_size_follow_the_reference(
+            exp in prop_oneof![any::<i64>(), Just(i64::MAX), Just(i64::MIN), NOW - 100..NOW + 100],
+            nbf in proptest::option::of(prop_oneof![any::<i64>(), Just(i64::MAX), NOW - 100..NOW + 100]),
+            as_float in any::<bool>(),
+        ) {
+            let number = |n: i64| if as_float { format!("{:e}", n as f64) } else { n.to_string() };
+            let nbf_claim = nbf.map_or(String::new(), |n| format!(r#","nbf":{}"#, number(n)));
+            let claims = format!(r#"{{"sub":"bob","exp":{}{nbf_claim}}}"#, number(exp));
+            let token = forge(r#"{"alg":"HS256"}"#, &claims, SECRET);
+            // Floats are read back the way serde_json and `as` read them.
+            let read = |n: i64| if as_float { (n as f64) as i64 } else { n };
+            let (exp, nbf) = (read(exp) as i128, nbf.map(|n| read(n) as i128));
+            let now = NOW as i128;
+            let expected = if now > exp + 30 {
+                Err(AuthError::Expired)
+            } else if nbf.is_some_and(|nbf| now + 30 < nbf) {
+                Err(AuthError::NotYetValid)
+            } else {
+                Ok(Caller::User(UserId::parse("bob").unwrap()))
+            };
+            let header = format!("Bearer {token}");
+            prop_assert_eq!(auth(&header), expected, "{}", claims);
+        }
+
+        /// With 30 s of leeway a token is good until `exp + 30` inclusive and
+        /// from `nbf - 30` inclusive, and not one second beyond.
+        #[test]
+        fn exp_and_nbf_boundaries_are_exact(exp in 1_000_000i64..4_000_000_000, lifetime in 0i64..100_000) {
+            let nbf = exp - lifetime;
+            let token = forge(r#"{"alg":"HS256"}"#, &format!(r#"{{"sub":"bob","exp":{exp},"nbf":{nbf}}}"#), SECRET);
+            let at = |now: i64| authenticator().authenticate(Some(&format!("Bearer {token}")), now);
+            prop_assert!(at(exp + 30).is_ok());
+            prop_assert_eq!(at(exp + 31), Err(AuthError::Expired));
+            prop_assert!(at(nbf - 30).is_ok());
+            prop_assert_eq!(at(nbf - 31), Err(AuthError::NotYetValid));
+            let other = forge(r#"{"alg":"HS256"}"#, &format!(r#"{{"sub":"bob","exp":{exp},"nbf":{nbf}}}"#), "another-secret-0123456789abcdef");
+            let header = format!("Bearer {other}");
+            prop_assert_eq!(authenticator().authenticate(Some(&header), exp), Err(AuthError::BadSignature));
         }
     }
 }

@@ -829,4 +829,214 @@ mod tests {
         assert_eq!(HumanDuration::parse("30"), None);
         assert_eq!(HumanDuration::parse("s"), None);
     }
+
+    use proptest::prelude::*;
+
+    /// The parts of a valid config the generator varies, and the file it writes.
+    #[derive(Debug, Clone)]
+    struct Generated {
+        port: u16,
+        key_prefix: String,
+        store_timeout_ms: u64,
+        log_format: (&'static str, LogFormat),
+        ingest: Vec<String>,
+        support: Vec<String>,
+        secret: String,
+        leeway_s: u64,
+        timezone: &'static str,
+        at_risk_after: u32,
+        overdue_after: u32,
+        sweep_ms: u64,
+        extra: BTreeMap<String, u32>,
+    }
+
+    impl Generated {
+        fn toml(&self) -> String {
+            let list = |items: &[String]| items.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ");
+            let extra = self.extra.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ");
+            format!(
+                "listen = \"127.0.0.1:{}\"\nkey_prefix = {:?}\nstore_timeout = \"{}ms\"\nlog_format = {:?}\n\
+                 [auth]\ningest_tokens = [{}]\nsupport_tokens = [{}]\nuser_jwt_secret = {:?}\njwt_leeway = \"{}s\"\n\
+                 [sla]\ntimezone = {:?}\nat_risk_after = {}\noverdue_after = {}\nsweep_interval = \"{}ms\"\n\
+                 extra_working_days = {{ {} }}\n",
+                self.port,
+                self.key_prefix,
+                self.store_timeout_ms,
+                self.log_format.0,
+                list(&self.ingest),
+                list(&self.support),
+                self.secret,
+                self.leeway_s,
+                self.timezone,
+                self.at_risk_after,
+                self.overdue_after,
+                self.sweep_ms,
+                extra,
+            )
+        }
+    }
+
+    fn valid_config() -> impl Strategy<Value = Generated> {
+        let log_format = prop_oneof![
+            Just(("json", LogFormat::Json)),
+            Just(("text", LogFormat::Text)),
+            Just(("auto", LogFormat::Auto))
+        ];
+        let network = proptest::sample::select(Network::ALL.iter().map(|n| n.code().to_owned()).collect::<Vec<_>>());
+        (
+            (any::<u16>(), "[A-Za-z0-9_.:-]{1,32}", 1u64..100_000, log_format),
+            (
+                proptest::collection::vec("i[A-Za-z0-9!#-&(-/:-@^_|~]{15,40}", 0..3),
+                proptest::collection::vec("s[A-Za-z0-9!#-&(-/:-@^_|~]{15,40}", 0..3),
+                "[ -~]{32,64}",
+                0u64..=60,
+            ),
+            (
+                proptest::sample::select(vec!["UTC", "Asia/Shanghai", "America/New_York", "Europe/London"]),
+                0u32..5,
+                0u32..5,
+                100u64..600_000,
+                proptest::collection::btree_map(network, 0u32..5, 0..4),
+            ),
+        )
+            .prop_map(
+                |((port, key_prefix, store_timeout_ms, log_format), (ingest, support, secret, leeway_s), sla)| {
+                    let (timezone, at_risk_after, more, sweep_ms, extra) = sla;
+                    Generated {
+                        port,
+                        key_prefix,
+                        store_timeout_ms,
+                        log_format,
+                        ingest,
+                        support,
+                        secret,
+                        leeway_s,
+                        timezone,
+                        at_risk_after,
+                        overdue_after: at_risk_after + more,
+                        sweep_ms,
+                        extra,
+                    }
+                },
+            )
+    }
+
+    /// Lines that look like our config, some right, some not: known and unknown
+    /// keys, tables, values of every TOML type, and plain noise.
+    fn toml_ish() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            proptest::sample::select(vec![
+                "listen",
+                "redis_url",
+                "key_prefix",
+                "store_timeout",
+                "metrics_listen",
+                "log_format",
+                "ingest_tokens",
+                "support_tokens",
+                "user_jwt_secret",
+                "jwt_leeway",
+                "timezone",
+                "weekend",
+                "working_hours",
+                "holidays",
+                "make_up_workdays",
+                "calendars",
+                "at_risk_after",
+                "overdue_after",
+                "extra_working_days",
+                "sweep_interval",
+                "escalate_again_after",
+                "sink",
+                "url",
+                "secret",
+                "max_attempts",
+                "timeout",
+                "base_url",
+                "api_token",
+            ])
+            .prop_map(str::to_owned),
+            "[a-z_]{1,12}",
+        ];
+        let value = prop_oneof![
+            "\"[ -!#-\\[\\]-~]{0,40}\"",
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[0-9]{1,6}(ms|s|m|h|d)?".prop_map(|v| format!("{v:?}")),
+            Just("true".to_owned()),
+            Just("[\"a\", 1]".to_owned()),
+            Just("[\"sat\", \"sun\", \"funday\"]".to_owned()),
+            Just("{ DOGE = 1, MOON = 2 }".to_owned()),
+            Just("1.5e300".to_owned()),
+            Just("1979-05-27T07:32:00Z".to_owned()),
+        ];
+        let line = prop_oneof![
+            4 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => proptest::sample::select(vec!["[auth]", "[sla]", "[tickets]", "[tickets.jira]", "[tickets.zendesk]", "[other]", "[[auth]]"]).prop_map(str::to_owned),
+            1 => ".{0,30}",
+        ];
+        proptest::collection::vec(line, 0..12).prop_map(|lines| lines.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn valid_random_configs_round_trip(g in valid_config()) {
+            let text = g.toml();
+            let config = check(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(config.listen_addr().unwrap().port(), g.port);
+            prop_assert_eq!(&config.key_prefix, &g.key_prefix);
+            prop_assert_eq!(config.store_timeout.0, Duration::from_millis(g.store_timeout_ms));
+            prop_assert_eq!(config.log_format, g.log_format.1);
+            let exposed = |tokens: &[Secret]| tokens.iter().map(|t| t.expose().to_owned()).collect::<Vec<_>>();
+            prop_assert_eq!(exposed(&config.auth.ingest_tokens), g.ingest.clone());
+            prop_assert_eq!(exposed(&config.auth.support_tokens), g.support.clone());
+            prop_assert_eq!(config.auth.user_jwt_secret.expose(), g.secret.as_str());
+            prop_assert_eq!(config.auth.jwt_leeway.0, Duration::from_secs(g.leeway_s));
+            prop_assert_eq!(config.sla.timezone.as_str(), g.timezone);
+            prop_assert_eq!((config.sla.at_risk_after, config.sla.overdue_after), (g.at_risk_after, g.overdue_after));
+            prop_assert_eq!(config.sla.sweep_interval.0, Duration::from_millis(g.sweep_ms));
+            prop_assert_eq!(&config.sla.extra_working_days, &g.extra);
+            // Secrets never show in Debug output.
+            let shown = format!("{config:?}");
+            prop_assert!(!shown.contains(&g.secret));
+        }
+
+        /// One bad value in an otherwise valid file: the error names that key.
+        #[test]
+        fn one_bad_value_is_named(g in valid_config(), pick in 0usize..7, noise in "[a-z ]{0,10}", n in 61u64..100_000) {
+            let mut bad = g.clone();
+            let key = match pick {
+                0 => { bad.key_prefix = format!("{} {}", g.key_prefix, noise); "key_prefix" }
+                1 => { bad.key_prefix = "k".repeat(33 + noise.len()); "key_prefix" }
+                2 => { bad.secret = g.secret[..(n as usize % 32)].to_owned(); "auth.user_jwt_secret" }
+                3 => { bad.leeway_s = n; "auth.jwt_leeway" }
+                4 => { bad.ingest = vec![format!("i{}", &noise.replace(' ', "")[..noise.replace(' ', "").len().min(14)])]; "auth.ingest_tokens[0]" }
+                5 => { bad.at_risk_after = g.overdue_after + 1 + (n as u32 % 5); "sla.at_risk_after" }
+                _ => { bad.sweep_ms = n % 100; "sla.sweep_interval" }
+            };
+            let err = check(&bad.toml()).unwrap_err();
+            prop_assert!(matches!(&err, ConfigError::Invalid { .. }), "{}", err);
+            prop_assert!(err.to_string().contains(key), "expected {} in {}", key, err);
+        }
+
+        #[test]
+        fn arbitrary_toml_ish_text_never_panics(text in toml_ish()) {
+            match check(&text) {
+                Ok(config) => prop_assert!(config.listen_addr().is_ok()),
+                Err(ConfigError::Invalid { key, message }) => {
+                    prop_assert!(!key.is_empty() && !message.is_empty());
+                }
+                Err(ConfigError::Parse { message, .. }) => {
+                    // Past the syntax, every refusal names the key or field at fault.
+                    if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+                        let names_a_key = message.contains('`')
+                            || table.keys().any(|k| message.contains(k.as_str()));
+                        prop_assert!(names_a_key, "{}\n--- for ---\n{}", message, text);
+                    }
+                }
+                Err(other) => prop_assert!(false, "unexpected error {}", other),
+            }
+        }
+    }
 }

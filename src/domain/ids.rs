@@ -167,6 +167,113 @@ mod tests {
         assert!(TxHash::parse(Network::Btc, &format!("0x{}", "ab".repeat(32))).is_err());
     }
 
+    use proptest::prelude::*;
+
+    /// The documented rule, written independently of the parser.
+    fn reference_id_ok(raw: &str) -> bool {
+        (1..=64).contains(&raw.chars().count())
+            && raw.chars().all(|c| matches!(c, 'A'..='Z' | 'a'..='z' | '0'..='9' | '_' | '-' | '.' | ':'))
+    }
+
+    /// Mostly the id alphabet, with near misses (space, `/`, `|`, `~`, non-ASCII, control).
+    fn id_like() -> impl Strategy<Value = String> {
+        prop_oneof!["[A-Za-z0-9_.:-]{0,70}", "[A-Za-z0-9_.:/| ~é\n\x00-]{0,70}", ".{0,70}",]
+    }
+
+    fn hex_network(prefixed: bool) -> impl Strategy<Value = Network> {
+        let networks: Vec<Network> = Network::ALL
+            .into_iter()
+            .filter(|n| match n.tx_hash_format() {
+                TxHashFormat::PrefixedHex { .. } => prefixed,
+                TxHashFormat::Hex { .. } => !prefixed,
+                _ => false,
+            })
+            .collect();
+        proptest::sample::select(networks)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn ids_accept_exactly_the_reference_predicate(raw in id_like()) {
+            let parsed = WithdrawalId::parse(&raw);
+            prop_assert_eq!(parsed.is_ok(), reference_id_ok(&raw), "{:?}", raw);
+            prop_assert_eq!(UserId::parse(&raw).is_ok(), reference_id_ok(&raw));
+            match parsed {
+                Ok(id) => {
+                    prop_assert_eq!(id.as_str(), raw.as_str());
+                    let json = serde_json::to_string(&id).unwrap();
+                    prop_assert_eq!(serde_json::from_str::<WithdrawalId>(&json).unwrap(), id);
+                }
+                Err(err) => {
+                    prop_assert_eq!(err.field, "id");
+                    prop_assert!(serde_json::from_value::<WithdrawalId>(serde_json::json!(raw)).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn tx_hashes_never_panic_and_normalize_idempotently(network in proptest::sample::select(Network::ALL.to_vec()), raw in ".{0,140}") {
+            if let Ok(hash) = TxHash::parse(network, &raw) {
+                prop_assert!(!hash.as_str().is_empty() && hash.as_str().len() <= MAX_TX_HASH_LEN);
+                prop_assert_eq!(TxHash::parse(network, hash.as_str()).unwrap(), hash.clone());
+                prop_assert!(hash.as_str().eq_ignore_ascii_case(&raw), "only the case may change");
+            }
+        }
+
+        #[test]
+        fn prefixed_hex_hashes_round_trip_in_any_case(network in hex_network(true), bytes in proptest::collection::vec(any::<u8>(), 32), upper in any::<bool>()) {
+            let TxHashFormat::PrefixedHex { bytes: len } = network.tx_hash_format() else { unreachable!() };
+            let hex: String = bytes.iter().cycle().take(len).map(|b| format!("{b:02x}")).collect();
+            let raw = if upper { format!("0X{}", hex.to_ascii_uppercase()) } else { format!("0x{hex}") };
+            let parsed = TxHash::parse(network, &raw).unwrap();
+            prop_assert_eq!(parsed.as_str(), format!("0x{hex}"));
+            // One digit short, one too many, or without the prefix: refused.
+            let longer = format!("{raw}0");
+            prop_assert!(TxHash::parse(network, &raw[..raw.len() - 1]).is_err());
+            prop_assert!(TxHash::parse(network, &longer).is_err());
+            prop_assert!(TxHash::parse(network, &hex).is_err());
+        }
+
+        #[test]
+        fn bare_hex_hashes_accept_exactly_their_length(network in hex_network(false), len in 0usize..140, digit in "[0-9a-fA-F]", bad in "[g-zG-Z_ .]") {
+            let TxHashFormat::Hex { bytes, upper } = network.tx_hash_format() else { unreachable!() };
+            let raw = digit.repeat(len);
+            let parsed = TxHash::parse(network, &raw);
+            prop_assert_eq!(parsed.is_ok(), len == bytes * 2, "{} {}", network, len);
+            if let Ok(hash) = parsed {
+                let expected = if upper { raw.to_ascii_uppercase() } else { raw.to_ascii_lowercase() };
+                prop_assert_eq!(hash.as_str(), expected.as_str());
+                let mut broken = raw.clone();
+                broken.replace_range(len / 2..len / 2 + 1, &bad);
+                prop_assert!(TxHash::parse(network, &broken).is_err());
+            }
+        }
+
+        #[test]
+        fn base58_and_opaque_hashes_keep_their_text(network in proptest::sample::select(Network::ALL.to_vec()), raw in "[1-9A-HJ-NP-Za-km-z]{1,128}") {
+            match network.tx_hash_format() {
+                TxHashFormat::Base58 { min_len, max_len } => {
+                    let parsed = TxHash::parse(network, &raw);
+                    prop_assert_eq!(parsed.is_ok(), (min_len..=max_len).contains(&raw.len()));
+                    if let Ok(hash) = parsed {
+                        prop_assert_eq!(hash.as_str(), raw.as_str());
+                        let with_zero = format!("0{}", &raw[1..]);
+                        prop_assert!(TxHash::parse(network, &with_zero).is_err(), "0 is not base58");
+                    }
+                }
+                TxHashFormat::Opaque => {
+                    let parsed = TxHash::parse(network, &raw).unwrap();
+                    prop_assert_eq!(parsed.as_str(), raw.as_str());
+                    let spaced = format!("{raw} x");
+                    prop_assert!(TxHash::parse(network, &spaced).is_err(), "no spaces");
+                }
+                _ => {}
+            }
+        }
+    }
+
     #[test]
     fn solana_signatures_are_base58() {
         let sig = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";

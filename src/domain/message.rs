@@ -112,4 +112,75 @@ mod tests {
             assert_eq!(Language::negotiate(*header), *expected, "{header:?}");
         }
     }
+
+    use proptest::prelude::*;
+
+    /// A language range we may or may not serve, and its weight in thousandths
+    /// (`None`: no `q`, which means 1).
+    fn range() -> impl Strategy<Value = (String, Option<u16>)> {
+        let tag = prop_oneof![
+            proptest::sample::select(vec![
+                "zh",
+                "zh-CN",
+                "ZH-tw",
+                "zh-Hans-CN",
+                "en",
+                "en-US",
+                "EN-gb",
+                "*",
+                "fr",
+                "de-DE",
+                "zhx",
+                "eng"
+            ])
+            .prop_map(str::to_owned),
+            "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})?",
+        ];
+        (tag, proptest::option::of(0u16..=1000))
+    }
+
+    /// The rule, restated: the highest weight among ranges we serve wins, the
+    /// first one on a tie; weight 0 means "not this one"; nothing served: English.
+    fn reference(ranges: &[(String, Option<u16>)]) -> Language {
+        let mut best: Option<(u16, Language)> = None;
+        for (tag, q) in ranges {
+            let q = q.unwrap_or(1000);
+            let tag = tag.to_ascii_lowercase();
+            let language = if tag == "zh" || tag.starts_with("zh-") {
+                SimplifiedChinese
+            } else if tag == "en" || tag.starts_with("en-") || tag == "*" {
+                English
+            } else {
+                continue;
+            };
+            if q > 0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, language));
+            }
+        }
+        best.map_or(English, |(_, language)| language)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn negotiation_agrees_with_the_reference(ranges in proptest::collection::vec(range(), 0..6), spaced in any::<bool>()) {
+            let header = ranges
+                .iter()
+                .map(|(tag, q)| match q {
+                    Some(q) if spaced => format!(" {tag} ; q={}.{:03}", q / 1000, q % 1000),
+                    Some(q) => format!("{tag};q={}.{:03}", q / 1000, q % 1000),
+                    None => tag.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            prop_assert_eq!(Language::negotiate(Some(&header)), reference(&ranges), "{}", header);
+        }
+
+        #[test]
+        fn negotiation_never_panics(header in prop_oneof![".{0,100}", "[a-zA-Z*,;=q. 0-9-]{0,100}"]) {
+            let language = Language::negotiate(Some(&header));
+            prop_assert!(matches!(language.tag(), "en" | "zh-CN"));
+        }
+    }
 }

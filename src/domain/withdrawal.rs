@@ -275,9 +275,54 @@ impl Withdrawal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn now() -> DateTime<Utc> {
         "2026-03-02T10:00:00Z".parse().unwrap()
+    }
+
+    /// 2009-01-03T00:00:00Z and 2026-03-02T10:00:00Z in Unix seconds.
+    const EARLIEST: i64 = 1_230_940_800;
+    const NOW: i64 = 1_772_445_600;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn requested_at_round_trips_with_any_offset(
+            secs in EARLIEST..=NOW,
+            nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+            offset_minutes in -(23 * 60 + 59)..=(23 * 60 + 59),
+        ) {
+            let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            let at = DateTime::from_timestamp(secs, nanos).unwrap().with_timezone(&offset);
+            for text in [at.to_rfc3339(), at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)] {
+                let parsed = parse_requested_at(&text, now()).unwrap();
+                prop_assert_eq!(parsed, at, "{}", text);
+                prop_assert_eq!(parsed.offset(), at.offset(), "the offset is kept: {}", text);
+            }
+        }
+
+        #[test]
+        fn requested_at_outside_the_window_is_refused(secs in prop_oneof![0i64..EARLIEST, (NOW + 301)..(NOW + 100 * 365 * 86_400)]) {
+            let text = DateTime::from_timestamp(secs, 0).unwrap().to_rfc3339();
+            let err = parse_requested_at(&text, now()).unwrap_err();
+            prop_assert_eq!(err.field, "requested_at");
+        }
+
+        #[test]
+        fn requested_at_garbage_never_panics(raw in prop_oneof![
+            ".{0,40}",
+            "[0-9]{1,6}-[0-9]{1,3}-[0-9]{1,3}[Tt ][0-9]{1,3}:[0-9]{1,3}:[0-9]{1,3}(\\.[0-9]{0,12})?([Zz]|[+-][0-9]{1,3}:[0-9]{1,3})?",
+        ]) {
+            if let Ok(at) = parse_requested_at(&raw, now()) {
+                // Whatever passes is inside the window and means what it says.
+                prop_assert!(at.timestamp() >= EARLIEST && at.timestamp() <= NOW + 300);
+                prop_assert_eq!(DateTime::parse_from_rfc3339(&raw).unwrap(), at);
+            } else {
+                prop_assert_eq!(parse_requested_at(&raw, now()).unwrap_err().field, "requested_at");
+            }
+        }
     }
 
     fn registration() -> Registration {

@@ -84,10 +84,23 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// A 405 names the methods the path does serve in `Allow` (RFC 9110 15.5.6).
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let error = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!("{} is not allowed on {}", req.method(), req.path()),
-    ))
+    );
+    let mut response = actix_web::ResponseError::error_response(&error);
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_str(&allowed_methods(&pattern)).expect("method names are ASCII"),
+    );
+    response
+}
+
+/// The methods [`ROUTES`] serves on a path pattern, e.g. `GET, PATCH`.
+pub fn allowed_methods(pattern: &str) -> String {
+    ROUTES.iter().filter(|r| r.path == pattern).map(|r| r.method.as_str()).collect::<Vec<_>>().join(", ")
 }

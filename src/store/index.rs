@@ -210,6 +210,38 @@ mod tests {
         }
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn cursors_round_trip(digits in 0i64..=TIME_DIGITS_MAX, id in "[A-Za-z0-9_.:-]{1,64}") {
+            let cursor = Cursor::at_member(format!("{digits:015}|{id}"));
+            let encoded = cursor.encode();
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            prop_assert_eq!(Cursor::decode(&encoded), Some(cursor));
+        }
+
+        #[test]
+        fn cursor_decode_never_panics(raw in prop_oneof![".{0,120}", "[A-Za-z0-9_=+/-]{0,120}"]) {
+            if let Some(cursor) = Cursor::decode(&raw) {
+                // Whatever decodes is a member this service could have issued.
+                let (digits, id) = cursor.member().split_once('|').unwrap();
+                prop_assert!(digits.len() == 15 && digits.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert!(WithdrawalId::parse(id).is_ok());
+                prop_assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+            }
+        }
+
+        #[test]
+        fn cursors_with_a_bad_member_are_refused(digits in "[0-9]{0,20}", id in ".{0,70}") {
+            let member = format!("{digits}|{id}");
+            let valid = digits.len() == 15 && WithdrawalId::parse(&id).is_ok();
+            prop_assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(&member)).is_some(), valid, "{:?}", member);
+        }
+    }
+
     #[test]
     fn plan_reads_the_narrowest_exact_index() {
         let user = UserId::parse("u").unwrap();

@@ -10,6 +10,7 @@ mod detect;
 mod eos;
 mod evm;
 mod filecoin;
+mod fuzz;
 mod hedera;
 mod move_chains;
 mod near;

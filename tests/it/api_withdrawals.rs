@@ -371,7 +371,11 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let app = TestApp::memory().await;
     expect_error(app.get_as("/v2/withdrawals", SUPPORT_TOKEN).await, StatusCode::NOT_FOUND, "not_found").await;
     let delete = app.client.delete(app.url("/v1/withdrawals/w-1")).bearer_auth(INGEST_TOKEN).send().await.unwrap();
+    assert_eq!(delete.headers()["allow"], "GET, PATCH");
     expect_error(delete, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let trace = app.client.request(reqwest::Method::TRACE, app.url("/healthz")).send().await.unwrap();
+    assert_eq!(trace.headers()["allow"], "GET");
+    expect_error(trace, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
 #[tokio::test]
