@@ -59,6 +59,12 @@ user_jwt_secret = "schemathesis-user-jwt-secret-0123456789"
 
 [tickets]
 sink = "none"
+
+# The fuzzer sends thousands of requests, many with bad tokens, from one IP.
+[rate_limit]
+per_token_per_second = 100000
+per_token_burst = 100000
+failed_auth_per_ip_per_minute = 100000
 EOF
 
 # Only this config: no store or secrets from the caller's environment.
