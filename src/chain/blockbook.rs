@@ -260,8 +260,11 @@ fn tx_info(tx: BbTx) -> Result<TxInfo, ChainError> {
             payments.push(Payment { to: address.clone(), amount, asset: Asset::Native });
         }
     }
-    let outpoints =
-        tx.vin.into_iter().filter_map(|vin| Some(OutPoint { txid: vin.txid?.to_ascii_lowercase(), vout: vin.vout })).collect();
+    let outpoints = tx
+        .vin
+        .into_iter()
+        .filter_map(|vin| Some(OutPoint { txid: vin.txid?.to_ascii_lowercase(), vout: vin.vout }))
+        .collect();
     Ok(TxInfo {
         txid: tx.txid.to_ascii_lowercase(),
         location,

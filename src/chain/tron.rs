@@ -276,7 +276,8 @@ pub fn tron_address(hex: &str) -> Option<String> {
 }
 
 fn address(hex: &str, what: &str) -> Result<String, ChainError> {
-    tron_address(hex).ok_or_else(|| ChainError::BadResponse(format!("{what}: {:?} is not a TRON address", snippet(hex))))
+    tron_address(hex)
+        .ok_or_else(|| ChainError::BadResponse(format!("{what}: {:?} is not a TRON address", snippet(hex))))
 }
 
 /// A TRC-20 `transfer(address,uint256)` call's recipient (base58) and amount.
@@ -303,7 +304,11 @@ fn decode_transfer_log(log: &TronLog) -> Option<Payment> {
     let amount = u128::from_str_radix(log.data.trim_start_matches('0'), 16)
         .ok()
         .or_else(|| log.data.bytes().all(|b| b == b'0').then_some(0))?;
-    Some(Payment { to: tron_address(to)?, amount: BaseUnits::new(amount), asset: Asset::Token(tron_address(&log.address)?) })
+    Some(Payment {
+        to: tron_address(to)?,
+        amount: BaseUnits::new(amount),
+        asset: Asset::Token(tron_address(&log.address)?),
+    })
 }
 
 fn is_success(result: Option<&str>) -> bool {
@@ -351,10 +356,11 @@ fn outcome(tx: &TronTx, info: Option<&TronTxInfo>) -> Result<(Option<bool>, Vec<
                 // What happened: the token's Transfer logs.
                 Some(info) => payments.extend(info.log.iter().filter_map(decode_transfer_log)),
                 // Not executed yet: what the calldata asks for.
-                None => payments.extend(
-                    decode_trc20_transfer(&call.data)
-                        .map(|(to, amount)| Payment { to, amount, asset: Asset::Token(token) }),
-                ),
+                None => payments.extend(decode_trc20_transfer(&call.data).map(|(to, amount)| Payment {
+                    to,
+                    amount,
+                    asset: Asset::Token(token),
+                })),
             }
         }
         // TRC-10, staking, votes, ...: no payment a withdrawal makes.
@@ -481,7 +487,10 @@ mod tests {
     fn decodes_trc20_transfer_calldata() {
         let data = format!("a9059cbb{:0>64}{:064x}", &USDT_HEX[2..], 25_500_000u128);
         assert_eq!(decode_trc20_transfer(&data), Some((USDT.to_owned(), BaseUnits::new(25_500_000))));
-        assert_eq!(decode_trc20_transfer(&data.to_ascii_uppercase()), Some((USDT.to_owned(), BaseUnits::new(25_500_000))));
+        assert_eq!(
+            decode_trc20_transfer(&data.to_ascii_uppercase()),
+            Some((USDT.to_owned(), BaseUnits::new(25_500_000)))
+        );
         let approve = format!("095ea7b3{}", &data[8..]);
         assert_eq!(decode_trc20_transfer(&approve), None, "approve is not a transfer");
         assert_eq!(decode_trc20_transfer(&data[..data.len() - 2]), None, "truncated");

@@ -1,5 +1,7 @@
 pub mod app;
+pub mod fake_blockbook;
 pub mod fake_esplora;
+pub mod fake_tron;
 pub mod fakes;
 pub mod ganache;
 pub mod redis;
