@@ -53,7 +53,7 @@ async fn tip_and_paged_blocks_come_with_hashes_parents_and_txids() {
     assert_eq!(got[1..], txids.iter().map(String::as_str).collect::<Vec<_>>()[..]);
     assert!(block.txs.iter().all(|tx| tx.call.is_none()));
     let pages = fake.state.lock().unwrap().paths.iter().filter(|p| p.contains("/api/v2/block/")).count();
-    assert!(pages >= 3 + 1, "every page was read, by hash: {pages}");
+    assert!(pages > 3, "every page was read, by hash: {pages}");
 
     // Payments of the block's transactions, in satoshis.
     let found = blockbook.transactions_in_block(&block, &txids[..2]).await.unwrap();
