@@ -138,21 +138,28 @@ pub struct Config {
 #[serde(rename_all = "snake_case")]
 pub enum ExplorerKind {
     Esplora,
+    Blockbook,
     Evm,
+    Tron,
 }
 
 impl ExplorerKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ExplorerKind::Esplora => "esplora",
+            ExplorerKind::Blockbook => "blockbook",
             ExplorerKind::Evm => "evm",
+            ExplorerKind::Tron => "tron",
         }
     }
 
     fn serves(self, network: Network) -> bool {
+        use Network::*;
         match self {
-            ExplorerKind::Esplora => matches!(network, Network::Btc | Network::Ltc),
+            ExplorerKind::Esplora => matches!(network, Btc | Ltc),
+            ExplorerKind::Blockbook => matches!(network, Btc | Ltc | Doge | Bch | Dash | Zec),
             ExplorerKind::Evm => network.is_evm(),
+            ExplorerKind::Tron => network == Trx,
         }
     }
 }

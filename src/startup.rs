@@ -14,10 +14,12 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::auth::Authenticator;
-use crate::chain::esplora::ApiKey;
 use crate::chain::failover::Failover;
 use crate::chain::http::Gate;
-use crate::chain::{ChainClient, EsploraClient, EsploraConfig, EvmClient, EvmConfig};
+use crate::chain::{
+    ApiKey, BlockbookClient, BlockbookConfig, ChainClient, EsploraClient, EsploraConfig, EvmClient, EvmConfig,
+    TronClient, TronConfig,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ExplorerKind};
 use crate::domain::escalation::EscalationPolicy;
@@ -231,14 +233,21 @@ fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) ->
         let gate =
             Arc::new(Gate::new(network, chain.explorer.as_str(), chain.requests_per_second, service.metrics.clone()));
         let timeout = chain.request_timeout.0;
+        let api_key = match (&chain.api_key_header, &chain.api_key) {
+            (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
+            _ => None,
+        };
+        let base_urls = chain.urls.clone();
         let client: Arc<dyn ChainClient> = match chain.explorer {
             ExplorerKind::Esplora => {
-                let api_key = match (&chain.api_key_header, &chain.api_key) {
-                    (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
-                    _ => None,
-                };
-                let config = EsploraConfig { base_urls: chain.urls.clone(), api_key, timeout };
-                Arc::new(EsploraClient::new(config).with_gate(gate))
+                Arc::new(EsploraClient::new(EsploraConfig { base_urls, api_key, timeout }).with_gate(gate))
+            }
+            ExplorerKind::Blockbook => {
+                Arc::new(BlockbookClient::new(BlockbookConfig { base_urls, api_key, timeout }).with_gate(gate))
+            }
+            ExplorerKind::Tron => {
+                let api_key = chain.api_key.clone();
+                Arc::new(TronClient::new(TronConfig { base_urls, api_key, timeout }).with_gate(gate))
             }
             ExplorerKind::Evm => {
                 let clients = chain

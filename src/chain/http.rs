@@ -1,5 +1,5 @@
-//! HTTP details both clients share: status and transport errors sorted into
-//! `ChainError`s.
+//! HTTP details the REST clients share: status and transport errors sorted
+//! into `ChainError`s, failover across base URLs, JSON errors that say where.
 
 use std::time::Duration;
 
@@ -121,6 +121,82 @@ impl Gate {
         }
         result
     }
+}
+
+/// A 2xx answer, or a 4xx other than 429 that the caller reads in its own
+/// way (Blockbook answers 400 for "not found", TronGrid 403 when throttling).
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+/// Sends the request `build` makes for each base URL in order until one
+/// answers: connect errors, timeouts (the body's too) and 5xx move on to the
+/// next URL; a 429 is the answer (another URL of the same provider would
+/// throttle as well). `api` names the API in the final error's log line.
+pub(super) async fn send_with_failover<F>(
+    api: &str,
+    base_urls: &[String],
+    gate: &Gate,
+    build: F,
+) -> Result<Reply, ChainError>
+where
+    F: Fn(&str) -> reqwest::RequestBuilder,
+{
+    let mut last = ChainError::Unavailable(format!("no {api} base URL configured"));
+    for base in base_urls {
+        let response = match gate.send(build(base)).await {
+            Ok(response) => response,
+            Err(error) => {
+                last = transport_error(&error);
+                continue;
+            }
+        };
+        let status = response.status();
+        let readable = status.is_success()
+            || (status.is_client_error()
+                && status != StatusCode::TOO_MANY_REQUESTS
+                && status != StatusCode::REQUEST_TIMEOUT);
+        if !readable {
+            match status_error(response).await {
+                error @ ChainError::Unavailable(_) => {
+                    last = error;
+                    continue;
+                }
+                error => return Err(error),
+            }
+        }
+        match response.text().await {
+            Ok(body) => return Ok(Reply { status, body }),
+            Err(error) => last = transport_error(&error),
+        }
+    }
+    tracing::debug!(api, error = %last, "every base URL failed");
+    Err(last)
+}
+
+/// JSON into `T`, or a `BadResponse` naming the endpoint and the path inside
+/// the document where it went wrong.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &str, path: &str) -> Result<T, ChainError> {
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let at = e.path().to_string();
+        ChainError::BadResponse(format!("{}: at `{at}`: {}", endpoint(path), e.inner()))
+    })
+}
+
+/// The path without ids or query, so messages group well in logs.
+pub(super) fn endpoint(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    path.split('/')
+        .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The start of a body, for error messages.
+pub(super) fn snippet(text: &str) -> String {
+    text.chars().take(120).collect()
 }
 
 #[cfg(test)]

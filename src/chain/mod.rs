@@ -3,10 +3,12 @@
 //! transaction's outcome and payments, and whether it was replaced. One file
 //! per explorer API; nothing here knows about withdrawals.
 
+pub mod blockbook;
 pub mod esplora;
 pub mod evm;
 pub mod failover;
 pub mod http;
+pub mod tron;
 mod units;
 
 use std::time::Duration;
@@ -14,8 +16,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use esplora::{EsploraClient, EsploraConfig};
+pub use blockbook::{BlockbookClient, BlockbookConfig};
+pub use esplora::{ApiKey, EsploraClient, EsploraConfig};
 pub use evm::{EvmClient, EvmConfig};
+pub use tron::{TronClient, TronConfig};
 pub use units::{BaseUnits, UnitsError};
 
 /// Sorted by what the caller should do next.
@@ -123,6 +127,8 @@ pub enum ConflictKey {
     /// UTXO: the previous outputs it spends; another spender replaced it.
     Outpoints(Vec<OutPoint>),
     /// Account: the sender's nonce; another transaction with it replaced it.
+    /// (TRON has no nonce and spends no outputs: its key is an empty
+    /// `Outpoints`, and nothing can replace it; it lands or expires.)
     Nonce { from: String, nonce: u64 },
 }
 

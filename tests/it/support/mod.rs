@@ -1,6 +1,8 @@
 pub mod app;
 pub mod cluster;
+pub mod fake_blockbook;
 pub mod fake_esplora;
+pub mod fake_tron;
 pub mod fakes;
 pub mod ganache;
 pub mod redis;
