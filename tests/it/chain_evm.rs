@@ -22,18 +22,18 @@ const PAYEE: &str = "0x1111111111111111111111111111111111111111";
 /// PUSH1 len (60 ll), PUSH1 12 (60 0c) = where the runtime starts in this code,
 /// PUSH1 0 (60 00) = memory destination, CODECOPY (39),
 /// PUSH1 len (60 ll), PUSH1 0 (60 00), RETURN (f3): the runtime becomes the code.
-fn init_code(runtime: &str) -> String {
+pub(crate) fn init_code(runtime: &str) -> String {
     let len = runtime.len() / 2;
     assert!(len < 256);
     format!("0x60{len:02x}600c600039 60{len:02x}6000f3{runtime}").replace(' ', "")
 }
 
 /// Runtime that always reverts: PUSH1 0 (60 00), PUSH1 0 (60 00), REVERT (fd).
-const REVERTER: &str = "60006000fd";
+pub(crate) const REVERTER: &str = "60006000fd";
 
 /// Runtime that logs an ERC-20 `Transfer(caller, to, amount)` for any call
 /// with `transfer(address to, uint256 amount)` calldata, and stops:
-fn token_runtime() -> String {
+pub(crate) fn token_runtime() -> String {
     [
         "6024",               // PUSH1 0x24: calldata offset of `amount` (selector 4 + word 32)
         "35",                 // CALLDATALOAD: amount
@@ -53,7 +53,7 @@ fn token_runtime() -> String {
 }
 
 /// `transfer(address,uint256)` calldata.
-fn transfer_call(to: &str, amount: u128) -> String {
+pub(crate) fn transfer_call(to: &str, amount: u128) -> String {
     format!("0xa9059cbb{:0>64}{amount:064x}", &to[2..])
 }
 

@@ -20,3 +20,4 @@ mod observability;
 mod replicas;
 mod store_conformance;
 mod tls;
+mod tracking;

@@ -13,6 +13,7 @@ use withdrawal_tracker::service::Service;
 use withdrawal_tracker::startup::Application;
 use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
 use withdrawal_tracker::tickets::build_sink;
+use withdrawal_tracker::tracker::chain::ChainTracker;
 use withdrawal_tracker::tracker::store_gauges::StoreGauges;
 use withdrawal_tracker::tracker::sweeper::Sweeper;
 
@@ -63,6 +64,7 @@ pub struct TestApp {
     pub service: Arc<Service>,
     pub sweeper: Sweeper,
     pub store_gauges: StoreGauges,
+    pub chain_trackers: Vec<ChainTracker>,
     pub metrics_port: Option<u16>,
     pub handle: actix_web::dev::ServerHandle,
 }
@@ -113,8 +115,19 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
         let (store_gauges, metrics_port) = (app.store_gauges(), app.metrics_port());
+        let chain_trackers = app.chain_trackers();
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: reqwest::Client::new(), clock, service, sweeper, store_gauges, metrics_port, handle }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            service,
+            sweeper,
+            store_gauges,
+            chain_trackers,
+            metrics_port,
+            handle,
+        }
     }
 
     pub fn user_token(&self, user: &str) -> String {

@@ -1,0 +1,255 @@
+//! The chain tracker end to end: the real service, a fake Esplora that
+//! follows the documented API (blocks, reorgs, evictions, replacements, 429s)
+//! and a real Ethereum node (ganache).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+
+use crate::chain_evm::{init_code, token_runtime, transfer_call, REVERTER};
+use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::fake_esplora::{FakeEsplora, Mode};
+use crate::support::ganache::Ganache;
+
+/// Satoshi's genesis address: a valid mainnet P2PKH.
+const BTC_PAYEE: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
+const ETH_PAYEE: &str = "0x1111111111111111111111111111111111111111";
+
+fn chain(explorer: ExplorerKind, url: &str, required: u64) -> NetworkChainConfig {
+    NetworkChainConfig {
+        explorer,
+        urls: vec![url.to_owned()],
+        api_key_header: None,
+        api_key: None,
+        requests_per_second: 1000.0,
+        poll_interval: HumanDuration(Duration::from_secs(3600)),
+        request_timeout: HumanDuration(Duration::from_secs(2)),
+        required_confirmations: Some(required),
+        drop_after: HumanDuration(Duration::from_secs(6 * 3600)),
+        batch_size: 20,
+        tokens: BTreeMap::new(),
+    }
+}
+
+async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
+    let network = network.to_owned();
+    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
+        c.networks.insert(network, config);
+    })
+    .await
+}
+
+async fn tick(app: &TestApp) {
+    app.chain_trackers[0].tick().await.expect("the tick succeeds");
+}
+
+async fn state_of(app: &TestApp, id: &str) -> Value {
+    app.get_withdrawal(id).await
+}
+
+fn btc_withdrawal(id: &str, txid: &str, amount: &str) -> Value {
+    withdrawal(id, json!({"coin": "BTC", "network": "BTC", "address": BTC_PAYEE, "amount": amount, "tx_hash": txid}))
+}
+
+#[tokio::test]
+async fn a_bitcoin_withdrawal_goes_broadcast_confirming_completed() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    tick(&app).await;
+    let txid = esplora.broadcast(
+        &[("aa".repeat(32).as_str(), 0)],
+        &[(Some(BTC_PAYEE), 50_000_000), (Some("1BoatSLRHtKNngkdXEeobR76b53LETtpyT"), 7_000)],
+    );
+    app.register(&btc_withdrawal("w-1", &txid, "0.5")).await;
+
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "broadcast", "in the mempool");
+    assert_eq!(view["payee_mismatch"], Value::Null);
+
+    let block = esplora.mine(&[&txid]);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "confirming");
+    assert_eq!(view["block_height"], block.height);
+    assert_eq!((view["confirmations"].as_u64(), view["required_confirmations"].as_u64()), (Some(1), Some(2)));
+
+    esplora.mine(&[]);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "completed");
+    assert_eq!(view["confirmations"], 2);
+    let states: Vec<&str> = view["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["pending", "broadcast", "confirming", "completed"]);
+
+    let networks: Value = app.get_as("/v1/networks", SUPPORT_TOKEN).await.json().await.unwrap();
+    let btc = networks["networks"].as_array().unwrap().iter().find(|n| n["code"] == "BTC").unwrap().clone();
+    assert_eq!((btc["explorer"].as_str(), btc["required_confirmations"].as_u64()), (Some("esplora"), Some(2)));
+}
+
+#[tokio::test]
+async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_nothing() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 3)).await;
+    tick(&app).await;
+    let txid = esplora.broadcast(&[("bb".repeat(32).as_str(), 1)], &[(Some(BTC_PAYEE), 100_000)]);
+    app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
+    esplora.mine(&[&txid]);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "confirming");
+
+    // The block holding it is replaced by a longer branch without it.
+    esplora.reorg(1);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "broadcast", "{view}");
+    assert!(view["history"].as_array().unwrap().last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .contains("left the best chain"));
+    assert_eq!(view["confirmations"], Value::Null);
+
+    // Mined again in the new branch; completes only there.
+    esplora.mine(&[&txid]);
+    esplora.mine(&[]);
+    esplora.mine(&[]);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "completed", "{view}");
+}
+
+#[tokio::test]
+async fn a_transaction_paying_the_wrong_amount_is_flagged_and_escalated() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    tick(&app).await;
+    let txid = esplora.broadcast(&[("cc".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 49_000_000)]);
+    app.register(&btc_withdrawal("w-1", &txid, "0.5")).await;
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    let mismatch = view["payee_mismatch"].as_str().expect("flagged");
+    assert!(mismatch.contains("50000000") && mismatch.contains("49000000"), "{mismatch}");
+    app.sweeper.sweep_once().await.unwrap();
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["escalation"]["reason"], "payee_mismatch");
+}
+
+#[tokio::test]
+async fn an_evicted_transaction_is_dropped_and_a_double_spend_is_a_replacement() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    tick(&app).await;
+    let input = "dd".repeat(32);
+    let first = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), 10_000)]);
+    let lonely = esplora.broadcast(&[("ee".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 20_000)]);
+    app.register(&btc_withdrawal("w-replaced", &first, "0.0001")).await;
+    app.register(&btc_withdrawal("w-evicted", &lonely, "0.0002")).await;
+    tick(&app).await;
+
+    // A fee bump spends the same input; the node forgets the first; the other is evicted.
+    let bump = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), 9_000)]);
+    esplora.evict(&first);
+    esplora.evict(&lonely);
+    esplora.mine(&[&bump]);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-evicted").await["state"], "broadcast", "not before drop_after");
+
+    app.clock.set(app.clock_now() + chrono::Duration::hours(7));
+    tick(&app).await;
+    let replaced = state_of(&app, "w-replaced").await;
+    assert_eq!(replaced["state"], "dropped");
+    let reason = replaced["history"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().to_owned();
+    assert_eq!(reason, format!("replaced by {bump}"));
+    let evicted = state_of(&app, "w-evicted").await;
+    assert_eq!(evicted["state"], "dropped");
+    assert!(evicted["history"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().contains("not seen"));
+}
+
+#[tokio::test]
+async fn an_explorer_storm_never_corrupts_state_and_tracking_resumes() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    tick(&app).await;
+    let txid = esplora.broadcast(&[("ff".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 10_000)]);
+    app.register(&btc_withdrawal("w-1", &txid, "0.0001")).await;
+    esplora.mine(&[&txid]);
+    for mode in [Mode::RateLimited(7), Mode::Down, Mode::Malformed] {
+        esplora.set_mode(mode);
+        assert!(app.chain_trackers[0].tick().await.is_err(), "{mode:?} is an error, not a state change");
+        let view = state_of(&app, "w-1").await;
+        assert_eq!(view["state"], "broadcast", "{mode:?} changed nothing");
+    }
+    esplora.set_mode(Mode::Normal);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "confirming");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for outcome in ["rate_limited", "server_error", "ok"] {
+        let sample = format!(
+            "withdrawal_tracker_explorer_requests_total{{explorer=\"esplora\",network=\"BTC\",outcome=\"{outcome}\"}}"
+        );
+        assert!(metrics.contains(&sample), "missing {sample}");
+    }
+    assert!(metrics.contains("withdrawal_tracker_chain_tip_height{network=\"BTC\"}"));
+}
+
+fn eth(ganache: &Ganache, required: u64) -> NetworkChainConfig {
+    chain(ExplorerKind::Evm, &ganache.url, required)
+}
+
+#[tokio::test]
+async fn an_ether_withdrawal_completes_on_a_real_node_and_a_revert_fails() {
+    let node = Ganache::start().await;
+    let app = app_following("ETH", eth(&node, 3)).await;
+    tick(&app).await;
+    let txid = node.send(Some(ETH_PAYEE), 1_500_000_000_000_000_000, "0x").await;
+    app.register(&withdrawal(
+        "w-eth",
+        json!({"coin": "ETH", "network": "ETH", "address": ETH_PAYEE, "amount": "1.5", "tx_hash": txid}),
+    ))
+    .await;
+    tick(&app).await;
+    let view = state_of(&app, "w-eth").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(1)), "{view}");
+    assert_eq!(view["payee_mismatch"], Value::Null);
+    node.mine().await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-eth").await["confirmations"], 2);
+    node.mine().await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-eth").await["state"], "completed");
+
+    // A withdrawal whose transaction reverts fails.
+    let reverter = node.deploy(&init_code(REVERTER)).await;
+    let reverted = node.send(Some(&reverter), 1, "0x").await;
+    app.register(&withdrawal("w-revert", json!({"coin": "ETH", "network": "ETH", "address": ETH_PAYEE, "amount": "0.000000000000000001", "tx_hash": reverted}))).await;
+    tick(&app).await;
+    let view = state_of(&app, "w-revert").await;
+    assert_eq!(view["state"], "failed", "{view}");
+    app.sweeper.sweep_once().await.unwrap();
+    assert_eq!(state_of(&app, "w-revert").await["escalation"]["reason"], "failed");
+}
+
+#[tokio::test]
+async fn a_token_withdrawal_is_checked_through_its_transfer_log() {
+    let node = Ganache::start().await;
+    let token = node.deploy(&init_code(&token_runtime())).await;
+    let mut config = chain(ExplorerKind::Evm, &node.url, 1);
+    config.tokens.insert("USDT".into(), TokenConfig { contract: token.clone(), decimals: 6 });
+    let app = app_following("ETH", config).await;
+    tick(&app).await;
+    let good = node.send(Some(&token), 0, &transfer_call(ETH_PAYEE, 25_500_000)).await;
+    let short = node.send(Some(&token), 0, &transfer_call(ETH_PAYEE, 25_000_000)).await;
+    let usdt = |id: &str, tx: &str| {
+        withdrawal(id, json!({"coin": "USDT", "network": "ETH", "address": ETH_PAYEE, "amount": "25.5", "tx_hash": tx}))
+    };
+    app.register(&usdt("w-good", &good)).await;
+    app.register(&usdt("w-short", &short)).await;
+    tick(&app).await;
+    let view = state_of(&app, "w-good").await;
+    assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
+    let view = state_of(&app, "w-short").await;
+    let mismatch = view["payee_mismatch"].as_str().expect("25.0 is not 25.5");
+    assert!(mismatch.contains("25500000") && mismatch.contains("25000000"), "{mismatch}");
+}
