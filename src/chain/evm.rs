@@ -214,6 +214,24 @@ impl EvmClient {
         self
     }
 
+    /// A block with full transactions, by number or tag (`"latest"`).
+    async fn full_block(&self, number: Value) -> Result<Block, ChainError> {
+        let block: Option<RpcBlock<RpcTx>> = self.request("eth_getBlockByNumber", json!([number, true])).await?;
+        let block = block.ok_or(ChainError::NotFound)?;
+        let txs = block
+            .transactions
+            .iter()
+            .map(|tx| Ok(BlockTx { txid: tx.hash.to_ascii_lowercase(), call: Some(call_from(tx)?) }))
+            .collect::<Result<_, ChainError>>()?;
+        let height = block.number.as_u64("number")?;
+        Ok(Block {
+            at: BlockRef { height, hash: block.hash.to_ascii_lowercase() },
+            // Genesis names an all-zero parent.
+            parent_hash: (height > 0).then(|| block.parent_hash.to_ascii_lowercase()),
+            txs,
+        })
+    }
+
     /// Whether the node has accepted (or refused) a batch request yet.
     pub fn batch_support(&self) -> Support {
         self.batches.get()
@@ -496,21 +514,15 @@ impl ChainClient for EvmClient {
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
-        let block: Option<RpcBlock<RpcTx>> =
-            self.request("eth_getBlockByNumber", json!([format!("{height:#x}"), true])).await?;
-        let block = block.ok_or(ChainError::NotFound)?;
-        let txs = block
-            .transactions
-            .iter()
-            .map(|tx| Ok(BlockTx { txid: tx.hash.to_ascii_lowercase(), call: Some(call_from(tx)?) }))
-            .collect::<Result<_, ChainError>>()?;
-        let height = block.number.as_u64("number")?;
-        Ok(Block {
-            at: BlockRef { height, hash: block.hash.to_ascii_lowercase() },
-            // Genesis names an all-zero parent.
-            parent_hash: (height > 0).then(|| block.parent_hash.to_ascii_lowercase()),
-            txs,
-        })
+        self.full_block(json!(format!("{height:#x}"))).await
+    }
+
+    fn tip_carries_block(&self) -> bool {
+        true
+    }
+
+    async fn tip_block(&self) -> Result<Block, ChainError> {
+        self.full_block(json!("latest")).await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]

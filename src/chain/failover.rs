@@ -54,6 +54,14 @@ impl ChainClient for Failover {
         self.call(|c| async move { c.tip().await }).await
     }
 
+    fn tip_carries_block(&self) -> bool {
+        self.clients[0].tip_carries_block()
+    }
+
+    async fn tip_block(&self) -> Result<Block, ChainError> {
+        self.call(|c| async move { c.tip_block().await }).await
+    }
+
     async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
         self.call(|c| async move { c.block_at(height).await }).await
     }

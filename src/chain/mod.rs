@@ -209,6 +209,18 @@ pub trait ChainClient: Send + Sync + 'static {
     /// The best chain's tip, height and hash from one consistent read.
     async fn tip(&self) -> Result<BlockRef, ChainError>;
 
+    /// Whether `tip_block` costs one request (then the tracker reads a
+    /// single new block through it instead of `tip` + `block_at`).
+    fn tip_carries_block(&self) -> bool {
+        false
+    }
+
+    /// The tip block with its transactions.
+    async fn tip_block(&self) -> Result<Block, ChainError> {
+        let tip = self.tip().await?;
+        self.block_at(tip.height).await
+    }
+
     /// The best chain's block at `height`: `NotFound` above the tip.
     async fn block_at(&self, height: u64) -> Result<Block, ChainError>;
 

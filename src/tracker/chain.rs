@@ -174,7 +174,13 @@ impl ChainTracker {
 
     async fn blocks_tick(&self) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();
-        let tip = self.client.tip().await?;
+        // Where the tip comes with its block in one request, a single new
+        // block costs nothing more.
+        let mut tip_block = if self.client.tip_carries_block() { Some(self.client.tip_block().await?) } else { None };
+        let tip = match &tip_block {
+            Some(block) => block.at.clone(),
+            None => self.client.tip().await?,
+        };
         self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let mut cursor = self.load_cursor().await?;
         if cursor.recent.is_empty() {
@@ -182,12 +188,19 @@ impl ChainTracker {
             // the drop check's lookups.
             cursor.recent.push(BlockRef { height: tip.height.saturating_sub(1), hash: String::new() });
         }
-        self.look_up_new(tip.height).await?;
+        // Account chains carry the payee in the block itself: no lookup per
+        // transaction (a hash mined before we watched is caught by the drop check).
+        if !self.network.is_evm() {
+            self.look_up_new(tip.height).await?;
+        }
         let watched = self.watched().await?;
         let mut height = cursor.recent.last().expect("not empty").height + 1;
         let last = tip.height.min(height + MAX_BLOCKS_PER_TICK - 1);
         while height <= last {
-            let block = self.client.block_at(height).await?;
+            let block = match tip_block.take_if(|b| b.at.height == height) {
+                Some(block) => block,
+                None => self.client.block_at(height).await?,
+            };
             let previous = cursor.recent.last().expect("not empty").clone();
             let continues = previous.hash.is_empty() || block.parent_hash.as_deref() == Some(previous.hash.as_str());
             if !continues {
