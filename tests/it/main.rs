@@ -7,6 +7,7 @@ mod api_addresses;
 mod api_auth;
 mod api_withdrawals;
 mod chain_blockbook;
+mod chain_efficiency;
 mod chain_esplora;
 mod chain_evm;
 mod chain_tron;

@@ -14,10 +14,10 @@ use crate::support::fake_esplora::{FakeEsplora, Mode};
 use crate::support::ganache::Ganache;
 
 /// Satoshi's genesis address: a valid mainnet P2PKH.
-const BTC_PAYEE: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
-const ETH_PAYEE: &str = "0x1111111111111111111111111111111111111111";
+pub(crate) const BTC_PAYEE: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
+pub(crate) const ETH_PAYEE: &str = "0x1111111111111111111111111111111111111111";
 
-fn chain(explorer: ExplorerKind, url: &str, required: u64) -> NetworkChainConfig {
+pub(crate) fn chain_config(explorer: ExplorerKind, url: &str, required: u64) -> NetworkChainConfig {
     NetworkChainConfig {
         explorer,
         urls: vec![url.to_owned()],
@@ -28,7 +28,7 @@ fn chain(explorer: ExplorerKind, url: &str, required: u64) -> NetworkChainConfig
         request_timeout: HumanDuration(Duration::from_secs(2)),
         required_confirmations: Some(required),
         drop_after: HumanDuration(Duration::from_secs(6 * 3600)),
-        batch_size: 20,
+        batch_size: 100,
         tokens: BTreeMap::new(),
     }
 }
@@ -56,7 +56,7 @@ fn btc_withdrawal(id: &str, txid: &str, amount: &str) -> Value {
 #[tokio::test]
 async fn a_bitcoin_withdrawal_goes_broadcast_confirming_completed() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let txid = esplora.broadcast(
         &[("aa".repeat(32).as_str(), 0)],
@@ -92,7 +92,7 @@ async fn a_bitcoin_withdrawal_goes_broadcast_confirming_completed() {
 #[tokio::test]
 async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_nothing() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 3)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 3)).await;
     tick(&app).await;
     let txid = esplora.broadcast(&[("bb".repeat(32).as_str(), 1)], &[(Some(BTC_PAYEE), 100_000)]);
     app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
@@ -123,7 +123,7 @@ async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_
 #[tokio::test]
 async fn a_transaction_paying_the_wrong_amount_is_flagged_and_escalated() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let txid = esplora.broadcast(&[("cc".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 49_000_000)]);
     app.register(&btc_withdrawal("w-1", &txid, "0.5")).await;
@@ -139,7 +139,7 @@ async fn a_transaction_paying_the_wrong_amount_is_flagged_and_escalated() {
 #[tokio::test]
 async fn an_evicted_transaction_is_dropped_and_a_double_spend_is_a_replacement() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let input = "dd".repeat(32);
     let first = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), 10_000)]);
@@ -170,7 +170,7 @@ async fn an_evicted_transaction_is_dropped_and_a_double_spend_is_a_replacement()
 #[tokio::test]
 async fn an_explorer_storm_never_corrupts_state_and_tracking_resumes() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let txid = esplora.broadcast(&[("ff".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 10_000)]);
     app.register(&btc_withdrawal("w-1", &txid, "0.0001")).await;
@@ -195,7 +195,7 @@ async fn an_explorer_storm_never_corrupts_state_and_tracking_resumes() {
 }
 
 fn eth(ganache: &Ganache, required: u64) -> NetworkChainConfig {
-    chain(ExplorerKind::Evm, &ganache.url, required)
+    chain_config(ExplorerKind::Evm, &ganache.url, required)
 }
 
 #[tokio::test]
@@ -235,7 +235,7 @@ async fn an_ether_withdrawal_completes_on_a_real_node_and_a_revert_fails() {
 async fn a_token_withdrawal_is_checked_through_its_transfer_log() {
     let node = Ganache::start().await;
     let token = node.deploy(&init_code(&token_runtime())).await;
-    let mut config = chain(ExplorerKind::Evm, &node.url, 1);
+    let mut config = chain_config(ExplorerKind::Evm, &node.url, 1);
     config.tokens.insert("USDT".into(), TokenConfig { contract: token.clone(), decimals: 6 });
     let app = app_following("ETH", config).await;
     tick(&app).await;

@@ -1,0 +1,151 @@
+//! How many explorer requests the tracker spends per completed withdrawal:
+//! counted at the (fake or proxied) server, so the figures are exact and
+//! repeatable. Printed for docs/PERFORMANCE.md; the targets are
+//! asserted (BTC at most 1.05, ETH at most 0.1).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+use withdrawal_tracker::config::ExplorerKind;
+use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
+use withdrawal_tracker::store::IndexKey;
+
+use crate::support::app::{Backend, TestApp};
+use crate::support::fake_esplora::{fake_hash, FakeEsplora};
+use crate::support::ganache::Ganache;
+use crate::tracking::{chain_config, BTC_PAYEE, ETH_PAYEE};
+
+async fn register(app: &TestApp, id: &str, network: Network, coin: &str, address: &str, amount: &str, tx: &str) {
+    let registration = Registration {
+        id: WithdrawalId::parse(id).unwrap(),
+        user_id: UserId::parse("u-bench").unwrap(),
+        coin: coin.into(),
+        network,
+        address: address.into(),
+        memo: None,
+        amount: Amount::parse(amount).unwrap(),
+        requested_at: None,
+        tx_hash: Some(TxHash::parse(network, tx).unwrap()),
+    };
+    app.service.register(registration).await.unwrap();
+}
+
+async fn completed(app: &TestApp, network: Network) -> u64 {
+    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
+}
+
+/// 10,000 withdrawals, each its own transaction; a block every 10 minutes
+/// takes 2,500 of them; the tracker polls every 30 s; 2 confirmations.
+#[tokio::test]
+async fn bitcoin_costs_about_one_request_per_completed_withdrawal() {
+    const WITHDRAWALS: usize = 10_000;
+    const PER_BLOCK: usize = 2_500;
+    const TICKS_PER_BLOCK: usize = 20;
+    let esplora = FakeEsplora::start(3).await;
+    let app = TestApp::spawn_with(Backend::Memory, {
+        let config = chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+        move |c| {
+            c.networks.insert("BTC".into(), config);
+        }
+    })
+    .await;
+    let tracker = &app.chain_trackers[0];
+    tracker.tick().await.unwrap();
+    let mut txids = Vec::with_capacity(WITHDRAWALS);
+    for i in 0..WITHDRAWALS {
+        let input = fake_hash("utxo", i as u64);
+        let sats = 10_000 + i as u64;
+        let txid = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), sats)]);
+        let amount = format!("0.{sats:08}");
+        register(&app, &format!("w-{i}"), Network::Btc, "BTC", BTC_PAYEE, &amount, &txid).await;
+        txids.push(txid);
+    }
+    let before = esplora.requests();
+    let mut mined = 0;
+    let mut blocks = 0;
+    while completed(&app, Network::Btc).await < WITHDRAWALS as u64 {
+        for _ in 0..TICKS_PER_BLOCK {
+            tracker.tick().await.unwrap();
+        }
+        let next: Vec<&str> = txids[mined..(mined + PER_BLOCK).min(WITHDRAWALS)].iter().map(String::as_str).collect();
+        mined += next.len();
+        esplora.mine(&next);
+        blocks += 1;
+        assert!(blocks < 20, "the tracker stalled");
+    }
+    let requests = esplora.requests() - before;
+    let per_completed = requests as f64 / WITHDRAWALS as f64;
+    println!("BTC: {requests} requests for {WITHDRAWALS} completed withdrawals over {blocks} blocks: {per_completed:.4} per completed");
+    assert!(per_completed <= 1.05, "{per_completed}");
+}
+
+/// A counting proxy in front of ganache: every HTTP request (a JSON-RPC
+/// batch counts once) is one request to the explorer.
+async fn counting_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let shared = (count.clone(), upstream, reqwest::Client::new());
+    let server = HttpServer::new(move || {
+        let (count, upstream, client) = shared.clone();
+        App::new().default_service(web::to(move |body: web::Bytes| {
+            let (count, upstream, client) = (count.clone(), upstream.clone(), client.clone());
+            async move {
+                count.fetch_add(1, Ordering::Relaxed);
+                let answer =
+                    client.post(&upstream).header("content-type", "application/json").body(body).send().await.unwrap();
+                HttpResponse::Ok().content_type("application/json").body(answer.bytes().await.unwrap())
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://127.0.0.1:{port}"), count)
+}
+
+/// 40 blocks of 50 withdrawals each, one poll per block, ETH's 64 confirmations.
+#[tokio::test]
+async fn ether_costs_a_fraction_of_a_request_per_completed_withdrawal() {
+    const BLOCKS_WITH_WITHDRAWALS: usize = 40;
+    const PER_BLOCK: usize = 50;
+    const REQUIRED: u64 = 64;
+    let node = Ganache::start().await;
+    let (proxy, count) = counting_proxy(node.url.clone()).await;
+    let app = TestApp::spawn_with(Backend::Memory, {
+        let config = chain_config(ExplorerKind::Evm, &proxy, REQUIRED);
+        move |c| {
+            c.networks.insert("ETH".into(), config);
+        }
+    })
+    .await;
+    let tracker = &app.chain_trackers[0];
+    tracker.tick().await.unwrap();
+    node.rpc("miner_stop", json!([])).await;
+    let before = count.load(Ordering::Relaxed);
+    let total = BLOCKS_WITH_WITHDRAWALS * PER_BLOCK;
+    let mut n = 0;
+    let mut blocks = 0;
+    while completed(&app, Network::Eth).await < total as u64 {
+        if n < total {
+            for _ in 0..PER_BLOCK {
+                let wei = 1_000_000_000_000_000 + n as u128;
+                let txid = node.send(Some(ETH_PAYEE), wei, "0x").await;
+                register(&app, &format!("w-{n}"), Network::Eth, "ETH", ETH_PAYEE, &format!("0.{wei:018}"), &txid).await;
+                n += 1;
+            }
+        }
+        node.mine().await;
+        blocks += 1;
+        tracker.tick().await.unwrap();
+        assert!(blocks < 200, "the tracker stalled");
+    }
+    let requests = count.load(Ordering::Relaxed) - before;
+    let per_completed = requests as f64 / total as f64;
+    println!("ETH: {requests} requests for {total} completed withdrawals over {blocks} blocks: {per_completed:.4} per completed");
+    assert!(per_completed <= 0.1, "{per_completed}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
