@@ -75,3 +75,57 @@ async fn racing_instances_never_both_win_a_conflicting_change() {
         }
     }
 }
+
+fn explorer_requests(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("withdrawal_tracker_explorer_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+async fn scrape(app: &TestApp) -> String {
+    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+/// Two replicas with the same network: only the lease holder talks to the
+/// explorer; when it dies, the other takes over within two lease periods.
+#[tokio::test]
+async fn one_replica_polls_a_network_and_another_takes_over_when_it_dies() {
+    use std::time::{Duration, Instant};
+
+    use withdrawal_tracker::config::{ExplorerKind, HumanDuration};
+
+    use crate::support::fake_esplora::FakeEsplora;
+    use crate::tracking::chain_config;
+
+    let esplora = FakeEsplora::start(3).await;
+    let poll = Duration::from_millis(500);
+    let lease = poll * 2;
+    let mut config = chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+    config.poll_interval = HumanDuration(poll);
+    let prefix = unique_prefix("pollease");
+    let spawn = |config: withdrawal_tracker::config::NetworkChainConfig| {
+        TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix.clone()), move |c| {
+            c.networks.insert("BTC".into(), config);
+        })
+    };
+    let a = spawn(config.clone()).await;
+    let b = spawn(config).await;
+    tokio::time::sleep(poll * 4).await;
+    let (from_a, from_b) = (explorer_requests(&scrape(&a).await), explorer_requests(&scrape(&b).await));
+    assert!((from_a > 0) != (from_b > 0), "exactly one replica polls: a={from_a} b={from_b}");
+    let (holder, standby) = if from_a > 0 { (a, b) } else { (b, a) };
+
+    holder.handle.stop(false).await;
+    let stopped = Instant::now();
+    let before = explorer_requests(&scrape(&standby).await);
+    assert_eq!(before, 0);
+    loop {
+        if explorer_requests(&scrape(&standby).await) > 0 {
+            break;
+        }
+        assert!(stopped.elapsed() < lease * 2 + poll, "no takeover within two lease periods");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
