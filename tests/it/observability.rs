@@ -165,8 +165,34 @@ async fn prometheus_query(client: &reqwest::Client, base: &str, query: &str) -> 
 
 #[tokio::test]
 async fn a_real_prometheus_scrapes_the_tracker() {
-    let app = TestApp::memory().await;
+    use withdrawal_tracker::config::{ExplorerKind, HumanDuration};
+    use withdrawal_tracker::domain::{State, WithdrawalId};
+
+    // A followed network, so the explorer families have samples too.
+    let esplora = crate::support::fake_esplora::FakeEsplora::start(4).await;
+    let mut chain = crate::tracking::chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+    chain.poll_interval = HumanDuration(Duration::from_millis(200));
+    let app = TestApp::spawn_with(Backend::Memory, move |c| {
+        c.networks.insert("BTC".into(), chain);
+    })
+    .await;
     exercise(&app).await;
+    // One withdrawal fails (an escalation goes out), one completes late (a breach).
+    let now = app.clock_now();
+    let w1 = WithdrawalId::parse("w-1").unwrap();
+    app.service.modify(&w1, |w| Ok(w.transition(State::Failed, "reverted", now)?)).await.unwrap();
+    app.sweeper.sweep_once().await.unwrap();
+    app.register(&withdrawal("w-late", json!({"tx_hash": tron_hash("cc"), "requested_at": "2026-02-20T09:00:00Z"})))
+        .await;
+    let late = WithdrawalId::parse("w-late").unwrap();
+    app.service
+        .modify(&late, |w| {
+            w.transition(State::Confirming, "in block", now)?;
+            Ok(w.transition(State::Completed, "confirmed", now)?)
+        })
+        .await
+        .unwrap();
+    app.store_gauges.refresh_once().await;
     let dir = tempfile::tempdir().unwrap();
     let tracker_port = app.base.rsplit(':').next().unwrap().to_owned();
     let config = format!(
@@ -188,10 +214,23 @@ async fn a_real_prometheus_scrapes_the_tracker() {
     let client = reqwest::Client::new();
     let checks = [
         ("up{job=\"withdrawal-tracker\"}", 1.0),
-        ("sum(withdrawal_tracker_withdrawals)", 2.0),
-        ("withdrawal_tracker_withdrawals{network=\"TRX\",state=\"broadcast\"}", 1.0),
-        ("sum(withdrawal_tracker_http_requests_total{route=\"/v1/withdrawals\",method=\"POST\"})", 3.0),
+        ("sum(withdrawal_tracker_withdrawals)", 3.0),
+        ("withdrawal_tracker_withdrawals{network=\"TRX\",state=\"failed\"}", 1.0),
+        ("withdrawal_tracker_withdrawals{network=\"TRX\",state=\"completed\"}", 1.0),
+        ("sum(withdrawal_tracker_sla{status=\"on_track\"})", 2.0),
+        ("withdrawal_tracker_sla_breaches_total{network=\"TRX\"}", 1.0),
+        ("withdrawal_tracker_completion_working_days_count{network=\"TRX\"}", 1.0),
+        ("withdrawal_tracker_escalations_total{sink=\"none\",event=\"opened\",outcome=\"delivered\"}", 1.0),
+        ("withdrawal_tracker_ticket_deliveries_pending", 1.0), // w-late: overdue at once, not swept since
+        ("withdrawal_tracker_ticket_deliveries_dead", 0.0),
+        ("sum(withdrawal_tracker_http_requests_total{route=\"/v1/withdrawals\",method=\"POST\"})", 4.0),
+        ("withdrawal_tracker_address_validations_total{network=\"ETH\",result=\"valid\"}", 1.0),
         ("withdrawal_tracker_store_up", 1.0),
+        ("withdrawal_tracker_chain_tip_height{network=\"BTC\"}", 840_003.0),
+        ("sum(withdrawal_tracker_explorer_requests_total{network=\"BTC\",outcome=\"ok\"}) > bool 0", 1.0),
+        ("sum(withdrawal_tracker_explorer_request_duration_seconds_count{network=\"BTC\"}) > bool 0", 1.0),
+        ("withdrawal_tracker_poll_lag_seconds{network=\"BTC\"} < bool 60", 1.0),
+        ("sum(withdrawal_tracker_http_request_duration_seconds_count) > bool 0", 1.0),
     ];
     let deadline = Instant::now() + Duration::from_secs(30);
     for (query, expected) in checks {
