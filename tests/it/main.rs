@@ -8,6 +8,7 @@ mod api_auth;
 mod api_withdrawals;
 mod chain_esplora;
 mod chain_evm;
+mod chain_solana;
 mod cli;
 mod contract;
 mod escalations;

@@ -1,5 +1,6 @@
 pub mod app;
 pub mod fake_esplora;
+pub mod fake_solana;
 pub mod fakes;
 pub mod ganache;
 pub mod redis;
