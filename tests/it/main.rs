@@ -9,6 +9,7 @@ mod api_withdrawals;
 mod chain_esplora;
 mod chain_evm;
 mod chain_solana;
+mod chain_xrpl;
 mod cli;
 mod contract;
 mod escalations;
