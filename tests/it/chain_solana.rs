@@ -106,7 +106,7 @@ async fn a_failed_transaction_is_unsuccessful_and_pays_nothing() {
     tx.post_balances = vec![tx.pre_balances[0] - 5000, 0, 1];
     fake.add(&sig, tx);
 
-    let status = &solana.statuses(&[sig.clone()]).await.unwrap()[0];
+    let status = &solana.statuses(std::slice::from_ref(&sig)).await.unwrap()[0];
     assert_eq!(status.success, Some(false));
     assert!(status.finalized, "failed, and finally so");
     let info = solana.transaction(&sig).await.unwrap().unwrap();
