@@ -485,7 +485,7 @@ mod tests {
         assert_eq!(scaled("25.5", 15), Some(25_500_000_000_000_000));
         assert_eq!(scaled("1e-15", 15), Some(1));
         assert_eq!(scaled("1.5E3", 0), Some(1500));
-        assert_eq!(scaled("1000000000000000e-20", 15), Some(10_000_000));
+        assert_eq!(scaled("1000000000000000e-20", 15), Some(10_000_000_000), "1e-5");
         assert_eq!(scaled("0", 15), Some(0));
         assert_eq!(scaled("1e-16", 15), None, "below one unit");
         assert_eq!(scaled("9999999999999999e80", 15), None, "beyond u128");
