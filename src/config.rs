@@ -141,6 +141,8 @@ pub enum ExplorerKind {
     Blockbook,
     Evm,
     Tron,
+    Solana,
+    Xrpl,
 }
 
 impl ExplorerKind {
@@ -150,6 +152,8 @@ impl ExplorerKind {
             ExplorerKind::Blockbook => "blockbook",
             ExplorerKind::Evm => "evm",
             ExplorerKind::Tron => "tron",
+            ExplorerKind::Solana => "solana",
+            ExplorerKind::Xrpl => "xrpl",
         }
     }
 
@@ -160,6 +164,8 @@ impl ExplorerKind {
             ExplorerKind::Blockbook => matches!(network, Btc | Ltc | Doge | Bch | Dash | Zec),
             ExplorerKind::Evm => network.is_evm(),
             ExplorerKind::Tron => network == Trx,
+            ExplorerKind::Solana => network == Sol,
+            ExplorerKind::Xrpl => network == Xrp,
         }
     }
 }

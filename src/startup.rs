@@ -18,7 +18,7 @@ use crate::chain::failover::Failover;
 use crate::chain::http::Gate;
 use crate::chain::{
     ApiKey, BlockbookClient, BlockbookConfig, ChainClient, EsploraClient, EsploraConfig, EvmClient, EvmConfig,
-    TronClient, TronConfig,
+    SolanaClient, SolanaConfig, TronClient, TronConfig, XrplClient, XrplConfig,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ExplorerKind};
@@ -249,6 +249,10 @@ fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) ->
                 let api_key = chain.api_key.clone();
                 Arc::new(TronClient::new(TronConfig { base_urls, api_key, timeout }).with_gate(gate))
             }
+            ExplorerKind::Solana => {
+                Arc::new(SolanaClient::new(SolanaConfig { urls: base_urls, timeout }).with_gate(gate))
+            }
+            ExplorerKind::Xrpl => Arc::new(XrplClient::new(XrplConfig { urls: base_urls, timeout }).with_gate(gate)),
             ExplorerKind::Evm => {
                 let clients = chain
                     .urls

@@ -264,7 +264,7 @@ fn tx_info(tx: BbTx) -> Result<TxInfo, ChainError> {
             continue;
         }
         if let Some(amount) = parse_sats(out.value.as_deref(), &tx.txid)? {
-            payments.push(Payment { to: address.clone(), amount, asset: Asset::Native });
+            payments.push(Payment { to: address.clone(), amount, asset: Asset::Native, memo: None });
         }
     }
     let outpoints = tx

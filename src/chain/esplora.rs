@@ -207,6 +207,7 @@ fn tx_info(tx: EsploraTx) -> Result<TxInfo, ChainError> {
                 to: out.scriptpubkey_address?,
                 amount: BaseUnits::new(out.value?.into()),
                 asset: Asset::Native,
+                memo: None,
             })
         })
         .collect();

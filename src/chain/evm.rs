@@ -442,7 +442,7 @@ fn decode_transfer_log(log: &RpcLog) -> Option<Payment> {
         return None;
     }
     let amount = BaseUnits::new(word_to_u128(data)?);
-    Some(Payment { to, amount, asset: Asset::Token(address(&log.address).ok()?) })
+    Some(Payment { to, amount, asset: Asset::Token(address(&log.address).ok()?), memo: None })
 }
 
 /// `transfer(address to, uint256 amount)` calldata → (to, amount).
@@ -474,7 +474,7 @@ fn tx_info(
 ) -> Result<TxInfo, ChainError> {
     let mut payments = Vec::new();
     if let (Some(to), true) = (&call.to, call.value != BaseUnits::ZERO) {
-        payments.push(Payment { to: to.clone(), amount: call.value, asset: Asset::Native });
+        payments.push(Payment { to: to.clone(), amount: call.value, asset: Asset::Native, memo: None });
     }
     let (location, success) = match receipt {
         Some(receipt) => {

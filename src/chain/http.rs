@@ -199,6 +199,58 @@ pub(super) fn snippet(text: &str) -> String {
     text.chars().take(120).collect()
 }
 
+/// POSTs `body` (JSON) to each URL in order until one gives an answer:
+/// connect errors, timeouts, 5xx, and whatever `read` turns into
+/// `Unavailable` (a node saying it is behind) move on to the next URL; a 429,
+/// another 4xx, or anything else `read` returns is the answer. `what` names
+/// the call in logs; URLs may carry keys, so they are never logged.
+pub(super) async fn post_with_failover<T>(
+    http: &reqwest::Client,
+    gate: &Gate,
+    urls: &[String],
+    body: &serde_json::Value,
+    what: &str,
+    read: impl Fn(&str) -> Result<T, ChainError>,
+) -> Result<T, ChainError> {
+    let mut last = ChainError::Unavailable("no URL configured".to_owned());
+    for (index, url) in urls.iter().enumerate() {
+        let response = match gate.send(http.post(url).json(body)).await {
+            Ok(response) => response,
+            Err(error) => {
+                last = transport_error(&error);
+                tracing::debug!(what, url = index, error = %last, "trying the next URL");
+                continue;
+            }
+        };
+        if !response.status().is_success() {
+            match status_error(response).await {
+                error @ ChainError::Unavailable(_) => {
+                    tracing::debug!(what, url = index, error = %error, "trying the next URL");
+                    last = error;
+                    continue;
+                }
+                error => return Err(error),
+            }
+        }
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(error) => {
+                last = transport_error(&error);
+                continue;
+            }
+        };
+        match read(&text) {
+            Err(error @ ChainError::Unavailable(_)) => {
+                tracing::debug!(what, url = index, error = %error, "trying the next URL");
+                last = error;
+            }
+            answer => return answer,
+        }
+    }
+    tracing::debug!(what, error = %last, "every URL failed");
+    Err(last)
+}
+
 #[cfg(test)]
 mod gate_tests {
     use super::*;

@@ -8,8 +8,10 @@ pub mod esplora;
 pub mod evm;
 pub mod failover;
 pub mod http;
+pub mod solana;
 pub mod tron;
 mod units;
+pub mod xrpl;
 
 use std::time::Duration;
 
@@ -19,8 +21,10 @@ use serde::{Deserialize, Serialize};
 pub use blockbook::{BlockbookClient, BlockbookConfig};
 pub use esplora::{ApiKey, EsploraClient, EsploraConfig};
 pub use evm::{EvmClient, EvmConfig};
+pub use solana::{SolanaClient, SolanaConfig};
 pub use tron::{TronClient, TronConfig};
 pub use units::{BaseUnits, UnitsError};
+pub use xrpl::{XrplClient, XrplConfig};
 
 /// Sorted by what the caller should do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,10 +90,10 @@ impl EvmCall {
         let Some(to) = &self.to else { return Vec::new() };
         let mut payments = Vec::new();
         if self.value != BaseUnits::ZERO {
-            payments.push(Payment { to: to.clone(), amount: self.value, asset: Asset::Native });
+            payments.push(Payment { to: to.clone(), amount: self.value, asset: Asset::Native, memo: None });
         }
         if let Some((recipient, amount)) = evm::decode_transfer_call(&self.input) {
-            payments.push(Payment { to: recipient, amount, asset: Asset::Token(to.clone()) });
+            payments.push(Payment { to: recipient, amount, asset: Asset::Token(to.clone()), memo: None });
         }
         payments
     }
@@ -100,7 +104,8 @@ impl EvmCall {
 pub enum Asset {
     /// BTC, ETH, ...: the chain's own coin.
     Native,
-    /// A token, by contract address (lowercase `0x` hex for EVM).
+    /// A token, by contract address (lowercase `0x` hex for EVM), mint
+    /// (Solana SPL) or `{currency}.{issuer}` (XRPL issued currency).
     Token(String),
 }
 
@@ -110,6 +115,11 @@ pub struct Payment {
     pub to: String,
     pub amount: BaseUnits,
     pub asset: Asset,
+    /// What the payment tells the payee apart by, for chains where one
+    /// address serves many (XRPL `DestinationTag`, as decimal text). `None`
+    /// when the payment carries none, or the chain has no such thing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +200,32 @@ pub struct TxStatus {
     pub expired: bool,
 }
 
+/// A transaction the tracker is waiting for on a `Strategy::Statuses` chain,
+/// with what it recorded at broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingTx {
+    pub txid: String,
+    /// The last height at which it can still be included, in the chain's
+    /// own unit: Solana, the `lastValidBlockHeight` that `getLatestBlockhash`
+    /// returned with the transaction's recent blockhash (a block height, not a
+    /// slot); XRPL, its `LastLedgerSequence` (a ledger index). The node cannot
+    /// tell it for a transaction it never saw, so without it such a
+    /// transaction is never `expired` (XRPL still reads it from a `tx` answer
+    /// when the node knows the transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_valid_height: Option<u64>,
+}
+
+impl PendingTx {
+    pub fn new(txid: impl Into<String>) -> Self {
+        Self { txid: txid.into(), last_valid_height: None }
+    }
+
+    pub fn expiring(txid: impl Into<String>, last_valid_height: u64) -> Self {
+        Self { txid: txid.into(), last_valid_height: Some(last_valid_height) }
+    }
+}
+
 #[async_trait]
 pub trait ChainClient: Send + Sync + 'static {
     /// A short name for logs and metrics.
@@ -204,6 +240,14 @@ pub trait ChainClient: Send + Sync + 'static {
     async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
         let _ = txids;
         Err(ChainError::BadResponse(format!("{} follows blocks, not statuses", self.name())))
+    }
+
+    /// `statuses` with what the tracker recorded at broadcast, so that a
+    /// transaction the node never saw can be reported `expired` once its last
+    /// valid height passed. Clients without expiry answer `statuses`.
+    async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
+        let txids: Vec<String> = txs.iter().map(|tx| tx.txid.clone()).collect();
+        self.statuses(&txids).await
     }
 
     /// The best chain's tip, height and hash from one consistent read.

@@ -315,6 +315,7 @@ fn decode_transfer_log(log: &TronLog) -> Option<Payment> {
         to: tron_address(to)?,
         amount: BaseUnits::new(amount),
         asset: Asset::Token(tron_address(&log.address)?),
+        memo: None,
     })
 }
 
@@ -345,6 +346,7 @@ fn outcome(tx: &TronTx, info: Option<&TronTxInfo>) -> Result<(Option<bool>, Vec<
                     to: address(&transfer.to_address, what)?,
                     amount: BaseUnits::new(transfer.amount.into()),
                     asset: Asset::Native,
+                    memo: None,
                 });
             }
         }
@@ -357,6 +359,7 @@ fn outcome(tx: &TronTx, info: Option<&TronTxInfo>) -> Result<(Option<bool>, Vec<
                     to: token.clone(),
                     amount: BaseUnits::new(call.call_value.into()),
                     asset: Asset::Native,
+                    memo: None,
                 });
             }
             match info {
@@ -367,6 +370,7 @@ fn outcome(tx: &TronTx, info: Option<&TronTxInfo>) -> Result<(Option<bool>, Vec<
                     to,
                     amount,
                     asset: Asset::Token(token),
+                    memo: None,
                 })),
             }
         }

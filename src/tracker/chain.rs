@@ -389,7 +389,13 @@ impl ChainTracker {
             }
         };
         let address = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
-        let pays = info.payments.iter().any(|p| p.asset == asset && p.amount == expected && p.to == address);
+        // Where one address serves many (XRPL destination tags), the tag must match too.
+        let tagged = w.network == crate::domain::Network::Xrp;
+        let memo_matches = |p: &crate::chain::Payment| !tagged || p.memo == w.memo;
+        let pays = info
+            .payments
+            .iter()
+            .any(|p| p.asset == asset && p.amount == expected && p.to == address && memo_matches(p));
         if pays {
             w.payee_verified = true;
             return;

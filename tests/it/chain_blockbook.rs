@@ -60,7 +60,7 @@ async fn tip_and_paged_blocks_come_with_hashes_parents_and_txids() {
     assert_eq!(found.len(), 2);
     assert_eq!(
         found[1].payments,
-        vec![Payment { to: PAYEE.to_owned(), amount: BaseUnits::new(100_000_001), asset: Asset::Native }]
+        vec![Payment { to: PAYEE.to_owned(), amount: BaseUnits::new(100_000_001), asset: Asset::Native, memo: None }]
     );
     assert_eq!(found[1].location, TxLocation::Block(tip.clone()));
 
@@ -81,8 +81,8 @@ async fn a_transaction_shows_its_payments_location_and_inputs() {
     assert_eq!(
         pending.payments,
         vec![
-            Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native },
-            Payment { to: CHANGE.to_owned(), amount: BaseUnits::new(12_345), asset: Asset::Native },
+            Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native, memo: None },
+            Payment { to: CHANGE.to_owned(), amount: BaseUnits::new(12_345), asset: Asset::Native, memo: None },
         ],
         "the OP_RETURN output pays nobody"
     );

@@ -70,8 +70,8 @@ async fn a_transaction_shows_its_payments_location_and_inputs() {
     assert_eq!(
         pending.payments,
         vec![
-            Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native },
-            Payment { to: CHANGE.to_owned(), amount: BaseUnits::new(12_345), asset: Asset::Native },
+            Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native, memo: None },
+            Payment { to: CHANGE.to_owned(), amount: BaseUnits::new(12_345), asset: Asset::Native, memo: None },
         ],
         "the OP_RETURN output pays nobody"
     );

@@ -72,7 +72,7 @@ async fn a_native_payment_is_seen_in_its_block_and_gains_confirmations() {
     let info = evm.transaction(&txid).await.unwrap().expect("known");
     assert_eq!(info.txid, txid);
     assert_eq!(info.success, Some(true));
-    assert_eq!(info.payments, vec![Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native }]);
+    assert_eq!(info.payments, vec![Payment { to: PAYEE.to_owned(), amount, asset: Asset::Native, memo: None }]);
     assert_eq!(info.conflict, ConflictKey::Nonce { from: FUNDED.to_owned(), nonce: 0 });
     let TxLocation::Block(at) = info.location else { panic!("mined at once: {:?}", info.location) };
     assert_eq!(evm.batch_support(), Support::Supported, "transaction() batches its two calls");
@@ -124,7 +124,7 @@ async fn an_erc20_transfer_is_decoded_from_the_logs() {
     let token = node.deploy(&init_code(&token_runtime())).await;
     let amount = BaseUnits::from_decimal("25.50", 6).unwrap();
     let txid = node.send(Some(&token), 0, &transfer_call(PAYEE, amount.get())).await;
-    let expected = Payment { to: PAYEE.to_owned(), amount, asset: Asset::Token(token.clone()) };
+    let expected = Payment { to: PAYEE.to_owned(), amount, asset: Asset::Token(token.clone()), memo: None };
 
     let info = evm.transaction(&txid).await.unwrap().unwrap();
     assert_eq!(info.success, Some(true));

@@ -82,7 +82,8 @@ async fn a_trx_transfer_pays_sun_to_a_base58_address() {
     let at = BlockRef { height: block.height, hash: block.id.clone() };
     assert_eq!(info.location, TxLocation::Block(at.clone()), "seen on the full node before it is final");
     assert_eq!(info.success, Some(true));
-    let expected = Payment { to: payee(), amount: BaseUnits::from_decimal("25.5", 6).unwrap(), asset: Asset::Native };
+    let expected =
+        Payment { to: payee(), amount: BaseUnits::from_decimal("25.5", 6).unwrap(), asset: Asset::Native, memo: None };
     assert_eq!(info.payments, vec![expected.clone()]);
     assert_eq!(info.conflict, ConflictKey::Outpoints(vec![]));
 
@@ -110,7 +111,12 @@ async fn a_trc20_transfer_pays_from_its_log_and_a_revert_pays_nothing() {
     assert_eq!(info.success, Some(true));
     assert_eq!(
         info.payments,
-        vec![Payment { to: payee(), amount: BaseUnits::new(25_500_000), asset: Asset::Token(USDT.to_owned()) }]
+        vec![Payment {
+            to: payee(),
+            amount: BaseUnits::new(25_500_000),
+            asset: Asset::Token(USDT.to_owned()),
+            memo: None
+        }]
     );
 
     for failed in [&reverted, &out_of_energy] {

@@ -253,3 +253,58 @@ async fn a_token_withdrawal_is_checked_through_its_transfer_log() {
     let mismatch = view["payee_mismatch"].as_str().expect("25.0 is not 25.5");
     assert!(mismatch.contains("25500000") && mismatch.contains("25000000"), "{mismatch}");
 }
+
+#[tokio::test]
+async fn a_solana_withdrawal_completes_when_finalized_and_a_failed_one_fails() {
+    use crate::support::fake_solana::{pubkey, signature, sol_transfer, FakeSolana};
+    let node = FakeSolana::start(300_000_000).await;
+    let app = app_following("SOL", chain_config(ExplorerKind::Solana, &node.url, 1)).await;
+    let (payer, payee) = (pubkey("exchange-hot-wallet"), pubkey("user-wallet"));
+    let (good, bad) = (signature(1), signature(2));
+    let sol = |id: &str, tx: &str| {
+        withdrawal(id, json!({"coin": "SOL", "network": "SOL", "address": payee, "amount": "1.5", "tx_hash": tx}))
+    };
+    app.register(&sol("w-good", &good)).await;
+    app.register(&sol("w-bad", &bad)).await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-good").await["state"], "broadcast", "unknown to the node yet");
+
+    let mut tx = sol_transfer(300_000_000, &payer, &payee, 1_500_000_000);
+    tx.level = "confirmed";
+    node.add(&good, tx);
+    let mut failed = sol_transfer(300_000_000, &payer, &payee, 1_500_000_000);
+    failed.err = json!({"InstructionError": [0, "InsufficientFunds"]});
+    node.add(&bad, failed);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-good").await["state"], "confirming", "confirmed is not final");
+    assert_eq!(state_of(&app, "w-bad").await["state"], "failed");
+
+    node.set_level(&good, "finalized");
+    tick(&app).await;
+    let view = state_of(&app, "w-good").await;
+    assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
+}
+
+#[tokio::test]
+async fn an_xrp_withdrawal_needs_its_destination_tag() {
+    use crate::support::fake_xrpl::{payment, tx_hash, FakeXrpl};
+    const GENESIS: &str = "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh";
+    let node = FakeXrpl::start(90_000_000).await;
+    let app = app_following("XRP", chain_config(ExplorerKind::Xrpl, &node.url, 1)).await;
+    let (right, wrong) = (tx_hash(1), tx_hash(2));
+    let xrp = |id: &str, tx: &str| {
+        withdrawal(
+            id,
+            json!({"coin": "XRP", "network": "XRP", "address": GENESIS, "memo": "77", "amount": "25", "tx_hash": tx}),
+        )
+    };
+    app.register(&xrp("w-right", &right)).await;
+    app.register(&xrp("w-wrong", &wrong)).await;
+    node.add(&right, payment(Some(89_999_990), GENESIS, Some(77), 25_000_000));
+    node.add(&wrong, payment(Some(89_999_991), GENESIS, Some(78), 25_000_000));
+    tick(&app).await;
+    let view = state_of(&app, "w-right").await;
+    assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
+    let view = state_of(&app, "w-wrong").await;
+    assert!(view["payee_mismatch"].as_str().is_some(), "tag 78 is not 77: {view}");
+}
