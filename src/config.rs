@@ -202,6 +202,17 @@ pub struct NetworkChainConfig {
     /// checks through `Transfer` logs.
     #[serde(default)]
     pub tokens: BTreeMap<String, TokenConfig>,
+    /// Look for the payment of pending withdrawals registered without a hash.
+    #[serde(default)]
+    pub discover: bool,
+    /// How often discovery looks at one address again (UTXO explorers; EVM
+    /// discovers from the blocks it reads anyway).
+    #[serde(default = "default_discover_interval")]
+    pub discover_interval: HumanDuration,
+}
+
+fn default_discover_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(300))
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -271,6 +271,8 @@ fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) ->
             drop_after: chain.drop_after.0,
             native_decimals: network.native_decimals(),
             tokens: chain.tokens.iter().map(|(coin, t)| (coin.clone(), (t.contract.clone(), t.decimals))).collect(),
+            discover: chain.discover,
+            discover_interval: chain.discover_interval.0,
         };
         trackers.push(ChainTracker::new(network, client, service.clone(), owner.to_owned(), settings));
     }

@@ -283,6 +283,16 @@ fn tx_info(tx: BbTx) -> Result<TxInfo, ChainError> {
 
 #[async_trait]
 impl ChainClient for BlockbookClient {
+    /// The address's latest transactions (at most 10: discovery looks for a
+    /// recent payment, and each costs a request).
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        let mut found = Vec::new();
+        for txid in self.address_txids(address).await?.into_iter().take(10) {
+            found.extend(self.transaction(&txid).await?);
+        }
+        Ok(found)
+    }
+
     fn name(&self) -> &'static str {
         "blockbook"
     }

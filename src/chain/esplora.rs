@@ -222,6 +222,10 @@ fn tx_info(tx: EsploraTx) -> Result<TxInfo, ChainError> {
 
 #[async_trait]
 impl ChainClient for EsploraClient {
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        self.address_transactions(address).await
+    }
+
     fn name(&self) -> &'static str {
         "esplora"
     }

@@ -78,6 +78,10 @@ impl ChainClient for Failover {
         self.call(|c| async move { c.transactions_in_block(block, txids).await }).await
     }
 
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        self.call(|c| async move { c.payments_to(address).await }).await
+    }
+
     async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
         self.call(|c| async move { c.replacement(txid, conflict).await }).await
     }

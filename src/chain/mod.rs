@@ -287,6 +287,13 @@ pub trait ChainClient: Send + Sync + 'static {
         Ok(found)
     }
 
+    /// Transactions paying `address`, newest first as the API lists them (for
+    /// discovering a payment whose hash the exchange never sent).
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        let _ = address;
+        Err(ChainError::BadResponse(format!("{} cannot list an address's transactions", self.name())))
+    }
+
     /// Whether `txid` was replaced by another transaction spending the same
     /// `conflict` (from its `TxInfo`); `None` while it was not (it may still
     /// be pending, mined, or just dropped).

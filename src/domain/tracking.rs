@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::withdrawal::TransitionError;
-use super::{State, Withdrawal};
+use super::{State, TxHash, Withdrawal};
 
 /// The transaction sits in block `height`/`hash` of the best chain whose tip
 /// is `tip_height`: confirmations follow, and enough of them complete it.
@@ -34,6 +34,20 @@ pub fn observe_in_block(
     w.chain_seen_at = Some(now);
     if confirmations >= required {
         w.transition(State::Completed, format!("{confirmations} confirmations"), now)?;
+    }
+    Ok(())
+}
+
+/// A pending withdrawal without a hash whose payment was found on chain: it
+/// is broadcast with that transaction.
+pub fn discover(w: &mut Withdrawal, tx_hash: TxHash, now: DateTime<Utc>) -> Result<(), TransitionError> {
+    if w.state != State::Pending || w.tx_hash.is_some() {
+        return Ok(());
+    }
+    let reason = format!("discovered on chain: transaction {tx_hash}");
+    w.set_tx_hash(tx_hash, now)?;
+    if let Some(entry) = w.history.last_mut() {
+        entry.reason = reason;
     }
     Ok(())
 }
@@ -185,6 +199,21 @@ mod tests {
         let mut w = broadcast();
         observe_dropped(&mut w, "replaced by ff", now).unwrap();
         assert_eq!((w.state, w.history.last().unwrap().reason.as_str()), (State::Dropped, "replaced by ff"));
+    }
+
+    #[test]
+    fn discovery_broadcasts_a_pending_withdrawal_once() {
+        let mut w = broadcast();
+        w.history.truncate(1);
+        w.state = State::Pending;
+        w.tx_hash = None;
+        let tx = TxHash::parse(crate::domain::Network::Btc, &"cd".repeat(32)).unwrap();
+        discover(&mut w, tx.clone(), at("2026-03-02T10:30:00Z")).unwrap();
+        assert_eq!(w.state, State::Broadcast);
+        assert_eq!(w.history.last().unwrap().reason, format!("discovered on chain: transaction {tx}"));
+        let other = TxHash::parse(crate::domain::Network::Btc, &"ef".repeat(32)).unwrap();
+        discover(&mut w, other, at("2026-03-02T10:31:00Z")).unwrap();
+        assert_eq!(w.tx_hash, Some(tx), "a second discovery changes nothing");
     }
 
     #[test]

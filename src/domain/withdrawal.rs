@@ -160,6 +160,13 @@ pub struct Withdrawal {
     /// replaced (spent outpoints, sender nonce); opaque to the domain.
     #[serde(default)]
     pub replacement_key: Option<serde_json::Value>,
+    /// Discovery (a pending withdrawal without a hash): only payments in the
+    /// mempool or in blocks above this height can be its own.
+    #[serde(default)]
+    pub discovery_from_height: Option<u64>,
+    /// Discovery: when to look at the address again.
+    #[serde(default)]
+    pub discovery_next_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,6 +216,8 @@ impl Withdrawal {
             payee_verified: false,
             chain_looked_up: false,
             replacement_key: None,
+            discovery_from_height: None,
+            discovery_next_at: None,
         };
         if let Some(tx_hash) = registration.tx_hash {
             withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");

@@ -39,6 +39,8 @@ pub enum IndexKey {
     DropWatch(Network),
     /// Broadcast transactions the tracker has not looked up yet.
     Unseen(Network),
+    /// Pending withdrawals without a hash, by when discovery should look.
+    Undiscovered(Network),
 }
 
 /// One entry of one index.
@@ -75,6 +77,7 @@ impl IndexKey {
             IndexKey::InFlightTx(network) => format!("txs:{network}"),
             IndexKey::DropWatch(network) => format!("dropwatch:{network}"),
             IndexKey::Unseen(network) => format!("unseen:{network}"),
+            IndexKey::Undiscovered(network) => format!("undiscovered:{network}"),
         }
     }
 }
@@ -110,6 +113,10 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
                 entries.push((IndexKey::Unseen(withdrawal.network), time_key(since, &withdrawal.id)));
             }
         }
+    }
+    if withdrawal.state == State::Pending && withdrawal.tx_hash.is_none() {
+        let at = withdrawal.discovery_next_at.unwrap_or(withdrawal.created_at);
+        entries.push((IndexKey::Undiscovered(withdrawal.network), time_key(at, &withdrawal.id)));
     }
     if let Some(escalation) = &withdrawal.escalation {
         let member = newest_first_time_key(escalation.opened_at, &withdrawal.id);

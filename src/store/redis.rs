@@ -237,6 +237,21 @@ impl RedisStore {
     }
 }
 
+/// `EVALSHA` falls back to loading a script once; a `SCRIPT FLUSH` (or a
+/// failover to a node that never saw it) racing that is retried a few times.
+async fn run_script<T: redis::FromRedisValue>(
+    invocation: &redis::ScriptInvocation<'_>,
+    conn: &mut (impl redis::aio::ConnectionLike + Send),
+) -> Result<T, StoreError> {
+    let mut retries = 0;
+    loop {
+        match invocation.invoke_async(conn).await {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) && retries < 3 => retries += 1,
+            result => return result.map_err(classify),
+        }
+    }
+}
+
 #[async_trait]
 impl Store for RedisStore {
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError> {
@@ -251,7 +266,7 @@ impl Store for RedisStore {
                 invocation.arg(member);
             }
             let mut conn = self.connection().await?;
-            let existing: Option<String> = invocation.invoke_async(&mut conn).await.map_err(classify)?;
+            let existing: Option<String> = run_script(&invocation, &mut conn).await?;
             match existing {
                 None => Ok(Inserted::Created),
                 Some(json) => Ok(Inserted::Existing(Box::new(decode(&json)?))),
@@ -284,7 +299,7 @@ impl Store for RedisStore {
                 invocation.arg(member);
             }
             let mut conn = self.connection().await?;
-            let outcome: i64 = invocation.invoke_async(&mut conn).await.map_err(classify)?;
+            let outcome: i64 = run_script(&invocation, &mut conn).await?;
             Ok(match outcome {
                 1 => Updated::Written,
                 0 => Updated::NotFound,
@@ -368,14 +383,9 @@ impl Store for RedisStore {
     async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.bounded(async {
             let mut conn = self.connection().await?;
-            let held: i64 = self
-                .lease
-                .key(format!("{}:lease:{name}", self.tag))
-                .arg(owner)
-                .arg(ttl.as_millis() as u64)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(classify)?;
+            let mut invocation = self.lease.key(format!("{}:lease:{name}", self.tag));
+            invocation.arg(owner).arg(ttl.as_millis() as u64);
+            let held: i64 = run_script(&invocation, &mut conn).await?;
             Ok(held == 1)
         })
         .await

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{
-    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Strategy, TxInfo, TxLocation,
+    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Payment, Strategy, TxInfo, TxLocation,
 };
 use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
 use crate::service::{Service, ServiceError};
@@ -50,6 +50,9 @@ pub struct TrackerSettings {
     pub native_decimals: u32,
     /// Coin code -> (contract, decimals), for token withdrawals.
     pub tokens: BTreeMap<String, (String, u32)>,
+    /// Look for the payments of pending withdrawals registered without a hash.
+    pub discover: bool,
+    pub discover_interval: Duration,
 }
 
 /// Where the tracker stopped, kept in the store so another replica resumes.
@@ -193,7 +196,11 @@ impl ChainTracker {
         if !self.network.is_evm() {
             self.look_up_new(tip.height).await?;
         }
-        let watched = self.watched().await?;
+        let mut watched = self.watched().await?;
+        if self.settings.discover && !self.network.is_evm() {
+            self.discover_by_address(tip.height, &watched).await?;
+            watched = self.watched().await?;
+        }
         let mut height = cursor.recent.last().expect("not empty").height + 1;
         let last = tip.height.min(height + MAX_BLOCKS_PER_TICK - 1);
         while height <= last {
@@ -213,6 +220,9 @@ impl ChainTracker {
                 }
                 height = previous.height;
                 continue;
+            }
+            if self.settings.discover && self.network.is_evm() {
+                self.discover_in_block(&block, &mut watched).await?;
             }
             report.matched += self.match_block(&block, &watched, tip.height).await?;
             report.blocks += 1;
@@ -371,32 +381,39 @@ impl ChainTracker {
         }
     }
 
+    /// What a correct payment for `w` looks like: asset, base units, payee.
+    fn expected_payment(&self, w: &Withdrawal) -> Result<(Asset, BaseUnits, String), String> {
+        let (asset, decimals) = match self.settings.tokens.get(&w.coin) {
+            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
+            None => (Asset::Native, self.settings.native_decimals),
+        };
+        let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
+            .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
+        let address = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
+        Ok((asset, units, address))
+    }
+
+    fn pays(&self, w: &Withdrawal, payment: &Payment, expected: &(Asset, BaseUnits, String)) -> bool {
+        let (asset, units, address) = expected;
+        // Where one address serves many (XRPL destination tags), the tag must match too.
+        let tag_ok = w.network != crate::domain::Network::Xrp || payment.memo == w.memo;
+        payment.asset == *asset && payment.amount == *units && payment.to == *address && tag_ok
+    }
+
     /// Once per transaction: does it pay this withdrawal's address exactly
     /// its amount, in base units, in the right asset?
     fn check_payee(&self, w: &mut Withdrawal, info: &TxInfo) {
         if w.payee_verified || w.payee_mismatch.is_some() {
             return;
         }
-        let (asset, decimals) = match self.settings.tokens.get(&w.coin) {
-            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
-            None => (Asset::Native, self.settings.native_decimals),
-        };
-        let expected = match BaseUnits::from_decimal(w.amount.as_str(), decimals) {
-            Ok(units) => units,
-            Err(error) => {
-                w.payee_mismatch = Some(format!("the amount {} cannot be paid in base units: {error}", w.amount));
+        let expected = match self.expected_payment(w) {
+            Ok(expected) => expected,
+            Err(problem) => {
+                w.payee_mismatch = Some(problem);
                 return;
             }
         };
-        let address = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
-        // Where one address serves many (XRPL destination tags), the tag must match too.
-        let tagged = w.network == crate::domain::Network::Xrp;
-        let memo_matches = |p: &crate::chain::Payment| !tagged || p.memo == w.memo;
-        let pays = info
-            .payments
-            .iter()
-            .any(|p| p.asset == asset && p.amount == expected && p.to == address && memo_matches(p));
-        if pays {
+        if info.payments.iter().any(|p| self.pays(w, p, &expected)) {
             w.payee_verified = true;
             return;
         }
@@ -404,23 +421,144 @@ impl ChainTracker {
             .payments
             .iter()
             .take(5)
-            .map(|p| {
-                format!(
-                    "{} to {}{}",
-                    p.amount,
-                    p.to,
-                    if let Asset::Token(t) = &p.asset { format!(" (token {t})") } else { String::new() }
-                )
+            .map(|p| match &p.asset {
+                Asset::Token(token) => format!("{} to {} (token {token})", p.amount, p.to),
+                Asset::Native => format!("{} to {}", p.amount, p.to),
             })
             .collect();
         w.payee_mismatch = Some(format!(
             "expected {} base units ({} {}) to {}; the transaction pays: {}",
-            expected,
+            expected.1,
             w.amount,
             w.coin,
             w.address,
             if shown.is_empty() { "nothing".to_owned() } else { shown.join(", ") }
         ));
+    }
+
+    async fn undiscovered(
+        &self,
+        due_by: Option<chrono::DateTime<chrono::Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Withdrawal>, StoreError> {
+        let until = due_by.map(crate::store::index::time_key_upper_bound);
+        let range =
+            IndexRange { index: &IndexKey::Undiscovered(self.network), after: None, until: until.as_deref(), limit };
+        let mut found = Vec::new();
+        for member in self.service.store.members(range).await? {
+            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            found.extend(
+                self.service.store.get(&id).await?.filter(|w| w.state == State::Pending && w.tx_hash.is_none()),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Records a discovered transaction on `id` (and its block, if any).
+    async fn record_discovery(&self, id: &WithdrawalId, info: &TxInfo, tip: u64) -> Result<(), TrackError> {
+        let tx_hash = match crate::domain::TxHash::parse(self.network, &info.txid) {
+            Ok(hash) => hash,
+            Err(_) => return Ok(()),
+        };
+        let now = self.service.now();
+        self.service.modify(id, |w| Ok(tracking::discover(w, tx_hash.clone(), now)?)).await?;
+        match &info.location {
+            TxLocation::Block(block) => self.apply_sighting(id, info, block, tip).await,
+            TxLocation::Mempool => {
+                self.service
+                    .modify(id, |w| {
+                        w.chain_looked_up = true;
+                        w.replacement_key = serde_json::to_value(&info.conflict).ok();
+                        self.check_payee(w, info);
+                        tracking::observe_pending(w, now);
+                        Ok(())
+                    })
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// UTXO chains: at most every `discover_interval`, a pending withdrawal's
+    /// address history, for a payment of its amount not already claimed and
+    /// in the mempool or a block after the tip when discovery first looked
+    /// (an older payment of the same amount to the same address is not it).
+    async fn discover_by_address(&self, tip: u64, watched: &HashMap<String, WithdrawalId>) -> Result<(), TrackError> {
+        const PER_TICK: usize = 20;
+        let now = self.service.now();
+        let next = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
+        for w in self.undiscovered(Some(now), PER_TICK).await? {
+            let Some(from_height) = w.discovery_from_height else {
+                self.service
+                    .modify(&w.id, |w| {
+                        w.discovery_from_height = Some(tip);
+                        w.discovery_next_at = Some(next);
+                        Ok(())
+                    })
+                    .await?;
+                continue;
+            };
+            let Ok(expected) = self.expected_payment(&w) else { continue };
+            let candidates = self.client.payments_to(&w.address).await?;
+            let recent = |info: &TxInfo| match &info.location {
+                TxLocation::Mempool => true,
+                TxLocation::Block(block) => block.height > from_height,
+            };
+            let found = candidates.into_iter().find(|info| {
+                !watched.contains_key(&info.txid)
+                    && recent(info)
+                    && info.success != Some(false)
+                    && info.payments.iter().any(|p| self.pays(&w, p, &expected))
+            });
+            match found {
+                Some(info) => self.record_discovery(&w.id, &info, tip).await?,
+                None => {
+                    self.service
+                        .modify(&w.id, |w| {
+                            w.discovery_next_at = Some(next);
+                            Ok(())
+                        })
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// EVM: a new block's transactions carry their payments; a pending
+    /// withdrawal without a hash that one of them pays is discovered, and
+    /// its hash joins the watched ones so this very block is matched.
+    async fn discover_in_block(
+        &self,
+        block: &Block,
+        watched: &mut HashMap<String, WithdrawalId>,
+    ) -> Result<(), TrackError> {
+        let waiting = self.undiscovered(None, PAGE).await?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let expectations: Vec<(Withdrawal, (Asset, BaseUnits, String))> =
+            waiting.into_iter().filter_map(|w| self.expected_payment(&w).ok().map(|e| (w, e))).collect();
+        let mut claimed = std::collections::HashSet::new();
+        for tx in &block.txs {
+            let Some(call) = &tx.call else { continue };
+            if watched.contains_key(&tx.txid) {
+                continue;
+            }
+            for payment in call.requested_payments() {
+                let hit = expectations
+                    .iter()
+                    .find(|(w, expected)| !claimed.contains(&w.id) && self.pays(w, &payment, expected));
+                if let Some((w, _)) = hit {
+                    let Ok(tx_hash) = crate::domain::TxHash::parse(self.network, &tx.txid) else { continue };
+                    let now = self.service.now();
+                    self.service.modify(&w.id, |w| Ok(tracking::discover(w, tx_hash.clone(), now)?)).await?;
+                    claimed.insert(w.id.clone());
+                    watched.insert(tx.txid.clone(), w.id.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Confirmations follow from the tip alone: no request per withdrawal.

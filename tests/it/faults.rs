@@ -83,12 +83,20 @@ async fn a_write_refused_during_an_outage_leaves_nothing_behind() {
     // The service's meta and lease keys come and go in the background; records and indexes are what count.
     keys.retain(|k| !k.contains(":meta:") && !k.contains(":lease:"));
     keys.sort();
-    let expected: Vec<String> =
-        ["idx:all", "idx:deadlines", "idx:net:TRX", "idx:sla:on_track:TRX", "idx:sn:pending:TRX", "idx:state:pending"]
-            .iter()
-            .chain(&["idx:user:alice", "w:w-1"])
-            .map(|suffix| format!("{{{prefix}}}:{suffix}"))
-            .collect();
+    let expected: Vec<String> = [
+        "idx:all",
+        "idx:deadlines",
+        "idx:net:TRX",
+        "idx:sla:on_track:TRX",
+        "idx:sn:pending:TRX",
+        "idx:state:pending",
+        "idx:undiscovered:TRX",
+        "idx:user:alice",
+        "w:w-1",
+    ]
+    .iter()
+    .map(|suffix| format!("{{{prefix}}}:{suffix}"))
+    .collect();
     assert_eq!(keys, expected, "one record and its indexes, nothing half-written");
 }
 
@@ -165,6 +173,7 @@ async fn kill_9_loses_no_acknowledged_registration() {
     redis.restart(); // SIGKILL, then start again from the AOF
 
     let app = TestApp::spawn(Backend::Redis(&redis, prefix)).await;
+    wait_until_ready(&app).await; // Redis may still be loading its AOF
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 200);
     for id in &acknowledged {

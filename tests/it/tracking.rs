@@ -30,6 +30,8 @@ pub(crate) fn chain_config(explorer: ExplorerKind, url: &str, required: u64) -> 
         drop_after: HumanDuration(Duration::from_secs(6 * 3600)),
         batch_size: 100,
         tokens: BTreeMap::new(),
+        discover: false,
+        discover_interval: HumanDuration(Duration::from_secs(300)),
     }
 }
 
@@ -307,4 +309,56 @@ async fn an_xrp_withdrawal_needs_its_destination_tag() {
     assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
     let view = state_of(&app, "w-wrong").await;
     assert!(view["payee_mismatch"].as_str().is_some(), "tag 78 is not 77: {view}");
+}
+
+#[tokio::test]
+async fn a_bitcoin_payment_registered_without_a_hash_is_discovered_but_an_older_one_is_not() {
+    let esplora = FakeEsplora::start(5).await;
+    let mut config = chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+    config.discover = true;
+    config.discover_interval = HumanDuration(Duration::from_secs(60));
+    let app = app_following("BTC", config).await;
+    // An earlier payment of the same amount to the same address: not this withdrawal's.
+    let old = esplora.broadcast(&[("01".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 30_000_000)]);
+    esplora.mine(&[&old]);
+    tick(&app).await;
+    app.register(&withdrawal("w-1", json!({"coin": "BTC", "network": "BTC", "address": BTC_PAYEE, "amount": "0.3"})))
+        .await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "pending", "the old payment is not claimed");
+
+    let paid = esplora.broadcast(&[("02".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 30_000_000)]);
+    esplora.mine(&[&paid]);
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["tx_hash"], paid);
+    assert_eq!(view["state"], "confirming", "{view}");
+    let reasons: Vec<&str> =
+        view["history"].as_array().unwrap().iter().map(|h| h["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&format!("discovered on chain: transaction {paid}").as_str()), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn an_ether_payment_registered_without_a_hash_is_discovered_from_its_block() {
+    let node = Ganache::start().await;
+    let mut config = eth(&node, 2);
+    config.discover = true;
+    let app = app_following("ETH", config).await;
+    tick(&app).await;
+    app.register(&withdrawal(
+        "w-eth",
+        json!({"coin": "ETH", "network": "ETH", "address": ETH_PAYEE, "amount": "0.25"}),
+    ))
+    .await;
+    let txid = node.send(Some(ETH_PAYEE), 250_000_000_000_000_000, "0x").await;
+    tick(&app).await;
+    let view = state_of(&app, "w-eth").await;
+    assert_eq!((view["tx_hash"].as_str(), view["state"].as_str()), (Some(txid.as_str()), Some("confirming")), "{view}");
+    assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"));
+    node.mine().await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-eth").await["state"], "completed");
 }
