@@ -43,7 +43,14 @@ async fn exercise(app: &TestApp) {
 
 #[tokio::test]
 async fn metrics_carry_the_documented_families_with_route_patterns_and_pass_promtool() {
-    let app = TestApp::memory().await;
+    // A followed network, so promtool also lints the explorer families.
+    let esplora = crate::support::fake_esplora::FakeEsplora::start(3).await;
+    let chain = crate::tracking::chain_config(withdrawal_tracker::config::ExplorerKind::Esplora, &esplora.base_url, 2);
+    let app = TestApp::spawn_with(Backend::Memory, move |c| {
+        c.networks.insert("BTC".into(), chain);
+    })
+    .await;
+    app.chain_trackers[0].tick().await.unwrap();
     exercise(&app).await;
     let text = scrape(&app, &app.base).await;
     for family in [
@@ -58,6 +65,9 @@ async fn metrics_carry_the_documented_families_with_route_patterns_and_pass_prom
         "withdrawal_tracker_store_gauges_exporter 1",
         "withdrawal_tracker_ticket_deliveries_pending 0",
         "withdrawal_tracker_ticket_deliveries_dead 0",
+        "withdrawal_tracker_chain_tip_height{network=\"BTC\"} 840002",
+        "withdrawal_tracker_explorer_requests_total",
+        "withdrawal_tracker_explorer_request_duration_seconds_bucket",
         "process_resident_memory_bytes",
     ] {
         assert!(has_sample(&text, family), "missing {family} in\n{text}");
