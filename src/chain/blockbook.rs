@@ -149,11 +149,7 @@ struct BbError {
 
 impl BlockbookClient {
     pub fn new(config: BlockbookConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS builds");
+        let http = super::http::client(config.timeout);
         Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
     }
 

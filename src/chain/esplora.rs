@@ -89,11 +89,7 @@ struct EsploraOutspend {
 
 impl EsploraClient {
     pub fn new(config: EsploraConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS builds");
+        let http = super::http::client(config.timeout);
         Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
     }
 

@@ -193,11 +193,7 @@ struct RpcLog {
 
 impl EvmClient {
     pub fn new(config: EvmConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS builds");
+        let http = super::http::client(config.timeout);
         Self {
             http,
             config,

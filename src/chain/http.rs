@@ -8,6 +8,15 @@ use reqwest::{Response, StatusCode};
 
 use super::ChainError;
 
+/// The HTTP client every explorer client uses: one timeout per request.
+pub(super) fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client with default TLS builds")
+}
+
 /// reqwest's messages include the URL, which may carry an API key.
 pub(super) fn transport_error(error: &reqwest::Error) -> ChainError {
     let what = if error.is_timeout() {

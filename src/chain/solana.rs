@@ -222,11 +222,7 @@ impl AccountKey {
 
 impl SolanaClient {
     pub fn new(config: SolanaConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS builds");
+        let http = super::http::client(config.timeout);
         Self {
             http,
             config,

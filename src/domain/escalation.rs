@@ -371,7 +371,6 @@ pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
-    use crate::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -382,18 +381,7 @@ mod tests {
     }
 
     fn withdrawal() -> Withdrawal {
-        let registration = Registration {
-            id: WithdrawalId::parse("w-1").unwrap(),
-            user_id: UserId::parse("u").unwrap(),
-            coin: "BTC".into(),
-            network: Network::Btc,
-            address: "a".into(),
-            memo: None,
-            amount: Amount::parse("1").unwrap(),
-            requested_at: None,
-            tx_hash: Some(TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),
-        };
-        Withdrawal::register(registration, at("2026-03-02T10:00:00Z"))
+        crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", true)
     }
 
     fn policy() -> EscalationPolicy {

@@ -35,3 +35,22 @@ impl FieldError {
         Self { field, message: message.into() }
     }
 }
+
+/// A BTC withdrawal registered at `at` (requested then too), broadcast when
+/// `broadcast` is set: the common starting point of the domain's tests.
+#[cfg(test)]
+pub(crate) fn sample_withdrawal(id: &str, at: &str, broadcast: bool) -> Withdrawal {
+    let at: chrono::DateTime<chrono::Utc> = at.parse().expect("an RFC 3339 time");
+    let registration = Registration {
+        id: WithdrawalId::parse(id).unwrap(),
+        user_id: UserId::parse("u").unwrap(),
+        coin: "BTC".into(),
+        network: Network::Btc,
+        address: "a".into(),
+        memo: None,
+        amount: Amount::parse("1").unwrap(),
+        requested_at: Some(at.fixed_offset()),
+        tx_hash: broadcast.then(|| TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),
+    };
+    Withdrawal::register(registration, at)
+}

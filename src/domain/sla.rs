@@ -119,7 +119,7 @@ pub fn working_days_elapsed(calendar: &dyn WorkingTime, withdrawal: &Withdrawal,
 mod tests {
     use super::*;
     use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
-    use crate::domain::{Amount, Registration, TxHash, UserId, WithdrawalId};
+    use crate::domain::TxHash;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -131,18 +131,7 @@ mod tests {
 
     /// Requested Friday 2026-03-06 10:00 UTC.
     fn friday_withdrawal() -> Withdrawal {
-        let registration = Registration {
-            id: WithdrawalId::parse("w").unwrap(),
-            user_id: UserId::parse("u").unwrap(),
-            coin: "BTC".into(),
-            network: Network::Btc,
-            address: "a".into(),
-            memo: None,
-            amount: Amount::parse("1").unwrap(),
-            requested_at: Some(at("2026-03-06T10:00:00Z").fixed_offset()),
-            tx_hash: None,
-        };
-        Withdrawal::register(registration, at("2026-03-06T10:00:00Z"))
+        crate::domain::sample_withdrawal("w", "2026-03-06T10:00:00Z", false)
     }
 
     #[test]

@@ -123,25 +123,14 @@ pub fn broadcast_since(w: &Withdrawal) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
+    use crate::domain::TxHash;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
     }
 
     fn broadcast() -> Withdrawal {
-        let registration = Registration {
-            id: WithdrawalId::parse("w").unwrap(),
-            user_id: UserId::parse("u").unwrap(),
-            coin: "BTC".into(),
-            network: Network::Btc,
-            address: "a".into(),
-            memo: None,
-            amount: Amount::parse("1").unwrap(),
-            requested_at: None,
-            tx_hash: Some(TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),
-        };
-        Withdrawal::register(registration, at("2026-03-02T10:00:00Z"))
+        crate::domain::sample_withdrawal("w", "2026-03-02T10:00:00Z", true)
     }
 
     fn states(w: &Withdrawal) -> Vec<State> {

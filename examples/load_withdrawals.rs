@@ -1,0 +1,77 @@
+//! Loads withdrawals into Redis through the store, as the service writes
+//! them, for `scripts/bench-load.sh`. With `--baseline`, writes each one's
+//! status view JSON under `<prefix>:baseline:<id>` instead, for the baseline
+//! server to serve.
+//!
+//! Usage: load_withdrawals REDIS_URL KEY_PREFIX COUNT [--baseline]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use withdrawal_tracker::clock::SystemClock;
+use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
+use withdrawal_tracker::domain::escalation::EscalationPolicy;
+use withdrawal_tracker::domain::message::Language;
+use withdrawal_tracker::domain::sla::SlaPolicy;
+use withdrawal_tracker::domain::{Amount, Network, Registration, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::metrics::Metrics;
+use withdrawal_tracker::service::Service;
+use withdrawal_tracker::store::RedisStore;
+use withdrawal_tracker::view::{ViewContext, WithdrawalView};
+
+fn registration(i: usize) -> Registration {
+    Registration {
+        id: WithdrawalId::parse(&format!("w-{i:07}")).unwrap(),
+        user_id: UserId::parse(&format!("u-{}", i % 20_000)).unwrap(),
+        coin: "USDT".into(),
+        network: Network::Trx,
+        address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+        memo: None,
+        amount: Amount::parse(&format!("{}.{:02}", 10 + i % 5000, i % 100)).unwrap(),
+        requested_at: None,
+        tx_hash: None,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (url, prefix) = (&args[1], &args[2]);
+    let count: usize = args[3].parse().unwrap();
+    let baseline = args.get(4).is_some_and(|a| a == "--baseline");
+    let calendar = WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap();
+    let service = Service {
+        store: Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap()),
+        calendar: Arc::new(calendar),
+        sla: SlaPolicy::default(),
+        escalation: EscalationPolicy::default(),
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let redis = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let started = Instant::now();
+    stream::iter(0..count)
+        .for_each_concurrent(64, |i| {
+            let (service, mut redis) = (&service, redis.clone());
+            async move {
+                if baseline {
+                    let mut w = Withdrawal::register(registration(i), service.now());
+                    service.refresh(&mut w, service.now());
+                    let context = ViewContext {
+                        calendar: service.calendar.as_ref(),
+                        now: service.now(),
+                        language: Language::English,
+                    };
+                    let json = WithdrawalView::new(&w, &context).to_json().to_string();
+                    let key = format!("{prefix}:baseline:{}", w.id);
+                    redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut redis).await.unwrap();
+                } else {
+                    service.register(registration(i)).await.unwrap();
+                }
+            }
+        })
+        .await;
+    eprintln!("loaded {count} in {:.1}s", started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Load benchmark (not a test): the service against a minimal actix-web + Redis
+# baseline, measured in the same run on the same machine with wrk from a
+# second process. Prints what docs/PERFORMANCE.md records.
+#
+# Usage: scripts/bench-load.sh [WITHDRAWALS=100000] [SECONDS=15] [CONNECTIONS=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-100000}
+seconds=${2:-15}
+connections=${3:-64}
+for tool in wrk redis-server redis-cli; do
+  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install wrk redis-server" >&2; exit 2; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+cargo build --release -q --bin withdrawal-tracker --example baseline_get --example load_withdrawals
+bin=target/release
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" >/dev/null
+until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
+pids+=("$(cat "$dir/redis.pid")")
+redis_url="redis://127.0.0.1:$redis_port/"
+used() { redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'; }
+
+echo "== loading $count withdrawals through the store"
+before=$(used)
+$bin/examples/load_withdrawals "$redis_url" bench "$count"
+after=$(used)
+echo "redis memory per withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+$bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline
+
+token=bench-support-token-0123456789
+ingest=bench-ingest-token-0123456789
+write_config() { # $1 port, $2 redis line
+  cat >"$dir/tracker-$1.toml" <<TOML
+listen = "127.0.0.1:$1"
+$2
+key_prefix = "bench"
+log_format = "json"
+[auth]
+ingest_tokens = ["$ingest"]
+support_tokens = ["$token"]
+user_jwt_secret = "bench-user-jwt-secret-0123456789abcdef"
+[rate_limit]
+per_token_per_second = 10000000
+per_token_burst = 10000000
+[sla]
+sweep_interval = "1h"
+TOML
+}
+wait_up() { until curl -s -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null || curl -s -o /dev/null "http://127.0.0.1:$1/v1/withdrawals/w-0000000" 2>/dev/null; do sleep 0.1; done; }
+
+cat >"$dir/get.lua" <<LUA
+math.randomseed(42)
+request = function()
+  local path = string.format("/v1/withdrawals/w-%07d", math.random(0, $count - 1))
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer $token" })
+end
+LUA
+cat >"$dir/post.lua" <<LUA
+local counter = 0
+local thread_id = 0
+local run = os.time()
+setup = function(thread) thread:set("tid", thread_id); thread_id = thread_id + 1 end
+request = function()
+  counter = counter + 1
+  local body = string.format('{"id":"p-%d-%d-%d","user_id":"u-%d","coin":"USDT","network":"TRX","address":"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","amount":"12.5"}', run, tid, counter, counter % 1000)
+  return wrk.format("POST", "/v1/withdrawals", { ["Authorization"] = "Bearer $ingest", ["Content-Type"] = "application/json" }, body)
+end
+LUA
+
+run_wrk() { # $1 label, $2 url, $3 script
+  echo "== $1"
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$3" "$2" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" | sed 's/^/   /'
+}
+
+baseline_port=$(free_port)
+$bin/examples/baseline_get "$redis_url" bench "127.0.0.1:$baseline_port" & pids+=($!)
+tracker_port=$(free_port)
+write_config "$tracker_port" "redis_url = \"$redis_url\""
+RUST_LOG=warn $bin/withdrawal-tracker --config "$dir/tracker-$tracker_port.toml" 2>"$dir/tracker.log" & pids+=($!)
+wait_up "$baseline_port"; wait_up "$tracker_port"
+
+run_wrk "baseline: one Redis GET per request" "http://127.0.0.1:$baseline_port" "$dir/get.lua"
+run_wrk "service: GET /v1/withdrawals/{id} (Redis, $count withdrawals)" "http://127.0.0.1:$tracker_port" "$dir/get.lua"
+run_wrk "service: POST /v1/withdrawals (Redis)" "http://127.0.0.1:$tracker_port" "$dir/post.lua"
+
+memory_port=$(free_port)
+write_config "$memory_port" ""
+RUST_LOG=warn $bin/withdrawal-tracker --config "$dir/tracker-$memory_port.toml" 2>"$dir/memory.log" & memory_pid=$!; pids+=($memory_pid)
+wait_up "$memory_port"
+echo "== in-memory store: POST until at least $count withdrawals"
+posted=0
+while [ "$posted" -lt "$count" ]; do
+  out=$(wrk -t2 -c"$connections" -d5s -s "$dir/post.lua" "http://127.0.0.1:$memory_port")
+  posted=$(( posted + $(echo "$out" | awk '/requests in/{print $1}') ))
+done
+rss_kb=$(awk '/VmRSS/{print $2}' /proc/$memory_pid/status)
+echo "service RSS with about $posted withdrawals on the in-memory store: $(( rss_kb / 1024 )) MiB"
