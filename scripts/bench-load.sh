@@ -98,7 +98,7 @@ wait_up "$memory_port"
 echo "== in-memory store: POST until at least $count withdrawals"
 posted=0
 while [ "$posted" -lt "$count" ]; do
-  out=$(wrk -t2 -c"$connections" -d5s -s "$dir/post.lua" "http://127.0.0.1:$memory_port")
+  out=$(wrk -t2 -c"$connections" -d1s -s "$dir/post.lua" "http://127.0.0.1:$memory_port")
   posted=$(( posted + $(echo "$out" | awk '/requests in/{print $1}') ))
 done
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/$memory_pid/status)
