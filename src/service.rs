@@ -194,11 +194,21 @@ impl Service {
         .await
     }
 
-    pub async fn set_tx_hash(&self, id: &WithdrawalId, raw_tx_hash: &str) -> Result<Withdrawal, ServiceError> {
+    /// `last_valid_height`: where the chain says a transaction expires
+    /// (Solana, XRPL), known only at signing.
+    pub async fn set_tx_hash(
+        &self,
+        id: &WithdrawalId,
+        raw_tx_hash: &str,
+        last_valid_height: Option<u64>,
+    ) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
         self.modify(id, |w| {
             let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
             w.set_tx_hash(tx_hash, now)?;
+            if last_valid_height.is_some() {
+                w.last_valid_height = last_valid_height;
+            }
             Ok(())
         })
         .await

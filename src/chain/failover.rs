@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Block, BlockRef, ChainClient, ChainError, ConflictKey, Replaced, Strategy, TxInfo, TxStatus};
+use super::{Block, BlockRef, ChainClient, ChainError, ConflictKey, PendingTx, Replaced, Strategy, TxInfo, TxStatus};
 
 pub struct Failover {
     clients: Vec<Arc<dyn ChainClient>>,
@@ -48,6 +48,10 @@ impl ChainClient for Failover {
 
     async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
         self.call(|c| async move { c.statuses(txids).await }).await
+    }
+
+    async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
+        self.call(|c| async move { c.statuses_of(txs).await }).await
     }
 
     async fn tip(&self) -> Result<BlockRef, ChainError> {

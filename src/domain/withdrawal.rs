@@ -167,6 +167,10 @@ pub struct Withdrawal {
     /// Discovery: when to look at the address again.
     #[serde(default)]
     pub discovery_next_at: Option<DateTime<Utc>>,
+    /// Solana `lastValidBlockHeight` / XRPL `LastLedgerSequence` of the
+    /// current transaction, when the exchange sent it.
+    #[serde(default)]
+    pub last_valid_height: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -218,6 +222,7 @@ impl Withdrawal {
             replacement_key: None,
             discovery_from_height: None,
             discovery_next_at: None,
+            last_valid_height: None,
         };
         if let Some(tx_hash) = registration.tx_hash {
             withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");
@@ -269,6 +274,7 @@ impl Withdrawal {
         self.chain_looked_up = false;
         self.payee_mismatch = None;
         self.replacement_key = None;
+        self.last_valid_height = None;
         Ok(Change::Changed)
     }
 

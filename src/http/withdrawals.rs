@@ -131,12 +131,13 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct PatchRequest {
     tx_hash: Option<String>,
+    last_valid_height: Option<u64>,
     state: Option<String>,
     reason: Option<String>,
 }
 
 enum PatchAction {
-    SetTxHash(String),
+    SetTxHash(String, Option<u64>),
     Cancel(String),
 }
 
@@ -147,9 +148,12 @@ impl PatchRequest {
                 return Err(ApiError::invalid_field("reason", format!("reason must be 1-{MAX_REASON_LEN} characters")));
             }
         }
+        if self.last_valid_height.is_some() && self.tx_hash.is_none() {
+            return Err(ApiError::invalid_field("last_valid_height", "last_valid_height goes with tx_hash"));
+        }
         match (self.tx_hash, self.state.as_deref()) {
             (Some(_), Some(_)) => Err(ApiError::invalid_field("state", "send either tx_hash or state, not both")),
-            (Some(tx_hash), None) => Ok(PatchAction::SetTxHash(tx_hash)),
+            (Some(tx_hash), None) => Ok(PatchAction::SetTxHash(tx_hash, self.last_valid_height)),
             (None, Some("cancelled")) => {
                 Ok(PatchAction::Cancel(self.reason.unwrap_or_else(|| "cancelled by the exchange".to_owned())))
             }
@@ -172,7 +176,9 @@ pub async fn patch(
     caller.require_ingest()?;
     let id = path_id(&id)?;
     let withdrawal = match body.parse()? {
-        PatchAction::SetTxHash(tx_hash) => state.service.set_tx_hash(&id, &tx_hash).await?,
+        PatchAction::SetTxHash(tx_hash, last_valid_height) => {
+            state.service.set_tx_hash(&id, &tx_hash, last_valid_height).await?
+        }
         PatchAction::Cancel(reason) => state.service.cancel(&id, &reason).await?,
     };
     Ok(view_response(HttpResponse::Ok(), &withdrawal, &view_context(&state, &req)))

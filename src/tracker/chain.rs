@@ -17,7 +17,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{
-    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Payment, Strategy, TxInfo, TxLocation,
+    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Strategy, TxInfo,
+    TxLocation,
 };
 use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
 use crate::service::{Service, ServiceError};
@@ -646,8 +647,12 @@ impl ChainTracker {
         self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let watched: Vec<(String, WithdrawalId)> = self.watched().await?.into_iter().collect();
         for chunk in watched.chunks(max_batch.max(1)) {
-            let hashes: Vec<String> = chunk.iter().map(|(h, _)| h.clone()).collect();
-            let statuses = self.client.statuses(&hashes).await?;
+            let mut pending = Vec::with_capacity(chunk.len());
+            for (hash, id) in chunk {
+                let last_valid = self.service.store.get(id).await?.and_then(|w| w.last_valid_height);
+                pending.push(PendingTx { txid: hash.clone(), last_valid_height: last_valid });
+            }
+            let statuses = self.client.statuses_of(&pending).await?;
             for ((hash, id), status) in chunk.iter().zip(statuses) {
                 let now = self.service.now();
                 if status.success == Some(false) {

@@ -362,3 +362,25 @@ async fn an_ether_payment_registered_without_a_hash_is_discovered_from_its_block
     tick(&app).await;
     assert_eq!(state_of(&app, "w-eth").await["state"], "completed");
 }
+
+#[tokio::test]
+async fn a_solana_transaction_past_its_last_valid_height_is_dropped() {
+    use crate::support::fake_solana::{pubkey, signature, FakeSolana};
+    let node = FakeSolana::start(300_000_000).await;
+    let app = app_following("SOL", chain_config(ExplorerKind::Solana, &node.url, 1)).await;
+    let payee = pubkey("user-wallet");
+    app.register(&withdrawal("w-1", json!({"coin": "SOL", "network": "SOL", "address": payee, "amount": "2"}))).await;
+    let height = node.state.lock().unwrap().block_height;
+    let patched = app.patch("w-1", &json!({"tx_hash": signature(9), "last_valid_height": height + 150})).await;
+    assert_eq!(patched.status(), reqwest::StatusCode::OK);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "broadcast", "not landed yet, not expired yet");
+    node.advance(151);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!(view["state"], "dropped", "{view}");
+    assert_eq!(view["history"].as_array().unwrap().last().unwrap()["reason"], "expired before inclusion");
+
+    let misplaced = app.patch("w-1", &json!({"state": "cancelled", "last_valid_height": 5})).await;
+    assert_eq!(misplaced.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+}
