@@ -119,7 +119,8 @@ async fn kill_9_loses_no_acknowledged_registration() {
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nredis_url = \"{}\"\nkey_prefix = \"{prefix}\"\nlog_format = \"json\"\n\
-             [auth]\ningest_tokens = [\"{INGEST_TOKEN}\"]\nuser_jwt_secret = \"{JWT_SECRET}\"\n",
+             [auth]\ningest_tokens = [\"{INGEST_TOKEN}\"]\nuser_jwt_secret = \"{JWT_SECRET}\"\n\
+             [rate_limit]\nper_token_per_second = 100000\nper_token_burst = 100000\n",
             redis.url()
         ),
     )

@@ -42,6 +42,11 @@ fn config_with(redis_line: &str, key_prefix: &str) -> Config {
         store_timeout = "500ms"
         [sla]
         sweep_interval = "1h"
+        # Tests send bursts from one token; the rate-limit tests set their own.
+        [rate_limit]
+        per_token_per_second = 100000
+        per_token_burst = 100000
+        failed_auth_per_ip_per_minute = 100000
         [auth]
         ingest_tokens = ["{INGEST_TOKEN}"]
         support_tokens = ["{SUPPORT_TOKEN}"]
