@@ -1054,8 +1054,11 @@ mod tests {
                 Err(ConfigError::Parse { message, .. }) => {
                     // Past the syntax, every refusal names the key or field at fault.
                     if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+                        // toml quotes the offending line, so a nested key shows there.
+                        let line_keys = text.lines().filter_map(|l| l.split_once('=')).map(|(k, _)| k.trim());
                         let names_a_key = message.contains('`')
-                            || table.keys().any(|k| message.contains(k.as_str()));
+                            || table.keys().any(|k| message.contains(k.as_str()))
+                            || line_keys.filter(|k| !k.is_empty()).any(|k| message.contains(k));
                         prop_assert!(names_a_key, "{}\n--- for ---\n{}", message, text);
                     }
                 }
