@@ -151,6 +151,9 @@ impl PatchRequest {
         if self.last_valid_height.is_some() && self.tx_hash.is_none() {
             return Err(ApiError::invalid_field("last_valid_height", "last_valid_height goes with tx_hash"));
         }
+        if self.last_valid_height.is_some_and(|h| h > i64::MAX as u64) {
+            return Err(ApiError::invalid_field("last_valid_height", "last_valid_height must fit in 63 bits"));
+        }
         match (self.tx_hash, self.state.as_deref()) {
             (Some(_), Some(_)) => Err(ApiError::invalid_field("state", "send either tx_hash or state, not both")),
             (Some(tx_hash), None) => Ok(PatchAction::SetTxHash(tx_hash, self.last_valid_height)),
