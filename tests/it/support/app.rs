@@ -124,7 +124,12 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's 5 s keep-alive
+            // closes them, so a test never reuses one the server just closed.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("a client builds"),
             clock,
             service,
             sweeper,
