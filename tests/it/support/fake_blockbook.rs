@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub use crate::support::fake_esplora::{fake_hash, FakeBlock, FakeTx, Mode};
@@ -368,12 +368,7 @@ impl FakeBlockbook {
             fake.mine(&[]);
         }
         let data = web::Data::new(state);
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(dispatch)))
-            .workers(1)
-            .bind("127.0.0.1:0")
-            .unwrap();
-        let port = server.addrs()[0].port();
-        tokio::spawn(server.run());
+        let port = super::fakes::serve_all(data, dispatch);
         FakeBlockbook { base_url: format!("http://127.0.0.1:{port}"), ..fake }
     }
 

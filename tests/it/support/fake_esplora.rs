@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,12 +307,7 @@ impl FakeEsplora {
             fake.mine(&[]);
         }
         let data = web::Data::new(state);
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(dispatch)))
-            .workers(1)
-            .bind("127.0.0.1:0")
-            .unwrap();
-        let port = server.addrs()[0].port();
-        tokio::spawn(server.run());
+        let port = super::fakes::serve_all(data, dispatch);
         FakeEsplora { base_url: format!("http://127.0.0.1:{port}"), ..fake }
     }
 

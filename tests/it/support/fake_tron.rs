@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::support::fake_esplora::fake_hash;
@@ -335,12 +335,7 @@ impl FakeTron {
             fake.mine(&[]);
         }
         let data = web::Data::new(state);
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(dispatch)))
-            .workers(1)
-            .bind("127.0.0.1:0")
-            .unwrap();
-        let port = server.addrs()[0].port();
-        tokio::spawn(server.run());
+        let port = super::fakes::serve_all(data, dispatch);
         FakeTron { base_url: format!("http://127.0.0.1:{port}"), ..fake }
     }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 pub use super::fake_esplora::fake_hash;
@@ -235,12 +235,7 @@ impl FakeXrpl {
             calls: Vec::new(),
         }));
         let data = web::Data::new(state.clone());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(dispatch)))
-            .workers(1)
-            .bind("127.0.0.1:0")
-            .unwrap();
-        let port = server.addrs()[0].port();
-        tokio::spawn(server.run());
+        let port = super::fakes::serve_all(data, dispatch);
         FakeXrpl { url: format!("http://127.0.0.1:{port}/"), state }
     }
 

@@ -31,6 +31,24 @@ async fn start(app: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static) -
     format!("http://127.0.0.1:{port}")
 }
 
+/// Serves `handler` for every path, with `state` as app data, on a free
+/// port: how every fake server here runs. Returns the port.
+pub fn serve_all<T, F, Args>(state: web::Data<T>, handler: F) -> u16
+where
+    T: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Send + Clone + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(handler.clone())))
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    port
+}
+
 fn refusal(mode: Mode) -> Option<HttpResponse> {
     match mode {
         Mode::Down => Some(
