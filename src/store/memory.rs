@@ -30,6 +30,20 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// The members of `range`'s index between its bounds, in order.
+    fn in_range<'a>(&'a self, range: &IndexRange<'_>) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        let Some(members) = self.indexes.get(range.index) else { return Box::new(std::iter::empty()) };
+        // BTreeSet::range panics on an empty interval; it holds nothing anyway.
+        if let (Some(after), Some(until)) = (range.after, range.until) {
+            if after >= until {
+                return Box::new(std::iter::empty());
+            }
+        }
+        let lower = range.after.map_or(Bound::Unbounded, |m| Bound::Excluded(m.to_owned()));
+        let upper = range.until.map_or(Bound::Unbounded, |m| Bound::Included(m.to_owned()));
+        Box::new(members.range((lower, upper)))
+    }
+
     fn apply(&mut self, removed: Vec<IndexEntry>, added: Vec<IndexEntry>) {
         for (key, member) in removed {
             if let Some(set) = self.indexes.get_mut(&key) {
@@ -82,32 +96,13 @@ impl Store for MemoryStore {
 
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
         let inner = self.inner.read().map_err(|_| poisoned())?;
-        let Some(members) = inner.indexes.get(range.index) else { return Ok(Vec::new()) };
-        if let (Some(after), Some(until)) = (range.after, range.until) {
-            if after >= until {
-                return Ok(Vec::new());
-            }
-        }
-        let lower = range.after.map_or(Bound::Unbounded, |m| Bound::Excluded(m.to_owned()));
-        let upper = range.until.map_or(Bound::Unbounded, |m| Bound::Included(m.to_owned()));
-        Ok(members.range((lower, upper)).take(range.limit).cloned().collect())
+        Ok(inner.in_range(&range).take(range.limit).cloned().collect())
     }
 
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
         let inner = self.inner.read().map_err(|_| poisoned())?;
-        let Some(members) = inner.indexes.get(range.index) else {
-            return Ok(IndexPage { items: Vec::new(), more: false });
-        };
-        // BTreeSet::range panics on an empty interval; it holds nothing anyway.
-        if let (Some(after), Some(until)) = (range.after, range.until) {
-            if after >= until {
-                return Ok(IndexPage { items: Vec::new(), more: false });
-            }
-        }
-        let lower = range.after.map_or(Bound::Unbounded, |m| Bound::Excluded(m.to_owned()));
-        let upper = range.until.map_or(Bound::Unbounded, |m| Bound::Included(m.to_owned()));
         let mut items = Vec::new();
-        for member in members.range((lower, upper)) {
+        for member in inner.in_range(&range) {
             let Some(record) = index::id_of_member(member).and_then(|id| inner.records.get(&id)) else {
                 continue;
             };

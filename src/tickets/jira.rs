@@ -8,7 +8,10 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{check_status, json_body, transport_failure, unexpected, Failure, TicketRequest, TicketSink};
+use super::{
+    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, TicketRequest,
+    TicketSink,
+};
 use crate::config::JiraConfig;
 use crate::domain::escalation::{SendOutcome, TicketEvent};
 
@@ -77,16 +80,14 @@ impl JiraSink {
         created["key"].as_str().map(str::to_owned).ok_or_else(|| unexpected("no issue key"))
     }
 
-    async fn has_comment_with(&self, key: &str, marker: &str) -> Result<bool, Failure> {
+    async fn find_comment_with(&self, key: &str, marker: &str) -> Result<bool, Failure> {
         let url = format!("{}/rest/api/2/issue/{key}/comment", self.base_url);
-        let found = self.call(self.client.get(url)).await?;
-        let comments = found["comments"].as_array().ok_or_else(|| unexpected("no `comments` array"))?;
-        Ok(comments.iter().any(|c| c["body"].as_str().is_some_and(|b| b.contains(marker))))
+        has_comment_with(&self.call(self.client.get(url)).await?, marker)
     }
 
     async fn comment(&self, request: &TicketRequest<'_>, key: &str) -> Result<(), Failure> {
         let claimed = request.claimed;
-        if claimed.uncertain && self.has_comment_with(key, &claimed.idempotency_key).await? {
+        if claimed.uncertain && self.find_comment_with(key, &claimed.idempotency_key).await? {
             return Ok(());
         }
         let url = format!("{}/rest/api/2/issue/{key}/comment", self.base_url);
@@ -151,9 +152,6 @@ impl TicketSink for JiraSink {
     }
 
     async fn send(&self, request: &TicketRequest<'_>) -> SendOutcome {
-        match self.deliver(request).await {
-            Ok(key) => SendOutcome::Delivered { ticket_id: Some(key) },
-            Err(failure) => failure.into(),
-        }
+        outcome(self.deliver(request).await)
     }
 }

@@ -118,6 +118,21 @@ pub(crate) async fn json_body(response: reqwest::Response) -> Result<serde_json:
     })
 }
 
+/// Whether a `{"comments": [{"body": ...}]}` answer (Zendesk and Jira
+/// alike) holds a comment carrying `marker`.
+pub(crate) fn has_comment_with(found: &serde_json::Value, marker: &str) -> Result<bool, Failure> {
+    let comments = found["comments"].as_array().ok_or_else(|| unexpected("no `comments` array"))?;
+    Ok(comments.iter().any(|c| c["body"].as_str().is_some_and(|b| b.contains(marker))))
+}
+
+/// A ticket system's answer: delivered with the ticket it names, or why not.
+pub(crate) fn outcome(result: Result<String, Failure>) -> SendOutcome {
+    match result {
+        Ok(ticket) => SendOutcome::Delivered { ticket_id: Some(ticket) },
+        Err(failure) => failure.into(),
+    }
+}
+
 pub(crate) fn unexpected(what: &str) -> Failure {
     Failure(SendOutcome::Retry { reason: format!("unexpected response: {what}"), retry_after: None })
 }

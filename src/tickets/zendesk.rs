@@ -6,7 +6,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{check_status, json_body, transport_failure, unexpected, Failure, TicketRequest, TicketSink};
+use super::{
+    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, TicketRequest,
+    TicketSink,
+};
 use crate::config::ZendeskConfig;
 use crate::domain::escalation::{SendOutcome, TicketEvent};
 
@@ -44,11 +47,9 @@ impl ZendeskSink {
         Ok(tickets.first().and_then(|t| ticket_id(&t["id"])))
     }
 
-    async fn has_comment_with(&self, ticket: &str, marker: &str) -> Result<bool, Failure> {
+    async fn find_comment_with(&self, ticket: &str, marker: &str) -> Result<bool, Failure> {
         let url = format!("{}/api/v2/tickets/{ticket}/comments.json", self.base_url);
-        let found = self.call(self.client.get(url)).await?;
-        let comments = found["comments"].as_array().ok_or_else(|| unexpected("no `comments` array"))?;
-        Ok(comments.iter().any(|c| c["body"].as_str().is_some_and(|b| b.contains(marker))))
+        has_comment_with(&self.call(self.client.get(url)).await?, marker)
     }
 
     async fn create(&self, request: &TicketRequest<'_>) -> Result<String, Failure> {
@@ -72,7 +73,7 @@ impl ZendeskSink {
 
     async fn update(&self, request: &TicketRequest<'_>, ticket: &str) -> Result<(), Failure> {
         let claimed = request.claimed;
-        if claimed.uncertain && self.has_comment_with(ticket, &claimed.idempotency_key).await? {
+        if claimed.uncertain && self.find_comment_with(ticket, &claimed.idempotency_key).await? {
             return Ok(());
         }
         let comment = json!({ "body": request.text.update_comment(claimed), "public": false });
@@ -114,9 +115,6 @@ impl TicketSink for ZendeskSink {
     }
 
     async fn send(&self, request: &TicketRequest<'_>) -> SendOutcome {
-        match self.deliver(request).await {
-            Ok(ticket) => SendOutcome::Delivered { ticket_id: Some(ticket) },
-            Err(failure) => failure.into(),
-        }
+        outcome(self.deliver(request).await)
     }
 }

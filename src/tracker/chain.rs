@@ -297,9 +297,7 @@ impl ChainTracker {
                     Ok(())
                 })
                 .await;
-            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
-                result?;
-            }
+            unless_gone(result)?;
         }
         Ok(())
     }
@@ -346,9 +344,7 @@ impl ChainTracker {
                 .service
                 .modify(id, |w| Ok(tracking::observe_in_block(w, at.height, &at.hash, tip, required, now)?))
                 .await;
-            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
-                result?;
-            }
+            unless_gone(result)?;
         }
         Ok(matched.len())
     }
@@ -376,10 +372,7 @@ impl ChainTracker {
                 Ok(tracking::observe_in_block(w, block.height, &block.hash, tip, required, now)?)
             })
             .await;
-        match result {
-            Ok(_) | Err(ServiceError::NotFound) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
+        unless_gone(result)
     }
 
     /// What a correct payment for `w` looks like: asset, base units, payee.
@@ -576,9 +569,7 @@ impl ChainTracker {
                 .service
                 .modify(&w.id, |w| Ok(tracking::observe_in_block(w, height, &hash, tip, required, now)?))
                 .await;
-            if !matches!(result, Ok(_) | Err(ServiceError::NotFound)) {
-                result?;
-            }
+            unless_gone(result)?;
         }
         Ok(())
     }
@@ -708,6 +699,14 @@ impl ChainTracker {
             dropped += 1;
         }
         Ok(dropped)
+    }
+}
+
+/// A withdrawal that vanished while the tracker looked at it is not an error.
+fn unless_gone<T>(result: Result<T, ServiceError>) -> Result<(), TrackError> {
+    match result {
+        Ok(_) | Err(ServiceError::NotFound) => Ok(()),
+        Err(error) => Err(error.into()),
     }
 }
 
