@@ -130,7 +130,7 @@ impl Service {
 
     /// Recomputes the stored SLA deadlines of every withdrawal still in
     /// flight when the calendar or thresholds differ from those they were
-    /// computed with. Reads the per-state indexes of non-terminal states only.
+    /// computed with. Reads the lists of non-terminal states only.
     pub async fn recompute_deadlines_if_calendar_changed(&self, fingerprint: &str) -> Result<usize, ServiceError> {
         const META: &str = "sla_calendar_fingerprint";
         if self.store.get_meta(META).await?.as_deref() == Some(fingerprint) {
@@ -138,9 +138,9 @@ impl Service {
         }
         let mut recomputed = 0;
         for state in State::ALL.into_iter().filter(|s| !s.is_terminal()) {
-            let mut after = None;
+            let mut query = ListQuery { state: Some(state), limit: 500, ..ListQuery::default() };
             loop {
-                let page = self.store.page(&IndexKey::State(state), after.as_ref(), 500, &|_| true).await?;
+                let page = self.store.list(&query).await?;
                 for withdrawal in &page.items {
                     match self
                         .modify(&withdrawal.id, |w| {
@@ -154,7 +154,7 @@ impl Service {
                     }
                 }
                 match page.next {
-                    Some(cursor) => after = Some(cursor),
+                    Some(cursor) => query.after = Some(cursor),
                     None => break,
                 }
             }

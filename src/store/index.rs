@@ -1,6 +1,11 @@
 //! The indexes both stores keep. Every index is a set of member strings read
 //! in byte order; a member is `<sortable prefix>|<id>`, so one mechanism
 //! serves newest-first lists, earliest-first deadlines and any later queue.
+//!
+//! Every index entry costs store memory for each withdrawal, so there are no
+//! two indexes where one can be read as a merge of others: a list by state
+//! alone (or network alone) merges the state+network indexes, and indexes
+//! only ever counted (see [`IndexKey::is_counted_only`]) are kept as counts.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -17,8 +22,7 @@ pub enum IndexKey {
     /// Newest `requested_at` first.
     All,
     User(UserId),
-    State(State),
-    Network(Network),
+    /// Lists by state, by network, or both: each a merge of these.
     StateNetwork(State, Network),
     /// Earliest `next_deadline_at` first: what background work is due.
     Deadlines,
@@ -27,9 +31,9 @@ pub enum IndexKey {
     Overdue(Option<Network>),
     /// Withdrawals with an escalation in that status, newest ticket first.
     Tickets(TicketStatus),
-    /// Withdrawals in flight by SLA status and network: counted for metrics.
+    /// Withdrawals in flight by SLA status and network: counted only, for metrics.
     Sla(SlaStatus, Network),
-    /// Withdrawals with a ticket delivery waiting to go out: counted for metrics.
+    /// Withdrawals with a ticket delivery waiting to go out: counted only, for metrics.
     OutboxPending,
     /// Transactions the chain tracker watches on a network: members
     /// `<tx hash>|<id>`, so a block's ids are matched without reading records.
@@ -46,27 +50,48 @@ pub enum IndexKey {
 /// One entry of one index.
 pub type IndexEntry = (IndexKey, String);
 
-impl IndexKey {
-    /// The list index to read for a query, and whether items still need the
-    /// query's state and network filter (only when reading one user's index,
-    /// which is small).
-    pub fn plan(query: &ListQuery) -> (IndexKey, bool) {
+/// How a list query is served: one index, or a merge of several that share
+/// an order and never hold the same record twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListPlan {
+    /// Read one index; `filtered` when its items still need the query's state
+    /// and network filter (only one user's index, which is small).
+    One {
+        index: IndexKey,
+        filtered: bool,
+    },
+    Merge(Vec<IndexKey>),
+}
+
+impl ListPlan {
+    pub fn for_query(query: &ListQuery) -> ListPlan {
+        let one = |index, filtered| ListPlan::One { index, filtered };
         match (&query.user_id, query.state, query.network) {
-            (Some(user), None, None) => (IndexKey::User(user.clone()), false),
-            (Some(user), _, _) => (IndexKey::User(user.clone()), true),
-            (None, Some(state), Some(network)) => (IndexKey::StateNetwork(state, network), false),
-            (None, Some(state), None) => (IndexKey::State(state), false),
-            (None, None, Some(network)) => (IndexKey::Network(network), false),
-            (None, None, None) => (IndexKey::All, false),
+            (Some(user), None, None) => one(IndexKey::User(user.clone()), false),
+            (Some(user), _, _) => one(IndexKey::User(user.clone()), true),
+            (None, Some(state), Some(network)) => one(IndexKey::StateNetwork(state, network), false),
+            (None, Some(state), None) => {
+                ListPlan::Merge(Network::ALL.into_iter().map(|n| IndexKey::StateNetwork(state, n)).collect())
+            }
+            (None, None, Some(network)) => {
+                ListPlan::Merge(State::ALL.into_iter().map(|s| IndexKey::StateNetwork(s, network)).collect())
+            }
+            (None, None, None) => one(IndexKey::All, false),
         }
+    }
+}
+
+impl IndexKey {
+    /// Indexes nothing reads but their size: stores keep a count instead of
+    /// the members, and refuse to range over them.
+    pub fn is_counted_only(&self) -> bool {
+        matches!(self, IndexKey::Sla(..) | IndexKey::OutboxPending)
     }
 
     pub fn suffix(&self) -> String {
         match self {
             IndexKey::All => "all".to_owned(),
             IndexKey::User(user) => format!("user:{user}"),
-            IndexKey::State(state) => format!("state:{state}"),
-            IndexKey::Network(network) => format!("net:{network}"),
             IndexKey::StateNetwork(state, network) => format!("sn:{state}:{network}"),
             IndexKey::Deadlines => "deadlines".to_owned(),
             IndexKey::Overdue(None) => "overdue".to_owned(),
@@ -88,8 +113,6 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     let mut entries = vec![
         (IndexKey::All, newest_first.clone()),
         (IndexKey::User(withdrawal.user_id.clone()), newest_first.clone()),
-        (IndexKey::State(withdrawal.state), newest_first.clone()),
-        (IndexKey::Network(withdrawal.network), newest_first.clone()),
         (IndexKey::StateNetwork(withdrawal.state, withdrawal.network), newest_first),
     ];
     if let Some(at) = withdrawal.next_deadline_at {
@@ -250,16 +273,33 @@ mod tests {
     }
 
     #[test]
-    fn plan_reads_the_narrowest_exact_index() {
+    fn plan_reads_the_narrowest_exact_index_or_merges_exact_ones() {
         let user = UserId::parse("u").unwrap();
         let q = |user_id: Option<UserId>, state, network| ListQuery { user_id, state, network, after: None, limit: 1 };
-        assert_eq!(IndexKey::plan(&q(None, None, None)), (IndexKey::All, false));
-        assert_eq!(IndexKey::plan(&q(Some(user.clone()), None, None)), (IndexKey::User(user.clone()), false));
-        assert_eq!(IndexKey::plan(&q(Some(user.clone()), Some(State::Failed), None)), (IndexKey::User(user), true));
+        let one = |index, filtered| ListPlan::One { index, filtered };
+        assert_eq!(ListPlan::for_query(&q(None, None, None)), one(IndexKey::All, false));
+        assert_eq!(ListPlan::for_query(&q(Some(user.clone()), None, None)), one(IndexKey::User(user.clone()), false));
         assert_eq!(
-            IndexKey::plan(&q(None, Some(State::Failed), Some(Network::Eth))),
-            (IndexKey::StateNetwork(State::Failed, Network::Eth), false)
+            ListPlan::for_query(&q(Some(user.clone()), Some(State::Failed), None)),
+            one(IndexKey::User(user), true)
         );
+        assert_eq!(
+            ListPlan::for_query(&q(None, Some(State::Failed), Some(Network::Eth))),
+            one(IndexKey::StateNetwork(State::Failed, Network::Eth), false)
+        );
+        let ListPlan::Merge(by_state) = ListPlan::for_query(&q(None, Some(State::Failed), None)) else { panic!() };
+        assert_eq!(by_state.len(), Network::ALL.len());
+        assert!(by_state.iter().all(|i| matches!(i, IndexKey::StateNetwork(State::Failed, _))));
+        let ListPlan::Merge(by_network) = ListPlan::for_query(&q(None, None, Some(Network::Eth))) else { panic!() };
+        assert_eq!(by_network.len(), State::ALL.len());
+        assert!(by_network.iter().all(|i| matches!(i, IndexKey::StateNetwork(_, Network::Eth))));
+    }
+
+    #[test]
+    fn a_fresh_withdrawal_has_one_entry_per_question_asked_of_it() {
+        let fresh = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", false);
+        let kinds: Vec<String> = entries(&fresh).iter().map(|(key, _)| key.suffix()).collect();
+        assert_eq!(kinds, ["all", "user:u", "sn:pending:BTC", "undiscovered:BTC"]);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::sync::RwLock;
 use async_trait::async_trait;
 
 use super::index::{self, IndexEntry, IndexKey};
-use super::{check_update, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated};
+use super::{
+    check_update, refuse_counted_only, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated,
+};
 use crate::domain::{Withdrawal, WithdrawalId};
 
 #[derive(Default)]
@@ -79,6 +81,11 @@ impl Store for MemoryStore {
         Ok(self.inner.read().map_err(|_| poisoned())?.records.get(id).cloned())
     }
 
+    async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        Ok(ids.iter().map(|id| inner.records.get(id).cloned()).collect())
+    }
+
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
         check_update(current, next)?;
         let mut inner = self.inner.write().map_err(|_| poisoned())?;
@@ -95,11 +102,30 @@ impl Store for MemoryStore {
     }
 
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
+        refuse_counted_only(range.index)?;
         let inner = self.inner.read().map_err(|_| poisoned())?;
         Ok(inner.in_range(&range).take(range.limit).cloned().collect())
     }
 
+    async fn members_of_each(
+        &self,
+        indexes: &[IndexKey],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        indexes
+            .iter()
+            .map(|index| {
+                refuse_counted_only(index)?;
+                let range = IndexRange { index, after, until: None, limit };
+                Ok(inner.in_range(&range).take(limit).cloned().collect())
+            })
+            .collect()
+    }
+
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
+        refuse_counted_only(range.index)?;
         let inner = self.inner.read().map_err(|_| poisoned())?;
         let mut items = Vec::new();
         for member in inner.in_range(&range) {

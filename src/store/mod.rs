@@ -6,6 +6,7 @@
 //! store can never lose a transition, write a stale record, or leave an index
 //! disagreeing with its record.
 
+mod codec;
 pub mod index;
 pub mod memory;
 pub mod redis;
@@ -15,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
-pub use index::{Cursor, IndexKey};
+pub use index::{Cursor, IndexKey, ListPlan};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
@@ -88,12 +89,24 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError>;
 
+    /// The records of `ids`, in order, `None` where there is none.
+    async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError>;
+
     /// Replaces `current` by `next` if the stored version is still
     /// `current.version`, moving index entries in the same atomic step.
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError>;
 
     /// The raw members of `range` of an index, without reading records.
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError>;
+
+    /// The first `limit` members after `after` of each index, in one round
+    /// trip where the store allows.
+    async fn members_of_each(
+        &self,
+        indexes: &[IndexKey],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError>;
 
     /// Reads `range` of an index, keeping the records that pass `keep`.
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError>;
@@ -106,7 +119,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
-    /// How many entries each index holds, in one round trip.
+    /// How many entries each index holds, in one round trip. The only
+    /// question [`IndexKey::is_counted_only`] indexes answer.
     async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError>;
 
     /// Takes the named lease for `owner`, or extends it if `owner` holds it.
@@ -128,11 +142,16 @@ pub trait Store: Send + Sync + 'static {
         Ok(Page { items: page.items.into_iter().map(|(_, w)| w).collect(), next })
     }
 
-    /// Served from one index (see [`IndexKey::plan`]): never a scan of all records.
+    /// Served from one index or a merge of a few (see [`ListPlan`]): never a
+    /// scan of all records.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let (index, needs_filter) = IndexKey::plan(query);
-        let keep = |w: &Withdrawal| !needs_filter || index::matches(query, w);
-        self.page(&index, query.after.as_ref(), query.limit, &keep).await
+        match ListPlan::for_query(query) {
+            ListPlan::One { index, filtered } => {
+                let keep = |w: &Withdrawal| !filtered || index::matches(query, w);
+                self.page(&index, query.after.as_ref(), query.limit, &keep).await
+            }
+            ListPlan::Merge(indexes) => merged_page(self, &indexes, query).await,
+        }
     }
 
     /// Records whose `next_deadline_at` is at or before `until`, earliest first.
@@ -142,6 +161,37 @@ pub trait Store: Send + Sync + 'static {
         let page = self.scan(range, &|_| true).await?;
         Ok(page.items.into_iter().map(|(_, w)| w).collect())
     }
+}
+
+/// One page of the union of `indexes`, which share an order and never
+/// hold the same record twice: the first `limit + 1` members of the union
+/// are among the first `limit + 1` of each.
+async fn merged_page<S: Store + ?Sized>(
+    store: &S,
+    indexes: &[IndexKey],
+    query: &ListQuery,
+) -> Result<Page, StoreError> {
+    let after = query.after.as_ref().map(Cursor::member);
+    let heads = store.members_of_each(indexes, after, query.limit + 1).await?;
+    let mut members: Vec<String> = heads.into_iter().flatten().collect();
+    members.sort_unstable();
+    let more = members.len() > query.limit;
+    members.truncate(query.limit);
+    let ids: Vec<WithdrawalId> = members.iter().filter_map(|m| index::id_of_member(m)).collect();
+    let records = store.get_many(&ids).await?;
+    // A record whose state changed after its member was read no longer
+    // answers the query.
+    let items = records.into_iter().flatten().filter(|w| index::matches(query, w)).collect();
+    let next = if more { members.last().map(|m| Cursor::at_member(m.clone())) } else { None };
+    Ok(Page { items, next })
+}
+
+/// Ranging over an index kept only as a count is a bug, in every store.
+fn refuse_counted_only(index: &IndexKey) -> Result<(), StoreError> {
+    if index.is_counted_only() {
+        return Err(StoreError::Internal(format!("index {} is counted, not listed", index.suffix())));
+    }
+    Ok(())
 }
 
 /// Checks an update's arguments the same way for every store.

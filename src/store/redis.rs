@@ -1,7 +1,8 @@
-//! The Redis store. Each record is a hash `{v: version, d: json}`; every
-//! index is a sorted set with score 0 read by member (`ZRANGEBYLEX`), see
-//! `index.rs`. Every write is one Lua script, so a record and its index
-//! entries never disagree.
+//! The Redis store. Each record is a string `<version>:<encoded record>`
+//! (see `codec.rs`); every index is a sorted set with score 0 read by member
+//! (`ZRANGEBYLEX`), see `index.rs`, except the counted-only ones, which are
+//! fields of one `counts` hash. Every write is one Lua script, so a record,
+//! its index entries and the counts never disagree.
 //!
 //! All keys share the hash tag `{key_prefix}`, so every script and every
 //! pipeline touches one slot and runs unchanged on Redis Cluster: the
@@ -20,35 +21,49 @@ use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisResult, Script, ServerErr
 use tokio::sync::OnceCell;
 
 use super::index::{self, IndexEntry, IndexKey};
-use super::{check_update, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated};
+use super::{
+    check_update, codec, refuse_counted_only, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated,
+};
 use crate::domain::{Withdrawal, WithdrawalId};
 
-/// KEYS: record, then index keys of removed entries, then of added ones.
-/// ARGV: version, data, number of removed entries, removed members, added members.
+/// Applies a write's index changes. KEYS[2..]: one per change, a sorted set
+/// or the counts hash; `ops`: one character per change (`a` add, `r` remove,
+/// `+`/`-` count up or down); ARGV from `first`: the member or counts field.
+const APPLY_INDEX_CHANGES: &str = r#"
+local function apply_index_changes(ops, first)
+  for i = 2, #KEYS do
+    local op, member = string.sub(ops, i - 1, i - 1), ARGV[first + i - 2]
+    if op == 'a' then
+      redis.call('ZADD', KEYS[i], 0, member)
+    elseif op == 'r' then
+      redis.call('ZREM', KEYS[i], member)
+    elseif op == '+' then
+      redis.call('HINCRBY', KEYS[i], member, 1)
+    elseif redis.call('HINCRBY', KEYS[i], member, -1) <= 0 then
+      redis.call('HDEL', KEYS[i], member)
+    end
+  end
+end
+"#;
+
+/// KEYS: record, then one per index change. ARGV: stored value, ops, members.
+/// Returns the existing stored value, or nothing when it inserted.
 const INSERT_SCRIPT: &str = r#"
-local existing = redis.call('HGET', KEYS[1], 'd')
+local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[i + 1]) end
+redis.call('SET', KEYS[1], ARGV[1])
+apply_index_changes(ARGV[2], 3)
 return false
 "#;
 
-/// KEYS: record, index keys of removed entries, index keys of added entries.
-/// ARGV: expected version, new version, data, number of removed entries,
-/// then one member per index key. Returns 1 written, 0 not found, -1 stale.
+/// KEYS: record, then one per index change. ARGV: expected version, stored
+/// value, ops, members. Returns 1 written, 0 not found, -1 stale.
 const UPDATE_SCRIPT: &str = r#"
-local version = redis.call('HGET', KEYS[1], 'v')
-if not version then return 0 end
-if version ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
-local removed = tonumber(ARGV[4])
-for i = 2, #KEYS do
-  if i - 1 <= removed then
-    redis.call('ZREM', KEYS[i], ARGV[i + 3])
-  else
-    redis.call('ZADD', KEYS[i], 0, ARGV[i + 3])
-  end
-end
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+if string.match(stored, '^%d+') ~= ARGV[1] then return -1 end
+redis.call('SET', KEYS[1], ARGV[2])
+apply_index_changes(ARGV[3], 4)
 return 1
 "#;
 
@@ -149,12 +164,19 @@ fn classify(error: RedisError) -> StoreError {
     }
 }
 
-fn decode(json: &str) -> Result<Withdrawal, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Internal(format!("undecodable record: {e}")))
+/// The stored value: the version in digits, so the scripts can compare it
+/// without decoding, then the encoded record.
+fn stored_value(withdrawal: &Withdrawal) -> Result<Vec<u8>, StoreError> {
+    let mut value = format!("{}:", withdrawal.version).into_bytes();
+    value.extend(codec::encode(withdrawal)?);
+    Ok(value)
 }
 
-fn encode(withdrawal: &Withdrawal) -> Result<String, StoreError> {
-    serde_json::to_string(withdrawal).map_err(|e| StoreError::Internal(e.to_string()))
+fn from_stored_value(value: &[u8]) -> Result<Withdrawal, StoreError> {
+    match value.iter().position(|&b| b == b':') {
+        Some(colon) => codec::decode(&value[colon + 1..]),
+        None => Err(StoreError::Internal("stored record without its version".into())),
+    }
 }
 
 impl RedisStore {
@@ -183,8 +205,8 @@ impl RedisStore {
             connection: OnceCell::new(),
             tag: format!("{{{key_prefix}}}"),
             timeout,
-            insert: Script::new(INSERT_SCRIPT),
-            update: Script::new(UPDATE_SCRIPT),
+            insert: Script::new(&format!("{APPLY_INDEX_CHANGES}{INSERT_SCRIPT}")),
+            update: Script::new(&format!("{APPLY_INDEX_CHANGES}{UPDATE_SCRIPT}")),
             lease: Script::new(LEASE_SCRIPT),
         }
     }
@@ -195,6 +217,50 @@ impl RedisStore {
 
     fn index_key(&self, index: &IndexKey) -> String {
         format!("{}:idx:{}", self.tag, index.suffix())
+    }
+
+    /// `ZRANGEBYLEX` over `range`: after (exclusive) up to until (inclusive).
+    fn range_command(&self, range: &IndexRange<'_>) -> Cmd {
+        let mut command = redis::cmd("ZRANGEBYLEX");
+        command
+            .arg(self.index_key(range.index))
+            .arg(range.after.map_or_else(|| "-".to_owned(), |m| format!("({m}")))
+            .arg(range.until.map_or_else(|| "+".to_owned(), |m| format!("[{m}")))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(range.limit);
+        command
+    }
+
+    fn counts_key(&self) -> String {
+        format!("{}:counts", self.tag)
+    }
+
+    /// Adds one change per entry to a script call: its key and member, and
+    /// its character in the returned ops string.
+    fn index_changes(&self, invocation: &mut redis::ScriptInvocation<'_>, changes: &[(&IndexEntry, bool)]) -> String {
+        let mut ops = String::with_capacity(changes.len());
+        for ((index, _), added) in changes {
+            let counted = index.is_counted_only();
+            invocation.key(if counted { self.counts_key() } else { self.index_key(index) });
+            ops.push(match (counted, added) {
+                (false, true) => 'a',
+                (false, false) => 'r',
+                (true, true) => '+',
+                (true, false) => '-',
+            });
+        }
+        ops
+    }
+
+    fn change_members(invocation: &mut redis::ScriptInvocation<'_>, changes: &[(&IndexEntry, bool)]) {
+        for ((index, member), _) in changes {
+            if index.is_counted_only() {
+                invocation.arg(index.suffix());
+            } else {
+                invocation.arg(member);
+            }
+        }
     }
 
     async fn connection(&self) -> Result<Connection, StoreError> {
@@ -229,11 +295,11 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for id in ids {
-            pipe.hget(self.record_key(id), "d");
+            pipe.get(self.record_key(id));
         }
         let mut conn = self.connection().await?;
-        let raw: Vec<Option<String>> = pipe.query_async(&mut conn).await.map_err(classify)?;
-        raw.iter().map(|json| json.as_deref().map(decode).transpose()).collect()
+        let raw: Vec<Option<Vec<u8>>> = pipe.query_async(&mut conn).await.map_err(classify)?;
+        raw.iter().map(|value| value.as_deref().map(from_stored_value).transpose()).collect()
     }
 }
 
@@ -257,19 +323,16 @@ impl Store for RedisStore {
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError> {
         self.bounded(async {
             let entries = index::entries(withdrawal);
+            let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, true)).collect();
             let mut invocation = self.insert.key(self.record_key(&withdrawal.id));
-            for (key, _) in &entries {
-                invocation.key(self.index_key(key));
-            }
-            invocation.arg(withdrawal.version).arg(encode(withdrawal)?);
-            for (_, member) in &entries {
-                invocation.arg(member);
-            }
+            let ops = self.index_changes(&mut invocation, &changes);
+            invocation.arg(stored_value(withdrawal)?).arg(ops);
+            Self::change_members(&mut invocation, &changes);
             let mut conn = self.connection().await?;
-            let existing: Option<String> = run_script(&invocation, &mut conn).await?;
+            let existing: Option<Vec<u8>> = run_script(&invocation, &mut conn).await?;
             match existing {
                 None => Ok(Inserted::Created),
-                Some(json) => Ok(Inserted::Existing(Box::new(decode(&json)?))),
+                Some(value) => Ok(Inserted::Existing(Box::new(from_stored_value(&value)?))),
             }
         })
         .await
@@ -278,26 +341,27 @@ impl Store for RedisStore {
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError> {
         self.bounded(async {
             let mut conn = self.connection().await?;
-            let json: Option<String> =
-                redis::cmd("HGET").arg(self.record_key(id)).arg("d").query_async(&mut conn).await.map_err(classify)?;
-            json.as_deref().map(decode).transpose()
+            let value: Option<Vec<u8>> =
+                redis::cmd("GET").arg(self.record_key(id)).query_async(&mut conn).await.map_err(classify)?;
+            value.as_deref().map(from_stored_value).transpose()
         })
         .await
+    }
+
+    async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError> {
+        self.bounded(self.fetch_records(ids)).await
     }
 
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
         check_update(current, next)?;
         self.bounded(async {
             let (removed, added) = index::changes(current, next);
-            let entries: Vec<&IndexEntry> = removed.iter().chain(&added).collect();
+            let changes: Vec<(&IndexEntry, bool)> =
+                removed.iter().map(|e| (e, false)).chain(added.iter().map(|e| (e, true))).collect();
             let mut invocation = self.update.key(self.record_key(&next.id));
-            for (key, _) in &entries {
-                invocation.key(self.index_key(key));
-            }
-            invocation.arg(current.version).arg(next.version).arg(encode(next)?).arg(removed.len());
-            for (_, member) in &entries {
-                invocation.arg(member);
-            }
+            let ops = self.index_changes(&mut invocation, &changes);
+            invocation.arg(current.version).arg(stored_value(next)?).arg(ops);
+            Self::change_members(&mut invocation, &changes);
             let mut conn = self.connection().await?;
             let outcome: i64 = run_script(&invocation, &mut conn).await?;
             Ok(match outcome {
@@ -310,44 +374,47 @@ impl Store for RedisStore {
     }
 
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
+        refuse_counted_only(range.index)?;
         self.bounded(async {
             let mut conn = self.connection().await?;
-            redis::cmd("ZRANGEBYLEX")
-                .arg(self.index_key(range.index))
-                .arg(range.after.map_or_else(|| "-".to_owned(), |m| format!("({m}")))
-                .arg(range.until.map_or_else(|| "+".to_owned(), |m| format!("[{m}")))
-                .arg("LIMIT")
-                .arg(0)
-                .arg(range.limit)
-                .query_async(&mut conn)
-                .await
-                .map_err(classify)
+            self.range_command(&range).query_async(&mut conn).await.map_err(classify)
+        })
+        .await
+    }
+
+    async fn members_of_each(
+        &self,
+        indexes: &[IndexKey],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let mut pipe = redis::pipe();
+        for index in indexes {
+            refuse_counted_only(index)?;
+            pipe.add_command(self.range_command(&IndexRange { index, after, until: None, limit }));
+        }
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            pipe.query_async(&mut conn).await.map_err(classify)
         })
         .await
     }
 
     async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
+        refuse_counted_only(range.index)?;
         self.bounded(async {
-            let key = self.index_key(range.index);
             // One extra item tells whether another page exists; filtered scans
             // read larger batches to need fewer round trips.
             let wanted = range.limit + 1;
             let batch = wanted.max(100);
-            let mut start = range.after.map_or_else(|| "-".to_owned(), |m| format!("({m}"));
-            let end = range.until.map_or_else(|| "+".to_owned(), |m| format!("[{m}"));
+            let mut after = range.after.map(str::to_owned);
             let mut items: Vec<(String, Withdrawal)> = Vec::new();
             loop {
+                let batch_range =
+                    IndexRange { index: range.index, after: after.as_deref(), until: range.until, limit: batch };
                 let mut conn = self.connection().await?;
-                let members: Vec<String> = redis::cmd("ZRANGEBYLEX")
-                    .arg(&key)
-                    .arg(&start)
-                    .arg(&end)
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(batch)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(classify)?;
+                let members: Vec<String> =
+                    self.range_command(&batch_range).query_async(&mut conn).await.map_err(classify)?;
                 let exhausted = members.len() < batch;
                 let parsed: Vec<(&String, WithdrawalId)> =
                     members.iter().filter_map(|m| Some((m, index::id_of_member(m)?))).collect();
@@ -357,7 +424,7 @@ impl Store for RedisStore {
                     parsed.into_iter().zip(records).filter_map(|((member, _), record)| Some((member.clone(), record?)));
                 items.extend(found.filter(|(_, w)| keep(w)));
                 match members.last() {
-                    Some(last) if !exhausted && items.len() < wanted => start = format!("({last}"),
+                    Some(last) if !exhausted && items.len() < wanted => after = Some(last.clone()),
                     _ => break,
                 }
             }
@@ -372,10 +439,16 @@ impl Store for RedisStore {
         self.bounded(async {
             let mut pipe = redis::pipe();
             for index in indexes {
-                pipe.zcard(self.index_key(index));
+                if index.is_counted_only() {
+                    pipe.cmd("HGET").arg(self.counts_key()).arg(index.suffix());
+                } else {
+                    pipe.zcard(self.index_key(index));
+                }
             }
             let mut conn = self.connection().await?;
-            pipe.query_async(&mut conn).await.map_err(classify)
+            // A count that was never raised (or fell back to zero) is no field at all.
+            let counts: Vec<Option<u64>> = pipe.query_async(&mut conn).await.map_err(classify)?;
+            Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
         })
         .await
     }
