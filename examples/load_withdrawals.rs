@@ -1,9 +1,10 @@
 //! Loads withdrawals into Redis through the store, as the service writes
-//! them, for `scripts/bench-load.sh`. With `--baseline`, writes each one's
-//! status view JSON under `<prefix>:baseline:<id>` instead, for the baseline
-//! server to serve.
+//! them, for `scripts/bench-load.sh`: pending ones (registered without a
+//! hash), or with `--broadcast` broadcast ones (registered with their hash).
+//! With `--baseline`, writes each one's status view JSON under
+//! `<prefix>:baseline:<id>` instead, for the baseline server to serve.
 //!
-//! Usage: load_withdrawals REDIS_URL KEY_PREFIX COUNT [--baseline]
+//! Usage: load_withdrawals REDIS_URL KEY_PREFIX COUNT [--baseline | --broadcast]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,13 +15,13 @@ use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
 use withdrawal_tracker::domain::message::Language;
 use withdrawal_tracker::domain::sla::SlaPolicy;
-use withdrawal_tracker::domain::{Amount, Network, Registration, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::RedisStore;
 use withdrawal_tracker::view::{ViewContext, WithdrawalView};
 
-fn registration(i: usize) -> Registration {
+fn registration(i: usize, broadcast: bool) -> Registration {
     Registration {
         id: WithdrawalId::parse(&format!("w-{i:07}")).unwrap(),
         user_id: UserId::parse(&format!("u-{}", i % 20_000)).unwrap(),
@@ -30,7 +31,7 @@ fn registration(i: usize) -> Registration {
         memo: None,
         amount: Amount::parse(&format!("{}.{:02}", 10 + i % 5000, i % 100)).unwrap(),
         requested_at: None,
-        tx_hash: None,
+        tx_hash: broadcast.then(|| TxHash::parse(Network::Trx, &format!("{i:064x}")).unwrap()),
     }
 }
 
@@ -40,6 +41,7 @@ async fn main() {
     let (url, prefix) = (&args[1], &args[2]);
     let count: usize = args[3].parse().unwrap();
     let baseline = args.get(4).is_some_and(|a| a == "--baseline");
+    let broadcast = args.get(4).is_some_and(|a| a == "--broadcast");
     let calendar = WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap();
     let service = Service {
         store: Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap()),
@@ -57,7 +59,7 @@ async fn main() {
             let (service, mut redis) = (&service, redis.clone());
             async move {
                 if baseline {
-                    let mut w = Withdrawal::register(registration(i), service.now());
+                    let mut w = Withdrawal::register(registration(i, false), service.now());
                     service.refresh(&mut w, service.now());
                     let context = ViewContext {
                         calendar: service.calendar.as_ref(),
@@ -68,7 +70,7 @@ async fn main() {
                     let key = format!("{prefix}:baseline:{}", w.id);
                     redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut redis).await.unwrap();
                 } else {
-                    service.register(registration(i)).await.unwrap();
+                    service.register(registration(i, broadcast)).await.unwrap();
                 }
             }
         })

@@ -33,6 +33,14 @@ before=$(used)
 $bin/examples/load_withdrawals "$redis_url" bench "$count"
 after=$(used)
 echo "redis memory per withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+# The same for withdrawals registered with their hash (broadcast: watched by
+# the chain tracker too), under another prefix so the GET load is unchanged.
+before=$(used)
+$bin/examples/load_withdrawals "$redis_url" bench-broadcast "$count" --broadcast
+after=$(used)
+echo "redis memory per broadcast withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+redis-cli -p "$redis_port" flushall >/dev/null
+$bin/examples/load_withdrawals "$redis_url" bench "$count"
 $bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline
 
 token=bench-support-token-0123456789
