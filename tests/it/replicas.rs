@@ -1,11 +1,16 @@
 //! Several service instances on one Redis, and restarts: nothing lost, no
 //! two instances disagreeing.
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, Secret};
 
 use crate::support::app::{tron_hash, withdrawal, Backend, TestApp};
+use crate::support::fake_esplora::{fake_hash, FakeEsplora, Mode as FakeMode};
 use crate::support::redis::{unique_prefix, RedisServer};
+use crate::tracking::{chain_config, BTC_PAYEE};
 
 #[tokio::test]
 async fn restarting_the_service_loses_nothing() {
@@ -92,13 +97,6 @@ async fn scrape(app: &TestApp) -> String {
 /// explorer; when it dies, the other takes over within two lease periods.
 #[tokio::test]
 async fn one_replica_polls_a_network_and_another_takes_over_when_it_dies() {
-    use std::time::{Duration, Instant};
-
-    use withdrawal_tracker::config::{ExplorerKind, HumanDuration};
-
-    use crate::support::fake_esplora::FakeEsplora;
-    use crate::tracking::chain_config;
-
     let esplora = FakeEsplora::start(3).await;
     let poll = Duration::from_millis(500);
     let lease = poll * 2;
@@ -128,4 +126,61 @@ async fn one_replica_polls_a_network_and_another_takes_over_when_it_dies() {
         assert!(stopped.elapsed() < lease * 2 + poll, "no takeover within two lease periods");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+// ---- Replicas that tell the fake explorer who they are ----
+
+const POLL: Duration = Duration::from_millis(500);
+
+/// Whether `done` comes true within a deadline generous enough for a loaded machine.
+async fn within_deadline(mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done().await {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    true
+}
+
+fn replica_key(i: usize) -> String {
+    format!("replica-{i}")
+}
+
+/// Replica `i` on `prefix`, following BTC on `esplora` every `POLL` and
+/// sending it the API key `replica-{i}`, so the fake can tell who asks.
+async fn btc_replica(esplora: &FakeEsplora, prefix: &str, i: usize) -> TestApp {
+    let mut chain = chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+    chain.poll_interval = HumanDuration(POLL);
+    chain.api_key_header = Some("x-api-key".into());
+    chain.api_key = Some(Secret::from(replica_key(i).as_str()));
+    TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix.to_owned()), |c| {
+        c.networks.insert("BTC".into(), chain);
+    })
+    .await
+}
+
+/// A tick far longer than the poll lease keeps it: the holder renews the
+/// lease while it ticks, so no other replica starts polling beside it.
+#[tokio::test]
+async fn a_tick_longer_than_the_poll_lease_keeps_it() {
+    let esplora = FakeEsplora::start(3).await;
+    let prefix = unique_prefix("longtick");
+    let a = btc_replica(&esplora, &prefix, 0).await;
+    let _b = btc_replica(&esplora, &prefix, 1).await;
+    // Each new transaction is looked up once, a quarter second apiece: one
+    // tick takes well over two seconds, the lease one.
+    esplora.set_mode(FakeMode::Slow(Duration::from_millis(250)));
+    for n in 0..10u64 {
+        let input = fake_hash("longtick", n);
+        let txid = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), 100_000 + n)]);
+        let amount = format!("0.{:08}", 100_000 + n);
+        let body = json!({"coin": "BTC", "network": "BTC", "address": BTC_PAYEE, "amount": amount, "tx_hash": txid});
+        assert_eq!(a.register(&withdrawal(&format!("w-{n}"), body)).await.status(), StatusCode::CREATED);
+    }
+    let looked_up = within_deadline(async || esplora.log().iter().filter(|r| r.path.starts_with("/tx/")).count() >= 10);
+    assert!(looked_up.await, "every transaction is looked up");
+    let keys: std::collections::BTreeSet<Option<String>> = esplora.log().into_iter().map(|r| r.api_key).collect();
+    assert_eq!(keys.len(), 1, "one replica polled all along: {keys:?}");
 }
