@@ -309,26 +309,6 @@ async fn load_client(app: &TestApp, client: usize, phase: &AtomicUsize, stop: &A
     }
 }
 
-/// Every withdrawal a listing returns, by id, following its cursors.
-async fn list_all(app: &TestApp, filter: &str) -> BTreeMap<String, Value> {
-    let mut found = BTreeMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let response = app.get_as(&format!("/v1/withdrawals?limit=500{filter}{after}"), SUPPORT_TOKEN).await;
-        assert_eq!(response.status(), StatusCode::OK, "listing {filter}");
-        let page: Value = response.json().await.unwrap();
-        for item in page["items"].as_array().unwrap() {
-            let previous = found.insert(item["id"].as_str().unwrap().to_owned(), item.clone());
-            assert!(previous.is_none(), "listed twice under {filter:?}: {item}");
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return found,
-        }
-    }
-}
-
 /// The record is one whole change or another, never part of one: its history
 /// is exactly the path to its state, and the hash goes with `broadcast`.
 fn assert_whole(view: &Value) {
@@ -395,7 +375,7 @@ async fn redis_killed_under_load_loses_no_acknowledged_write_and_serves_again_wi
     assert_eq!(recovered.unavailable, 0, "once ready, every request succeeds: {:?}", ledger.tallies);
 
     // Everything that exists (acknowledged or not) is whole, and every index agrees.
-    let all = list_all(&app, "").await;
+    let all = app.list_all("").await;
     all.values().for_each(assert_whole);
     for id in &ledger.acknowledged {
         assert!(all.contains_key(id), "acknowledged {id} is listed");
@@ -411,13 +391,13 @@ async fn redis_killed_under_load_loses_no_acknowledged_write_and_serves_again_wi
         }
     }
     for filter in ["&user_id=alice", "&network=TRX"] {
-        let listed: Vec<String> = list_all(&app, filter).await.into_keys().collect();
+        let listed: Vec<String> = app.list_all(filter).await.into_keys().collect();
         assert_eq!(listed, all.keys().cloned().collect::<Vec<_>>(), "the {filter} index holds every record");
     }
     let mut by_state = BTreeMap::new();
     for state in ["pending", "broadcast", "cancelled"] {
         for filter in [format!("&state={state}"), format!("&state={state}&network=TRX")] {
-            let listed = list_all(&app, &filter).await;
+            let listed = app.list_all(&filter).await;
             assert!(listed.values().all(|v| v["state"] == state), "{filter} lists only {state}");
             by_state.insert(filter, listed.into_keys().collect::<Vec<_>>());
         }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -54,13 +54,14 @@ pub struct EsploraState {
     pub txs: HashMap<String, FakeTx>,
     pub requests: usize,
     pub last_api_key: Option<String>,
-    /// Every request as it arrived, so tests can tell apart who sent what.
+    /// Every request as it arrived, so tests can tell apart who sent what and when.
     pub log: Vec<LoggedRequest>,
     counter: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct LoggedRequest {
+    pub at: Instant,
     pub api_key: Option<String>,
     pub path: String,
 }
@@ -267,7 +268,8 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<EsploraState>>>) 
         let mut state = state.lock().unwrap();
         state.requests += 1;
         state.last_api_key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let logged = LoggedRequest { api_key: state.last_api_key.clone(), path: req.path().to_owned() };
+        let logged =
+            LoggedRequest { at: Instant::now(), api_key: state.last_api_key.clone(), path: req.path().to_owned() };
         state.log.push(logged);
         state.mode
     };
@@ -351,6 +353,12 @@ impl FakeEsplora {
         };
         state.txs.insert(txid.clone(), tx);
         txid
+    }
+
+    /// How deep `txid` is in the best chain; 0 while in the mempool.
+    pub fn confirmations(&self, txid: &str) -> u64 {
+        let state = self.state.lock().unwrap();
+        state.block_of(txid).map_or(0, |block| state.tip().height - block.height + 1)
     }
 
     /// Drops a transaction from the mempool, as a node does when its fee is
