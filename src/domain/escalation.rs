@@ -187,7 +187,11 @@ pub fn evaluate(
     let terminal = withdrawal.state.is_terminal();
     match withdrawal.escalation.take() {
         None => {
-            if let Some(reason) = trigger_for(withdrawal, sla).filter(|_| !terminal) {
+            // A wrong payment first seen when it already completes the withdrawal
+            // (a lagging tracker, one confirmation, a chain's own finality) still
+            // escalates at once; the next evaluation resolves it.
+            let opens = |reason: &Trigger| !terminal || *reason == Trigger::PayeeMismatch;
+            if let Some(reason) = trigger_for(withdrawal, sla).filter(opens) {
                 let delivery = new_delivery(withdrawal, TicketEvent::Opened, now, policy);
                 withdrawal.escalation = Some(Escalation {
                     status: TicketStatus::Open,
@@ -437,6 +441,26 @@ mod tests {
         w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, at("2026-03-02T11:00:00Z"));
         assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
+    }
+
+    #[test]
+    fn a_payee_mismatch_seen_only_at_completion_still_opens_and_resolves_its_ticket() {
+        let (cal, policy) = (calendar(), policy());
+        let now = at("2026-03-02T11:00:00Z");
+        let mut w = withdrawal();
+        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        w.transition(State::Completed, "2 confirmations", now).unwrap();
+        evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
+        assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
+        evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
+        evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
+        assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Resolved]);
+        assert_eq!(w.escalation.as_ref().unwrap().status, TicketStatus::Resolved);
+
+        let mut w = withdrawal();
+        w.transition(State::Completed, "2 confirmations", now).unwrap();
+        evaluate(&mut w, Some(SlaStatus::Breached), &cal, &policy, now);
+        assert!(w.escalation.is_none(), "completing late is no ticket by itself");
     }
 
     #[test]

@@ -109,12 +109,13 @@ impl ChainTracker {
             let mut wait = self.settings.poll_interval;
             let lease = self.settings.poll_interval * 2;
             if self.service.store.try_lease(&self.lease_name(), &self.owner, lease).await.unwrap_or(false) {
-                match self.tick().await {
-                    Ok(_) => {
+                match self.tick_holding_lease(lease).await {
+                    None => tracing::warn!(network = %self.network, "poll lease lost during a tick; tick abandoned"),
+                    Some(Ok(_)) => {
                         failures = 0;
                         last_success = tokio::time::Instant::now();
                     }
-                    Err(error) => {
+                    Some(Err(error)) => {
                         failures += 1;
                         let retry_after = match &error {
                             TrackError::Chain(ChainError::RateLimited { retry_after }) => *retry_after,
@@ -134,6 +135,26 @@ impl ChainTracker {
                     .set(last_success.elapsed().as_secs_f64());
             }
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// A tick that keeps renewing the lease while it runs: a tick longer than
+    /// the poll interval would otherwise let the lease lapse, and another
+    /// replica would start polling beside this one. `None` if a renewal
+    /// failed (the store did not answer, or the lease went to another
+    /// replica): the tick stops there; what it wrote so far was written by
+    /// compare-and-set, and the next holder resumes from the saved cursor.
+    async fn tick_holding_lease(&self, lease: Duration) -> Option<Result<TickReport, TrackError>> {
+        let mut tick = std::pin::pin!(self.tick());
+        loop {
+            tokio::select! {
+                result = &mut tick => return Some(result),
+                () = tokio::time::sleep(self.settings.poll_interval) => {
+                    if !self.service.store.try_lease(&self.lease_name(), &self.owner, lease).await.unwrap_or(false) {
+                        return None;
+                    }
+                }
+            }
         }
     }
 

@@ -17,15 +17,15 @@ use crate::support::redis::{unique_prefix, RedisServer};
 
 const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
 // Requested Monday 2026-03-02 09:00 UTC: at risk Tuesday 09:00, overdue Wednesday 09:00.
-const OVERDUE: &str = "2026-03-04T09:00:00Z";
+pub(crate) const OVERDUE: &str = "2026-03-04T09:00:00Z";
 const RAISE_DUE: &str = "2026-03-05T09:00:00Z";
 
-fn webhook(url: &str) -> impl FnOnce(&mut Config) + '_ {
+pub(crate) fn webhook(url: &str) -> impl FnOnce(&mut Config) + '_ {
     move |config| {
         config.tickets.sink = SinkKind::Webhook;
         config.tickets.url = Some(url.to_owned());

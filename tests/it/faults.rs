@@ -1,12 +1,16 @@
 //! Redis going away and coming back: 503 with Retry-After, never a 500 or a
 //! crash, and recovery without a restart.
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
+use crate::support::fake_esplora::fake_hash;
 use crate::support::redis::{unique_prefix, RedisServer};
 
 async fn wait_until_ready(app: &TestApp) {
@@ -102,9 +106,9 @@ async fn a_write_refused_during_an_outage_leaves_nothing_behind() {
 #[tokio::test]
 async fn kill_9_loses_no_acknowledged_registration() {
     use std::process::{Command, Stdio};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use crate::support::app::{INGEST_TOKEN, JWT_SECRET};
+    use crate::support::app::JWT_SECRET;
 
     let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
     let prefix = unique_prefix("kill9");
@@ -188,4 +192,214 @@ async fn kill_9_loses_no_acknowledged_registration() {
         }
     }
     assert!(listed >= acknowledged.len(), "every acknowledged record is in its indexes ({listed} listed)");
+}
+
+// ---- Redis killed under load ----
+
+/// Where the outage stood when a request of the load was sent.
+const UP: usize = 0;
+const DOWN: usize = 1;
+/// Redis is starting again; `/readyz` has not said so yet.
+const RESTARTING: usize = 2;
+/// `/readyz` answered 200 again.
+const RECOVERED: usize = 3;
+const PHASES: [&str; 4] = ["up", "down", "restarting", "recovered"];
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    ok: usize,
+    unavailable: usize,
+}
+
+/// What the load clients were told, shared between them.
+#[derive(Default)]
+struct Ledger {
+    /// By the phase each request was sent in.
+    tallies: [Tally; 4],
+    /// Registrations answered 201.
+    acknowledged: Vec<String>,
+    /// Withdrawal -> the state a PATCH asked for, and whether it was answered 200 (else 503: unknown).
+    patches: HashMap<String, (&'static str, bool)>,
+    /// Answers that are neither the expected one nor a proper 503.
+    violations: Vec<String>,
+}
+
+/// The expected answer's body, `None` for a proper `503 store_unavailable`
+/// with `Retry-After`, or what was wrong.
+async fn judge(sent: reqwest::Result<reqwest::Response>, expected: StatusCode) -> Result<Option<Value>, String> {
+    let response = sent.map_err(|e| format!("no answer from the service: {e}"))?;
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body: Value = response.json().await.map_err(|e| format!("{status} without a JSON body: {e}"))?;
+    match status {
+        _ if status == expected => Ok(Some(body)),
+        StatusCode::SERVICE_UNAVAILABLE
+            if body["error"]["code"] == "store_unavailable" && retry_after.is_some_and(|s| s >= 1) =>
+        {
+            Ok(None)
+        }
+        _ => Err(format!("{status} (Retry-After {retry_after:?}): {body}")),
+    }
+}
+
+/// One client of the load: registers, reads, lists and PATCHes its own
+/// withdrawals in turn until `stop`, recording every answer.
+async fn load_client(app: &TestApp, client: usize, phase: &AtomicUsize, stop: &AtomicBool, ledger: &Mutex<Ledger>) {
+    let mut mine: Vec<String> = Vec::new();
+    let mut unpatched: VecDeque<String> = VecDeque::new();
+    for n in 0usize.. {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let sent_in = phase.load(Ordering::SeqCst);
+        let (what, verdict) = match n % 4 {
+            0 => {
+                let id = format!("w-{client}-{n}");
+                let sent = app.client.post(app.url("/v1/withdrawals")).bearer_auth(INGEST_TOKEN);
+                let verdict = judge(sent.json(&withdrawal(&id, json!({}))).send().await, StatusCode::CREATED).await;
+                if let Ok(Some(_)) = verdict {
+                    ledger.lock().unwrap().acknowledged.push(id.clone());
+                    mine.push(id.clone());
+                    unpatched.push_back(id.clone());
+                }
+                (format!("POST {id}"), verdict)
+            }
+            1 if !mine.is_empty() => {
+                let id = &mine[(n / 4) % mine.len()];
+                let sent = app.client.get(app.url(&format!("/v1/withdrawals/{id}"))).bearer_auth(SUPPORT_TOKEN);
+                let verdict = match judge(sent.send().await, StatusCode::OK).await {
+                    Ok(Some(view)) if view["id"] != id.as_str() => Err(format!("another withdrawal: {view}")),
+                    other => other,
+                };
+                (format!("GET {id}"), verdict)
+            }
+            3 if !unpatched.is_empty() => {
+                let id = unpatched.pop_front().unwrap();
+                let (target, body) = match n % 8 {
+                    3 => ("broadcast", json!({"tx_hash": fake_hash(&id, 0)})),
+                    _ => ("cancelled", json!({"state": "cancelled", "reason": "load test"})),
+                };
+                let sent = app.client.patch(app.url(&format!("/v1/withdrawals/{id}"))).bearer_auth(INGEST_TOKEN);
+                let verdict = judge(sent.json(&body).send().await, StatusCode::OK).await;
+                if let Ok(answer) = &verdict {
+                    ledger.lock().unwrap().patches.insert(id.clone(), (target, answer.is_some()));
+                }
+                (format!("PATCH {id} to {target}"), verdict)
+            }
+            _ => {
+                let sent = app.client.get(app.url("/v1/withdrawals?limit=20")).bearer_auth(SUPPORT_TOKEN);
+                ("GET /v1/withdrawals".to_owned(), judge(sent.send().await, StatusCode::OK).await)
+            }
+        };
+        {
+            let mut ledger = ledger.lock().unwrap();
+            match verdict {
+                Ok(Some(_)) => ledger.tallies[sent_in].ok += 1,
+                Ok(None) => ledger.tallies[sent_in].unavailable += 1,
+                Err(problem) => ledger.violations.push(format!("{what} while {}: {problem}", PHASES[sent_in])),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The record is one whole change or another, never part of one: its history
+/// is exactly the path to its state, and the hash goes with `broadcast`.
+fn assert_whole(view: &Value) {
+    let states: Vec<&str> = view["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
+    let (expected, has_hash): (&[&str], bool) = match view["state"].as_str().unwrap() {
+        "pending" => (&["pending"], false),
+        "broadcast" => (&["pending", "broadcast"], true),
+        "cancelled" => (&["pending", "cancelled"], false),
+        other => panic!("no request asked for {other}: {view}"),
+    };
+    assert_eq!(states, expected, "history matches the state: {view}");
+    assert_eq!(view["tx_hash"].is_string(), has_hash, "the hash goes with broadcast: {view}");
+}
+
+/// Several clients keep registering, reading, listing and PATCHing while
+/// Redis (AOF, fsync always) is killed and started again: every answer is the
+/// expected one or a proper 503, the service never restarts, and what was
+/// acknowledged is all there, whole and in its indexes.
+#[tokio::test]
+async fn redis_killed_under_load_loses_no_acknowledged_write_and_serves_again_without_a_restart() {
+    const CLIENTS: usize = 6;
+    let redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let app = TestApp::spawn(Backend::Redis(&redis, unique_prefix("killload"))).await;
+    let (phase, stop, ledger) = (AtomicUsize::new(UP), AtomicBool::new(false), Mutex::new(Ledger::default()));
+
+    let conductor = async {
+        let mut redis = redis;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ledger.lock().unwrap().acknowledged.len() < 40 {
+            assert!(Instant::now() < deadline, "the load did not get going");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        redis.kill();
+        phase.store(DOWN, Ordering::SeqCst);
+        expect_unavailable(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        expect_unavailable(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+        assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK, "alive");
+
+        phase.store(RESTARTING, Ordering::SeqCst);
+        // Off the runtime: the load goes on while Redis replays its AOF.
+        let redis = tokio::task::spawn_blocking(move || {
+            redis.restart();
+            redis
+        })
+        .await
+        .unwrap();
+        wait_until_ready(&app).await;
+        phase.store(RECOVERED, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.store(true, Ordering::SeqCst);
+        redis
+    };
+    let clients = (0..CLIENTS).map(|client| load_client(&app, client, &phase, &stop, &ledger));
+    let (_redis, _) = tokio::join!(conductor, futures_util::future::join_all(clients));
+
+    let ledger = ledger.into_inner().unwrap();
+    let shown = &ledger.violations[..ledger.violations.len().min(10)];
+    assert!(ledger.violations.is_empty(), "{} unexpected answers, first: {shown:#?}", ledger.violations.len());
+    let [up, down, _, recovered] = ledger.tallies;
+    assert!(up.ok > 0 && down.unavailable > 0, "the load ran and felt the outage: {:?}", ledger.tallies);
+    assert_eq!(down.ok, 0, "nothing is acknowledged while the store is gone: {:?}", ledger.tallies);
+    assert!(recovered.ok > 0, "the load succeeds again: {:?}", ledger.tallies);
+    assert_eq!(recovered.unavailable, 0, "once ready, every request succeeds: {:?}", ledger.tallies);
+
+    // Everything that exists (acknowledged or not) is whole, and every index agrees.
+    let all = app.list_all("").await;
+    all.values().for_each(assert_whole);
+    for id in &ledger.acknowledged {
+        assert!(all.contains_key(id), "acknowledged {id} is listed");
+        let view = app.get_withdrawal(id).await;
+        let (state, history) = (view["state"].as_str().unwrap(), view["history"].as_array().unwrap().len());
+        match ledger.patches.get(id) {
+            None => assert_eq!((state, history), ("pending", 1), "{id}: nothing was asked of it"),
+            Some((target, true)) => assert_eq!(state, *target, "{id}: the acknowledged PATCH holds"),
+            Some((target, false)) => assert!(state == *target || state == "pending", "{id}: {state}"),
+        }
+        if state == "broadcast" {
+            assert_eq!(view["tx_hash"], fake_hash(id, 0), "{id}");
+        }
+    }
+    for filter in ["&user_id=alice", "&network=TRX"] {
+        let listed: Vec<String> = app.list_all(filter).await.into_keys().collect();
+        assert_eq!(listed, all.keys().cloned().collect::<Vec<_>>(), "the {filter} index holds every record");
+    }
+    let mut by_state = BTreeMap::new();
+    for state in ["pending", "broadcast", "cancelled"] {
+        for filter in [format!("&state={state}"), format!("&state={state}&network=TRX")] {
+            let listed = app.list_all(&filter).await;
+            assert!(listed.values().all(|v| v["state"] == state), "{filter} lists only {state}");
+            by_state.insert(filter, listed.into_keys().collect::<Vec<_>>());
+        }
+    }
+    for network_too in [false, true] {
+        let mut union: Vec<&String> =
+            by_state.iter().filter(|(f, _)| f.contains("network") == network_too).flat_map(|(_, ids)| ids).collect();
+        union.sort();
+        assert_eq!(union, all.keys().collect::<Vec<_>>(), "the state indexes hold every record once");
+    }
 }

@@ -1,6 +1,7 @@
 //! Starts the real server on a free port, zero2prod style, with helpers that
 //! speak its API.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -173,6 +174,27 @@ impl TestApp {
 
     pub async fn get_as(&self, path: &str, token: &str) -> Response {
         self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Every withdrawal `GET /v1/withdrawals?limit=500{filter}` returns, by id,
+    /// following its cursors; `filter` is `""` or starts with `&`.
+    pub async fn list_all(&self, filter: &str) -> BTreeMap<String, Value> {
+        let mut found = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let response = self.get_as(&format!("/v1/withdrawals?limit=500{filter}{after}"), SUPPORT_TOKEN).await;
+            assert_eq!(response.status(), StatusCode::OK, "listing {filter:?}");
+            let page: Value = response.json().await.unwrap();
+            for item in page["items"].as_array().unwrap() {
+                let previous = found.insert(item["id"].as_str().unwrap().to_owned(), item.clone());
+                assert!(previous.is_none(), "listed twice under {filter:?}: {item}");
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return found,
+            }
+        }
     }
 
     pub async fn get_withdrawal(&self, id: &str) -> Value {

@@ -334,6 +334,10 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<BlockbookState>>>
             path if path.starts_with("/api/v2/block-index/") => json!({"blockHash": 42}),
             _ => json!({"txid": "00", "vout": [{"value": 5, "n": 0}]}),
         }),
+        Mode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            state.lock().unwrap().answer(req.path(), req.query_string())
+        }
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             HttpResponse::Ok().finish()

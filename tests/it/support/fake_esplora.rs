@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -22,6 +22,8 @@ pub enum Mode {
     Malformed,
     /// Never answers in time.
     Hang,
+    /// Answers as `Normal`, each request after this delay.
+    Slow(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +54,16 @@ pub struct EsploraState {
     pub txs: HashMap<String, FakeTx>,
     pub requests: usize,
     pub last_api_key: Option<String>,
+    /// Every request as it arrived, so tests can tell apart who sent what and when.
+    pub log: Vec<LoggedRequest>,
     counter: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoggedRequest {
+    pub at: Instant,
+    pub api_key: Option<String>,
+    pub path: String,
 }
 
 #[derive(Clone)]
@@ -257,6 +268,9 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<EsploraState>>>) 
         let mut state = state.lock().unwrap();
         state.requests += 1;
         state.last_api_key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let logged =
+            LoggedRequest { at: Instant::now(), api_key: state.last_api_key.clone(), path: req.path().to_owned() };
+        state.log.push(logged);
         state.mode
     };
     match mode {
@@ -275,6 +289,10 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<EsploraState>>>) 
                 HttpResponse::Ok().json(json!({"txid": "00", "vin": "not a list"}))
             }
         }
+        Mode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            state.lock().unwrap().answer(req.path())
+        }
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             HttpResponse::Ok().finish()
@@ -292,6 +310,7 @@ impl FakeEsplora {
             txs: HashMap::new(),
             requests: 0,
             last_api_key: None,
+            log: Vec::new(),
             counter: 0,
         };
         let first = state.next_hash("block");
@@ -319,6 +338,10 @@ impl FakeEsplora {
         self.state.lock().unwrap().requests
     }
 
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        self.state.lock().unwrap().log.clone()
+    }
+
     /// Puts a transaction in the mempool; returns its txid.
     pub fn broadcast(&self, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
         let mut state = self.state.lock().unwrap();
@@ -330,6 +353,12 @@ impl FakeEsplora {
         };
         state.txs.insert(txid.clone(), tx);
         txid
+    }
+
+    /// How deep `txid` is in the best chain; 0 while in the mempool.
+    pub fn confirmations(&self, txid: &str) -> u64 {
+        let state = self.state.lock().unwrap();
+        state.block_of(txid).map_or(0, |block| state.tip().height - block.height + 1)
     }
 
     /// Drops a transaction from the mempool, as a node does when its fee is
