@@ -126,6 +126,10 @@ impl ChainTracker {
                         wait =
                             backoff.mul_f64(jitter).max(retry_after.unwrap_or_default()).min(Duration::from_secs(600));
                         tracing::warn!(network = %self.network, %error, failures, "chain poll failed; backing off");
+                        // The whole deployment backs off, not only this replica:
+                        // the lease is held through the wait, so a standby does
+                        // not poll the struggling explorer in the meantime.
+                        let _ = self.service.store.try_lease(&self.lease_name(), &self.owner, wait + lease).await;
                     }
                 }
                 self.service

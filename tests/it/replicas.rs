@@ -196,6 +196,30 @@ async fn a_tick_longer_than_the_poll_lease_keeps_it() {
     assert_eq!(keys.len(), 1, "one replica polled all along: {keys:?}");
 }
 
+/// A holder backing off from a throttling explorer keeps the lease through
+/// its wait: the `Retry-After` holds for the deployment, not for one replica.
+#[tokio::test]
+async fn a_backoff_holds_for_every_replica() {
+    let esplora = FakeEsplora::start(3).await;
+    let prefix = unique_prefix("backoff");
+    let _a = btc_replica(&esplora, &prefix, 0, None).await;
+    let _b = btc_replica(&esplora, &prefix, 1, None).await;
+    assert!(within_deadline(async || !esplora.log().is_empty()).await, "someone polls");
+    let retry_after = Duration::from_secs(4);
+    let before = esplora.log().len();
+    esplora.set_mode(FakeMode::RateLimited(retry_after.as_secs()));
+    assert!(within_deadline(async || esplora.log().len() > before).await, "the explorer is asked and refuses");
+    let refused = esplora.log()[before].at;
+    // Well past two lease periods, short of the Retry-After.
+    tokio::time::sleep_until((refused + retry_after - POLL).into()).await;
+    let early: Vec<_> = esplora
+        .log()
+        .into_iter()
+        .filter(|r| r.at > refused + Duration::from_millis(200) && r.at < refused + retry_after - POLL)
+        .collect();
+    assert!(early.is_empty(), "no replica asked again before Retry-After: {early:?}");
+}
+
 // ---- Three replicas under load ----
 
 const ITEMS: usize = 270;
