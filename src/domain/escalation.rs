@@ -189,7 +189,7 @@ pub fn evaluate(
         None => {
             // A wrong payment first seen when it already completes the withdrawal
             // (a lagging tracker, one confirmation, a chain's own finality) still
-            // escalates at once; the next evaluation resolves it.
+            // escalates at once.
             let opens = |reason: &Trigger| !terminal || *reason == Trigger::PayeeMismatch;
             if let Some(reason) = trigger_for(withdrawal, sla).filter(opens) {
                 let delivery = new_delivery(withdrawal, TicketEvent::Opened, now, policy);
@@ -208,7 +208,7 @@ pub fn evaluate(
         }
         Some(mut escalation) => {
             if escalation.resolved_at.is_none() {
-                if terminal {
+                if settles(withdrawal) {
                     escalation.resolved_at = Some(now);
                     escalation.raise_at = None;
                     escalation.deliveries.push(new_delivery(withdrawal, TicketEvent::Resolved, now, policy));
@@ -222,6 +222,17 @@ pub fn evaluate(
             escalation.status = ticket_status(&escalation);
             withdrawal.escalation = Some(escalation);
         }
+    }
+}
+
+/// Whether the withdrawal's outcome closes its ticket. Completed by a
+/// transaction that pays the wrong address or amount is not the money
+/// arriving: that ticket stays with support (and is raised like any other)
+/// until a new transaction completes the withdrawal or it is cancelled.
+fn settles(withdrawal: &Withdrawal) -> bool {
+    match withdrawal.state {
+        State::Completed => withdrawal.payee_mismatch.is_none(),
+        state => state.is_terminal(),
     }
 }
 
@@ -375,6 +386,7 @@ pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
+    use crate::domain::{Network, TxHash};
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -444,7 +456,7 @@ mod tests {
     }
 
     #[test]
-    fn a_payee_mismatch_seen_only_at_completion_still_opens_and_resolves_its_ticket() {
+    fn a_payee_mismatch_seen_only_at_completion_still_opens_a_ticket_that_stays_open() {
         let (cal, policy) = (calendar(), policy());
         let now = at("2026-03-02T11:00:00Z");
         let mut w = withdrawal();
@@ -454,13 +466,44 @@ mod tests {
         assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
         evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
         evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
-        assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Resolved]);
-        assert_eq!(w.escalation.as_ref().unwrap().status, TicketStatus::Resolved);
+        assert_eq!(events(&w), [TicketEvent::Opened], "the money went elsewhere: nothing to resolve");
+        assert_eq!(w.escalation.as_ref().unwrap().status, TicketStatus::Open);
 
         let mut w = withdrawal();
         w.transition(State::Completed, "2 confirmations", now).unwrap();
         evaluate(&mut w, Some(SlaStatus::Breached), &cal, &policy, now);
         assert!(w.escalation.is_none(), "completing late is no ticket by itself");
+    }
+
+    #[test]
+    fn a_payee_mismatch_ticket_resolves_on_a_right_payment_or_a_refund_not_on_the_wrong_one() {
+        let (cal, policy) = (calendar(), policy());
+        let now = at("2026-03-02T11:00:00Z");
+        let mut paid_elsewhere = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", true);
+        paid_elsewhere.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        evaluate(&mut paid_elsewhere, Some(SlaStatus::OnTrack), &cal, &policy, now);
+        paid_elsewhere.transition(State::Confirming, "in block", now).unwrap();
+        paid_elsewhere.transition(State::Completed, "confirmed", now).unwrap();
+        evaluate(&mut paid_elsewhere, Some(SlaStatus::Met), &cal, &policy, now);
+        assert_eq!(events(&paid_elsewhere), [TicketEvent::Opened]);
+
+        // The wrong transaction fails; the exchange sends a right one, which completes.
+        let mut paid_again = crate::domain::sample_withdrawal("w-2", "2026-03-02T10:00:00Z", true);
+        paid_again.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        evaluate(&mut paid_again, Some(SlaStatus::OnTrack), &cal, &policy, now);
+        paid_again.transition(State::Failed, "reverted", now).unwrap();
+        paid_again.set_tx_hash(TxHash::parse(Network::Btc, &"cd".repeat(32)).unwrap(), now).unwrap();
+        paid_again.transition(State::Completed, "confirmed", now).unwrap();
+        evaluate(&mut paid_again, Some(SlaStatus::Met), &cal, &policy, now);
+        assert_eq!(events(&paid_again), [TicketEvent::Opened, TicketEvent::Resolved]);
+
+        let mut refunded = crate::domain::sample_withdrawal("w-3", "2026-03-02T10:00:00Z", true);
+        refunded.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        evaluate(&mut refunded, Some(SlaStatus::OnTrack), &cal, &policy, now);
+        refunded.transition(State::Failed, "reverted", now).unwrap();
+        refunded.cancel("refunded", now).unwrap();
+        evaluate(&mut refunded, Some(SlaStatus::OnTrack), &cal, &policy, now);
+        assert_eq!(events(&refunded), [TicketEvent::Opened, TicketEvent::Resolved]);
     }
 
     #[test]

@@ -230,8 +230,9 @@ const ITEM_PAUSE: Duration = Duration::from_millis(25);
 enum Kind {
     /// Pays exactly what was asked: tracked to completion, no ticket.
     Paid,
-    /// Pays less: flagged when first seen, so a ticket opens at once and
-    /// resolves when the withdrawal completes.
+    /// Pays less: flagged when first seen, so a ticket opens at once; it
+    /// stays open when the withdrawal completes (the money went elsewhere)
+    /// and is raised when the clocks jump.
     Short,
     /// Never broadcast: goes overdue, gets a ticket, is cancelled.
     Stuck,
@@ -485,9 +486,9 @@ async fn three_replicas_under_load_poll_once_transition_once_and_ticket_once() {
         let done = within_deadline(async || {
             completed = rotation.pick(0).list_all("&network=BTC&state=completed").await.len();
             tickets = receiver.accepted().len();
-            completed == tracked && tickets >= 2 * shorts
+            completed == tracked && tickets >= shorts
         });
-        assert!(done.await, "{completed} of {tracked} completed, {tickets} of {} mismatch ticket events", 2 * shorts);
+        assert!(done.await, "{completed} of {tracked} completed, {tickets} of {shorts} mismatch tickets opened");
         stop.store(true, Ordering::SeqCst);
         holder
     };
@@ -517,8 +518,10 @@ async fn three_replicas_under_load_poll_once_transition_once_and_ticket_once() {
             assert_eq!(cancelled.status(), StatusCode::OK, "{}", item.id);
         });
         futures_util::future::join_all(cancels).await;
+        // Stuck ones open and resolve; short-paid ones open and, past the
+        // jump, are raised (completed to the wrong payee is not the money arriving).
         let expected = 2 * (stuck + of_kind(Kind::Short).count());
-        assert!(within_deadline(async || receiver.accepted().len() >= expected).await, "all tickets resolved");
+        assert!(within_deadline(async || receiver.accepted().len() >= expected).await, "every ticket event sent");
         stop.store(true, Ordering::SeqCst);
     };
     tokio::join!(overdue_then_cancelled, sweep_until(&rotation, &stop));
@@ -532,8 +535,12 @@ async fn three_replicas_under_load_poll_once_transition_once_and_ticket_once() {
     keys.sort();
     let mut expected: Vec<String> = items
         .iter()
-        .filter(|item| item.kind != Kind::Paid)
-        .flat_map(|item| [format!("{}:opened", item.id), format!("{}:resolved", item.id)])
+        .flat_map(|item| match item.kind {
+            Kind::Paid => vec![],
+            // Still wrong after the jump to the overdue date: raised, not resolved.
+            Kind::Short => vec![format!("{}:opened", item.id), format!("{}:raised", item.id)],
+            Kind::Stuck => vec![format!("{}:opened", item.id), format!("{}:resolved", item.id)],
+        })
         .collect();
     expected.sort();
     assert_eq!(keys, expected, "each event exactly once across the replicas");
@@ -542,8 +549,8 @@ async fn three_replicas_under_load_poll_once_transition_once_and_ticket_once() {
         let reason = if item.kind == Kind::Short { "payee_mismatch" } else { "overdue" };
         let arrival = |key: &str| events.iter().position(|(k, _)| k == key).unwrap();
         assert_eq!(events[arrival(&opened)].1, reason, "{}", item.id);
-        let resolved = format!("{}:resolved", item.id);
-        assert!(arrival(&opened) < arrival(&resolved), "{}: opened, then resolved", item.id);
+        let next = format!("{}:{}", item.id, if item.kind == Kind::Short { "raised" } else { "resolved" });
+        assert!(arrival(&opened) < arrival(&next), "{}: opened, then {next}", item.id);
     }
 
     // Every withdrawal's history is exactly its path: nothing lost, nothing twice.
@@ -559,7 +566,11 @@ async fn three_replicas_under_load_poll_once_transition_once_and_ticket_once() {
         };
         assert_eq!(states, path, "{view}");
         assert_eq!(view["payee_mismatch"].is_string(), item.kind == Kind::Short, "{view}");
-        let ticket = if item.kind == Kind::Paid { Value::Null } else { json!("resolved") };
+        let ticket = match item.kind {
+            Kind::Paid => Value::Null,
+            Kind::Short => json!("open"),
+            Kind::Stuck => json!("resolved"),
+        };
         assert_eq!(view["escalation"]["status"], ticket, "{view}");
     }
 
