@@ -236,31 +236,28 @@ impl RedisStore {
         format!("{}:counts", self.tag)
     }
 
-    /// Adds one change per entry to a script call: its key and member, and
-    /// its character in the returned ops string.
-    fn index_changes(&self, invocation: &mut redis::ScriptInvocation<'_>, changes: &[(&IndexEntry, bool)]) -> String {
+    /// Puts one key per index change on a script call, and returns what
+    /// goes in ARGV for them: one character per change (see
+    /// `APPLY_INDEX_CHANGES`), and per change the member or counts field.
+    fn index_changes(
+        &self,
+        invocation: &mut redis::ScriptInvocation<'_>,
+        changes: &[(&IndexEntry, bool)],
+    ) -> (String, Vec<String>) {
         let mut ops = String::with_capacity(changes.len());
-        for ((index, _), added) in changes {
-            let counted = index.is_counted_only();
-            invocation.key(if counted { self.counts_key() } else { self.index_key(index) });
-            ops.push(match (counted, added) {
-                (false, true) => 'a',
-                (false, false) => 'r',
-                (true, true) => '+',
-                (true, false) => '-',
-            });
-        }
-        ops
-    }
-
-    fn change_members(invocation: &mut redis::ScriptInvocation<'_>, changes: &[(&IndexEntry, bool)]) {
-        for ((index, member), _) in changes {
+        let mut members = Vec::with_capacity(changes.len());
+        for ((index, member), added) in changes {
             if index.is_counted_only() {
-                invocation.arg(index.suffix());
+                invocation.key(self.counts_key());
+                ops.push(if *added { '+' } else { '-' });
+                members.push(index.suffix());
             } else {
-                invocation.arg(member);
+                invocation.key(self.index_key(index));
+                ops.push(if *added { 'a' } else { 'r' });
+                members.push(member.clone());
             }
         }
+        (ops, members)
     }
 
     async fn connection(&self) -> Result<Connection, StoreError> {
@@ -325,9 +322,8 @@ impl Store for RedisStore {
             let entries = index::entries(withdrawal);
             let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, true)).collect();
             let mut invocation = self.insert.key(self.record_key(&withdrawal.id));
-            let ops = self.index_changes(&mut invocation, &changes);
-            invocation.arg(stored_value(withdrawal)?).arg(ops);
-            Self::change_members(&mut invocation, &changes);
+            let (ops, members) = self.index_changes(&mut invocation, &changes);
+            invocation.arg(stored_value(withdrawal)?).arg(ops).arg(members);
             let mut conn = self.connection().await?;
             let existing: Option<Vec<u8>> = run_script(&invocation, &mut conn).await?;
             match existing {
@@ -359,9 +355,8 @@ impl Store for RedisStore {
             let changes: Vec<(&IndexEntry, bool)> =
                 removed.iter().map(|e| (e, false)).chain(added.iter().map(|e| (e, true))).collect();
             let mut invocation = self.update.key(self.record_key(&next.id));
-            let ops = self.index_changes(&mut invocation, &changes);
-            invocation.arg(current.version).arg(stored_value(next)?).arg(ops);
-            Self::change_members(&mut invocation, &changes);
+            let (ops, members) = self.index_changes(&mut invocation, &changes);
+            invocation.arg(current.version).arg(stored_value(next)?).arg(ops).arg(members);
             let mut conn = self.connection().await?;
             let outcome: i64 = run_script(&invocation, &mut conn).await?;
             Ok(match outcome {
