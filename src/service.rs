@@ -30,6 +30,8 @@ pub enum ServiceError {
     Invalid(#[from] FieldError),
     #[error("withdrawal {0} has no dead ticket delivery to retry")]
     NothingToRetry(WithdrawalId),
+    #[error("withdrawal {0} has no open ticket to resolve")]
+    NothingToResolve(WithdrawalId),
     #[error("too many concurrent updates of {0}")]
     Contended(WithdrawalId),
     #[error(transparent)]
@@ -190,6 +192,15 @@ impl Service {
         self.modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
             true => Ok(()),
             false => Err(ServiceError::NothingToRetry(id.clone())),
+        })
+        .await
+    }
+
+    pub async fn resolve_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
+        let now = self.now();
+        self.modify(id, |w| match escalation::resolve_by_hand(w, &self.escalation, now) {
+            true => Ok(()),
+            false => Err(ServiceError::NothingToResolve(id.clone())),
         })
         .await
     }

@@ -370,6 +370,22 @@ pub fn retry_dead(withdrawal: &mut Withdrawal, policy: &EscalationPolicy, now: D
     retried
 }
 
+/// Support closes an open ticket by hand (e.g. a wrong payment settled with
+/// the user some other way): the sink hears `resolved` as it would from the
+/// withdrawal's own outcome. False when there is no open ticket.
+pub fn resolve_by_hand(withdrawal: &mut Withdrawal, policy: &EscalationPolicy, now: DateTime<Utc>) -> bool {
+    let Some(mut escalation) = withdrawal.escalation.take() else { return false };
+    let open = escalation.resolved_at.is_none();
+    if open {
+        escalation.resolved_at = Some(now);
+        escalation.raise_at = None;
+        escalation.deliveries.push(new_delivery(withdrawal, TicketEvent::Resolved, now, policy));
+        escalation.status = ticket_status(&escalation);
+    }
+    withdrawal.escalation = Some(escalation);
+    open
+}
+
 /// When the outbox next needs attention: the next delivery's due time, or
 /// when level 2 is due.
 pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
@@ -504,6 +520,26 @@ mod tests {
         refunded.cancel("refunded", now).unwrap();
         evaluate(&mut refunded, Some(SlaStatus::OnTrack), &cal, &policy, now);
         assert_eq!(events(&refunded), [TicketEvent::Opened, TicketEvent::Resolved]);
+    }
+
+    #[test]
+    fn support_resolves_an_open_ticket_once_and_nothing_else() {
+        let (cal, policy) = (calendar(), policy());
+        let now = at("2026-03-02T11:00:00Z");
+        let mut w = withdrawal();
+        assert!(!resolve_by_hand(&mut w, &policy, now), "no ticket");
+        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, now);
+        assert!(resolve_by_hand(&mut w, &policy, now));
+        assert!(!resolve_by_hand(&mut w, &policy, now), "already resolved");
+        assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Resolved]);
+        let escalation = w.escalation.as_ref().unwrap();
+        assert_eq!(
+            (escalation.status, escalation.resolved_at, escalation.raise_at),
+            (TicketStatus::Resolved, Some(now), None)
+        );
+        evaluate(&mut w, Some(SlaStatus::Overdue), &cal, &policy, at("2026-03-09T11:00:00Z"));
+        assert_eq!(events(&w).len(), 2, "a resolved ticket is neither raised nor reopened");
     }
 
     #[test]

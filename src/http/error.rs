@@ -164,6 +164,11 @@ impl From<ServiceError> for ApiError {
                 "nothing_to_retry",
                 format!("withdrawal {id} has no dead ticket delivery to retry"),
             ),
+            ServiceError::NothingToResolve(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "nothing_to_resolve",
+                format!("withdrawal {id} has no open ticket to resolve"),
+            ),
             ServiceError::Contended(id) => {
                 tracing::warn!(withdrawal_id = %id, "write contention");
                 ApiError::new(

@@ -58,6 +58,11 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/v1/tickets/{withdrawal_id}/retry",
         handler: || web::post().to(support::retry_ticket),
     },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/tickets/{withdrawal_id}/resolve",
+        handler: || web::post().to(support::resolve_ticket),
+    },
 ];
 
 pub const METRICS_PATH: &str = "/metrics";

@@ -176,9 +176,27 @@ pub async fn retry_ticket(
     withdrawal_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
-    let id = WithdrawalId::parse(&withdrawal_id).map_err(|e| ApiError::invalid_field("withdrawal_id", e.message))?;
-    let withdrawal = state.service.retry_ticket(&id).await?;
-    let context = view_context(&state, &req);
-    let escalation = withdrawal.escalation.as_ref().expect("retry needs an escalation");
-    Ok(HttpResponse::Ok().json(TicketView::new(&withdrawal, escalation, &context)))
+    let withdrawal = state.service.retry_ticket(&ticket_id(&withdrawal_id)?).await?;
+    ticket_response(&req, &state, &withdrawal)
+}
+
+pub async fn resolve_ticket(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    withdrawal_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_support()?;
+    let withdrawal = state.service.resolve_ticket(&ticket_id(&withdrawal_id)?).await?;
+    ticket_response(&req, &state, &withdrawal)
+}
+
+fn ticket_id(raw: &str) -> Result<WithdrawalId, ApiError> {
+    WithdrawalId::parse(raw).map_err(|e| ApiError::invalid_field("withdrawal_id", e.message))
+}
+
+fn ticket_response(req: &HttpRequest, state: &AppState, withdrawal: &Withdrawal) -> Result<HttpResponse, ApiError> {
+    let context = view_context(state, req);
+    let escalation = withdrawal.escalation.as_ref().expect("a ticket action needs an escalation");
+    Ok(HttpResponse::Ok().json(TicketView::new(withdrawal, escalation, &context)))
 }

@@ -9,7 +9,7 @@ use sha2::Sha256;
 use withdrawal_tracker::config::{Config, JiraConfig, Secret, SinkKind, ZendeskConfig};
 use withdrawal_tracker::domain::{State, WithdrawalId};
 
-use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
 use crate::support::fakes::{
     FakeJira, FakeZendesk, Mode, WebhookReceiver, JIRA_EMAIL, JIRA_TOKEN, ZENDESK_EMAIL, ZENDESK_TOKEN,
 };
@@ -178,6 +178,45 @@ async fn dead_deliveries_are_listed_and_support_can_retry_them() {
     let again = app.post_json("/v1/tickets/w-1/retry", SUPPORT_TOKEN, &json!({})).await;
     expect_error(again, StatusCode::CONFLICT, "nothing_to_retry").await;
     let missing = app.post_json("/v1/tickets/w-none/retry", SUPPORT_TOKEN, &json!({})).await;
+    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// Completed by a payment to the wrong place: the ticket stays open (the
+/// money did not arrive) until support resolves it by hand.
+#[tokio::test]
+async fn a_wrong_payment_keeps_its_ticket_open_until_support_resolves_it() {
+    let receiver = WebhookReceiver::start().await;
+    let app = TestApp::spawn_with(Backend::Memory, webhook(&receiver.url)).await;
+    app.register(&withdrawal("w-1", json!({"tx_hash": tron_hash("aa")}))).await;
+    let (id, now) = (WithdrawalId::parse("w-1").unwrap(), app.clock_now());
+    app.service
+        .modify(&id, |w| {
+            w.payee_mismatch = Some("pays 5 USDT to TXYZ...".into());
+            w.transition(State::Confirming, "in block", now)?;
+            Ok(w.transition(State::Completed, "confirmed", now)?)
+        })
+        .await
+        .unwrap();
+    app.sweeper.sweep_once().await.unwrap();
+    let keys = |r: &WebhookReceiver| r.accepted().iter().map(|e| e.idempotency_key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&receiver), ["w-1:opened"]);
+    assert_eq!(app.get_withdrawal("w-1").await["escalation"]["status"], "open", "completed, but not to its payee");
+
+    let by_ingest = app.post_json("/v1/tickets/w-1/resolve", INGEST_TOKEN, &json!({})).await;
+    expect_error(by_ingest, StatusCode::FORBIDDEN, "forbidden").await;
+    let resolved = app.post_json("/v1/tickets/w-1/resolve", SUPPORT_TOKEN, &json!({})).await;
+    assert_eq!(resolved.status(), StatusCode::OK);
+    let ticket: Value = resolved.json().await.unwrap();
+    assert_eq!((ticket["withdrawal_id"].as_str(), ticket["status"].as_str()), (Some("w-1"), Some("resolved")));
+    app.sweeper.sweep_once().await.unwrap();
+    assert_eq!(keys(&receiver), ["w-1:opened", "w-1:resolved"], "the sink hears it once");
+
+    let again = app.post_json("/v1/tickets/w-1/resolve", SUPPORT_TOKEN, &json!({})).await;
+    expect_error(again, StatusCode::CONFLICT, "nothing_to_resolve").await;
+    app.register(&withdrawal("w-2", json!({}))).await;
+    let no_ticket = app.post_json("/v1/tickets/w-2/resolve", SUPPORT_TOKEN, &json!({})).await;
+    expect_error(no_ticket, StatusCode::CONFLICT, "nothing_to_resolve").await;
+    let missing = app.post_json("/v1/tickets/w-none/resolve", SUPPORT_TOKEN, &json!({})).await;
     expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
 }
 
