@@ -338,14 +338,15 @@ impl ChainTracker {
         if matched.is_empty() {
             return Ok(0);
         }
-        // Details are needed where the payee is not checked yet, or where only
-        // a receipt tells success (account chains); one fetch per transaction
-        // for all the withdrawals it pays, batched where the API allows.
+        // Details are needed where the payee is not checked yet (a check that
+        // found a mismatch is done too), or where only a receipt tells success
+        // (account chains); one fetch per transaction for all the withdrawals
+        // it pays, batched where the API allows.
         let mut need_details = Vec::new();
         let mut verified = Vec::new();
         for (hash, id) in &matched {
             let known = self.service.store.get(id).await?;
-            if self.network.is_evm() || !known.is_some_and(|w| w.payee_verified) {
+            if self.network.is_evm() || !known.is_some_and(|w| w.payee_verified || w.payee_mismatch.is_some()) {
                 need_details.push((*hash).clone());
             } else {
                 verified.push(*id);
