@@ -132,17 +132,19 @@ impl Service {
 
     /// Recomputes the stored SLA deadlines of every withdrawal still in
     /// flight when the calendar or thresholds differ from those they were
-    /// computed with. Reads the lists of non-terminal states only.
+    /// computed with. Reads the state+network indexes of non-terminal states
+    /// one by one (a merged list would read every network's head per page).
     pub async fn recompute_deadlines_if_calendar_changed(&self, fingerprint: &str) -> Result<usize, ServiceError> {
         const META: &str = "sla_calendar_fingerprint";
         if self.store.get_meta(META).await?.as_deref() == Some(fingerprint) {
             return Ok(0);
         }
         let mut recomputed = 0;
-        for state in State::ALL.into_iter().filter(|s| !s.is_terminal()) {
-            let mut query = ListQuery { state: Some(state), limit: 500, ..ListQuery::default() };
+        let in_flight = State::ALL.into_iter().filter(|s| !s.is_terminal());
+        for index in in_flight.flat_map(|s| Network::ALL.into_iter().map(move |n| IndexKey::StateNetwork(s, n))) {
+            let mut after = None;
             loop {
-                let page = self.store.list(&query).await?;
+                let page = self.store.page(&index, after.as_ref(), 500, &|_| true).await?;
                 for withdrawal in &page.items {
                     match self
                         .modify(&withdrawal.id, |w| {
@@ -156,7 +158,7 @@ impl Service {
                     }
                 }
                 match page.next {
-                    Some(cursor) => query.after = Some(cursor),
+                    Some(cursor) => after = Some(cursor),
                     None => break,
                 }
             }
