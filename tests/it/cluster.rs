@@ -4,7 +4,7 @@
 //! started before its cluster exists. The store conformance suite runs on the
 //! cluster too (`store_conformance.rs`, module `cluster`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -55,20 +55,6 @@ fn store_on(cluster: &ClusterServer, prefix: &str) -> RedisStore {
 
 fn ids(page: &Value) -> Vec<&str> {
     page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect()
-}
-
-async fn wait_until_ready(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        // A pooled keep-alive connection may have been closed by the server
-        // while this test was busy elsewhere: that is "try again", not a failure.
-        let status = app.client.get(app.url("/readyz")).send().await.map(|r| r.status());
-        if matches!(status, Ok(StatusCode::OK)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "service never became ready (last /readyz {status:?})");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -270,7 +256,7 @@ async fn the_service_starts_before_its_cluster_exists_and_becomes_ready_when_it_
     assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
 
     let _cluster = ClusterServer::start_on(&ports);
-    wait_until_ready(&app).await;
+    app.wait_until_ready().await;
     assert_eq!(app.register(&withdrawal("w-1", json!({}))).await.status(), StatusCode::CREATED);
     assert_eq!(app.get_withdrawal("w-1").await["state"], "pending");
     store.ping().await.expect("the store connects once the cluster is up");

@@ -13,20 +13,6 @@ use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp,
 use crate::support::fake_esplora::fake_hash;
 use crate::support::redis::{unique_prefix, RedisServer};
 
-async fn wait_until_ready(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        // A pooled keep-alive connection may have been closed by the server
-        // while this test was busy elsewhere: that is "try again", not a failure.
-        let status = app.client.get(app.url("/readyz")).send().await.map(|r| r.status());
-        if matches!(status, Ok(StatusCode::OK)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "service did not recover (last /readyz {status:?})");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn expect_unavailable(response: reqwest::Response) {
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     expect_error(response, StatusCode::SERVICE_UNAVAILABLE, "store_unavailable").await;
@@ -49,7 +35,7 @@ async fn a_redis_outage_is_503_with_retry_after_and_the_service_recovers_by_itse
     assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK, "still alive");
 
     redis.restart();
-    wait_until_ready(&app).await;
+    app.wait_until_ready().await;
     assert_eq!(app.register(&withdrawal("w-2", json!({}))).await.status(), StatusCode::CREATED);
     assert_eq!(app.get_withdrawal("w-2").await["state"], "pending");
 }
@@ -63,7 +49,7 @@ async fn the_service_starts_while_redis_is_down_and_becomes_ready_when_it_appear
     expect_unavailable(app.register(&withdrawal("w-1", json!({}))).await).await;
 
     redis.restart();
-    wait_until_ready(&app).await;
+    app.wait_until_ready().await;
     assert_eq!(app.register(&withdrawal("w-1", json!({}))).await.status(), StatusCode::CREATED);
 }
 
@@ -78,7 +64,7 @@ async fn a_write_refused_during_an_outage_leaves_nothing_behind() {
     expect_unavailable(app.patch("w-1", &json!({"tx_hash": tron_hash("aa")})).await).await;
     expect_unavailable(app.register(&withdrawal("w-2", json!({}))).await).await;
     redis.restart();
-    wait_until_ready(&app).await;
+    app.wait_until_ready().await;
 
     let view = app.get_withdrawal("w-1").await;
     assert_eq!(view["state"], "pending", "the refused PATCH did not land");
@@ -174,7 +160,7 @@ async fn kill_9_loses_no_acknowledged_registration() {
     redis.restart(); // SIGKILL, then start again from the AOF
 
     let app = TestApp::spawn(Backend::Redis(&redis, prefix)).await;
-    wait_until_ready(&app).await; // Redis may still be loading its AOF
+    app.wait_until_ready().await; // Redis may still be loading its AOF
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 200);
     for id in &acknowledged {
@@ -350,7 +336,7 @@ async fn redis_killed_under_load_loses_no_acknowledged_write_and_serves_again_wi
         })
         .await
         .unwrap();
-        wait_until_ready(&app).await;
+        app.wait_until_ready().await;
         phase.store(RECOVERED, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         stop.store(true, Ordering::SeqCst);

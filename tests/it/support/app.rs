@@ -197,6 +197,22 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 20 s) for `/readyz` to answer 200: after a start, or
+    /// while Redis comes back.
+    pub async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            // A pooled keep-alive connection may have been closed by the server
+            // while the test was busy elsewhere: that is "try again", not a failure.
+            let status = self.client.get(self.url("/readyz")).send().await.map(|r| r.status());
+            if matches!(status, Ok(StatusCode::OK)) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "service did not become ready (last /readyz {status:?})");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn get_withdrawal(&self, id: &str) -> Value {
         let response = self.get_as(&format!("/v1/withdrawals/{id}"), SUPPORT_TOKEN).await;
         assert_eq!(response.status(), StatusCode::OK);
