@@ -12,7 +12,7 @@ connections=${3:-64}
 for tool in wrk redis-server redis-cli; do
   command -v $tool >/dev/null || { echo "$tool is needed: apt-get install wrk redis-server" >&2; exit 2; }
 done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. scripts/bench-common.sh
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
@@ -22,8 +22,7 @@ cargo build --release -q --bin withdrawal-tracker --example baseline_get --examp
 bin=target/release
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" >/dev/null
-until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
+start_redis "$dir" "$redis_port"
 pids+=("$(cat "$dir/redis.pid")")
 redis_url="redis://127.0.0.1:$redis_port/"
 used() { redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'; }
@@ -43,34 +42,10 @@ redis-cli -p "$redis_port" flushall >/dev/null
 $bin/examples/load_withdrawals "$redis_url" bench "$count"
 $bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline
 
-token=bench-support-token-0123456789
-ingest=bench-ingest-token-0123456789
-write_config() { # $1 port, $2 redis line
-  cat >"$dir/tracker-$1.toml" <<TOML
-listen = "127.0.0.1:$1"
-$2
-key_prefix = "bench"
-log_format = "json"
-[auth]
-ingest_tokens = ["$ingest"]
-support_tokens = ["$token"]
-user_jwt_secret = "bench-user-jwt-secret-0123456789abcdef"
-[rate_limit]
-per_token_per_second = 10000000
-per_token_burst = 10000000
-[sla]
-sweep_interval = "1h"
-TOML
-}
+write_config() { write_tracker_config "$dir/tracker-$1.toml" "$1" "$2"; } # $1 port, $2 redis line
 wait_up() { until curl -s -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null || curl -s -o /dev/null "http://127.0.0.1:$1/v1/withdrawals/w-0000000" 2>/dev/null; do sleep 0.1; done; }
 
-cat >"$dir/get.lua" <<LUA
-math.randomseed(42)
-request = function()
-  local path = string.format("/v1/withdrawals/w-%07d", math.random(0, $count - 1))
-  return wrk.format("GET", path, { ["Authorization"] = "Bearer $token" })
-end
-LUA
+write_get_lua "$dir/get.lua" "$count"
 cat >"$dir/post.lua" <<LUA
 local counter = 0
 local thread_id = 0
@@ -79,7 +54,7 @@ setup = function(thread) thread:set("tid", thread_id); thread_id = thread_id + 1
 request = function()
   counter = counter + 1
   local body = string.format('{"id":"p-%d-%d-%d","user_id":"u-%d","coin":"USDT","network":"TRX","address":"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","amount":"12.5"}', run, tid, counter, counter % 1000)
-  return wrk.format("POST", "/v1/withdrawals", { ["Authorization"] = "Bearer $ingest", ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/v1/withdrawals", { ["Authorization"] = "Bearer $BENCH_INGEST_TOKEN", ["Content-Type"] = "application/json" }, body)
 end
 LUA
 
@@ -96,10 +71,7 @@ tracker_port=$(free_port)
 write_config "$tracker_port" "redis_url = \"$redis_url\""
 RUST_LOG=warn $bin/withdrawal-tracker --config "$dir/tracker-$tracker_port.toml" 2>"$dir/tracker.log" & pids+=($!)
 wait_up "$baseline_port"; wait_up "$tracker_port"
-# At start the service checks every stored deadline against its calendar
-# (the loader wrote none of its marker): wait until that background pass is
-# done, or it would compete with whatever is measured first.
-until [ "$(redis-cli -p "$redis_port" exists '{bench}:meta:sla_calendar_fingerprint')" = 1 ]; do sleep 0.2; done
+wait_for_deadline_pass "$redis_port"
 
 # Baseline and service alternate for five rounds, so drift in the machine's
 # speed hits both; the median ratio is the figure.
