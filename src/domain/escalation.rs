@@ -401,16 +401,8 @@ pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
+    use crate::domain::{at, default_calendar as calendar};
     use crate::domain::{Network, TxHash};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn calendar() -> WorkingCalendar {
-        WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap()
-    }
 
     fn withdrawal() -> Withdrawal {
         crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", true)

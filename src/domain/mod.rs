@@ -36,6 +36,18 @@ impl FieldError {
     }
 }
 
+/// An RFC 3339 time, for the domain's tests.
+#[cfg(test)]
+pub(crate) fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().expect("an RFC 3339 time")
+}
+
+/// The default working calendar (weekends off, no holidays), for the domain's tests.
+#[cfg(test)]
+pub(crate) fn default_calendar() -> calendar::WorkingCalendar {
+    calendar::WorkingCalendar::from_config(&calendar::CalendarConfig::default(), &[]).unwrap()
+}
+
 /// A BTC withdrawal registered at `at` (requested then too), broadcast when
 /// `broadcast` is set: the common starting point of the domain's tests.
 #[cfg(test)]

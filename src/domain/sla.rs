@@ -118,16 +118,8 @@ pub fn working_days_elapsed(calendar: &dyn WorkingTime, withdrawal: &Withdrawal,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{CalendarConfig, WorkingCalendar};
     use crate::domain::TxHash;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn calendar() -> WorkingCalendar {
-        WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap()
-    }
+    use crate::domain::{at, default_calendar as calendar};
 
     /// Requested Friday 2026-03-06 10:00 UTC.
     fn friday_withdrawal() -> Withdrawal {

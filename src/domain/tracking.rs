@@ -123,11 +123,8 @@ pub fn broadcast_since(w: &Withdrawal) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::at;
     use crate::domain::TxHash;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
 
     fn broadcast() -> Withdrawal {
         crate::domain::sample_withdrawal("w", "2026-03-02T10:00:00Z", true)
