@@ -335,3 +335,34 @@ async fn redis_keys_stay_under_the_prefix_and_prefixes_do_not_see_each_other() {
     assert_eq!(keys.len(), 6, "record, three list indexes, deadlines, undiscovered: {keys:?}");
     assert!(keys.iter().all(|k| k.starts_with(&format!("{{{prefix_a}}}:"))));
 }
+
+/// The Redis store keeps a connection per tokio runtime (each HTTP worker
+/// is one). A runtime that is gone must not take the store with it: later
+/// runtimes, on other threads, connect their own.
+#[test]
+fn a_redis_store_outlives_the_runtimes_that_used_it() {
+    let server = RedisServer::shared();
+    let store = Arc::new(
+        RedisStore::new(&server.url(), &unique_prefix("runtimes"), std::time::Duration::from_secs(2)).unwrap(),
+    );
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let first = record("w-1", "alice", Network::Btc, 0);
+    runtime().block_on(store.insert(&first)).unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|n| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                runtime().block_on(async {
+                    let mine = record(&format!("w-thread-{n}"), "bob", Network::Eth, n);
+                    store.insert(&mine).await.unwrap();
+                    (store.get(&id("w-1")).await.unwrap(), store.get(&mine.id).await.unwrap() == Some(mine))
+                })
+            })
+        })
+        .collect();
+    for reader in readers {
+        let (read, own_found) = reader.join().unwrap();
+        assert_eq!(read, Some(first.clone()));
+        assert!(own_found);
+    }
+}
