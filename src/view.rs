@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
 use crate::domain::message::{status_message, Language};
 use crate::domain::sla::{self, SlaStatus, WorkingTime};
-use crate::domain::{HistoryEntry, Network, State, Withdrawal};
+use crate::domain::{rfc3339, HistoryEntry, Network, State, Withdrawal};
 
 /// Everything a view needs besides the record.
 pub struct ViewContext<'a> {
@@ -20,7 +20,9 @@ pub struct ViewContext<'a> {
 pub struct SlaView {
     /// As of now, not as of the last sweep.
     pub status: SlaStatus,
+    #[serde(with = "rfc3339")]
     pub at_risk_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub overdue_at: DateTime<Utc>,
     pub working_days_elapsed: f64,
 }
@@ -31,8 +33,11 @@ pub struct EscalationView<'a> {
     pub level: u8,
     pub reason: Trigger,
     pub ticket_id: Option<&'a str>,
+    #[serde(with = "rfc3339")]
     pub opened_at: DateTime<Utc>,
+    #[serde(with = "rfc3339::option")]
     pub raised_at: Option<DateTime<Utc>>,
+    #[serde(with = "rfc3339::option")]
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
@@ -59,6 +64,7 @@ pub struct WithdrawalView<'a> {
     pub address: &'a str,
     pub memo: Option<&'a str>,
     pub amount: &'a str,
+    #[serde(with = "rfc3339")]
     pub requested_at: DateTime<FixedOffset>,
     pub state: State,
     pub tx_hash: Option<&'a str>,
@@ -66,6 +72,7 @@ pub struct WithdrawalView<'a> {
     pub required_confirmations: Option<u64>,
     pub block_height: Option<u64>,
     pub explorer_url: Option<String>,
+    #[serde(with = "rfc3339::option")]
     pub completed_at: Option<DateTime<Utc>>,
     pub sla: Option<SlaView>,
     pub escalation: Option<EscalationView<'a>>,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::sla::{SlaStatus, WorkingTime};
-use super::{State, Withdrawal};
+use super::{rfc3339, State, Withdrawal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +93,7 @@ pub enum DeliveryStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
+    #[serde(with = "rfc3339")]
     pub at: DateTime<Utc>,
     pub outcome: String,
 }
@@ -102,6 +103,7 @@ pub struct Delivery {
     pub event: TicketEvent,
     pub idempotency_key: String,
     pub status: DeliveryStatus,
+    #[serde(with = "rfc3339")]
     pub next_attempt_at: DateTime<Utc>,
     pub attempts: Vec<Attempt>,
     /// Attempts allowed before the delivery is dead; support's retry raises it.
@@ -115,10 +117,14 @@ pub struct Escalation {
     pub status: TicketStatus,
     pub level: u8,
     pub reason: Trigger,
+    #[serde(with = "rfc3339")]
     pub opened_at: DateTime<Utc>,
+    #[serde(default, with = "rfc3339::option")]
     pub raised_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "rfc3339::option")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// When level 2 is due if the withdrawal is still not completed.
+    #[serde(default, with = "rfc3339::option")]
     pub raise_at: Option<DateTime<Utc>>,
     pub ticket_id: Option<String>,
     pub deliveries: Vec<Delivery>,

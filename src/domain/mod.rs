@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod ids;
 pub mod message;
 pub mod network;
+pub mod rfc3339;
 pub mod sla;
 pub mod state;
 pub mod tracking;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Network, State, Withdrawal};
+use super::{rfc3339, Network, State, Withdrawal};
 
 /// Working time arithmetic; implemented by the working-day calendar.
 pub trait WorkingTime: Send + Sync {
@@ -63,7 +63,9 @@ impl SlaStatus {
 /// the sweeper (or a state change) looked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaDeadlines {
+    #[serde(with = "rfc3339")]
     pub at_risk_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub overdue_at: DateTime<Utc>,
     pub status: SlaStatus,
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::escalation::Escalation;
 use super::sla::SlaDeadlines;
-use super::{Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
+use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
 
 const MAX_COIN_LEN: usize = 20;
 const MAX_ADDRESS_LEN: usize = 256;
@@ -103,6 +103,7 @@ impl Registration {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
+    #[serde(with = "rfc3339")]
     pub at: DateTime<Utc>,
     pub state: State,
     pub reason: String,
@@ -120,20 +121,25 @@ pub struct Withdrawal {
     pub address: String,
     pub memo: Option<String>,
     pub amount: Amount,
+    #[serde(with = "rfc3339")]
     pub requested_at: DateTime<FixedOffset>,
     pub state: State,
     pub tx_hash: Option<TxHash>,
     pub confirmations: Option<u64>,
     pub required_confirmations: Option<u64>,
     pub block_height: Option<u64>,
+    #[serde(default, with = "rfc3339::option")]
     pub completed_at: Option<DateTime<Utc>>,
     pub history: Vec<HistoryEntry>,
     pub version: u64,
     pub registration_fingerprint: String,
+    #[serde(with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The next instant the SLA sweeper must look at this record; stores keep
     /// it in a time-ordered index so due work is found without a scan.
+    #[serde(default, with = "rfc3339::option")]
     pub next_deadline_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub sla: Option<SlaDeadlines>,
@@ -147,7 +153,7 @@ pub struct Withdrawal {
     #[serde(default)]
     pub block_hash: Option<String>,
     /// The last time an explorer showed the transaction (mempool or block).
-    #[serde(default)]
+    #[serde(default, with = "rfc3339::option")]
     pub chain_seen_at: Option<DateTime<Utc>>,
     /// The payee check passed (it runs once per transaction).
     #[serde(default)]
@@ -165,7 +171,7 @@ pub struct Withdrawal {
     #[serde(default)]
     pub discovery_from_height: Option<u64>,
     /// Discovery: when to look at the address again.
-    #[serde(default)]
+    #[serde(default, with = "rfc3339::option")]
     pub discovery_next_at: Option<DateTime<Utc>>,
     /// Solana `lastValidBlockHeight` / XRPL `LastLedgerSequence` of the
     /// current transaction, when the exchange sent it.
