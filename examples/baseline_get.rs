@@ -54,7 +54,8 @@ async fn main() -> std::io::Result<()> {
     let (url, prefix, listen) = (args[1].clone(), args[2].clone(), args[3].clone());
     let per_worker = args.get(4).is_some_and(|a| a == "--connection-per-worker");
     let client = redis::Client::open(url).expect("a redis URL");
-    let shared = if per_worker { None } else { Some(ConnectionManager::new(client.clone()).await.expect("redis is up")) };
+    let shared =
+        if per_worker { None } else { Some(ConnectionManager::new(client.clone()).await.expect("redis is up")) };
     let state = web::Data::new(State { client, shared, prefix });
     HttpServer::new(move || App::new().app_data(state.clone()).route("/v1/withdrawals/{id}", web::get().to(get)))
         .bind(listen)?
