@@ -137,7 +137,7 @@ pub struct RedisStore {
     /// reconnects by itself afterwards. A connection's driver runs on the
     /// runtime that made it, and each HTTP worker is its own runtime: a shared
     /// connection would wake another thread for every command and reply,
-    /// which cost about a quarter of a GET's CPU.
+    /// which cost about a fifth of a GET's CPU.
     connections: Mutex<HashMap<runtime::Id, Arc<OnceCell<Connection>>>>,
     tag: String,
     timeout: Duration,
