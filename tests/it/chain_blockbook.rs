@@ -3,14 +3,14 @@
 //! when confirmed, unnamed from the mempool), throttling, garbage, hangs
 //! and failover.
 
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use withdrawal_tracker::chain::{
     ApiKey, Asset, BaseUnits, BlockRef, BlockbookClient, BlockbookConfig, ChainClient, ChainError, ConflictKey,
     OutPoint, Payment, Replaced, TxLocation,
 };
 
+use crate::support::explorer_transport;
 use crate::support::fake_blockbook::{fake_hash, FakeBlockbook, Mode, BASE_HEIGHT};
 
 const PAYEE: &str = "DUMh1rPrXTrCN2Z9EHsLPg7b78rACHB2h7";
@@ -23,11 +23,6 @@ fn client(urls: &[&str]) -> BlockbookClient {
         api_key: None,
         timeout: Duration::from_millis(500),
     })
-}
-
-fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}")
 }
 
 #[tokio::test]
@@ -167,14 +162,8 @@ async fn a_replacement_is_found_through_spent_outputs_and_the_utxo_set() {
 
 #[tokio::test]
 async fn throttling_is_rate_limited_with_retry_after() {
-    let fake = FakeBlockbook::start(1).await;
-    let blockbook = client(&[&fake.base_url]);
-    fake.set_mode(Mode::RateLimited(7));
-    assert_eq!(blockbook.tip().await, Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(7)) }));
-    let second = FakeBlockbook::start(1).await;
-    let both = client(&[&fake.base_url, &second.base_url]);
-    assert!(matches!(both.tip().await, Err(ChainError::RateLimited { .. })), "429 is an answer, not an outage");
-    assert_eq!(second.requests(), 0);
+    let (fake, second) = (FakeBlockbook::start(1).await, FakeBlockbook::start(1).await);
+    explorer_transport::throttling_is_rate_limited_with_retry_after(&fake, &second, client).await;
 }
 
 #[tokio::test]
@@ -199,34 +188,13 @@ async fn malformed_answers_are_bad_responses_that_say_what_was_wrong() {
 
 #[tokio::test]
 async fn a_hanging_server_times_out_as_unavailable() {
-    let fake = FakeBlockbook::start(1).await;
-    let blockbook = client(&[&fake.base_url]);
-    fake.set_mode(Mode::Hang);
-    let started = Instant::now();
-    assert_eq!(blockbook.tip().await, Err(ChainError::Unavailable("timed out".to_owned())));
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    explorer_transport::a_hanging_server_times_out_as_unavailable(&FakeBlockbook::start(1).await, client).await;
 }
 
 #[tokio::test]
 async fn fails_over_to_the_next_url_in_order() {
-    let first = FakeBlockbook::start(1).await;
-    let second = FakeBlockbook::start(2).await;
-
-    let blockbook = client(&[&dead_url(), &second.base_url]);
-    assert_eq!(blockbook.tip().await.unwrap().height, BASE_HEIGHT + 1, "connection refused → second");
-
-    first.set_mode(Mode::Down);
-    let blockbook = client(&[&first.base_url, &second.base_url]);
-    assert_eq!(blockbook.tip().await.unwrap().height, BASE_HEIGHT + 1, "502 → second");
-    assert!(first.requests() > 0);
-
-    first.set_mode(Mode::Normal);
-    assert_eq!(blockbook.tip().await.unwrap().height, BASE_HEIGHT, "the first is preferred again once it is back");
-
-    let nothing = client(&[&dead_url(), &dead_url()]);
-    assert!(matches!(nothing.tip().await, Err(ChainError::Unavailable(_))));
-    first.set_mode(Mode::Down);
-    assert!(matches!(client(&[&first.base_url]).tip().await, Err(ChainError::Unavailable(m)) if m.contains("502")));
+    let (first, second) = (FakeBlockbook::start(1).await, FakeBlockbook::start(2).await);
+    explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, BASE_HEIGHT, "502", client).await;
 }
 
 #[tokio::test]

@@ -2,8 +2,7 @@
 //! tips, blocks, payments, reorgs, evictions, replacements, throttling,
 //! garbage, hangs and failover.
 
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use withdrawal_tracker::chain::esplora::ApiKey;
 use withdrawal_tracker::chain::{
@@ -11,6 +10,7 @@ use withdrawal_tracker::chain::{
     Replaced, TxLocation,
 };
 
+use crate::support::explorer_transport;
 use crate::support::fake_esplora::{fake_hash, FakeEsplora, Mode, BASE_HEIGHT};
 
 const PAYEE: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
@@ -22,12 +22,6 @@ fn client(urls: &[&str]) -> EsploraClient {
         api_key: None,
         timeout: Duration::from_millis(500),
     })
-}
-
-/// A URL where nothing listens.
-fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}")
 }
 
 fn funding() -> String {
@@ -141,14 +135,8 @@ async fn a_replacement_is_found_through_the_outspends() {
 
 #[tokio::test]
 async fn throttling_is_rate_limited_with_retry_after() {
-    let fake = FakeEsplora::start(1).await;
-    let esplora = client(&[&fake.base_url]);
-    fake.set_mode(Mode::RateLimited(7));
-    assert_eq!(esplora.tip().await, Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(7)) }));
-    let second = FakeEsplora::start(1).await;
-    let both = client(&[&fake.base_url, &second.base_url]);
-    assert!(matches!(both.tip().await, Err(ChainError::RateLimited { .. })), "429 is an answer, not an outage");
-    assert_eq!(second.requests(), 0);
+    let (fake, second) = (FakeEsplora::start(1).await, FakeEsplora::start(1).await);
+    explorer_transport::throttling_is_rate_limited_with_retry_after(&fake, &second, client).await;
 }
 
 #[tokio::test]
@@ -169,34 +157,13 @@ async fn malformed_answers_are_bad_responses_that_say_what_was_wrong() {
 
 #[tokio::test]
 async fn a_hanging_server_times_out_as_unavailable() {
-    let fake = FakeEsplora::start(1).await;
-    let esplora = client(&[&fake.base_url]);
-    fake.set_mode(Mode::Hang);
-    let started = Instant::now();
-    assert_eq!(esplora.tip().await, Err(ChainError::Unavailable("timed out".to_owned())));
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    explorer_transport::a_hanging_server_times_out_as_unavailable(&FakeEsplora::start(1).await, client).await;
 }
 
 #[tokio::test]
 async fn fails_over_to_the_next_url_in_order() {
-    let first = FakeEsplora::start(1).await;
-    let second = FakeEsplora::start(2).await;
-
-    let esplora = client(&[&dead_url(), &second.base_url]);
-    assert_eq!(esplora.tip().await.unwrap().height, BASE_HEIGHT + 1, "connection refused → second");
-
-    first.set_mode(Mode::Down);
-    let esplora = client(&[&first.base_url, &second.base_url]);
-    assert_eq!(esplora.tip().await.unwrap().height, BASE_HEIGHT + 1, "503 → second");
-    assert!(first.requests() > 0);
-
-    first.set_mode(Mode::Normal);
-    assert_eq!(esplora.tip().await.unwrap().height, BASE_HEIGHT, "the first is preferred again once it is back");
-
-    let nothing = client(&[&dead_url(), &dead_url()]);
-    assert!(matches!(nothing.tip().await, Err(ChainError::Unavailable(_))));
-    first.set_mode(Mode::Down);
-    assert!(matches!(client(&[&first.base_url]).tip().await, Err(ChainError::Unavailable(m)) if m.contains("503")));
+    let (first, second) = (FakeEsplora::start(1).await, FakeEsplora::start(2).await);
+    explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, BASE_HEIGHT, "503", client).await;
 }
 
 #[tokio::test]

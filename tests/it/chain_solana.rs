@@ -3,7 +3,6 @@
 //! expiry by last valid block height, SOL and SPL payments, throttling,
 //! failover, garbage and hangs.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -12,6 +11,7 @@ use withdrawal_tracker::chain::{
     Strategy, TxLocation,
 };
 
+use crate::support::explorer_transport::dead_url;
 use crate::support::fake_solana::{
     pubkey, signature, slot_hash, sol_transfer, usdc_transfer, FakeSolana, Mode, USDC_MINT, VALIDITY_BLOCKS,
 };
@@ -23,11 +23,6 @@ fn client(urls: &[&str]) -> SolanaClient {
         urls: urls.iter().map(|u| u.to_string()).collect(),
         timeout: Duration::from_millis(500),
     })
-}
-
-fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}")
 }
 
 fn hot_wallet() -> String {

@@ -3,8 +3,7 @@
 //! unsolidified head, unknown transactions, throttling (429 and TronGrid's
 //! 403), garbage, hangs and failover.
 
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use withdrawal_tracker::chain::tron::tron_address;
 use withdrawal_tracker::chain::{
@@ -13,6 +12,7 @@ use withdrawal_tracker::chain::{
 use withdrawal_tracker::domain::address::validate;
 use withdrawal_tracker::domain::network::Network;
 
+use crate::support::explorer_transport;
 use crate::support::fake_esplora::fake_hash;
 use crate::support::fake_tron::{FakeTron, Mode, BASE_HEIGHT};
 
@@ -28,11 +28,6 @@ fn client(urls: &[&str]) -> TronClient {
         api_key: None,
         timeout: Duration::from_millis(500),
     })
-}
-
-fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}")
 }
 
 fn payee() -> String {
@@ -174,17 +169,14 @@ async fn nothing_replaces_a_tron_transaction() {
 
 #[tokio::test]
 async fn throttling_is_rate_limited_with_retry_after() {
-    let fake = FakeTron::start(1, 0).await;
-    let tron = client(&[&fake.base_url]);
-    fake.set_mode(Mode::RateLimited(7));
-    assert_eq!(tron.tip().await, Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(7)) }));
+    let (fake, second) = (FakeTron::start(1, 0).await, FakeTron::start(1, 0).await);
+    explorer_transport::throttling_is_rate_limited_with_retry_after(&fake, &second, client).await;
     fake.set_mode(Mode::FrequencyLimit);
     assert_eq!(
-        tron.tip().await,
+        client(&[&fake.base_url]).tip().await,
         Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(30)) }),
         "TronGrid's 403 names its 30 s suspension"
     );
-    let second = FakeTron::start(1, 0).await;
     let both = client(&[&fake.base_url, &second.base_url]);
     assert!(matches!(both.tip().await, Err(ChainError::RateLimited { .. })), "throttling is an answer, not an outage");
     assert_eq!(second.requests(), 0);
@@ -209,34 +201,13 @@ async fn malformed_answers_are_bad_responses_that_say_what_was_wrong() {
 
 #[tokio::test]
 async fn a_hanging_server_times_out_as_unavailable() {
-    let fake = FakeTron::start(1, 0).await;
-    let tron = client(&[&fake.base_url]);
-    fake.set_mode(Mode::Hang);
-    let started = Instant::now();
-    assert_eq!(tron.tip().await, Err(ChainError::Unavailable("timed out".to_owned())));
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    explorer_transport::a_hanging_server_times_out_as_unavailable(&FakeTron::start(1, 0).await, client).await;
 }
 
 #[tokio::test]
 async fn fails_over_to_the_next_url_in_order() {
-    let first = FakeTron::start(1, 0).await;
-    let second = FakeTron::start(2, 0).await;
-
-    let tron = client(&[&dead_url(), &second.base_url]);
-    assert_eq!(tron.tip().await.unwrap().height, BASE_HEIGHT + 1, "connection refused → second");
-
-    first.set_mode(Mode::Down);
-    let tron = client(&[&first.base_url, &second.base_url]);
-    assert_eq!(tron.tip().await.unwrap().height, BASE_HEIGHT + 1, "503 → second");
-    assert!(first.requests() > 0);
-
-    first.set_mode(Mode::Normal);
-    assert_eq!(tron.tip().await.unwrap().height, BASE_HEIGHT, "the first is preferred again once it is back");
-
-    let nothing = client(&[&dead_url(), &dead_url()]);
-    assert!(matches!(nothing.tip().await, Err(ChainError::Unavailable(_))));
-    first.set_mode(Mode::Down);
-    assert!(matches!(client(&[&first.base_url]).tip().await, Err(ChainError::Unavailable(m)) if m.contains("503")));
+    let (first, second) = (FakeTron::start(1, 0).await, FakeTron::start(2, 0).await);
+    explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, BASE_HEIGHT, "503", client).await;
 }
 
 #[tokio::test]

@@ -3,7 +3,6 @@
 //! LastLedgerSequence, delivered amounts with destination tags, throttling,
 //! failover, garbage and hangs.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -13,6 +12,7 @@ use withdrawal_tracker::chain::{
     XrplClient, XrplConfig,
 };
 
+use crate::support::explorer_transport::dead_url;
 use crate::support::fake_xrpl::{ledger_hash, payment, tx_hash, FakeXrpl, Mode};
 
 const VALIDATED: u64 = 95_000_000;
@@ -24,11 +24,6 @@ fn client(urls: &[&str]) -> XrplClient {
         urls: urls.iter().map(|u| u.to_string()).collect(),
         timeout: Duration::from_millis(500),
     })
-}
-
-fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}/")
 }
 
 #[tokio::test]

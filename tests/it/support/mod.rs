@@ -1,5 +1,6 @@
 pub mod app;
 pub mod cluster;
+pub mod explorer_transport;
 pub mod fake_blockbook;
 pub mod fake_esplora;
 pub mod fake_solana;

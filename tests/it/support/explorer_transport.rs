@@ -1,0 +1,143 @@
+//! What every REST explorer client does with a misbehaving server: a hang
+//! is `Unavailable`, throttling is an answer (no failover), and an outage
+//! or a dead URL fails over to the next URL in order. Written once, run
+//! against each explorer's fake (Esplora, Blockbook, TronGrid).
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use withdrawal_tracker::chain::{ChainClient, ChainError};
+
+use super::fake_blockbook::FakeBlockbook;
+use super::fake_esplora::{self, FakeEsplora};
+use super::fake_tron::{self, FakeTron};
+
+/// A URL where nothing listens.
+pub fn dead_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// How a fake explorer answers its next requests, in the terms every fake shares.
+pub enum Behaviour {
+    Normal,
+    /// Its outage status (a gateway's 502 or 503).
+    Down,
+    /// 429 with `Retry-After: <seconds>`.
+    RateLimited(u64),
+    /// Never answers in time.
+    Hang,
+}
+
+pub trait ExplorerFake {
+    fn base_url(&self) -> &str;
+    fn requests(&self) -> usize;
+    fn behave(&self, behaviour: Behaviour);
+}
+
+fn esplora_mode(behaviour: Behaviour) -> fake_esplora::Mode {
+    match behaviour {
+        Behaviour::Normal => fake_esplora::Mode::Normal,
+        Behaviour::Down => fake_esplora::Mode::Down,
+        Behaviour::RateLimited(seconds) => fake_esplora::Mode::RateLimited(seconds),
+        Behaviour::Hang => fake_esplora::Mode::Hang,
+    }
+}
+
+impl ExplorerFake for FakeEsplora {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeEsplora::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(esplora_mode(behaviour));
+    }
+}
+
+impl ExplorerFake for FakeBlockbook {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeBlockbook::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(esplora_mode(behaviour));
+    }
+}
+
+impl ExplorerFake for FakeTron {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeTron::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_tron::Mode::Normal,
+            Behaviour::Down => fake_tron::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_tron::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_tron::Mode::Hang,
+        });
+    }
+}
+
+/// `client` builds the explorer's client over some URLs, with a 500 ms timeout.
+pub async fn a_hanging_server_times_out_as_unavailable<C: ChainClient>(
+    fake: &impl ExplorerFake,
+    client: impl Fn(&[&str]) -> C,
+) {
+    let explorer = client(&[fake.base_url()]);
+    fake.behave(Behaviour::Hang);
+    let started = Instant::now();
+    assert_eq!(explorer.tip().await, Err(ChainError::Unavailable("timed out".to_owned())));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+/// `fake` is throttled; `second`, listed after it, must never be asked.
+pub async fn throttling_is_rate_limited_with_retry_after<C: ChainClient>(
+    fake: &impl ExplorerFake,
+    second: &impl ExplorerFake,
+    client: impl Fn(&[&str]) -> C,
+) {
+    fake.behave(Behaviour::RateLimited(7));
+    assert_eq!(
+        client(&[fake.base_url()]).tip().await,
+        Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(7)) })
+    );
+    let both = client(&[fake.base_url(), second.base_url()]);
+    assert!(matches!(both.tip().await, Err(ChainError::RateLimited { .. })), "429 is an answer, not an outage");
+    assert_eq!(second.requests(), 0);
+}
+
+/// `first`'s tip is at `base_height`, `second`'s one block higher, so each
+/// answer tells which server gave it. `down_status` is what `first` answers
+/// when down.
+pub async fn fails_over_to_the_next_url_in_order<C: ChainClient>(
+    first: &impl ExplorerFake,
+    second: &impl ExplorerFake,
+    base_height: u64,
+    down_status: &str,
+    client: impl Fn(&[&str]) -> C,
+) {
+    let explorer = client(&[&dead_url(), second.base_url()]);
+    assert_eq!(explorer.tip().await.unwrap().height, base_height + 1, "connection refused → second");
+
+    first.behave(Behaviour::Down);
+    let explorer = client(&[first.base_url(), second.base_url()]);
+    assert_eq!(explorer.tip().await.unwrap().height, base_height + 1, "{down_status} → second");
+    assert!(first.requests() > 0);
+
+    first.behave(Behaviour::Normal);
+    assert_eq!(explorer.tip().await.unwrap().height, base_height, "the first is preferred again once it is back");
+
+    let nothing = client(&[&dead_url(), &dead_url()]);
+    assert!(matches!(nothing.tip().await, Err(ChainError::Unavailable(_))));
+    first.behave(Behaviour::Down);
+    assert!(
+        matches!(client(&[first.base_url()]).tip().await, Err(ChainError::Unavailable(m)) if m.contains(down_status))
+    );
+}
