@@ -7,29 +7,26 @@
 //! and a UTXO list that drops outputs spent in the mempool. Its chain can
 //! be extended and reorganized, its mempool edited, and it can misbehave.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-pub use crate::support::fake_esplora::{fake_hash, FakeBlock, FakeTx, Mode};
+pub use crate::support::fake_esplora::Mode;
+use crate::support::fake_utxo_chain::UtxoChain;
+pub use crate::support::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
 
 pub const BASE_HEIGHT: u64 = 5_100_000;
 
 pub struct BlockbookState {
     pub mode: Mode,
-    pub chain: Vec<FakeBlock>,
-    pub stale: Vec<FakeBlock>,
-    /// Every transaction the node knows (mempool and chain).
-    pub txs: HashMap<String, FakeTx>,
+    pub ledger: UtxoChain,
     /// Transactions per block page (Blockbook's default is 1000).
     pub page_size: usize,
     pub requests: usize,
     pub paths: Vec<String>,
     pub last_api_key: Option<String>,
-    counter: u64,
 }
 
 #[derive(Clone)]
@@ -43,27 +40,14 @@ fn not_found(message: String) -> HttpResponse {
 }
 
 impl BlockbookState {
-    fn next_hash(&mut self, tag: &str) -> String {
-        self.counter += 1;
-        fake_hash(tag, self.counter)
-    }
-
-    fn tip(&self) -> &FakeBlock {
-        self.chain.last().expect("the chain has blocks")
-    }
-
-    fn block_of(&self, txid: &str) -> Option<&FakeBlock> {
-        self.chain.iter().find(|b| b.txids.iter().any(|t| t == txid))
-    }
-
     fn block_time(height: u64) -> u64 {
         1_553_096_617 + (height - BASE_HEIGHT) * 60
     }
 
     /// The known transaction spending `txid:vout`, and whether it is confirmed.
     fn spender(&self, txid: &str, vout: u32) -> Option<(&FakeTx, bool)> {
-        let tx = self.txs.values().find(|tx| tx.inputs.iter().any(|(t, v)| t == txid && *v == vout))?;
-        Some((tx, self.block_of(&tx.txid).is_some()))
+        let tx = self.ledger.txs.values().find(|tx| tx.inputs.iter().any(|(t, v)| t == txid && *v == vout))?;
+        Some((tx, self.ledger.block_of(&tx.txid).is_some()))
     }
 
     fn tx_json(&self, tx: &FakeTx, spending: bool) -> Value {
@@ -113,7 +97,7 @@ impl BlockbookState {
                 if let Some((spender, true)) = self.spender(&tx.txid, n as u32) {
                     out["spent"] = json!(true);
                     if spending {
-                        let block = self.block_of(&spender.txid).unwrap();
+                        let block = self.ledger.block_of(&spender.txid).unwrap();
                         out["spentTxId"] = json!(spender.txid);
                         out["spentHeight"] = json!(block.height);
                     }
@@ -132,11 +116,11 @@ impl BlockbookState {
             "fees": "1410",
             "hex": "0200000001...",
         });
-        match self.block_of(&tx.txid) {
+        match self.ledger.block_of(&tx.txid) {
             Some(block) => {
                 json["blockHash"] = json!(block.hash);
                 json["blockHeight"] = json!(block.height);
-                json["confirmations"] = json!(self.tip().height - block.height + 1);
+                json["confirmations"] = json!(self.ledger.tip().height - block.height + 1);
                 json["blockTime"] = json!(Self::block_time(block.height));
             }
             None => {
@@ -149,7 +133,7 @@ impl BlockbookState {
     }
 
     fn status_json(&self) -> Value {
-        let tip = self.tip();
+        let tip = self.ledger.tip();
         json!({
             "blockbook": {
                 "coin": "Dogecoin",
@@ -164,7 +148,7 @@ impl BlockbookState {
                 "lastBlockTime": "2024-05-22T18:03:33.547762973+02:00",
                 "inSyncMempool": true,
                 "lastMempoolTime": "2024-05-22T18:10:10.27929383+02:00",
-                "mempoolSize": self.txs.len(),
+                "mempoolSize": self.ledger.txs.len(),
                 "decimals": 8,
                 "dbSize": 191_887_866_502u64,
                 "about": "Blockbook - blockchain indexer for Trezor Suite https://trezor.io/trezor-suite. Do not use for any other purpose."
@@ -194,7 +178,7 @@ impl BlockbookState {
             .iter()
             .skip((page - 1) * per_page)
             .take(per_page)
-            .map(|txid| match self.txs.get(txid) {
+            .map(|txid| match self.ledger.txs.get(txid) {
                 Some(tx) => self.tx_json(tx, false),
                 None => json!({
                     "txid": txid,
@@ -202,7 +186,7 @@ impl BlockbookState {
                     "vout": [{"value": "1000100000000", "n": 0, "addresses": ["D6ravJL6Fgxtgp8k2XZZt1QfUmwwGuLwQJ"], "isAddress": true}],
                     "blockHash": block.hash,
                     "blockHeight": block.height,
-                    "confirmations": self.tip().height - block.height + 1,
+                    "confirmations": self.ledger.tip().height - block.height + 1,
                     "blockTime": Self::block_time(block.height),
                     "value": "1000100000000",
                     "valueIn": "0",
@@ -210,7 +194,7 @@ impl BlockbookState {
                 }),
             })
             .collect();
-        let next = self.chain.iter().find(|b| b.prev.as_deref() == Some(block.hash.as_str()));
+        let next = self.ledger.chain.iter().find(|b| b.prev.as_deref() == Some(block.hash.as_str()));
         let mut json = json!({
             "page": page,
             "totalPages": total_pages,
@@ -218,7 +202,7 @@ impl BlockbookState {
             "hash": block.hash,
             "previousBlockHash": block.prev,
             "height": block.height,
-            "confirmations": self.tip().height - block.height + 1,
+            "confirmations": self.ledger.tip().height - block.height + 1,
             "size": 951,
             "time": Self::block_time(block.height),
             "version": 6_422_787,
@@ -237,7 +221,7 @@ impl BlockbookState {
 
     fn utxo_json(&self, address: &str) -> Value {
         let mut utxos = Vec::new();
-        let mut txs: Vec<&FakeTx> = self.txs.values().collect();
+        let mut txs: Vec<&FakeTx> = self.ledger.txs.values().collect();
         txs.sort_by_key(|tx| tx.txid.clone());
         for tx in txs {
             for (n, (to, value)) in tx.outputs.iter().enumerate() {
@@ -248,10 +232,10 @@ impl BlockbookState {
                 if n != 0 {
                     utxo["vout"] = json!(n);
                 }
-                match self.block_of(&tx.txid) {
+                match self.ledger.block_of(&tx.txid) {
                     Some(block) => {
                         utxo["height"] = json!(block.height);
-                        utxo["confirmations"] = json!(self.tip().height - block.height + 1);
+                        utxo["confirmations"] = json!(self.ledger.tip().height - block.height + 1);
                     }
                     None => utxo["confirmations"] = json!(0),
                 }
@@ -268,13 +252,13 @@ impl BlockbookState {
         match parts.as_slice() {
             ["api"] | ["api", ""] => HttpResponse::Ok().json(self.status_json()),
             ["api", "v2", "block-index", height] => {
-                let found = height.parse::<u64>().ok().and_then(|h| self.chain.iter().find(|b| b.height == h));
+                let found = height.parse::<u64>().ok().and_then(|h| self.ledger.chain.iter().find(|b| b.height == h));
                 HttpResponse::Ok().json(json!({"blockHash": found.map(|b| b.hash.clone()).unwrap_or_default()}))
             }
             ["api", "v2", "block", id] => {
                 let block = match id.parse::<u64>() {
-                    Ok(height) => self.chain.iter().find(|b| b.height == height),
-                    Err(_) => self.chain.iter().find(|b| b.hash == *id),
+                    Ok(height) => self.ledger.chain.iter().find(|b| b.height == height),
+                    Err(_) => self.ledger.chain.iter().find(|b| b.hash == *id),
                 };
                 let page = param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
                 match block {
@@ -282,13 +266,14 @@ impl BlockbookState {
                     None => not_found("Block not found".to_owned()),
                 }
             }
-            ["api", "v2", "tx", txid] => match self.txs.get(*txid) {
+            ["api", "v2", "tx", txid] => match self.ledger.txs.get(*txid) {
                 Some(tx) => HttpResponse::Ok().json(self.tx_json(tx, param("spending") == Some("true"))),
                 None => not_found(format!("Transaction '{txid}' not found")),
             },
             ["api", "v2", "utxo", address] => HttpResponse::Ok().json(self.utxo_json(address)),
             ["api", "v2", "address", address] => {
                 let mut txids: Vec<String> = self
+                    .ledger
                     .txs
                     .values()
                     .filter(|tx| tx.outputs.iter().any(|(a, _)| a.as_deref() == Some(*address)))
@@ -348,32 +333,21 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<BlockbookState>>>
 impl FakeBlockbook {
     /// A server whose chain holds `blocks` blocks from `BASE_HEIGHT`.
     pub async fn start(blocks: usize) -> FakeBlockbook {
-        let mut state = BlockbookState {
+        let mut ledger = UtxoChain::new("bb-", BASE_HEIGHT, true);
+        for _ in 1..blocks {
+            ledger.mine(&[]);
+        }
+        let state = BlockbookState {
             mode: Mode::Normal,
-            chain: Vec::new(),
-            stale: Vec::new(),
-            txs: HashMap::new(),
+            ledger,
             page_size: 1000,
             requests: 0,
             paths: Vec::new(),
             last_api_key: None,
-            counter: 0,
         };
-        let first = state.next_hash("bb-block");
-        state.chain.push(FakeBlock {
-            hash: first,
-            height: BASE_HEIGHT,
-            prev: Some(fake_hash("bb-before", 0)),
-            txids: vec![fake_hash("bb-coinbase", BASE_HEIGHT)],
-        });
         let state = Arc::new(Mutex::new(state));
-        let fake = FakeBlockbook { base_url: String::new(), state: state.clone() };
-        for _ in 1..blocks {
-            fake.mine(&[]);
-        }
-        let data = web::Data::new(state);
-        let port = super::fakes::serve_all(data, dispatch);
-        FakeBlockbook { base_url: format!("http://127.0.0.1:{port}"), ..fake }
+        let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
+        FakeBlockbook { base_url: format!("http://127.0.0.1:{port}"), state }
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -391,15 +365,7 @@ impl FakeBlockbook {
     /// Puts a transaction in the mempool; returns its txid. No inputs makes
     /// a coinbase-like funding transaction.
     pub fn broadcast(&self, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
-        let mut state = self.state.lock().unwrap();
-        let txid = state.next_hash("bb-tx");
-        let tx = FakeTx {
-            txid: txid.clone(),
-            inputs: inputs.iter().map(|(t, v)| (t.to_string(), *v)).collect(),
-            outputs: outputs.iter().map(|(a, v)| (a.map(str::to_owned), *v)).collect(),
-        };
-        state.txs.insert(txid.clone(), tx);
-        txid
+        self.state.lock().unwrap().ledger.broadcast(inputs, outputs)
     }
 
     /// A confirmed transaction paying `outputs`, to spend from.
@@ -410,37 +376,16 @@ impl FakeBlockbook {
     }
 
     pub fn evict(&self, txid: &str) {
-        self.state.lock().unwrap().txs.remove(txid);
+        self.state.lock().unwrap().ledger.txs.remove(txid);
     }
 
     /// Appends a block holding a coinbase and `txids`; returns it.
     pub fn mine(&self, txids: &[&str]) -> FakeBlock {
-        let mut state = self.state.lock().unwrap();
-        let hash = state.next_hash("bb-block");
-        let tip = state.tip().clone();
-        let block = FakeBlock {
-            hash,
-            height: tip.height + 1,
-            prev: Some(tip.hash),
-            txids: std::iter::once(fake_hash("bb-coinbase", tip.height + 1))
-                .chain(txids.iter().map(|t| t.to_string()))
-                .collect(),
-        };
-        state.chain.push(block.clone());
-        block
+        self.state.lock().unwrap().ledger.mine(txids)
     }
 
-    /// Replaces the top `depth` blocks with `depth + 1` empty ones; their
-    /// transactions go back to the mempool.
+    /// See [`UtxoChain::reorg`].
     pub fn reorg(&self, depth: usize) {
-        {
-            let mut state = self.state.lock().unwrap();
-            let keep = state.chain.len() - depth;
-            let removed: Vec<FakeBlock> = state.chain.drain(keep..).collect();
-            state.stale.extend(removed);
-        }
-        for _ in 0..=depth {
-            self.mine(&[]);
-        }
+        self.state.lock().unwrap().ledger.reorg(depth);
     }
 }

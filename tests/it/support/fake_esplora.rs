@@ -4,12 +4,14 @@
 //! plain-text 404s ("Block not found", "Transaction not found"). Its chain
 //! can be extended and reorganized, its mempool edited, and it can misbehave.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+use super::fake_utxo_chain::UtxoChain;
+pub use super::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -26,37 +28,13 @@ pub enum Mode {
     Slow(Duration),
 }
 
-#[derive(Debug, Clone)]
-pub struct FakeBlock {
-    pub hash: String,
-    pub height: u64,
-    pub prev: Option<String>,
-    pub txids: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct FakeTx {
-    pub txid: String,
-    /// Previous outputs spent: (txid, vout).
-    pub inputs: Vec<(String, u32)>,
-    /// (address, sats); `None` for an OP_RETURN output.
-    pub outputs: Vec<(Option<String>, u64)>,
-}
-
 pub struct EsploraState {
     pub mode: Mode,
-    /// The best chain, by height from `base_height`.
-    pub chain: Vec<FakeBlock>,
-    /// Blocks that were reorganized away.
-    pub stale: Vec<FakeBlock>,
-    /// Every transaction the node knows (mempool and chain). Removing one is
-    /// a mempool eviction.
-    pub txs: HashMap<String, FakeTx>,
+    pub ledger: UtxoChain,
     pub requests: usize,
     pub last_api_key: Option<String>,
     /// Every request as it arrived, so tests can tell apart who sent what and when.
     pub log: Vec<LoggedRequest>,
-    counter: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -74,34 +52,14 @@ pub struct FakeEsplora {
 
 pub const BASE_HEIGHT: u64 = 840_000;
 
-/// Hashes and txids look like the real thing: 64 hex digits, all different.
-pub fn fake_hash(tag: &str, n: u64) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(format!("{tag}-{n}")).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl EsploraState {
-    fn next_hash(&mut self, tag: &str) -> String {
-        self.counter += 1;
-        fake_hash(tag, self.counter)
-    }
-
     fn block(&self, hash: &str) -> Option<(&FakeBlock, bool)> {
-        let best = self.chain.iter().find(|b| b.hash == hash).map(|b| (b, true));
-        best.or_else(|| self.stale.iter().find(|b| b.hash == hash).map(|b| (b, false)))
-    }
-
-    /// The best-chain block holding `txid`.
-    fn block_of(&self, txid: &str) -> Option<&FakeBlock> {
-        self.chain.iter().find(|b| b.txids.iter().any(|t| t == txid))
-    }
-
-    fn tip(&self) -> &FakeBlock {
-        self.chain.last().expect("the chain has blocks")
+        let best = self.ledger.chain.iter().find(|b| b.hash == hash).map(|b| (b, true));
+        best.or_else(|| self.ledger.stale.iter().find(|b| b.hash == hash).map(|b| (b, false)))
     }
 
     fn status_json(&self, txid: &str) -> Value {
-        match self.block_of(txid) {
+        match self.ledger.block_of(txid) {
             Some(block) => json!({
                 "confirmed": true,
                 "block_height": block.height,
@@ -191,10 +149,10 @@ impl EsploraState {
         let not_found =
             |what: &str| HttpResponse::NotFound().content_type("text/plain").body(format!("{what} not found"));
         match parts.as_slice() {
-            ["blocks", "tip", "height"] => text(self.tip().height.to_string()),
-            ["blocks", "tip", "hash"] => text(self.tip().hash.clone()),
+            ["blocks", "tip", "height"] => text(self.ledger.tip().height.to_string()),
+            ["blocks", "tip", "hash"] => text(self.ledger.tip().hash.clone()),
             ["block-height", height] => {
-                let found = height.parse::<u64>().ok().and_then(|h| self.chain.iter().find(|b| b.height == h));
+                let found = height.parse::<u64>().ok().and_then(|h| self.ledger.chain.iter().find(|b| b.height == h));
                 match found {
                     Some(block) => text(block.hash.clone()),
                     None => not_found("Block"),
@@ -210,7 +168,7 @@ impl EsploraState {
             },
             ["block", hash, "status"] => match self.block(hash) {
                 Some((block, true)) => {
-                    let next = self.chain.iter().find(|b| b.prev.as_deref() == Some(block.hash.as_str()));
+                    let next = self.ledger.chain.iter().find(|b| b.prev.as_deref() == Some(block.hash.as_str()));
                     match next {
                         Some(next) => HttpResponse::Ok()
                             .json(json!({"in_best_chain": true, "height": block.height, "next_best": next.hash})),
@@ -220,18 +178,18 @@ impl EsploraState {
                 Some((_, false)) => HttpResponse::Ok().json(json!({"in_best_chain": false})),
                 None => not_found("Block"),
             },
-            ["tx", txid] => match self.txs.get(*txid) {
+            ["tx", txid] => match self.ledger.txs.get(*txid) {
                 Some(tx) => HttpResponse::Ok().json(self.tx_json(tx)),
                 None if is_hex64(txid) => not_found("Transaction"),
                 None => HttpResponse::BadRequest().content_type("text/plain").body("Invalid hex string"),
             },
-            ["tx", txid, "status"] => match self.txs.contains_key(*txid) {
+            ["tx", txid, "status"] => match self.ledger.txs.contains_key(*txid) {
                 true => HttpResponse::Ok().json(self.status_json(txid)),
                 false => not_found("Transaction"),
             },
             ["tx", txid, "outspend", vout] => {
                 let vout: u32 = vout.parse().unwrap_or(u32::MAX);
-                let spender = self.txs.values().find_map(|tx| {
+                let spender = self.ledger.txs.values().find_map(|tx| {
                     let index = tx.inputs.iter().position(|(t, v)| t == txid && *v == vout)?;
                     Some((tx.txid.clone(), index))
                 });
@@ -247,6 +205,7 @@ impl EsploraState {
             }
             ["address", address, "txs"] => {
                 let mut txs: Vec<&FakeTx> = self
+                    .ledger
                     .txs
                     .values()
                     .filter(|tx| tx.outputs.iter().any(|(a, _)| a.as_deref() == Some(*address)))
@@ -303,31 +262,14 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<EsploraState>>>) 
 impl FakeEsplora {
     /// A server whose chain holds `blocks` blocks from `BASE_HEIGHT`, no transactions.
     pub async fn start(blocks: usize) -> FakeEsplora {
-        let mut state = EsploraState {
-            mode: Mode::Normal,
-            chain: Vec::new(),
-            stale: Vec::new(),
-            txs: HashMap::new(),
-            requests: 0,
-            last_api_key: None,
-            log: Vec::new(),
-            counter: 0,
-        };
-        let first = state.next_hash("block");
-        state.chain.push(FakeBlock {
-            hash: first,
-            height: BASE_HEIGHT,
-            prev: Some(fake_hash("before", 0)),
-            txids: vec![],
-        });
-        let state = Arc::new(Mutex::new(state));
-        let fake = FakeEsplora { base_url: String::new(), state: state.clone() };
+        let mut ledger = UtxoChain::new("", BASE_HEIGHT, false);
         for _ in 1..blocks {
-            fake.mine(&[]);
+            ledger.mine(&[]);
         }
-        let data = web::Data::new(state);
-        let port = super::fakes::serve_all(data, dispatch);
-        FakeEsplora { base_url: format!("http://127.0.0.1:{port}"), ..fake }
+        let state = EsploraState { mode: Mode::Normal, ledger, requests: 0, last_api_key: None, log: Vec::new() };
+        let state = Arc::new(Mutex::new(state));
+        let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
+        FakeEsplora { base_url: format!("http://127.0.0.1:{port}"), state }
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -344,58 +286,27 @@ impl FakeEsplora {
 
     /// Puts a transaction in the mempool; returns its txid.
     pub fn broadcast(&self, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
-        let mut state = self.state.lock().unwrap();
-        let txid = state.next_hash("tx");
-        let tx = FakeTx {
-            txid: txid.clone(),
-            inputs: inputs.iter().map(|(t, v)| (t.to_string(), *v)).collect(),
-            outputs: outputs.iter().map(|(a, v)| (a.map(str::to_owned), *v)).collect(),
-        };
-        state.txs.insert(txid.clone(), tx);
-        txid
+        self.state.lock().unwrap().ledger.broadcast(inputs, outputs)
     }
 
     /// How deep `txid` is in the best chain; 0 while in the mempool.
     pub fn confirmations(&self, txid: &str) -> u64 {
-        let state = self.state.lock().unwrap();
-        state.block_of(txid).map_or(0, |block| state.tip().height - block.height + 1)
+        self.state.lock().unwrap().ledger.confirmations(txid)
     }
 
     /// Drops a transaction from the mempool, as a node does when its fee is
     /// too low or a replacement arrives.
     pub fn evict(&self, txid: &str) {
-        self.state.lock().unwrap().txs.remove(txid);
+        self.state.lock().unwrap().ledger.txs.remove(txid);
     }
 
     /// Appends a block holding `txids`; returns it.
     pub fn mine(&self, txids: &[&str]) -> FakeBlock {
-        let mut state = self.state.lock().unwrap();
-        let hash = state.next_hash("block");
-        let tip = state.tip().clone();
-        let block = FakeBlock {
-            hash,
-            height: tip.height + 1,
-            prev: Some(tip.hash),
-            txids: std::iter::once(fake_hash("coinbase", tip.height + 1))
-                .chain(txids.iter().map(|t| t.to_string()))
-                .collect(),
-        };
-        state.chain.push(block.clone());
-        block
+        self.state.lock().unwrap().ledger.mine(txids)
     }
 
-    /// Replaces the top `depth` blocks with as many empty ones plus one more
-    /// (the new branch is longer, so it wins). Their transactions go back to
-    /// the mempool.
+    /// See [`UtxoChain::reorg`].
     pub fn reorg(&self, depth: usize) {
-        {
-            let mut state = self.state.lock().unwrap();
-            let keep = state.chain.len() - depth;
-            let removed: Vec<FakeBlock> = state.chain.drain(keep..).collect();
-            state.stale.extend(removed);
-        }
-        for _ in 0..=depth {
-            self.mine(&[]);
-        }
+        self.state.lock().unwrap().ledger.reorg(depth);
     }
 }

@@ -5,6 +5,7 @@ pub mod fake_blockbook;
 pub mod fake_esplora;
 pub mod fake_solana;
 pub mod fake_tron;
+pub mod fake_utxo_chain;
 pub mod fake_xrpl;
 pub mod fakes;
 pub mod ganache;
