@@ -94,15 +94,13 @@ fn parse_fast(text: &str) -> Option<DateTime<FixedOffset>> {
     }
     let offset_seconds = match rest {
         [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let two = |a: u8, b: u8| {
-                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i32::from((a - b'0') * 10 + (b - b'0')))
-            };
-            let (hours, minutes) = (two(*h1, *h2)?, two(*m1, *m2)?);
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let at = b.len() - 5;
+            let (hours, minutes) = (number(at..at + 2)?, number(at + 3..at + 5)?);
             if hours > 23 || minutes > 59 {
                 return None;
             }
-            let seconds = hours * 3600 + minutes * 60;
+            let seconds = (hours * 3600 + minutes * 60) as i32;
             if *sign == b'-' {
                 -seconds
             } else {
