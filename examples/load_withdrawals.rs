@@ -1,29 +1,36 @@
 //! Loads withdrawals into Redis through the store, as the service writes
 //! them, for `scripts/bench-load.sh`: pending ones (registered without a
-//! hash), or with `--broadcast` broadcast ones (registered with their hash).
+//! hash), with `--broadcast` broadcast ones (registered with their hash), or
+//! with `--looked-up` broadcast ones as they are once the tracker has found
+//! their transaction in the mempool (what TronGrid's answer records).
 //! With `--baseline`, writes each one's status view JSON under
 //! `<prefix>:baseline:<id>` instead, for the baseline server to serve.
 //!
-//! Usage: load_withdrawals REDIS_URL KEY_PREFIX COUNT [--baseline | --broadcast]
+//! Usage: load_withdrawals REDIS_URL KEY_PREFIX COUNT [--baseline | --broadcast | --looked-up]
+//!
+//! Ids are `w-` and 7 digits (`w-0000042`); `LOAD_ID_DIGITS=N` pads to N
+//! digits instead, to measure how memory grows with the id's length.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
+use sha2::{Digest, Sha256};
+use withdrawal_tracker::chain::ConflictKey;
 use withdrawal_tracker::clock::SystemClock;
 use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
 use withdrawal_tracker::domain::message::Language;
 use withdrawal_tracker::domain::sla::SlaPolicy;
-use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::domain::{tracking, Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::RedisStore;
 use withdrawal_tracker::view::{ViewContext, WithdrawalView};
 
-fn registration(i: usize, broadcast: bool) -> Registration {
+fn registration(i: usize, broadcast: bool, id_digits: usize) -> Registration {
     Registration {
-        id: WithdrawalId::parse(&format!("w-{i:07}")).unwrap(),
+        id: WithdrawalId::parse(&format!("w-{i:0id_digits$}")).unwrap(),
         user_id: UserId::parse(&format!("u-{}", i % 20_000)).unwrap(),
         coin: "USDT".into(),
         network: Network::Trx,
@@ -31,8 +38,23 @@ fn registration(i: usize, broadcast: bool) -> Registration {
         memo: None,
         amount: Amount::parse(&format!("{}.{:02}", 10 + i % 5000, i % 100)).unwrap(),
         requested_at: None,
-        tx_hash: broadcast.then(|| TxHash::parse(Network::Trx, &format!("{i:064x}")).unwrap()),
+        tx_hash: broadcast.then(|| TxHash::parse(Network::Trx, &random_looking_hash(i)).unwrap()),
     }
+}
+
+/// Real transaction hashes do not compress: a digest of `i`, not `i` padded
+/// with zeros, so the stored record is as large as a real one.
+fn random_looking_hash(i: usize) -> String {
+    Sha256::digest(i.to_le_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the chain tracker writes when its first lookup finds a TRON
+/// transaction in the mempool, paying what it should.
+fn seen_in_the_mempool(w: &mut Withdrawal, now: chrono::DateTime<chrono::Utc>) {
+    w.chain_looked_up = true;
+    w.replacement_key = serde_json::to_value(ConflictKey::Outpoints(Vec::new())).ok();
+    w.payee_verified = true;
+    tracking::observe_pending(w, now);
 }
 
 #[tokio::main]
@@ -41,7 +63,9 @@ async fn main() {
     let (url, prefix) = (&args[1], &args[2]);
     let count: usize = args[3].parse().unwrap();
     let baseline = args.get(4).is_some_and(|a| a == "--baseline");
-    let broadcast = args.get(4).is_some_and(|a| a == "--broadcast");
+    let looked_up = args.get(4).is_some_and(|a| a == "--looked-up");
+    let broadcast = looked_up || args.get(4).is_some_and(|a| a == "--broadcast");
+    let id_digits: usize = std::env::var("LOAD_ID_DIGITS").map_or(7, |d| d.parse().expect("LOAD_ID_DIGITS: a number"));
     let calendar = WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap();
     let service = Service {
         store: Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap()),
@@ -59,7 +83,7 @@ async fn main() {
             let (service, mut redis) = (&service, redis.clone());
             async move {
                 if baseline {
-                    let mut w = Withdrawal::register(registration(i, false), service.now());
+                    let mut w = Withdrawal::register(registration(i, false, id_digits), service.now());
                     service.refresh(&mut w, service.now());
                     let context = ViewContext {
                         calendar: service.calendar.as_ref(),
@@ -70,7 +94,16 @@ async fn main() {
                     let key = format!("{prefix}:baseline:{}", w.id);
                     redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut redis).await.unwrap();
                 } else {
-                    service.register(registration(i, broadcast)).await.unwrap();
+                    let registration = registration(i, broadcast, id_digits);
+                    let id = registration.id.clone();
+                    service.register(registration).await.unwrap();
+                    if looked_up {
+                        let seen = |w: &mut Withdrawal| {
+                            seen_in_the_mempool(w, service.now());
+                            Ok(())
+                        };
+                        service.modify(&id, seen).await.unwrap();
+                    }
                 }
             }
         })

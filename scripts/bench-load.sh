@@ -38,6 +38,11 @@ before=$(used)
 $bin/examples/load_withdrawals "$redis_url" bench-broadcast "$count" --broadcast
 after=$(used)
 echo "redis memory per broadcast withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+# And as the tracker leaves them once its first lookup found them in the mempool.
+before=$(used)
+$bin/examples/load_withdrawals "$redis_url" bench-looked-up "$count" --looked-up
+after=$(used)
+echo "redis memory per broadcast withdrawal after the tracker's lookup: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
 redis-cli -p "$redis_port" flushall >/dev/null
 $bin/examples/load_withdrawals "$redis_url" bench "$count"
 $bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline

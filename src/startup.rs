@@ -28,7 +28,7 @@ use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::service::Service;
-use crate::store::{MemoryStore, RedisStore, Store, StoreError};
+use crate::store::{layout, MemoryStore, RedisStore, Store, StoreError};
 use crate::tickets::{build_sink, TicketSink};
 use crate::tracker::chain::{ChainTracker, TrackerSettings};
 use crate::tracker::store_gauges::StoreGauges;
@@ -211,9 +211,11 @@ impl Application {
             }
         };
         // Trackers run forever; with none configured this must not end the select.
-        let trackers = futures_util::future::join_all(self.chain_trackers.into_iter().map(ChainTracker::run));
+        let store = self.sweeper.service().store.clone();
+        let chain_trackers = self.chain_trackers;
         let trackers = async move {
-            trackers.await;
+            upgrade_index_layout(store.as_ref(), interval).await;
+            futures_util::future::join_all(chain_trackers.into_iter().map(ChainTracker::run)).await;
             std::future::pending::<()>().await
         };
         tokio::select! {
@@ -222,6 +224,25 @@ impl Application {
             result = metrics_server => result,
             () = sweeping => Ok(()),
             () = self.store_gauges.clone().run() => Ok(()),
+        }
+    }
+}
+
+/// Brings the store's indexes to this version's layout before any tracker
+/// reads them, retrying while the store is unreachable.
+async fn upgrade_index_layout(store: &dyn Store, retry_every: Duration) {
+    loop {
+        match layout::upgrade(store).await {
+            Ok(restored) => {
+                if restored > 0 {
+                    tracing::info!(restored, layout = layout::CURRENT, "index layout upgraded");
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot check the index layout yet");
+                tokio::time::sleep(retry_every).await;
+            }
         }
     }
 }

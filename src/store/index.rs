@@ -11,10 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use super::in_flight;
 use super::ListQuery;
 use crate::domain::escalation::{DeliveryStatus, Escalation, TicketStatus};
 use crate::domain::sla::SlaStatus;
-use crate::domain::tracking;
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,14 +35,9 @@ pub enum IndexKey {
     Sla(SlaStatus, Network),
     /// Withdrawals with a ticket delivery waiting to go out: counted only, for metrics.
     OutboxPending,
-    /// Transactions the chain tracker watches on a network: members
-    /// `<tx hash>|<id>`, so a block's ids are matched without reading records.
-    InFlightTx(Network),
-    /// Broadcast transactions by when they were last known alive: the
-    /// tracker checks the oldest for drops.
-    DropWatch(Network),
-    /// Broadcast transactions the tracker has not looked up yet.
-    Unseen(Network),
+    /// Transactions the chain tracker watches on a network, broadcast ones
+    /// by when they were last known alive: see `in_flight.rs`.
+    InFlight(Network),
     /// Pending withdrawals without a hash, by when discovery should look.
     Undiscovered(Network),
 }
@@ -99,9 +94,7 @@ impl IndexKey {
             IndexKey::Tickets(status) => format!("tickets:{}", status.as_str()),
             IndexKey::Sla(status, network) => format!("sla:{}:{network}", status.as_str()),
             IndexKey::OutboxPending => "outbox".to_owned(),
-            IndexKey::InFlightTx(network) => format!("txs:{network}"),
-            IndexKey::DropWatch(network) => format!("dropwatch:{network}"),
-            IndexKey::Unseen(network) => format!("unseen:{network}"),
+            IndexKey::InFlight(network) => format!("inflight:{network}"),
             IndexKey::Undiscovered(network) => format!("undiscovered:{network}"),
         }
     }
@@ -126,16 +119,8 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
             entries.push((IndexKey::Overdue(Some(withdrawal.network)), member));
         }
     }
-    if let (Some(hash), State::Broadcast | State::Confirming) = (&withdrawal.tx_hash, withdrawal.state) {
-        entries.push((IndexKey::InFlightTx(withdrawal.network), format!("{hash}|{}", withdrawal.id)));
-    }
-    if withdrawal.state == State::Broadcast {
-        if let Some(since) = tracking::broadcast_since(withdrawal) {
-            entries.push((IndexKey::DropWatch(withdrawal.network), time_key(since, &withdrawal.id)));
-            if !withdrawal.chain_looked_up {
-                entries.push((IndexKey::Unseen(withdrawal.network), time_key(since, &withdrawal.id)));
-            }
-        }
+    if let Some(member) = in_flight::member(withdrawal) {
+        entries.push((IndexKey::InFlight(withdrawal.network), member));
     }
     if withdrawal.state == State::Pending && withdrawal.tx_hash.is_none() {
         let at = withdrawal.discovery_next_at.unwrap_or(withdrawal.created_at);

@@ -101,6 +101,23 @@ impl Store for MemoryStore {
         Ok(Updated::Written)
     }
 
+    async fn restore_index_entries(&self, withdrawal: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError> {
+        entries.iter().try_for_each(|(index, _)| refuse_counted_only(index))?;
+        let mut inner = self.inner.write().map_err(|_| poisoned())?;
+        if inner.records.get(&withdrawal.id).is_none_or(|stored| stored.version != withdrawal.version) {
+            return Ok(false);
+        }
+        for (index, member) in entries {
+            inner.indexes.entry(index.clone()).or_default().insert(member.clone());
+        }
+        Ok(true)
+    }
+
+    /// Nothing to do: this store starts empty, in this version's layout.
+    async fn delete_indexes(&self, _suffixes: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
         refuse_counted_only(range.index)?;
         let inner = self.inner.read().map_err(|_| poisoned())?;

@@ -7,7 +7,9 @@
 //! disagreeing with its record.
 
 mod codec;
+pub mod in_flight;
 pub mod index;
+pub mod layout;
 pub mod memory;
 pub mod redis;
 
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
-pub use index::{Cursor, IndexKey, ListPlan};
+pub use index::{Cursor, IndexEntry, IndexKey, ListPlan};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
@@ -95,6 +97,16 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces `current` by `next` if the stored version is still
     /// `current.version`, moving index entries in the same atomic step.
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError>;
+
+    /// Adds `entries`, which must be among `index::entries(withdrawal)` and
+    /// not counted-only, if the stored record is still at
+    /// `withdrawal.version`: rebuilds an index whose layout changed (see
+    /// `layout.rs`). False when the record is gone or has moved on: an update
+    /// writes only the entries it changes, so read the record again and retry.
+    async fn restore_index_entries(&self, withdrawal: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError>;
+
+    /// Deletes whole indexes by key suffix: those an older layout kept.
+    async fn delete_indexes(&self, suffixes: &[String]) -> Result<(), StoreError>;
 
     /// The raw members of `range` of an index, without reading records.
     async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError>;

@@ -70,6 +70,15 @@ apply_index_changes(ARGV[3], 4)
 return 1
 "#;
 
+/// KEYS: record, then one per index entry. ARGV: expected version, ops,
+/// members. Returns 1 restored, 0 when the record is gone or moved on.
+const RESTORE_SCRIPT: &str = r#"
+local stored = redis.call('GET', KEYS[1])
+if not stored or string.match(stored, '^%d+') ~= ARGV[1] then return 0 end
+apply_index_changes(ARGV[2], 3)
+return 1
+"#;
+
 /// Takes a free lease or extends one's own: KEYS[1] lease, ARGV owner, ttl ms.
 const LEASE_SCRIPT: &str = r#"
 local holder = redis.call('GET', KEYS[1])
@@ -143,6 +152,7 @@ pub struct RedisStore {
     timeout: Duration,
     insert: Script,
     update: Script,
+    restore: Script,
     lease: Script,
 }
 
@@ -214,6 +224,7 @@ impl RedisStore {
             timeout,
             insert: Script::new(&format!("{APPLY_INDEX_CHANGES}{INSERT_SCRIPT}")),
             update: Script::new(&format!("{APPLY_INDEX_CHANGES}{UPDATE_SCRIPT}")),
+            restore: Script::new(&format!("{APPLY_INDEX_CHANGES}{RESTORE_SCRIPT}")),
             lease: Script::new(LEASE_SCRIPT),
         }
     }
@@ -376,6 +387,32 @@ impl Store for RedisStore {
                 0 => Updated::NotFound,
                 _ => Updated::VersionConflict,
             })
+        })
+        .await
+    }
+
+    async fn restore_index_entries(&self, withdrawal: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError> {
+        entries.iter().try_for_each(|(index, _)| refuse_counted_only(index))?;
+        self.bounded(async {
+            let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, true)).collect();
+            let mut invocation = self.restore.key(self.record_key(&withdrawal.id));
+            let (ops, members) = self.index_changes(&mut invocation, &changes);
+            invocation.arg(withdrawal.version).arg(ops).arg(members);
+            let mut conn = self.connection().await?;
+            let restored: i64 = run_script(&invocation, &mut conn).await?;
+            Ok(restored == 1)
+        })
+        .await
+    }
+
+    async fn delete_indexes(&self, suffixes: &[String]) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut command = redis::cmd("DEL");
+            for suffix in suffixes {
+                command.arg(format!("{}:idx:{suffix}", self.tag));
+            }
+            let mut conn = self.connection().await?;
+            command.query_async::<()>(&mut conn).await.map_err(classify)
         })
         .await
     }

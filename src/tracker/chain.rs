@@ -10,18 +10,22 @@
 //! tip alone. Reorgs are found by following parent hashes. One replica polls
 //! a network at a time (a lease); every change is the store's compare-and-set.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod discovery;
+
+use super::watched::Watched;
 use crate::chain::{
     Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Strategy, TxInfo,
     TxLocation,
 };
 use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
 use crate::service::{Service, ServiceError};
+use crate::store::in_flight::{self, InFlightEntry};
 use crate::store::{IndexKey, IndexRange, StoreError};
 
 /// Blocks read per tick at most, so one tick stays short after an outage.
@@ -169,24 +173,18 @@ impl ChainTracker {
         }
     }
 
-    /// Hash -> withdrawal for every transaction being watched on this network.
-    async fn watched(&self) -> Result<HashMap<String, WithdrawalId>, StoreError> {
-        let index = IndexKey::InFlightTx(self.network);
-        let mut watched = HashMap::new();
+    /// Every transaction being watched on this network.
+    async fn watched(&self) -> Result<Watched, StoreError> {
+        let index = IndexKey::InFlight(self.network);
+        let mut entries = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let range = IndexRange { index: &index, after: after.as_deref(), until: None, limit: PAGE };
             let members = self.service.store.members(range).await?;
-            for member in &members {
-                if let Some((hash, id)) = member.split_once('|') {
-                    if let Ok(id) = WithdrawalId::parse(id) {
-                        watched.insert(hash.to_owned(), id);
-                    }
-                }
-            }
+            entries.extend(members.iter().filter_map(|m| in_flight::parse(m)));
             match members.last() {
                 Some(last) if members.len() == PAGE => after = Some(last.clone()),
-                _ => return Ok(watched),
+                _ => return Ok(Watched::from_entries(entries)),
             }
         }
     }
@@ -217,12 +215,12 @@ impl ChainTracker {
             // the drop check's lookups.
             cursor.recent.push(BlockRef { height: tip.height.saturating_sub(1), hash: String::new() });
         }
+        let mut watched = self.watched().await?;
         // Account chains carry the payee in the block itself: no lookup per
         // transaction (a hash mined before we watched is caught by the drop check).
         if !self.network.is_evm() {
-            self.look_up_new(tip.height).await?;
+            self.look_up_new(tip.height, watched.not_looked_up()).await?;
         }
-        let mut watched = self.watched().await?;
         if self.settings.discover && !self.network.is_evm() {
             self.discover_by_address(tip.height, &watched).await?;
             watched = self.watched().await?;
@@ -294,22 +292,20 @@ impl ChainTracker {
 
     /// Each newly broadcast transaction is looked up once: the payee check
     /// runs on that answer, and one mined before we watched is found.
-    async fn look_up_new(&self, tip: u64) -> Result<(), TrackError> {
-        let range = IndexRange { index: &IndexKey::Unseen(self.network), after: None, until: None, limit: PAGE };
-        for member in self.service.store.members(range).await? {
-            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
-            let Some(hash) = self.service.store.get(&id).await?.and_then(|w| w.tx_hash).map(|h| h.as_str().to_owned())
+    async fn look_up_new(&self, tip: u64, not_looked_up: &[WithdrawalId]) -> Result<(), TrackError> {
+        for id in not_looked_up.iter().take(PAGE) {
+            let Some(hash) = self.service.store.get(id).await?.and_then(|w| w.tx_hash).map(|h| h.as_str().to_owned())
             else {
                 continue;
             };
             let found = self.client.transaction(&hash).await?;
             let now = self.service.now();
             if let Some(info @ TxInfo { location: TxLocation::Block(block), .. }) = &found {
-                self.apply_sighting(&id, info, block, tip).await?;
+                self.apply_sighting(id, info, block, tip).await?;
             }
             let result = self
                 .service
-                .modify(&id, |w| {
+                .modify(id, |w| {
                     if w.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
                         return Ok(());
                     }
@@ -327,29 +323,26 @@ impl ChainTracker {
         Ok(())
     }
 
-    async fn match_block(
-        &self,
-        block: &Block,
-        watched: &HashMap<String, WithdrawalId>,
-        tip: u64,
-    ) -> Result<usize, TrackError> {
-        let matched: Vec<(&String, &WithdrawalId)> =
-            block.txs.iter().filter_map(|t| watched.get_key_value(&t.txid)).collect();
-        if matched.is_empty() {
-            return Ok(0);
-        }
+    async fn match_block(&self, block: &Block, watched: &Watched, tip: u64) -> Result<usize, TrackError> {
+        let candidates: Vec<(&String, &WithdrawalId)> =
+            block.txs.iter().flat_map(|t| watched.candidates(&t.txid).iter().map(move |id| (&t.txid, id))).collect();
         // Details are needed where the payee is not checked yet (a check that
         // found a mismatch is done too), or where only a receipt tells success
         // (account chains); one fetch per transaction for all the withdrawals
         // it pays, batched where the API allows.
+        let mut matched = Vec::new();
         let mut need_details = Vec::new();
         let mut verified = Vec::new();
-        for (hash, id) in &matched {
-            let known = self.service.store.get(id).await?;
-            if self.network.is_evm() || !known.is_some_and(|w| w.payee_verified || w.payee_mismatch.is_some()) {
-                need_details.push((*hash).clone());
+        for (hash, id) in candidates {
+            let Some(known) = self.service.store.get(id).await? else { continue };
+            if known.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
+                continue; // another transaction whose hash ends alike
+            }
+            matched.push((hash, id));
+            if self.network.is_evm() || !(known.payee_verified || known.payee_mismatch.is_some()) {
+                need_details.push(hash.clone());
             } else {
-                verified.push(*id);
+                verified.push(id);
             }
         }
         need_details.dedup();
@@ -456,131 +449,6 @@ impl ChainTracker {
         ));
     }
 
-    async fn undiscovered(
-        &self,
-        due_by: Option<chrono::DateTime<chrono::Utc>>,
-        limit: usize,
-    ) -> Result<Vec<Withdrawal>, StoreError> {
-        let until = due_by.map(crate::store::index::time_key_upper_bound);
-        let range =
-            IndexRange { index: &IndexKey::Undiscovered(self.network), after: None, until: until.as_deref(), limit };
-        let mut found = Vec::new();
-        for member in self.service.store.members(range).await? {
-            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
-            found.extend(
-                self.service.store.get(&id).await?.filter(|w| w.state == State::Pending && w.tx_hash.is_none()),
-            );
-        }
-        Ok(found)
-    }
-
-    /// Records a discovered transaction on `id` (and its block, if any).
-    async fn record_discovery(&self, id: &WithdrawalId, info: &TxInfo, tip: u64) -> Result<(), TrackError> {
-        let tx_hash = match crate::domain::TxHash::parse(self.network, &info.txid) {
-            Ok(hash) => hash,
-            Err(_) => return Ok(()),
-        };
-        let now = self.service.now();
-        self.service.modify(id, |w| Ok(tracking::discover(w, tx_hash.clone(), now)?)).await?;
-        match &info.location {
-            TxLocation::Block(block) => self.apply_sighting(id, info, block, tip).await,
-            TxLocation::Mempool => {
-                self.service
-                    .modify(id, |w| {
-                        w.chain_looked_up = true;
-                        w.replacement_key = serde_json::to_value(&info.conflict).ok();
-                        self.check_payee(w, info);
-                        tracking::observe_pending(w, now);
-                        Ok(())
-                    })
-                    .await?;
-                Ok(())
-            }
-        }
-    }
-
-    /// UTXO chains: at most every `discover_interval`, a pending withdrawal's
-    /// address history, for a payment of its amount not already claimed and
-    /// in the mempool or a block after the tip when discovery first looked
-    /// (an older payment of the same amount to the same address is not it).
-    async fn discover_by_address(&self, tip: u64, watched: &HashMap<String, WithdrawalId>) -> Result<(), TrackError> {
-        const PER_TICK: usize = 20;
-        let now = self.service.now();
-        let next = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
-        for w in self.undiscovered(Some(now), PER_TICK).await? {
-            let Some(from_height) = w.discovery_from_height else {
-                self.service
-                    .modify(&w.id, |w| {
-                        w.discovery_from_height = Some(tip);
-                        w.discovery_next_at = Some(next);
-                        Ok(())
-                    })
-                    .await?;
-                continue;
-            };
-            let Ok(expected) = self.expected_payment(&w) else { continue };
-            let candidates = self.client.payments_to(&w.address).await?;
-            let recent = |info: &TxInfo| match &info.location {
-                TxLocation::Mempool => true,
-                TxLocation::Block(block) => block.height > from_height,
-            };
-            let found = candidates.into_iter().find(|info| {
-                !watched.contains_key(&info.txid)
-                    && recent(info)
-                    && info.success != Some(false)
-                    && info.payments.iter().any(|p| self.pays(&w, p, &expected))
-            });
-            match found {
-                Some(info) => self.record_discovery(&w.id, &info, tip).await?,
-                None => {
-                    self.service
-                        .modify(&w.id, |w| {
-                            w.discovery_next_at = Some(next);
-                            Ok(())
-                        })
-                        .await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// EVM: a new block's transactions carry their payments; a pending
-    /// withdrawal without a hash that one of them pays is discovered, and
-    /// its hash joins the watched ones so this very block is matched.
-    async fn discover_in_block(
-        &self,
-        block: &Block,
-        watched: &mut HashMap<String, WithdrawalId>,
-    ) -> Result<(), TrackError> {
-        let waiting = self.undiscovered(None, PAGE).await?;
-        if waiting.is_empty() {
-            return Ok(());
-        }
-        let expectations: Vec<(Withdrawal, (Asset, BaseUnits, String))> =
-            waiting.into_iter().filter_map(|w| self.expected_payment(&w).ok().map(|e| (w, e))).collect();
-        let mut claimed = std::collections::HashSet::new();
-        for tx in &block.txs {
-            let Some(call) = &tx.call else { continue };
-            if watched.contains_key(&tx.txid) {
-                continue;
-            }
-            for payment in call.requested_payments() {
-                let hit = expectations
-                    .iter()
-                    .find(|(w, expected)| !claimed.contains(&w.id) && self.pays(w, &payment, expected));
-                if let Some((w, _)) = hit {
-                    let Ok(tx_hash) = crate::domain::TxHash::parse(self.network, &tx.txid) else { continue };
-                    let now = self.service.now();
-                    self.service.modify(&w.id, |w| Ok(tracking::discover(w, tx_hash.clone(), now)?)).await?;
-                    claimed.insert(w.id.clone());
-                    watched.insert(tx.txid.clone(), w.id.clone());
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Confirmations follow from the tip alone: no request per withdrawal.
     async fn update_confirmations(&self, tip: u64) -> Result<(), TrackError> {
         let required = self.settings.required_confirmations;
@@ -604,16 +472,16 @@ impl ChainTracker {
     /// the node does not know them, they were dropped (or replaced).
     async fn check_drops(&self) -> Result<usize, TrackError> {
         let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
-        let until = crate::store::index::time_key_upper_bound(cutoff);
+        let until = in_flight::watched_until(cutoff);
         let range = IndexRange {
-            index: &IndexKey::DropWatch(self.network),
+            index: &IndexKey::InFlight(self.network),
             after: None,
             until: Some(&until),
             limit: MAX_DROP_CHECKS_PER_TICK,
         };
         let mut dropped = 0;
         for member in self.service.store.members(range).await? {
-            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            let Some(InFlightEntry { id, .. }) = in_flight::parse(&member) else { continue };
             let Some(w) = self.service.store.get(&id).await? else { continue };
             let Some(hash) = w.tx_hash.as_ref().map(|h| h.as_str().to_owned()) else { continue };
             let now = self.service.now();
@@ -662,15 +530,22 @@ impl ChainTracker {
         let mut report = TickReport::default();
         let tip = self.client.tip().await?;
         self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
-        let watched: Vec<(String, WithdrawalId)> = self.watched().await?.into_iter().collect();
+        let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {
             let mut pending = Vec::with_capacity(chunk.len());
-            for (hash, id) in chunk {
-                let last_valid = self.service.store.get(id).await?.and_then(|w| w.last_valid_height);
-                pending.push(PendingTx { txid: hash.clone(), last_valid_height: last_valid });
+            let mut ids = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Some(w) = self.service.store.get(id).await? else { continue };
+                let Some(hash) = w.tx_hash else { continue };
+                pending.push(PendingTx { txid: hash.as_str().to_owned(), last_valid_height: w.last_valid_height });
+                ids.push(id);
+            }
+            if pending.is_empty() {
+                continue;
             }
             let statuses = self.client.statuses_of(&pending).await?;
-            for ((hash, id), status) in chunk.iter().zip(statuses) {
+            for ((tx, id), status) in pending.iter().zip(ids).zip(statuses) {
+                let hash = &tx.txid;
                 let now = self.service.now();
                 if status.success == Some(false) {
                     self.service
@@ -713,12 +588,12 @@ impl ChainTracker {
     /// For status-followed chains: unknown for `drop_after` means dropped.
     async fn check_drops_by_age(&self) -> Result<usize, TrackError> {
         let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
-        let until = crate::store::index::time_key_upper_bound(cutoff);
+        let until = in_flight::watched_until(cutoff);
         let range =
-            IndexRange { index: &IndexKey::DropWatch(self.network), after: None, until: Some(&until), limit: PAGE };
+            IndexRange { index: &IndexKey::InFlight(self.network), after: None, until: Some(&until), limit: PAGE };
         let mut dropped = 0;
         for member in self.service.store.members(range).await? {
-            let Some(id) = crate::store::index::id_of_member(&member) else { continue };
+            let Some(InFlightEntry { id, .. }) = in_flight::parse(&member) else { continue };
             let now = self.service.now();
             let reason = format!("not seen by the explorer for {}", humanize(self.settings.drop_after));
             self.service.modify(&id, |w| Ok(tracking::observe_dropped(w, &reason, now)?)).await?;

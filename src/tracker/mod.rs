@@ -3,3 +3,4 @@
 pub mod chain;
 pub mod store_gauges;
 pub mod sweeper;
+mod watched;

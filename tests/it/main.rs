@@ -18,6 +18,7 @@ mod cluster;
 mod contract;
 mod escalations;
 mod faults;
+mod layout_upgrade;
 mod logs;
 mod observability;
 mod replicas;

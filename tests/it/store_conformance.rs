@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use withdrawal_tracker::domain::sla::{SlaDeadlines, SlaStatus};
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{
-    IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError, Updated,
+    index, IndexEntry, IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError, Updated,
 };
 
 use crate::support::cluster::ClusterServer;
@@ -269,6 +269,33 @@ async fn counted_indexes_follow_every_change(store: Arc<dyn Store>) {
     assert!(matches!(store.members(range).await, Err(StoreError::Internal(_))), "counted, not listed");
 }
 
+/// What a layout upgrade relies on (`store/layout.rs`): entries come back
+/// only on the record's current version, idempotently, never for counts.
+async fn restoring_index_entries_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
+    let mut w = record("w-1", "alice", Network::Trx, 0);
+    w.set_tx_hash(hash(Network::Trx, "ab"), now()).unwrap();
+    store.insert(&w).await.unwrap();
+    let in_flight_index = IndexKey::InFlight(Network::Trx);
+    let in_flight: Vec<IndexEntry> = index::entries(&w).into_iter().filter(|(i, _)| *i == in_flight_index).collect();
+    assert_eq!(in_flight.len(), 1);
+    let read = || store.members(IndexRange { index: &in_flight_index, after: None, until: None, limit: 10 });
+    assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()]);
+
+    assert!(store.restore_index_entries(&w, &in_flight).await.unwrap());
+    assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()], "restoring twice adds nothing");
+    let mut stale = w.clone();
+    stale.version = 0;
+    stale.chain_looked_up = true;
+    let stale_entries: Vec<IndexEntry> =
+        index::entries(&stale).into_iter().filter(|(i, _)| *i == in_flight_index).collect();
+    assert!(!store.restore_index_entries(&stale, &stale_entries).await.unwrap());
+    assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()], "a stale record's entries are not restored");
+    let missing = record("w-missing", "alice", Network::Trx, 0);
+    assert!(!store.restore_index_entries(&missing, &[]).await.unwrap());
+    let counted = [(IndexKey::OutboxPending, "x".to_owned())];
+    assert!(matches!(store.restore_index_entries(&w, &counted).await, Err(StoreError::Internal(_))));
+}
+
 fn redis_store(name: &str) -> Arc<dyn Store> {
     let server = RedisServer::shared();
     Arc::new(RedisStore::new(&server.url(), &unique_prefix(name), std::time::Duration::from_secs(2)).unwrap())
@@ -316,6 +343,7 @@ conformance!(
     due_deadlines_come_earliest_first_and_follow_updates,
     concurrent_writers_lose_no_transition,
     counted_indexes_follow_every_change,
+    restoring_index_entries_is_a_compare_and_set_on_the_version,
 );
 
 #[tokio::test]

@@ -91,6 +91,29 @@ async fn a_bitcoin_withdrawal_goes_broadcast_confirming_completed() {
     assert_eq!((btc["explorer"].as_str(), btc["required_confirmations"].as_u64()), (Some("esplora"), Some(2)));
 }
 
+/// The tracker's index keeps only the end of each hash (`store/in_flight.rs`):
+/// a block transaction whose hash ends like another watched one's must not
+/// move that other withdrawal, even one whose payment was already checked.
+#[tokio::test]
+async fn a_hash_ending_like_a_mined_one_leaves_its_withdrawal_where_it_was() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
+    tick(&app).await;
+    let txid = esplora.broadcast(&[("bb".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 50_000_000)]);
+    let look_alike = format!("{}{}", "f".repeat(54), &txid[54..]);
+    esplora.broadcast_as(&look_alike, &[("cc".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 50_000_000)]);
+    app.register(&btc_withdrawal("w-mined", &txid, "0.5")).await;
+    app.register(&btc_withdrawal("w-look-alike", &look_alike, "0.5")).await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-look-alike").await["payee_mismatch"], Value::Null, "looked up, paid right");
+
+    esplora.mine(&[&txid]);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-mined").await["state"], "confirming");
+    let other = state_of(&app, "w-look-alike").await;
+    assert_eq!((other["state"].as_str(), other["block_height"].as_u64()), (Some("broadcast"), None));
+}
+
 #[tokio::test]
 async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_nothing() {
     let esplora = FakeEsplora::start(5).await;

@@ -289,6 +289,11 @@ impl FakeEsplora {
         self.state.lock().unwrap().ledger.broadcast(inputs, outputs)
     }
 
+    /// Puts a transaction with a chosen txid in the mempool.
+    pub fn broadcast_as(&self, txid: &str, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) {
+        self.state.lock().unwrap().ledger.broadcast_as(txid, inputs, outputs);
+    }
+
     /// How deep `txid` is in the best chain; 0 while in the mempool.
     pub fn confirmations(&self, txid: &str) -> u64 {
         self.state.lock().unwrap().ledger.confirmations(txid)

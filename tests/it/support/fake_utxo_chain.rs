@@ -75,6 +75,12 @@ impl UtxoChain {
     /// Puts a transaction in the mempool; returns its txid.
     pub fn broadcast(&mut self, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
         let txid = self.next_hash("tx");
+        self.broadcast_as(&txid, inputs, outputs)
+    }
+
+    /// The same with a txid of the test's choosing.
+    pub fn broadcast_as(&mut self, txid: &str, inputs: &[(&str, u32)], outputs: &[(Option<&str>, u64)]) -> String {
+        let txid = txid.to_owned();
         let tx = FakeTx {
             txid: txid.clone(),
             inputs: inputs.iter().map(|(t, v)| (t.to_string(), *v)).collect(),

@@ -1,0 +1,180 @@
+//! A store written by the previous version (index layout 1) is brought to
+//! this version's layout: the in-flight indexes are rebuilt from the
+//! records and the retired ones are deleted, once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::store::{
+    in_flight, layout, IndexEntry, IndexKey, IndexPage, IndexRange, Inserted, RecordFilter, RedisStore, Store,
+    StoreError, Updated,
+};
+
+use crate::support::app::{Backend, TestApp};
+use crate::support::redis::{unique_prefix, RedisServer};
+
+fn broadcast(id: &str, network: Network, byte: &str) -> Withdrawal {
+    let hash = if network.is_evm() { format!("0x{}", byte.repeat(32)) } else { byte.repeat(32) };
+    let registration = Registration {
+        id: WithdrawalId::parse(id).unwrap(),
+        user_id: UserId::parse("alice").unwrap(),
+        coin: "USDT".into(),
+        network,
+        address: "addr".into(),
+        memo: None,
+        amount: Amount::parse("1.5").unwrap(),
+        requested_at: None,
+        tx_hash: Some(TxHash::parse(network, &hash).unwrap()),
+    };
+    Withdrawal::register(registration, "2026-03-02T10:00:00Z".parse().unwrap())
+}
+
+async fn in_flight_members(store: &RedisStore, network: Network) -> Vec<String> {
+    let index = IndexKey::InFlight(network);
+    store.members(IndexRange { index: &index, after: None, until: None, limit: 100 }).await.unwrap()
+}
+
+/// Two withdrawals in flight (TRX broadcast, ETH confirming) and one
+/// pending, indexed as the previous version left them.
+async fn a_layout_1_store(server: &RedisServer, prefix: &str) -> (RedisStore, Withdrawal, Withdrawal) {
+    let store = RedisStore::new(&server.url(), prefix, Duration::from_secs(2)).unwrap();
+    let on_tron = broadcast("w-1", Network::Trx, "ab");
+    let mut confirming = broadcast("w-2", Network::Eth, "cd");
+    let pending = Withdrawal { tx_hash: None, state: State::Pending, ..broadcast("w-3", Network::Btc, "ef") };
+    confirming.state = State::Confirming;
+    for w in [&on_tron, &confirming, &pending] {
+        store.insert(w).await.unwrap();
+    }
+    // What the previous version left: its three tracker indexes, none of this one's.
+    let mut make_layout_1 = redis::pipe();
+    make_layout_1
+        .del(index_key(prefix, "inflight:TRX"))
+        .del(index_key(prefix, "inflight:ETH"))
+        .zadd(index_key(prefix, "txs:TRX"), format!("{}|w-1", "ab".repeat(32)), 0)
+        .zadd(index_key(prefix, "dropwatch:TRX"), "063912345678900|w-1", 0)
+        .zadd(index_key(prefix, "unseen:TRX"), "063912345678900|w-1", 0)
+        .zadd(index_key(prefix, "txs:ETH"), format!("0x{}|w-2", "cd".repeat(32)), 0);
+    make_layout_1.query::<()>(&mut server.connection()).unwrap();
+    assert!(in_flight_members(&store, Network::Trx).await.is_empty());
+    (store, on_tron, confirming)
+}
+
+fn index_key(prefix: &str, suffix: &str) -> String {
+    format!("{{{prefix}}}:idx:{suffix}")
+}
+
+async fn assert_upgraded(server: &RedisServer, prefix: &str, store: &RedisStore, in_flight: [&Withdrawal; 2]) {
+    assert_eq!(in_flight_members(store, Network::Trx).await, [in_flight::member(in_flight[0]).unwrap()]);
+    assert_eq!(in_flight_members(store, Network::Eth).await, [in_flight::member(in_flight[1]).unwrap()]);
+    let retired: Vec<String> = layout::retired_index_suffixes().iter().map(|s| index_key(prefix, s)).collect();
+    let left: usize = redis::cmd("EXISTS").arg(&retired).query(&mut server.connection()).unwrap();
+    assert_eq!(left, 0, "retired indexes deleted");
+}
+
+#[tokio::test]
+async fn a_layout_1_store_gets_its_in_flight_indexes_rebuilt_and_the_retired_ones_deleted() {
+    let server = RedisServer::shared();
+    let prefix = unique_prefix("layout");
+    let (store, on_tron, confirming) = a_layout_1_store(server, &prefix).await;
+
+    assert_eq!(layout::upgrade(&store).await.unwrap(), 2, "the two withdrawals in flight");
+
+    assert_upgraded(server, &prefix, &store, [&on_tron, &confirming]).await;
+    assert_eq!(layout::upgrade(&store).await.unwrap(), 0, "once per store");
+}
+
+#[tokio::test]
+async fn the_service_upgrades_the_store_when_it_starts() {
+    let server = RedisServer::shared();
+    let prefix = unique_prefix("layoutstart");
+    let (store, on_tron, confirming) = a_layout_1_store(server, &prefix).await;
+
+    let _app = TestApp::spawn(Backend::Redis(server, prefix.clone())).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.get_meta("index_layout").await.unwrap().as_deref() != Some(layout::CURRENT) {
+        assert!(Instant::now() < deadline, "the service did not upgrade the store within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_upgraded(server, &prefix, &store, [&on_tron, &confirming]).await;
+}
+
+/// A Redis store that, the first time the upgrade restores an entry, lets
+/// another writer update that record first: a change that leaves its
+/// in-flight member as it was, as a sweeper's SLA refresh does.
+struct UpdatedDuringTheUpgrade {
+    inner: RedisStore,
+    raced: AtomicBool,
+}
+
+#[async_trait]
+impl Store for UpdatedDuringTheUpgrade {
+    async fn restore_index_entries(&self, w: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError> {
+        if !self.raced.swap(true, Ordering::SeqCst) {
+            let mut next = w.clone();
+            next.version += 1;
+            next.payee_verified = !w.payee_verified;
+            assert_eq!(self.inner.update(w, &next).await?, Updated::Written);
+        }
+        self.inner.restore_index_entries(w, entries).await
+    }
+    async fn insert(&self, w: &Withdrawal) -> Result<Inserted, StoreError> {
+        self.inner.insert(w).await
+    }
+    async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError> {
+        self.inner.get_many(ids).await
+    }
+    async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
+        self.inner.update(current, next).await
+    }
+    async fn delete_indexes(&self, suffixes: &[String]) -> Result<(), StoreError> {
+        self.inner.delete_indexes(suffixes).await
+    }
+    async fn members(&self, range: IndexRange<'_>) -> Result<Vec<String>, StoreError> {
+        self.inner.members(range).await
+    }
+    async fn members_of_each(
+        &self,
+        indexes: &[IndexKey],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        self.inner.members_of_each(indexes, after, limit).await
+    }
+    async fn scan(&self, range: IndexRange<'_>, keep: RecordFilter<'_>) -> Result<IndexPage, StoreError> {
+        self.inner.scan(range, keep).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.inner.get_meta(name).await
+    }
+    async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.set_meta(name, value).await
+    }
+    async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError> {
+        self.inner.count(indexes).await
+    }
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.try_lease(name, owner, ttl).await
+    }
+}
+
+#[tokio::test]
+async fn a_record_updated_while_the_upgrade_runs_still_gets_its_in_flight_entry() {
+    let server = RedisServer::shared();
+    let prefix = unique_prefix("layoutrace");
+    let (store, on_tron, confirming) = a_layout_1_store(server, &prefix).await;
+    let racing = UpdatedDuringTheUpgrade { inner: store, raced: AtomicBool::new(false) };
+
+    assert_eq!(layout::upgrade(&racing).await.unwrap(), 2);
+
+    assert!(racing.raced.load(Ordering::SeqCst));
+    assert_upgraded(server, &prefix, &racing.inner, [&on_tron, &confirming]).await;
+}
