@@ -78,7 +78,7 @@ async fn healthcheck_exits_zero_only_for_a_live_service() {
         .unwrap()
         .unwrap();
     assert!(status.success());
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = crate::support::ports::free_port();
     let (ok, text) = run(&["healthcheck", "--url", &format!("http://127.0.0.1:{dead}/healthz")]);
     assert!(!ok, "{text}");
 }

@@ -16,7 +16,7 @@ use withdrawal_tracker::store::{Inserted, RedisStore, Store, StoreError};
 use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
 use crate::support::cluster::ClusterServer;
 use crate::support::fakes::WebhookReceiver;
-use crate::support::redis::free_port;
+use crate::support::ports::free_port;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 

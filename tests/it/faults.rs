@@ -99,7 +99,7 @@ async fn kill_9_loses_no_acknowledged_registration() {
     let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
     let prefix = unique_prefix("kill9");
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::support::ports::free_port();
     let config = dir.path().join("tracker.toml");
     std::fs::write(
         &config,

@@ -162,10 +162,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn prometheus_query(client: &reqwest::Client, base: &str, query: &str) -> Option<f64> {
     let response = client.get(format!("{base}/api/v1/query")).query(&[("query", query)]).send().await.ok()?;
     let body: Value = response.json().await.ok()?;
@@ -209,7 +205,7 @@ async fn a_real_prometheus_scrapes_the_tracker() {
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: withdrawal-tracker\n    static_configs:\n      - targets: ['127.0.0.1:{tracker_port}']\n"
     );
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-    let port = free_port();
+    let port = crate::support::ports::free_port();
     let _prometheus = KillOnDrop(
         Command::new(tools::prometheus())
             .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))

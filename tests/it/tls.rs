@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::support::redis::{free_port, redis_server_binary, watch_for_test_exit, INSTALL_HINT};
+use crate::support::ports::free_port;
+use crate::support::redis::{redis_server_binary, watch_for_test_exit, INSTALL_HINT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_withdrawal-tracker");
 

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::redis::{free_port, redis_server_binary, unique_prefix, watch_for_test_exit, INSTALL_HINT};
+use super::ports::free_port;
+use super::redis::{redis_server_binary, unique_prefix, watch_for_test_exit, INSTALL_HINT};
 
 const MASTERS: usize = 3;
 
@@ -103,7 +104,7 @@ impl ClusterServer {
             .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
             .args(["--cluster-port", &node.bus_port.to_string(), "--cluster-node-timeout", "2000"])
             .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", node_dir.to_str().unwrap()])
+            .args(["--dir", node_dir.to_str().unwrap(), "--logfile", "redis.log"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -118,7 +119,14 @@ impl ClusterServer {
             if ping.is_ok() {
                 return;
             }
-            assert!(Instant::now() < deadline, "cluster node on port {} did not start", node.port);
+            let exited = node.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() >= deadline {
+                panic!(
+                    "cluster node on port {} did not start ({exited:?}); its log:\n{}",
+                    node.port,
+                    super::redis::log_tail(&node_dir.join("redis.log"))
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

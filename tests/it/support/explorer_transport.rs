@@ -3,7 +3,6 @@
 //! or a dead URL fails over to the next URL in order. Written once, run
 //! against each explorer's fake (Esplora, Blockbook, TronGrid).
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use withdrawal_tracker::chain::{ChainClient, ChainError};
@@ -14,7 +13,7 @@ use super::fake_tron::{self, FakeTron};
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::support::ports::free_port();
     format!("http://127.0.0.1:{port}")
 }
 

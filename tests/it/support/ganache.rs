@@ -3,7 +3,6 @@
 //! Nothing is installed here: a missing ganache fails the test with the
 //! command that installs it.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ fn binary() -> PathBuf {
 
 impl Ganache {
     pub async fn start() -> Ganache {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::support::ports::free_port();
         let child = Command::new(binary())
             .args(["--server.host", "127.0.0.1", "--server.port", &port.to_string()])
             .args(["--wallet.deterministic", "--chain.chainId", "1337"])

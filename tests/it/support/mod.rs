@@ -9,5 +9,6 @@ pub mod fake_utxo_chain;
 pub mod fake_xrpl;
 pub mod fakes;
 pub mod ganache;
+pub mod ports;
 pub mod redis;
 pub mod tools;

@@ -1,7 +1,6 @@
 //! Starts real `redis-server` processes on free ports for the tests, so they
 //! can also be killed and restarted for fault tests.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,10 +16,6 @@ pub struct RedisServer {
     child: Option<Child>,
     dir: tempfile::TempDir,
     extra_args: Vec<String>,
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub fn redis_server_binary() -> PathBuf {
@@ -41,7 +36,7 @@ impl RedisServer {
 
     pub fn start_with(extra_args: &[&str]) -> RedisServer {
         let mut server = RedisServer {
-            port: free_port(),
+            port: super::ports::free_port(),
             child: None,
             dir: tempfile::tempdir().unwrap(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
@@ -65,7 +60,7 @@ impl RedisServer {
         let mut command = Command::new(redis_server_binary());
         command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", self.dir.path().to_str().unwrap()])
+            .args(["--dir", self.dir.path().to_str().unwrap(), "--logfile", "redis.log"])
             .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -75,9 +70,16 @@ impl RedisServer {
         self.wait_until_ready();
     }
 
-    fn wait_until_ready(&self) {
+    fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!(
+                    "redis-server on port {} exited at start ({status}); its log:\n{}",
+                    self.port,
+                    log_tail(&self.dir.path().join("redis.log"))
+                );
+            }
             if let Ok(client) = redis::Client::open(self.url()) {
                 if let Ok(mut conn) = client.get_connection() {
                     if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
@@ -87,7 +89,11 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not become ready", self.port);
+        panic!(
+            "redis-server on port {} did not become ready; its log:\n{}",
+            self.port,
+            log_tail(&self.dir.path().join("redis.log"))
+        );
     }
 
     /// SIGKILL: the server vanishes as in a crash.
@@ -133,4 +139,11 @@ pub fn unique_prefix(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
     format!("t{}-{}-{name}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The end of a server's log, for a failure message that says why it failed.
+pub fn log_tail(path: &std::path::Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_else(|e| format!("(no log at {}: {e})", path.display()));
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
