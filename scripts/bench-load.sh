@@ -27,22 +27,23 @@ pids+=("$(cat "$dir/redis.pid")")
 redis_url="redis://127.0.0.1:$redis_port/"
 used() { redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'; }
 
+# memory_per_withdrawal LABEL PREFIX [LOADER FLAG]: loads $count withdrawals
+# under PREFIX and prints how much Redis memory each one added.
+memory_per_withdrawal() {
+  local before after
+  before=$(used)
+  $bin/examples/load_withdrawals "$redis_url" "$2" "$count" ${3:+"$3"}
+  after=$(used)
+  echo "redis memory per $1: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+}
+
 echo "== loading $count withdrawals through the store"
-before=$(used)
-$bin/examples/load_withdrawals "$redis_url" bench "$count"
-after=$(used)
-echo "redis memory per withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+memory_per_withdrawal withdrawal bench
 # The same for withdrawals registered with their hash (broadcast: watched by
 # the chain tracker too), under another prefix so the GET load is unchanged.
-before=$(used)
-$bin/examples/load_withdrawals "$redis_url" bench-broadcast "$count" --broadcast
-after=$(used)
-echo "redis memory per broadcast withdrawal: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+memory_per_withdrawal "broadcast withdrawal" bench-broadcast --broadcast
 # And as the tracker leaves them once its first lookup found them in the mempool.
-before=$(used)
-$bin/examples/load_withdrawals "$redis_url" bench-looked-up "$count" --looked-up
-after=$(used)
-echo "redis memory per broadcast withdrawal after the tracker's lookup: $(( (after - before) / count )) bytes (used_memory $before -> $after)"
+memory_per_withdrawal "broadcast withdrawal after the tracker's lookup" bench-looked-up --looked-up
 redis-cli -p "$redis_port" flushall >/dev/null
 $bin/examples/load_withdrawals "$redis_url" bench "$count"
 $bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline

@@ -21,7 +21,7 @@ use serde::{de, Deserializer, Serializer};
 const MAX_LEN: usize = 35;
 
 /// Writes `at` the way chrono's serde does (`SecondsFormat::AutoSi`, `Z` for
-/// UTC) into `buffer`, or returns `None` when only chrono's formatter can.
+/// UTC) into `text` and returns its length, or `None` when only chrono's formatter can.
 fn format_fast<Tz: TimeZone>(at: &DateTime<Tz>, text: &mut [u8; MAX_LEN]) -> Option<usize> {
     let local = at.naive_local();
     let offset = at.offset().fix().local_minus_utc();

@@ -276,7 +276,10 @@ async fn restoring_index_entries_is_a_compare_and_set_on_the_version(store: Arc<
     w.set_tx_hash(hash(Network::Trx, "ab"), now()).unwrap();
     store.insert(&w).await.unwrap();
     let in_flight_index = IndexKey::InFlight(Network::Trx);
-    let in_flight: Vec<IndexEntry> = index::entries(&w).into_iter().filter(|(i, _)| *i == in_flight_index).collect();
+    let in_flight_entries = |w: &Withdrawal| -> Vec<IndexEntry> {
+        index::entries(w).into_iter().filter(|(i, _)| *i == in_flight_index).collect()
+    };
+    let in_flight = in_flight_entries(&w);
     assert_eq!(in_flight.len(), 1);
     let read = || store.members(IndexRange { index: &in_flight_index, after: None, until: None, limit: 10 });
     assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()]);
@@ -286,9 +289,7 @@ async fn restoring_index_entries_is_a_compare_and_set_on_the_version(store: Arc<
     let mut stale = w.clone();
     stale.version = 0;
     stale.chain_looked_up = true;
-    let stale_entries: Vec<IndexEntry> =
-        index::entries(&stale).into_iter().filter(|(i, _)| *i == in_flight_index).collect();
-    assert!(!store.restore_index_entries(&stale, &stale_entries).await.unwrap());
+    assert!(!store.restore_index_entries(&stale, &in_flight_entries(&stale)).await.unwrap());
     assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()], "a stale record's entries are not restored");
     let missing = record("w-missing", "alice", Network::Trx, 0);
     assert!(!store.restore_index_entries(&missing, &[]).await.unwrap());
