@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The whole test suite on a machine that has only Rust: installs what the
+# tests start for real (redis-server and redis-cli, prometheus and promtool,
+# openssl, Node.js with the pinned ganache), then runs `cargo test`.
+#
+# Debian packages are installed with apt-get when this runs as root (or with
+# sudo when that works without a password); otherwise it stops and names the
+# command to run. ganache comes from package-lock.json through `npm ci`, run
+# again whenever the lock file is newer than the installed copy.
+#
+# Usage: scripts/test.sh [cargo test arguments...]
+#   e.g. scripts/test.sh --test it chain_esplora
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> the Debian package that provides it
+declare -A package_of=(
+  [redis-server]=redis-server
+  [redis-cli]=redis-tools
+  [promtool]=prometheus
+  [prometheus]=prometheus
+  [openssl]=openssl
+  [node]=nodejs
+  [npm]=npm
+)
+missing=()
+for command in "${!package_of[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "The tests start these for real and they are missing: ${missing[*]}" >&2
+    echo "Install them once, as root:  apt-get install ${missing[*]}" >&2
+    exit 2
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "Missing: ${missing[*]}, and there is no apt-get here to install them; install them by hand." >&2
+    exit 2
+  fi
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# A real Ethereum node for tests/it/chain_evm.rs (the harness looks for
+# node_modules/.bin/ganache).
+ganache=node_modules/.bin/ganache
+if [ ! -x "$ganache" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing ganache (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+exec cargo test "$@"
