@@ -5,12 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::rate_limit::{retry_after_seconds, RateLimiter};
 use super::AppState;
 use crate::auth::Caller;
@@ -107,11 +107,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "the body must be application/json",
-                ));
+                return Err(ApiError::new(Code::UnsupportedMediaType, "the body must be application/json"));
             }
             if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
                 return Err(too_large());
@@ -130,11 +126,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
-    )
+    ApiError::new(Code::PayloadTooLarge, format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024))
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

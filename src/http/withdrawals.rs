@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::addresses;
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::extract::{language, parse_query, Authenticated, JsonBody};
 use super::AppState;
 use crate::auth::Caller;
@@ -40,12 +40,8 @@ fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a st
 
 pub fn parse_network(raw: &str) -> Result<Network, ApiError> {
     Network::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_network",
-            format!("unknown network {raw:?}; see GET /v1/networks for the codes"),
-        )
-        .with_field("network")
+        ApiError::new(Code::UnknownNetwork, format!("unknown network {raw:?}; see GET /v1/networks for the codes"))
+            .with_field("network")
     })
 }
 
