@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::error::{ApiError, Code};
 use super::extract::{Authenticated, JsonBody};
-use super::withdrawals::parse_network;
+use super::query::parse_network;
 use super::AppState;
 use crate::domain::address::{self, AddressError, ErrorCode};
 use crate::domain::Network;

@@ -15,6 +15,7 @@ use super::rate_limit::{retry_after_seconds, RateLimiter};
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::message::Language;
+use crate::view::ViewContext;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -74,6 +75,12 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Authenticated, Ap
             Err(error.into())
         }
     }
+}
+
+/// What a view of this request needs: the calendar, the service's clock and
+/// the negotiated language.
+pub fn view_context<'a>(state: &'a AppState, req: &HttpRequest) -> ViewContext<'a> {
+    ViewContext { calendar: state.service.calendar.as_ref(), now: state.service.now(), language: language(req) }
 }
 
 /// The language the caller's `Accept-Language` asks for.

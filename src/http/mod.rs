@@ -5,6 +5,7 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
+mod query;
 pub mod rate_limit;
 mod support;
 mod withdrawals;

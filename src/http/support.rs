@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::extract::{parse_query, Authenticated};
-use super::withdrawals::{parse_cursor, parse_limit, parse_network, view_context};
+use super::extract::{parse_query, view_context, Authenticated};
+use super::query::{parse_cursor, parse_limit, parse_network};
 use super::AppState;
 use crate::domain::escalation::TicketStatus;
 use crate::domain::sla;

@@ -11,6 +11,7 @@ use withdrawal_tracker::store::{
     index, IndexEntry, IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError, Updated,
 };
 
+use crate::support::chains::destination;
 use crate::support::cluster::ClusterServer;
 use crate::support::redis::{unique_prefix, RedisServer};
 
@@ -23,9 +24,7 @@ fn record(id: &str, user: &str, network: Network, minutes_ago: i64) -> Withdrawa
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse(user).unwrap(),
         coin: "USDT".into(),
-        network,
-        address: "addr".into(),
-        memo: None,
+        destination: destination(network),
         amount: Amount::parse("1.5").unwrap(),
         requested_at: Some((now() - Duration::minutes(minutes_ago)).fixed_offset()),
         tx_hash: None,

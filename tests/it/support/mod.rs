@@ -1,4 +1,5 @@
 pub mod app;
+pub mod chains;
 pub mod cluster;
 pub mod explorer_transport;
 pub mod fake_blockbook;
