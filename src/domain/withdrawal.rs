@@ -483,19 +483,20 @@ mod tests {
     #[test]
     fn requested_at_needs_an_offset_and_a_plausible_time() {
         assert!(parse_requested_at("2026-03-02T10:00:00+08:00", now()).is_ok());
-        assert!(parse_requested_at("2026-03-02T10:00:00", now()).is_err());
-        assert!(parse_requested_at("2008-12-31T00:00:00Z", now()).is_err());
-        assert!(parse_requested_at("2026-03-02T11:00:00Z", now()).is_err());
+        let refusal = |raw: &str| parse_requested_at(raw, now()).unwrap_err();
+        assert!(refusal("2026-03-02T10:00:00").message.contains("with an offset"));
+        assert_eq!(refusal("2008-12-31T00:00:00Z").message, "requested_at is before 2009-01-03");
+        assert_eq!(refusal("2026-03-02T11:00:00Z").message, "requested_at is in the future");
         assert_eq!(parse_requested_at("yesterday", now()).unwrap_err().field, "requested_at");
     }
 
     #[test]
     fn memo_and_address_text_checks() {
         assert_eq!(parse_memo_text(Some("")), Ok(None));
-        assert!(parse_memo_text(Some("a\u{0}b")).is_err());
-        assert!(parse_address_text("has space").is_err());
-        assert!(parse_address_text("").is_err());
+        assert_eq!(parse_memo_text(Some("a\u{0}b")).unwrap_err().field, "memo");
+        assert_eq!(parse_address_text("has space").unwrap_err().field, "address");
+        assert_eq!(parse_address_text("").unwrap_err().field, "address");
         assert!(parse_coin("USDT").is_ok());
-        assert!(parse_coin("US DT").is_err());
+        assert_eq!(parse_coin("US DT").unwrap_err().field, "coin");
     }
 }

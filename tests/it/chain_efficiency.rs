@@ -15,9 +15,9 @@ use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, U
 use withdrawal_tracker::store::IndexKey;
 
 use crate::support::app::{Backend, TestApp};
+use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
 use crate::support::fake_esplora::{fake_hash, FakeEsplora};
 use crate::support::ganache::Ganache;
-use crate::tracking::{chain_config, BTC_PAYEE, ETH_PAYEE};
 
 async fn register(app: &TestApp, id: &str, network: Network, coin: &str, address: &str, amount: &str, tx: &str) {
     let registration = Registration {
