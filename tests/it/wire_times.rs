@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::app::{tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
-use crate::support::escalation::{at, webhook};
+use crate::support::escalation::{sweep_at, webhook};
 use crate::support::fakes::{Mode, WebhookReceiver};
 
 /// Sent as 17:00 in UTC+8; the API writes it as 09:00Z.
@@ -43,11 +43,6 @@ async fn json_of(endpoint: &str, response: reqwest::Response) -> Value {
     response.json().await.unwrap()
 }
 
-async fn sweep_at(app: &TestApp, when: &str) {
-    app.clock.set(at(when));
-    app.sweeper.sweep_once().await.unwrap();
-}
-
 #[tokio::test]
 async fn every_endpoint_writes_times_in_utc_with_z() {
     let receiver = WebhookReceiver::start().await;
@@ -75,17 +70,7 @@ async fn every_endpoint_writes_times_in_utc_with_z() {
     let dead = json_of("GET tickets", app.get_as("/v1/tickets?status=dead", SUPPORT_TOKEN).await).await;
     assert_utc("GET /v1/tickets", &dead, 7);
 
-    let csv = app
-        .client
-        .get(app.url("/v1/overdue"))
-        .bearer_auth(SUPPORT_TOKEN)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.get_csv("/v1/overdue", SUPPORT_TOKEN).await.text().await.unwrap();
     let rows: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
     assert_eq!((rows[0][8], rows[0][9]), ("requested_at", "overdue_at"), "{csv}");
     assert_eq!(rows.len(), 2, "{csv}");
