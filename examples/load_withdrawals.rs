@@ -18,6 +18,7 @@ use futures_util::stream::{self, StreamExt};
 use sha2::{Digest, Sha256};
 use withdrawal_tracker::chain::ConflictKey;
 use withdrawal_tracker::clock::SystemClock;
+use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
 use withdrawal_tracker::domain::message::Language;
@@ -33,9 +34,7 @@ fn registration(i: usize, broadcast: bool, id_digits: usize) -> Registration {
         id: WithdrawalId::parse(&format!("w-{i:0id_digits$}")).unwrap(),
         user_id: UserId::parse(&format!("u-{}", i % 20_000)).unwrap(),
         coin: "USDT".into(),
-        network: Network::Trx,
-        address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
-        memo: None,
+        destination: ValidatedAddress::parse(Network::Trx, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None).unwrap(),
         amount: Amount::parse(&format!("{}.{:02}", 10 + i % 5000, i % 100)).unwrap(),
         requested_at: None,
         tx_hash: broadcast.then(|| TxHash::parse(Network::Trx, &random_looking_hash(i)).unwrap()),

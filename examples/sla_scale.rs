@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use withdrawal_tracker::clock::ManualClock;
 use withdrawal_tracker::config::Config;
+use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::escalation::DeliveryStatus;
 use withdrawal_tracker::domain::{Amount, Network, Registration, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::service::Service;
@@ -57,14 +58,18 @@ fn record(service: &Service, i: usize) -> Withdrawal {
     let now = load_time();
     let seconds_ago =
         if i % 2 == 0 { 3 * 86_400 + (i as i64 * 7919) % (5 * 86_400) } else { (i as i64 * 104_729) % 72_000 };
-    let networks = [Network::Trx, Network::Eth, Network::Btc, Network::Sol];
+    let networks = [
+        (Network::Trx, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"),
+        (Network::Eth, "0xdAC17F958D2ee523a2206206994597C13D831ec7"),
+        (Network::Btc, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+        (Network::Sol, "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
+    ];
+    let (network, address) = networks[(i / 2) % networks.len()];
     let registration = Registration {
         id: WithdrawalId::parse(&format!("w-{i:08}")).unwrap(),
         user_id: UserId::parse(&format!("u-{}", i % 50_000)).unwrap(),
         coin: if i % 3 == 0 { "USDT".into() } else { "ETH".into() },
-        network: networks[(i / 2) % networks.len()],
-        address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
-        memo: None,
+        destination: ValidatedAddress::parse(network, address, None).unwrap(),
         amount: Amount::parse(&format!("{}.{}", i % 10_000, i % 100)).unwrap_or_else(|_| Amount::parse("1").unwrap()),
         requested_at: Some((now - chrono::Duration::seconds(seconds_ago)).fixed_offset()),
         tx_hash: None,

@@ -1,7 +1,7 @@
 //! What callers see of a withdrawal: the status view, used by the HTTP API and
 //! sent along with tickets.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
@@ -64,8 +64,10 @@ pub struct WithdrawalView<'a> {
     pub address: &'a str,
     pub memo: Option<&'a str>,
     pub amount: &'a str,
+    /// In UTC, like every time the API writes; the record keeps the offset
+    /// it was sent with.
     #[serde(with = "rfc3339")]
-    pub requested_at: DateTime<FixedOffset>,
+    pub requested_at: DateTime<Utc>,
     pub state: State,
     pub tx_hash: Option<&'a str>,
     pub confirmations: Option<u64>,
@@ -97,7 +99,7 @@ impl<'a> WithdrawalView<'a> {
             address: &w.address,
             memo: w.memo.as_deref(),
             amount: w.amount.as_str(),
-            requested_at: w.requested_at,
+            requested_at: w.requested_at.to_utc(),
             state: w.state,
             tx_hash: w.tx_hash.as_ref().map(|h| h.as_str()),
             confirmations: w.confirmations,

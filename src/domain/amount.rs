@@ -102,8 +102,11 @@ mod tests {
         let thirty_six = "1".repeat(36);
         assert!(Amount::parse(&thirty_six).is_ok());
         assert!(Amount::parse(&format!("0.{}", "0".repeat(40) + &thirty_six)).is_ok());
-        assert!(Amount::parse(&"1".repeat(37)).is_err());
-        assert!(Amount::parse(&format!("1.{}", "0".repeat(36))).is_err());
+        for too_long in ["1".repeat(37), format!("1.{}", "0".repeat(36))] {
+            let refusal = Amount::parse(&too_long).unwrap_err();
+            assert_eq!(refusal.field, "amount");
+            assert!(refusal.message.contains("significant digits"), "{}", refusal.message);
+        }
     }
 
     #[test]

@@ -154,9 +154,9 @@ mod tests {
     fn evm_tx_hashes_are_lower_cased_and_length_checked() {
         let raw = format!("0x{}", "AB".repeat(32));
         assert_eq!(TxHash::parse(Network::Eth, &raw).unwrap().as_str(), format!("0x{}", "ab".repeat(32)));
-        assert!(TxHash::parse(Network::Eth, &"ab".repeat(32)).is_err());
-        assert!(TxHash::parse(Network::Eth, &format!("0x{}", "ab".repeat(31))).is_err());
-        assert!(TxHash::parse(Network::Eth, &format!("0x{}zz", "ab".repeat(31))).is_err());
+        for bad in ["ab".repeat(32), format!("0x{}", "ab".repeat(31)), format!("0x{}zz", "ab".repeat(31))] {
+            assert_eq!(TxHash::parse(Network::Eth, &bad).unwrap_err().field, "tx_hash", "{bad}");
+        }
     }
 
     #[test]
@@ -164,7 +164,7 @@ mod tests {
         let hash = "Ab".repeat(32);
         assert_eq!(TxHash::parse(Network::Btc, &hash).unwrap().as_str(), "ab".repeat(32));
         assert_eq!(TxHash::parse(Network::Xrp, &hash).unwrap().as_str(), "AB".repeat(32));
-        assert!(TxHash::parse(Network::Btc, &format!("0x{}", "ab".repeat(32))).is_err());
+        assert_eq!(TxHash::parse(Network::Btc, &format!("0x{}", "ab".repeat(32))).unwrap_err().field, "tx_hash");
     }
 
     use proptest::prelude::*;

@@ -58,9 +58,8 @@ pub(crate) fn sample_withdrawal(id: &str, at: &str, broadcast: bool) -> Withdraw
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse("u").unwrap(),
         coin: "BTC".into(),
-        network: Network::Btc,
-        address: "a".into(),
-        memo: None,
+        destination: address::ValidatedAddress::parse(Network::Btc, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", None)
+            .unwrap(),
         amount: Amount::parse("1").unwrap(),
         requested_at: Some(at.fixed_offset()),
         tx_hash: broadcast.then(|| TxHash::parse(Network::Btc, &"ab".repeat(32)).unwrap()),

@@ -10,7 +10,10 @@
 //! the `T`) goes to chrono, so the results never differ.
 //!
 //! Use with `#[serde(with = "rfc3339")]`, or `rfc3339::option` for an
-//! `Option`.
+//! `Option`; [`utc_text`] for text outside serde (CSV).
+//!
+//! On the wire every time is UTC with `Z` (the views and the overdue list
+//! hold `DateTime<Utc>`); records keep the offset `requested_at` was sent with.
 
 use std::fmt;
 
@@ -136,6 +139,16 @@ impl FromRfc3339 for Utc {
 impl FromRfc3339 for FixedOffset {
     fn from_fixed(at: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
         at
+    }
+}
+
+/// `at` as the API writes it: `2026-11-24T09:31:07.123Z`, what
+/// [`serialize`] writes for a UTC time.
+pub fn utc_text(at: &DateTime<Utc>) -> String {
+    let mut buffer = [0u8; MAX_LEN];
+    match format_fast(at, &mut buffer) {
+        Some(len) => std::str::from_utf8(&buffer[..len]).expect("ASCII digits and signs").to_owned(),
+        None => at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
     }
 }
 
@@ -281,6 +294,17 @@ mod tests {
         #[test]
         fn parse_never_disagrees_with_chrono(text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,11})?(Z|[+-][0-9]{2}:[0-9]{2}|)") {
             prop_assert_eq!(parse(&text).ok(), text.parse::<DateTime<FixedOffset>>().ok());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn utc_text_is_what_serde_writes_and_ends_in_z(at in any_time()) {
+            let at = at.to_utc();
+            let text = utc_text(&at);
+            prop_assert!(text.ends_with('Z'), "{}", text);
+
+            prop_assert_eq!(serde_json::to_value(at).unwrap(), serde_json::Value::String(text));
         }
     }
 }

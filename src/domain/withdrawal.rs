@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::address::ValidatedAddress;
 use super::escalation::Escalation;
 use super::sla::SlaDeadlines;
 use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
@@ -18,15 +19,15 @@ const MAX_MEMO_BYTES: usize = 256;
 pub const MAX_REASON_LEN: usize = 500;
 
 /// What the exchange's back office tells us when a user asks for a withdrawal,
-/// every field already parsed.
+/// every field already parsed. The destination is a [`ValidatedAddress`] (it
+/// carries the network), so nothing can register an address or memo the
+/// validator refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     pub id: WithdrawalId,
     pub user_id: UserId,
     pub coin: String,
-    pub network: Network,
-    pub address: String,
-    pub memo: Option<String>,
+    pub destination: ValidatedAddress,
     pub amount: Amount,
     pub requested_at: Option<DateTime<FixedOffset>>,
     pub tx_hash: Option<TxHash>,
@@ -84,6 +85,10 @@ pub fn parse_requested_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Fixe
 }
 
 impl Registration {
+    pub fn network(&self) -> Network {
+        self.destination.network()
+    }
+
     /// A digest of the registration as sent, so a retry of the same request is
     /// recognized (idempotent) and a different one under the same id is not.
     /// Its first 128 bits in base64url (22 characters): every record keeps
@@ -104,9 +109,9 @@ impl Registration {
             self.id,
             self.user_id,
             self.coin,
-            self.network,
-            self.address,
-            self.memo,
+            self.destination.network(),
+            self.destination.normalized(),
+            self.destination.memo(),
             self.amount,
             self.requested_at.map(|t| t.timestamp_nanos_opt()),
             self.tx_hash,
@@ -215,9 +220,9 @@ impl Withdrawal {
             id: registration.id,
             user_id: registration.user_id,
             coin: registration.coin,
-            network: registration.network,
-            address: registration.address,
-            memo: registration.memo,
+            network: registration.destination.network(),
+            address: registration.destination.normalized().to_owned(),
+            memo: registration.destination.memo().map(str::to_owned),
             amount: registration.amount,
             requested_at,
             state: State::Pending,
@@ -368,9 +373,7 @@ mod tests {
             id: WithdrawalId::parse("w-1").unwrap(),
             user_id: UserId::parse("u-1").unwrap(),
             coin: "USDT".into(),
-            network: Network::Trx,
-            address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
-            memo: None,
+            destination: ValidatedAddress::parse(Network::Trx, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None).unwrap(),
             amount: Amount::parse("10.50").unwrap(),
             requested_at: None,
             tx_hash: None,
@@ -414,10 +417,21 @@ mod tests {
         assert_eq!(w.registration_fingerprint.len(), 22);
     }
 
+    /// The digest of `[id, user_id, coin, network, address, memo, amount,
+    /// requested_at, tx_hash]` as JSON, the same text as when the address and
+    /// memo were plain strings: stored records still recognize their retries.
+    #[test]
+    fn the_fingerprint_did_not_change_with_the_validated_destination() {
+        let canonical = r#"["w-1","u-1","USDT","TRX","TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",null,"10.50",null,null]"#;
+        let digest: [u8; 32] = Sha256::digest(canonical.as_bytes()).into();
+        assert_eq!(registration().fingerprint(), URL_SAFE_NO_PAD.encode(&digest[..16]));
+        assert_eq!(registration().fingerprint(), "t7L3C3TI7vu8qc9t0wBTfw");
+    }
+
     #[test]
     fn records_written_with_the_hex_fingerprint_still_recognize_retries() {
         let (a, mut b) = (registration(), registration());
-        b.memo = Some("another".into());
+        b.destination = ValidatedAddress::parse(Network::Xrp, "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh", Some("7")).unwrap();
         let mut old = Withdrawal::register(a.clone(), now());
         old.registration_fingerprint = a.fingerprint_in_hex();
         assert!(old.matches(&a));
@@ -469,19 +483,20 @@ mod tests {
     #[test]
     fn requested_at_needs_an_offset_and_a_plausible_time() {
         assert!(parse_requested_at("2026-03-02T10:00:00+08:00", now()).is_ok());
-        assert!(parse_requested_at("2026-03-02T10:00:00", now()).is_err());
-        assert!(parse_requested_at("2008-12-31T00:00:00Z", now()).is_err());
-        assert!(parse_requested_at("2026-03-02T11:00:00Z", now()).is_err());
+        let refusal = |raw: &str| parse_requested_at(raw, now()).unwrap_err();
+        assert!(refusal("2026-03-02T10:00:00").message.contains("with an offset"));
+        assert_eq!(refusal("2008-12-31T00:00:00Z").message, "requested_at is before 2009-01-03");
+        assert_eq!(refusal("2026-03-02T11:00:00Z").message, "requested_at is in the future");
         assert_eq!(parse_requested_at("yesterday", now()).unwrap_err().field, "requested_at");
     }
 
     #[test]
     fn memo_and_address_text_checks() {
         assert_eq!(parse_memo_text(Some("")), Ok(None));
-        assert!(parse_memo_text(Some("a\u{0}b")).is_err());
-        assert!(parse_address_text("has space").is_err());
-        assert!(parse_address_text("").is_err());
+        assert_eq!(parse_memo_text(Some("a\u{0}b")).unwrap_err().field, "memo");
+        assert_eq!(parse_address_text("has space").unwrap_err().field, "address");
+        assert_eq!(parse_address_text("").unwrap_err().field, "address");
         assert!(parse_coin("USDT").is_ok());
-        assert!(parse_coin("US DT").is_err());
+        assert_eq!(parse_coin("US DT").unwrap_err().field, "coin");
     }
 }

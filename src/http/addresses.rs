@@ -1,14 +1,13 @@
 //! `/v1/addresses/validate` and `/v1/networks`: the validator as an API, and
 //! what each network accepts.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::extract::{Authenticated, JsonBody};
-use super::withdrawals::parse_network;
+use super::query::parse_network;
 use super::AppState;
 use crate::domain::address::{self, AddressError, ErrorCode};
 use crate::domain::Network;
@@ -72,15 +71,11 @@ pub fn count(metrics: &Metrics, network: Network, error: Option<ErrorCode>) {
 /// verdict, so the client can say "this looks like a TRON address".
 pub fn refusal(network: Network, raw: &str, error: AddressError) -> ApiError {
     let memo_problem = matches!(error.code, ErrorCode::BadMemo | ErrorCode::MemoNotSupported);
-    let (code, field) = if memo_problem { ("invalid_memo", "memo") } else { ("invalid_address", "address") };
+    let (code, field) = if memo_problem { (Code::InvalidMemo, "memo") } else { (Code::InvalidAddress, "address") };
     let detected = address::detect_networks(raw);
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        format!("not a valid {network} destination: {}", error.reason),
-    )
-    .with_field(field)
-    .with_details(json!({ "code": error.code, "reason": error.reason, "detected_networks": detected }))
+    ApiError::new(code, format!("not a valid {network} destination: {}", error.reason))
+        .with_field(field)
+        .with_details(json!({ "code": error.code, "reason": error.reason, "detected_networks": detected }))
 }
 
 #[derive(Debug, Serialize)]

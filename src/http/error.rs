@@ -1,5 +1,6 @@
 //! The one error shape every response uses:
-//! `{"error": {"code", "message", "field"?}}`.
+//! `{"error": {"code", "message", "field"?}}`, and the one table of the codes
+//! a client can see.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -13,10 +14,66 @@ use crate::store::StoreError;
 /// Seconds a client should wait after a 503 before retrying.
 pub const RETRY_AFTER_SECONDS: u64 = 2;
 
+/// Builds [`Code`] from the table below: each code once, with its HTTP
+/// status (meilisearch's `make_error_codes!`).
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:ident;)+) => {
+        /// Every error code the API answers with. An [`ApiError`] holds one, and
+        /// its status comes from here; a test holds this table against
+        /// `openapi.yaml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)+
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)+
+                }
+            }
+
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest = "bad_request", BAD_REQUEST;
+    Unauthorized = "unauthorized", UNAUTHORIZED;
+    Forbidden = "forbidden", FORBIDDEN;
+    NotFound = "not_found", NOT_FOUND;
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
+    Conflict = "conflict", CONFLICT;
+    InvalidTransition = "invalid_transition", CONFLICT;
+    NothingToRetry = "nothing_to_retry", CONFLICT;
+    NothingToResolve = "nothing_to_resolve", CONFLICT;
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    InvalidField = "invalid_field", UNPROCESSABLE_ENTITY;
+    UnknownNetwork = "unknown_network", UNPROCESSABLE_ENTITY;
+    InvalidAddress = "invalid_address", UNPROCESSABLE_ENTITY;
+    InvalidMemo = "invalid_memo", UNPROCESSABLE_ENTITY;
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS;
+    Internal = "internal", INTERNAL_SERVER_ERROR;
+    StoreUnavailable = "store_unavailable", SERVICE_UNAVAILABLE;
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub field: Option<String>,
     /// Machine-readable specifics, e.g. the address validator's verdict.
@@ -41,8 +98,12 @@ struct Inner<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, details: None, retry_after_seconds: None }
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), field: None, details: None, retry_after_seconds: None }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -56,59 +117,60 @@ impl ApiError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(Code::BadRequest, message)
     }
 
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
+        Self::new(Code::InvalidField, message).with_field(field)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(Code::Unauthorized, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(Code::Forbidden, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(Code::NotFound, message)
     }
 
     pub fn rate_limited(retry_after_seconds: u64) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry later");
+        let mut error = Self::new(Code::RateLimited, "too many requests; retry later");
         error.retry_after_seconds = Some(retry_after_seconds);
         error
     }
 
     pub fn store_unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store is unreachable; retry later")
+        Self::new(Code::StoreUnavailable, "the store is unreachable; retry later")
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(f, "{} {}: {}", self.status().as_u16(), self.code, self.message)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::TOO_MANY_REQUESTS {
+        let status = self.status();
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             let seconds = self.retry_after_seconds.unwrap_or(RETRY_AFTER_SECONDS);
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(Body {
             error: Inner {
-                code: self.code,
+                code: self.code.as_str(),
                 message: &self.message,
                 field: self.field.as_deref(),
                 details: self.details.as_ref(),
@@ -138,7 +200,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Internal(cause) => {
                 tracing::error!(%cause, "store error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::new(Code::Internal, "internal error")
             }
         }
     }
@@ -148,36 +210,49 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound => ApiError::not_found("no such withdrawal"),
-            ServiceError::Conflict(id) => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("withdrawal {id} already exists with different content"),
-            ),
+            ServiceError::Conflict(id) => {
+                ApiError::new(Code::Conflict, format!("withdrawal {id} already exists with different content"))
+            }
             ServiceError::InvalidTransition(e) => ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
+                Code::InvalidTransition,
                 format!("a withdrawal in state {} cannot move to {}", e.from, e.to),
             ),
             ServiceError::Invalid(e) => e.into(),
-            ServiceError::NothingToRetry(id) => ApiError::new(
-                StatusCode::CONFLICT,
-                "nothing_to_retry",
-                format!("withdrawal {id} has no dead ticket delivery to retry"),
-            ),
-            ServiceError::NothingToResolve(id) => ApiError::new(
-                StatusCode::CONFLICT,
-                "nothing_to_resolve",
-                format!("withdrawal {id} has no open ticket to resolve"),
-            ),
+            ServiceError::NothingToRetry(id) => {
+                ApiError::new(Code::NothingToRetry, format!("withdrawal {id} has no dead ticket delivery to retry"))
+            }
+            ServiceError::NothingToResolve(id) => {
+                ApiError::new(Code::NothingToResolve, format!("withdrawal {id} has no open ticket to resolve"))
+            }
             ServiceError::Contended(id) => {
                 tracing::warn!(withdrawal_id = %id, "write contention");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "too many concurrent updates; retry",
-                )
+                ApiError::new(Code::StoreUnavailable, "too many concurrent updates; retry")
             }
             ServiceError::Store(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_listed_once_in_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{text}");
+            assert!(code.status().is_client_error() || code.status().is_server_error(), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_error_answers_with_its_codes_status() {
+        let error = ApiError::from(ServiceError::NothingToResolve(crate::domain::WithdrawalId::parse("w-1").unwrap()));
+        assert_eq!((error.code, error.status()), (Code::NothingToResolve, StatusCode::CONFLICT));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
     }
 }

@@ -5,16 +5,17 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::rate_limit::{retry_after_seconds, RateLimiter};
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::message::Language;
+use crate::view::ViewContext;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -76,6 +77,12 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Authenticated, Ap
     }
 }
 
+/// What a view of this request needs: the calendar, the service's clock and
+/// the negotiated language.
+pub fn view_context<'a>(state: &'a AppState, req: &HttpRequest) -> ViewContext<'a> {
+    ViewContext { calendar: state.service.calendar.as_ref(), now: state.service.now(), language: language(req) }
+}
+
 /// The language the caller's `Accept-Language` asks for.
 pub fn language(req: &HttpRequest) -> Language {
     Language::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
@@ -107,11 +114,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "the body must be application/json",
-                ));
+                return Err(ApiError::new(Code::UnsupportedMediaType, "the body must be application/json"));
             }
             if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
                 return Err(too_large());
@@ -130,11 +133,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
-    )
+    ApiError::new(Code::PayloadTooLarge, format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024))
 }
 
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -5,13 +5,14 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
+mod query;
 pub mod rate_limit;
 mod support;
 mod withdrawals;
 
 use std::sync::Arc;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 use crate::auth::Authenticator;
@@ -96,11 +97,8 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// A 405 names the methods the path does serve in `Allow` (RFC 9110 15.5.6).
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     let pattern = req.match_pattern().unwrap_or_default();
-    let error = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} is not allowed on {}", req.method(), req.path()),
-    );
+    let error =
+        ApiError::new(error::Code::MethodNotAllowed, format!("{} is not allowed on {}", req.method(), req.path()));
     let mut response = actix_web::ResponseError::error_response(&error);
     response.headers_mut().insert(
         actix_web::http::header::ALLOW,

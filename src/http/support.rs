@@ -3,14 +3,15 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::extract::{parse_query, Authenticated};
-use super::withdrawals::{parse_cursor, parse_limit, parse_network, view_context};
+use super::extract::{parse_query, view_context, Authenticated};
+use super::query::{parse_cursor, parse_limit, parse_network};
 use super::AppState;
 use crate::domain::escalation::TicketStatus;
-use crate::domain::sla;
+use crate::domain::{rfc3339, sla};
 use crate::domain::{Amount, Withdrawal, WithdrawalId};
 use crate::service::OverdueQuery;
 use crate::view::TicketView;
@@ -35,8 +36,10 @@ struct OverdueItem<'a> {
     address: &'a str,
     state: &'a str,
     tx_hash: Option<&'a str>,
-    requested_at: String,
-    overdue_at: Option<String>,
+    #[serde(with = "rfc3339")]
+    requested_at: DateTime<Utc>,
+    #[serde(with = "rfc3339::option")]
+    overdue_at: Option<DateTime<Utc>>,
     working_days_elapsed: f64,
     ticket_id: Option<&'a str>,
 }
@@ -55,8 +58,8 @@ fn overdue_item<'a>(w: &'a Withdrawal, state: &AppState) -> OverdueItem<'a> {
         address: &w.address,
         state: w.state.as_str(),
         tx_hash: w.tx_hash.as_ref().map(|h| h.as_str()),
-        requested_at: w.requested_at.to_rfc3339(),
-        overdue_at: w.sla.as_ref().map(|s| s.overdue_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        requested_at: w.requested_at.to_utc(),
+        overdue_at: w.sla.as_ref().map(|s| s.overdue_at),
         working_days_elapsed: sla::working_days_elapsed(state.service.calendar.as_ref(), w, now),
         ticket_id: w.escalation.as_ref().and_then(|e| e.ticket_id.as_deref()),
     }
@@ -85,8 +88,8 @@ fn csv_row(item: &OverdueItem<'_>) -> String {
         item.address.to_owned(),
         item.state.to_owned(),
         item.tx_hash.unwrap_or("").to_owned(),
-        item.requested_at.clone(),
-        item.overdue_at.clone().unwrap_or_default(),
+        rfc3339::utc_text(&item.requested_at),
+        item.overdue_at.as_ref().map(rfc3339::utc_text).unwrap_or_default(),
         format!("{:.2}", item.working_days_elapsed),
         item.ticket_id.unwrap_or("").to_owned(),
     ];

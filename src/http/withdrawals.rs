@@ -6,19 +6,17 @@ use serde::Deserialize;
 
 use super::addresses;
 use super::error::ApiError;
-use super::extract::{language, parse_query, Authenticated, JsonBody};
+use super::extract::{parse_query, view_context, Authenticated, JsonBody};
+use super::query::{parse_cursor, parse_limit, parse_network};
 use super::AppState;
 use crate::auth::Caller;
 use crate::domain::address::ValidatedAddress;
 use crate::domain::withdrawal::{self, parse_requested_at, MAX_REASON_LEN};
-use crate::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
+use crate::domain::{Amount, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use crate::metrics::Metrics;
 use crate::service::Registered;
-use crate::store::{Cursor, ListQuery};
+use crate::store::ListQuery;
 use crate::view::{ViewContext, WithdrawalList, WithdrawalView};
-
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-pub const MAX_PAGE_SIZE: usize = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,17 +36,6 @@ fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a st
     value.as_deref().ok_or_else(|| ApiError::invalid_field(field, format!("{field} is required")))
 }
 
-pub fn parse_network(raw: &str) -> Result<Network, ApiError> {
-    Network::parse(raw).ok_or_else(|| {
-        ApiError::new(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_network",
-            format!("unknown network {raw:?}; see GET /v1/networks for the codes"),
-        )
-        .with_field("network")
-    })
-}
-
 impl RegisterRequest {
     fn parse(self, now: chrono::DateTime<chrono::Utc>, metrics: &Metrics) -> Result<Registration, ApiError> {
         let id = WithdrawalId::parse(required(&self.id, "id")?)?;
@@ -63,22 +50,8 @@ impl RegisterRequest {
         let amount = Amount::parse(required(&self.amount, "amount")?)?;
         let requested_at = self.requested_at.as_deref().map(|t| parse_requested_at(t, now)).transpose()?;
         let tx_hash = self.tx_hash.as_deref().map(|h| TxHash::parse(network, h)).transpose()?;
-        Ok(Registration {
-            id,
-            user_id,
-            coin,
-            network,
-            address: destination.normalized().to_owned(),
-            memo: destination.memo().map(str::to_owned),
-            amount,
-            requested_at,
-            tx_hash,
-        })
+        Ok(Registration { id, user_id, coin, destination, amount, requested_at, tx_hash })
     }
-}
-
-pub fn view_context<'a>(state: &'a AppState, req: &HttpRequest) -> ViewContext<'a> {
-    ViewContext { calendar: state.service.calendar.as_ref(), now: state.service.now(), language: language(req) }
 }
 
 fn view_response(
@@ -216,36 +189,9 @@ impl ListParams {
             ),
         };
         let network = self.network.as_deref().map(parse_network).transpose()?;
-        let after = match self.cursor.as_deref() {
-            None => None,
-            Some(raw) => Some(
-                Cursor::decode(raw)
-                    .ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))?,
-            ),
-        };
-        let limit = match self.limit.as_deref() {
-            None => DEFAULT_PAGE_SIZE,
-            Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
-                ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}"))
-            })?,
-        };
+        let after = parse_cursor(self.cursor.as_deref())?;
+        let limit = parse_limit(self.limit.as_deref())?;
         Ok(ListQuery { user_id, state, network, after, limit })
-    }
-}
-
-pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Cursor>, ApiError> {
-    raw.map(|raw| {
-        Cursor::decode(raw).ok_or_else(|| ApiError::invalid_field("cursor", "cursor is not one this service issued"))
-    })
-    .transpose()
-}
-
-pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
-    match raw {
-        None => Ok(DEFAULT_PAGE_SIZE),
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
-            ApiError::invalid_field("limit", format!("limit must be an integer from 1 to {MAX_PAGE_SIZE}"))
-        }),
     }
 }
 

@@ -33,7 +33,7 @@ async fn a_wrong_network_address_says_where_it_belongs() {
     let verdict: Value =
         validate(&app, SUPPORT_TOKEN, json!({"network": "ETH", "address": TRON})).await.json().await.unwrap();
     assert_eq!(verdict["valid"], false);
-    assert!(verdict["code"].is_string());
+    assert_eq!(verdict["code"], "bad_prefix", "a TRON address does not start with 0x: {verdict}");
     assert!(verdict["reason"].as_str().is_some_and(|r| !r.is_empty()));
     assert_eq!(verdict["detected_networks"], json!(["TRX"]));
 }
@@ -81,7 +81,7 @@ async fn registration_refuses_an_invalid_address_with_the_validators_verdict() {
     let body = expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_address").await;
     assert_eq!(body["error"]["field"], "address");
     assert_eq!(body["error"]["details"]["detected_networks"], json!(["TRX"]));
-    assert!(body["error"]["details"]["code"].is_string());
+    assert_eq!(body["error"]["details"]["code"], "bad_prefix", "{body}");
     expect_error(app.get_as("/v1/withdrawals/w-1", SUPPORT_TOKEN).await, StatusCode::NOT_FOUND, "not_found").await;
 }
 

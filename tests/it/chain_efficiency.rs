@@ -10,22 +10,21 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 use withdrawal_tracker::config::ExplorerKind;
+use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
 use withdrawal_tracker::store::IndexKey;
 
 use crate::support::app::{Backend, TestApp};
+use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
 use crate::support::fake_esplora::{fake_hash, FakeEsplora};
 use crate::support::ganache::Ganache;
-use crate::tracking::{chain_config, BTC_PAYEE, ETH_PAYEE};
 
 async fn register(app: &TestApp, id: &str, network: Network, coin: &str, address: &str, amount: &str, tx: &str) {
     let registration = Registration {
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse("u-bench").unwrap(),
         coin: coin.into(),
-        network,
-        address: address.into(),
-        memo: None,
+        destination: ValidatedAddress::parse(network, address, None).unwrap(),
         amount: Amount::parse(amount).unwrap(),
         requested_at: None,
         tx_hash: Some(TxHash::parse(network, tx).unwrap()),

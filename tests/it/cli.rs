@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use base64::Engine as _;
+
 const BIN: &str = env!("CARGO_BIN_EXE_withdrawal-tracker");
 
 fn run(args: &[&str]) -> (bool, String) {
@@ -64,7 +66,16 @@ fn minted_user_tokens_are_jwts_for_that_user() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/dev.toml");
     let (ok, token) = run(&["mint-user-token", "--config", path, "--user", "alice"]);
     assert!(ok, "{token}");
-    assert_eq!(token.trim().matches('.').count(), 2);
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    assert_eq!(parts.len(), 3, "header.payload.signature: {token}");
+    let decode = |part: &str| -> serde_json::Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64url");
+        serde_json::from_slice(&bytes).expect("a JSON object")
+    };
+    assert_eq!(decode(parts[0])["alg"], "HS256");
+    let claims = decode(parts[1]);
+    assert_eq!(claims["sub"], "alice", "{claims}");
+    assert!(claims["exp"].as_i64().is_some(), "a user token expires: {claims}");
     let (ok, _) = run(&["mint-user-token", "--config", path]);
     assert!(!ok, "--user is required");
 }

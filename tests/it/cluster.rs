@@ -14,6 +14,7 @@ use withdrawal_tracker::domain::{Amount, Network, Registration, UserId, Withdraw
 use withdrawal_tracker::store::{Inserted, RedisStore, Store, StoreError};
 
 use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::destination;
 use crate::support::cluster::ClusterServer;
 use crate::support::fakes::WebhookReceiver;
 use crate::support::ports::free_port;
@@ -37,9 +38,7 @@ fn record(id: &str) -> Withdrawal {
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse("alice").unwrap(),
         coin: "BTC".into(),
-        network: Network::Btc,
-        address: "addr".into(),
-        memo: None,
+        destination: destination(Network::Btc),
         amount: Amount::parse("1.5").unwrap(),
         requested_at: Some(at("2026-03-02T09:00:00Z").fixed_offset()),
         tx_hash: None,

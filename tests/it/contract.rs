@@ -2,10 +2,11 @@
 //! paths must be the same set, and what the live server answers must be a
 //! response the spec declares.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use serde_yaml_ng::Value;
+use withdrawal_tracker::http::error::Code;
 use withdrawal_tracker::http::ROUTES;
 
 use crate::support::app::{withdrawal, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
@@ -62,6 +63,59 @@ fn every_operation_documents_auth_and_the_error_shape() {
             assert!(
                 responses.contains_key("400") && responses.contains_key("413"),
                 "{method} {path} documents bad bodies"
+            );
+        }
+    }
+}
+
+/// The codes `Error.code` lists in the spec are exactly the service's table,
+/// and each response the spec describes names only codes the table gives the
+/// status it is declared under, and every such code is named there.
+#[test]
+fn the_spec_lists_exactly_the_error_codes_of_the_table() {
+    let spec = spec();
+    let listed: BTreeSet<String> = spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+        ["enum"]
+        .as_sequence()
+        .expect("Error.code is an enum")
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    let table: BTreeMap<String, u16> = Code::ALL.iter().map(|c| (c.as_str().to_owned(), c.status().as_u16())).collect();
+    let keys: BTreeSet<String> = table.keys().cloned().collect();
+    assert_eq!(listed.len(), Code::ALL.len(), "openapi.yaml lists a code twice");
+    assert!(keys.difference(&listed).next().is_none(), "missing from openapi.yaml: {:?}", keys.difference(&listed));
+    assert!(listed.difference(&keys).next().is_none(), "not in the table: {:?}", listed.difference(&keys));
+
+    // Which statuses each shared response is declared under.
+    let mut statuses: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for (method, path) in spec_operations(&spec) {
+        let responses = spec["paths"][path.as_str()][method.to_lowercase().as_str()]["responses"].as_mapping().unwrap();
+        for (status, response) in responses {
+            if let Some(name) = response["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/responses/")) {
+                let status: u16 = status.as_str().unwrap().parse().unwrap();
+                statuses.entry(name.to_owned()).or_default().insert(status);
+            }
+        }
+    }
+    let mut described: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
+    for (name, response) in spec["components"]["responses"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let description = response["description"].as_str().unwrap();
+        let named = description.split('`').skip(1).step_by(2).filter(|word| table.contains_key(*word));
+        for code in named {
+            let status = table[code];
+            let declared = statuses.get(name).cloned().unwrap_or_default();
+            assert!(declared.contains(&status), "{name} names `{code}` ({status}) but is declared under {declared:?}");
+            described.entry(status).or_default().insert(code.to_owned());
+        }
+    }
+    let declared_statuses: BTreeSet<u16> = statuses.values().flatten().copied().collect();
+    for (code, status) in &table {
+        if declared_statuses.contains(status) {
+            assert!(
+                described.get(status).is_some_and(|codes| codes.contains(code)),
+                "`{code}` ({status}) is named by no response declared under {status}"
             );
         }
     }

@@ -1,43 +1,21 @@
 //! SLA and escalation end to end: the sweeper against a webhook receiver and
 //! fake Zendesk and Jira servers, with the clock set by the test.
 
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use withdrawal_tracker::config::{Config, JiraConfig, Secret, SinkKind, ZendeskConfig};
+use withdrawal_tracker::config::{JiraConfig, Secret, SinkKind, ZendeskConfig};
 use withdrawal_tracker::domain::{State, WithdrawalId};
 
 use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
+use crate::support::escalation::{at, sweep_at, webhook, OVERDUE, WEBHOOK_SECRET};
 use crate::support::fakes::{
     FakeJira, FakeZendesk, Mode, WebhookReceiver, JIRA_EMAIL, JIRA_TOKEN, ZENDESK_EMAIL, ZENDESK_TOKEN,
 };
 use crate::support::redis::{unique_prefix, RedisServer};
 
-const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
-
-pub(crate) fn at(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-// Requested Monday 2026-03-02 09:00 UTC: at risk Tuesday 09:00, overdue Wednesday 09:00.
-pub(crate) const OVERDUE: &str = "2026-03-04T09:00:00Z";
 const RAISE_DUE: &str = "2026-03-05T09:00:00Z";
-
-pub(crate) fn webhook(url: &str) -> impl FnOnce(&mut Config) + '_ {
-    move |config| {
-        config.tickets.sink = SinkKind::Webhook;
-        config.tickets.url = Some(url.to_owned());
-        config.tickets.secret = Some(Secret::from(WEBHOOK_SECRET));
-        config.tickets.max_attempts = 4;
-    }
-}
-
-async fn sweep_at(app: &TestApp, when: &str) {
-    app.clock.set(at(when));
-    app.sweeper.sweep_once().await.unwrap();
-}
 
 async fn complete(app: &TestApp, id: &str) {
     let id = WithdrawalId::parse(id).unwrap();
@@ -292,14 +270,7 @@ async fn overdue_lists_most_late_first_in_json_and_csv() {
         app.get_as(&format!("/v1/overdue?limit=2&cursor={cursor}"), SUPPORT_TOKEN).await.json().await.unwrap();
     assert_eq!(ids(&next), ["w-eth", "w-late"]);
 
-    let csv = app
-        .client
-        .get(app.url("/v1/overdue"))
-        .bearer_auth(SUPPORT_TOKEN)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
+    let csv = app.get_csv("/v1/overdue", SUPPORT_TOKEN).await;
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = csv.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();

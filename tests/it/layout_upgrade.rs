@@ -14,6 +14,7 @@ use withdrawal_tracker::store::{
 };
 
 use crate::support::app::{Backend, TestApp};
+use crate::support::chains::destination;
 use crate::support::redis::{unique_prefix, RedisServer};
 
 fn broadcast(id: &str, network: Network, byte: &str) -> Withdrawal {
@@ -22,9 +23,7 @@ fn broadcast(id: &str, network: Network, byte: &str) -> Withdrawal {
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse("alice").unwrap(),
         coin: "USDT".into(),
-        network,
-        address: "addr".into(),
-        memo: None,
+        destination: destination(network),
         amount: Amount::parse("1.5").unwrap(),
         requested_at: None,
         tx_hash: Some(TxHash::parse(network, &hash).unwrap()),

@@ -25,3 +25,4 @@ mod replicas;
 mod store_conformance;
 mod tls;
 mod tracking;
+mod wire_times;

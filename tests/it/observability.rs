@@ -45,7 +45,8 @@ async fn exercise(app: &TestApp) {
 async fn metrics_carry_the_documented_families_with_route_patterns_and_pass_promtool() {
     // A followed network, so promtool also lints the explorer families.
     let esplora = crate::support::fake_esplora::FakeEsplora::start(3).await;
-    let chain = crate::tracking::chain_config(withdrawal_tracker::config::ExplorerKind::Esplora, &esplora.base_url, 2);
+    let chain =
+        crate::support::chains::chain_config(withdrawal_tracker::config::ExplorerKind::Esplora, &esplora.base_url, 2);
     let app = TestApp::spawn_with(Backend::Memory, move |c| {
         c.networks.insert("BTC".into(), chain);
     })
@@ -176,7 +177,7 @@ async fn a_real_prometheus_scrapes_the_tracker() {
 
     // A followed network, so the explorer families have samples too.
     let esplora = crate::support::fake_esplora::FakeEsplora::start(4).await;
-    let mut chain = crate::tracking::chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
+    let mut chain = crate::support::chains::chain_config(ExplorerKind::Esplora, &esplora.base_url, 2);
     chain.poll_interval = HumanDuration(Duration::from_millis(200));
     let app = TestApp::spawn_with(Backend::Memory, move |c| {
         c.networks.insert("BTC".into(), chain);

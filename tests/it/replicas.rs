@@ -10,12 +10,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use withdrawal_tracker::config::{ExplorerKind, HumanDuration, Secret};
 
-use crate::escalations::{at, OVERDUE};
 use crate::support::app::{tron_hash, withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{chain_config, BTC_PAYEE};
+use crate::support::escalation::{at, OVERDUE};
 use crate::support::fake_esplora::{fake_hash, FakeEsplora, LoggedRequest, Mode as FakeMode};
 use crate::support::fakes::WebhookReceiver;
 use crate::support::redis::{unique_prefix, RedisServer};
-use crate::tracking::{chain_config, BTC_PAYEE};
 
 #[tokio::test]
 async fn restarting_the_service_loses_nothing() {
@@ -165,7 +165,7 @@ async fn btc_replica(esplora: &FakeEsplora, prefix: &str, i: usize, webhook: Opt
     chain.api_key = Some(Secret::from(replica_key(i).as_str()));
     TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix.to_owned()), |c| {
         if let Some(url) = webhook {
-            crate::escalations::webhook(url)(c);
+            crate::support::escalation::webhook(url)(c);
         }
         c.networks.insert("BTC".into(), chain);
     })

@@ -11,6 +11,7 @@ use withdrawal_tracker::store::{
     index, IndexEntry, IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError, Updated,
 };
 
+use crate::support::chains::destination;
 use crate::support::cluster::ClusterServer;
 use crate::support::redis::{unique_prefix, RedisServer};
 
@@ -23,9 +24,7 @@ fn record(id: &str, user: &str, network: Network, minutes_ago: i64) -> Withdrawa
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse(user).unwrap(),
         coin: "USDT".into(),
-        network,
-        address: "addr".into(),
-        memo: None,
+        destination: destination(network),
         amount: Amount::parse("1.5").unwrap(),
         requested_at: Some((now() - Duration::minutes(minutes_ago)).fixed_offset()),
         tx_hash: None,
@@ -99,7 +98,12 @@ async fn update_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
 async fn update_must_raise_the_version(store: Arc<dyn Store>) {
     let w = record("w-1", "alice", Network::Trx, 0);
     store.insert(&w).await.unwrap();
-    assert!(store.update(&w, &w).await.is_err());
+    let refused = store.update(&w, &w).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Internal(message)) if message.contains("raise the version")),
+        "{refused:?}"
+    );
+    assert_eq!(store.get(&w.id).await.unwrap(), Some(w), "the record is unchanged");
 }
 
 async fn lists_are_newest_first_and_pages_cover_everything_once(store: Arc<dyn Store>) {

@@ -2,38 +2,18 @@
 //! follows the documented API (blocks, reorgs, evictions, replacements, 429s)
 //! and a real Ethereum node (ganache).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use withdrawal_tracker::chain::ChainError;
 use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::tracker::chain::TrackError;
 
-use crate::chain_evm::{init_code, token_runtime, transfer_call, REVERTER};
 use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
+use crate::support::evm_contracts::{init_code, token_runtime, transfer_call, REVERTER};
 use crate::support::fake_esplora::{FakeEsplora, Mode};
 use crate::support::ganache::Ganache;
-
-/// Satoshi's genesis address: a valid mainnet P2PKH.
-pub(crate) const BTC_PAYEE: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
-pub(crate) const ETH_PAYEE: &str = "0x1111111111111111111111111111111111111111";
-
-pub(crate) fn chain_config(explorer: ExplorerKind, url: &str, required: u64) -> NetworkChainConfig {
-    NetworkChainConfig {
-        explorer,
-        urls: vec![url.to_owned()],
-        api_key_header: None,
-        api_key: None,
-        requests_per_second: 1000.0,
-        poll_interval: HumanDuration(Duration::from_secs(3600)),
-        request_timeout: HumanDuration(Duration::from_secs(2)),
-        required_confirmations: Some(required),
-        drop_after: HumanDuration(Duration::from_secs(6 * 3600)),
-        batch_size: 100,
-        tokens: BTreeMap::new(),
-        discover: false,
-        discover_interval: HumanDuration(Duration::from_secs(300)),
-    }
-}
 
 async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
     let network = network.to_owned();
@@ -202,7 +182,13 @@ async fn an_explorer_storm_never_corrupts_state_and_tracking_resumes() {
     esplora.mine(&[&txid]);
     for mode in [Mode::RateLimited(7), Mode::Down, Mode::Malformed] {
         esplora.set_mode(mode);
-        assert!(app.chain_trackers[0].tick().await.is_err(), "{mode:?} is an error, not a state change");
+        let error = app.chain_trackers[0].tick().await.expect_err("an error, not a state change");
+        let expected = match mode {
+            Mode::RateLimited(_) => matches!(error, TrackError::Chain(ChainError::RateLimited { .. })),
+            Mode::Down => matches!(error, TrackError::Chain(ChainError::Unavailable(_))),
+            _ => matches!(error, TrackError::Chain(ChainError::BadResponse(_))),
+        };
+        assert!(expected, "{mode:?} answered {error:?}");
         let view = state_of(&app, "w-1").await;
         assert_eq!(view["state"], "broadcast", "{mode:?} changed nothing");
     }

@@ -176,6 +176,11 @@ impl TestApp {
         self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
+    /// `GET path` asking for CSV (`Accept: text/csv`).
+    pub async fn get_csv(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).header("accept", "text/csv").send().await.unwrap()
+    }
+
     /// Every withdrawal `GET /v1/withdrawals?limit=500{filter}` returns, by id,
     /// following its cursors; `filter` is `""` or starts with `&`.
     pub async fn list_all(&self, filter: &str) -> BTreeMap<String, Value> {

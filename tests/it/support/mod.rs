@@ -1,5 +1,8 @@
 pub mod app;
+pub mod chains;
 pub mod cluster;
+pub mod escalation;
+pub mod evm_contracts;
 pub mod explorer_transport;
 pub mod fake_blockbook;
 pub mod fake_esplora;
