@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use withdrawal_tracker::chain::evm::{Support, TRANSFER_TOPIC};
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, ChainClient, ChainError, ConflictKey, EvmClient, EvmConfig, Payment, Replaced, TxLocation,
+    Asset, BaseUnits, BlockChain, ChainError, ClientConfig, ConflictKey, EvmClient, Payment, Replaced, TxLocation,
 };
 
 use crate::support::ganache::{Ganache, FUNDED};
@@ -58,7 +58,7 @@ pub(crate) fn transfer_call(to: &str, amount: u128) -> String {
 }
 
 fn client(node: &Ganache) -> EvmClient {
-    EvmClient::new(EvmConfig { url: node.url.clone(), timeout: Duration::from_secs(5), batch_size: 20 })
+    EvmClient::new(ClientConfig::new([node.url.clone()], Duration::from_secs(5)), 20)
 }
 
 #[tokio::test]
@@ -197,7 +197,7 @@ async fn batch_refusing_gateway(node_url: String) -> (String, Arc<AtomicUsize>) 
 async fn a_node_that_refuses_batches_gets_single_requests_from_then_on() {
     let node = Ganache::start().await;
     let (gateway, refused) = batch_refusing_gateway(node.url.clone()).await;
-    let evm = EvmClient::new(EvmConfig { url: gateway, timeout: Duration::from_secs(5), batch_size: 20 });
+    let evm = EvmClient::new(ClientConfig::new([gateway], Duration::from_secs(5)), 20);
     let txid = node.send(Some(PAYEE), 7, "0x").await;
     for _ in 0..3 {
         let info = evm.transaction(&txid).await.unwrap().unwrap();
