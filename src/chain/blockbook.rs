@@ -27,7 +27,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{endpoint, parse_json, snippet, ClientConfig, Endpoints};
+use super::http::{endpoint, parse_hash, parse_json, snippet, ClientConfig, Endpoints};
 use super::{
     AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
     Replaced, TxInfo, TxLocation,
@@ -203,14 +203,6 @@ fn read<T: DeserializeOwned>(reply: super::http::Reply, path: &str) -> Result<Op
             status.as_u16(),
             snippet(&reply.body)
         ))),
-    }
-}
-
-fn parse_hash(hash: &str, what: &str) -> Result<String, ChainError> {
-    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hash.to_ascii_lowercase())
-    } else {
-        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
     }
 }
 

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{parse_json, snippet, ClientConfig, Endpoints};
+use super::http::{parse_hash, parse_json, ClientConfig, Endpoints};
 use super::{
     AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
     Replaced, TxInfo, TxLocation,
@@ -101,15 +101,6 @@ impl EsploraClient {
         let txs: Vec<EsploraTx> =
             self.get_json(&format!("/address/{address}/txs")).await?.ok_or(ChainError::NotFound)?;
         txs.into_iter().map(tx_info).collect()
-    }
-}
-
-fn parse_hash(body: &str, what: &str) -> Result<String, ChainError> {
-    let hash = body.trim();
-    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hash.to_ascii_lowercase())
-    } else {
-        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
     }
 }
 

@@ -68,7 +68,7 @@ fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// reqwest's messages include the URL, which may carry an API key.
-pub(super) fn transport_error(error: &reqwest::Error) -> ChainError {
+fn transport_error(error: &reqwest::Error) -> ChainError {
     let what = if error.is_timeout() {
         "timed out".to_owned()
     } else if error.is_connect() {
@@ -80,7 +80,7 @@ pub(super) fn transport_error(error: &reqwest::Error) -> ChainError {
 }
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 allows both).
-pub(super) fn retry_after(response: &Response) -> Option<Duration> {
+fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -91,7 +91,7 @@ pub(super) fn retry_after(response: &Response) -> Option<Duration> {
 
 /// The error for a non-success status other than 404 (which each caller
 /// reads in its own way). Reads a little of the body for the message.
-pub(super) async fn status_error(response: Response) -> ChainError {
+async fn status_error(response: Response) -> ChainError {
     let status = response.status();
     if status == StatusCode::TOO_MANY_REQUESTS {
         return ChainError::RateLimited { retry_after: retry_after(&response) };
@@ -303,6 +303,17 @@ pub(super) fn endpoint(path: &str) -> String {
         .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A block hash as 64 hex digits (surrounding white space ignored),
+/// lowercased; `what` names where it came from in the error.
+pub(super) fn parse_hash(text: &str, what: &str) -> Result<String, ChainError> {
+    let hash = text.trim();
+    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hash.to_ascii_lowercase())
+    } else {
+        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
+    }
 }
 
 /// The start of a body, for error messages.
