@@ -14,11 +14,8 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::auth::Authenticator;
-use crate::chain::failover::Failover;
-use crate::chain::http::Gate;
 use crate::chain::{
-    ApiKey, BlockbookClient, BlockbookConfig, ChainClient, EsploraClient, EsploraConfig, EvmClient, EvmConfig,
-    SolanaClient, SolanaConfig, TronClient, TronConfig, XrplClient, XrplConfig,
+    ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, SolanaClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ExplorerKind};
@@ -253,38 +250,21 @@ fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) ->
         let Some(network) = Network::parse(code) else { continue };
         let gate =
             Arc::new(Gate::new(network, chain.explorer.as_str(), chain.requests_per_second, service.metrics.clone()));
-        let timeout = chain.request_timeout.0;
-        let api_key = match (&chain.api_key_header, &chain.api_key) {
-            (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
-            _ => None,
-        };
-        let base_urls = chain.urls.clone();
-        let client: Arc<dyn ChainClient> = match chain.explorer {
-            ExplorerKind::Esplora => {
-                Arc::new(EsploraClient::new(EsploraConfig { base_urls, api_key, timeout }).with_gate(gate))
-            }
-            ExplorerKind::Blockbook => {
-                Arc::new(BlockbookClient::new(BlockbookConfig { base_urls, api_key, timeout }).with_gate(gate))
-            }
+        let config = ClientConfig::new(chain.urls.clone(), chain.request_timeout.0).with_gate(gate);
+        let api_key = |header: &str| chain.api_key.clone().map(|value| ApiKey { header: header.to_owned(), value });
+        // The key goes to the REST explorers only (TRON's in its own header);
+        // JSON-RPC providers take theirs in the URL.
+        let rest_key = chain.api_key_header.as_deref().and_then(api_key);
+        let client = match chain.explorer {
+            ExplorerKind::Esplora => Chain::Blocks(Arc::new(EsploraClient::new(config.with_api_key(rest_key)))),
+            ExplorerKind::Blockbook => Chain::Blocks(Arc::new(BlockbookClient::new(config.with_api_key(rest_key)))),
             ExplorerKind::Tron => {
-                let api_key = chain.api_key.clone();
-                Arc::new(TronClient::new(TronConfig { base_urls, api_key, timeout }).with_gate(gate))
+                let key = api_key(crate::chain::tron::API_KEY_HEADER);
+                Chain::Blocks(Arc::new(TronClient::new(config.with_api_key(key))))
             }
-            ExplorerKind::Solana => {
-                Arc::new(SolanaClient::new(SolanaConfig { urls: base_urls, timeout }).with_gate(gate))
-            }
-            ExplorerKind::Xrpl => Arc::new(XrplClient::new(XrplConfig { urls: base_urls, timeout }).with_gate(gate)),
-            ExplorerKind::Evm => {
-                let clients = chain
-                    .urls
-                    .iter()
-                    .map(|url| {
-                        let config = EvmConfig { url: url.clone(), timeout, batch_size: chain.batch_size };
-                        Arc::new(EvmClient::new(config).with_gate(gate.clone())) as Arc<dyn ChainClient>
-                    })
-                    .collect();
-                Arc::new(Failover::new(clients))
-            }
+            ExplorerKind::Evm => Chain::Blocks(Arc::new(EvmClient::new(config, chain.batch_size))),
+            ExplorerKind::Solana => Chain::Statuses(Arc::new(SolanaClient::new(config))),
+            ExplorerKind::Xrpl => Chain::Statuses(Arc::new(XrplClient::new(config))),
         };
         let settings = TrackerSettings {
             required_confirmations: chain.required_confirmations(network),

@@ -22,34 +22,21 @@
 //! gone while the node no longer knows our transaction, something else
 //! spent it, so it was replaced by an unnamed transaction.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{endpoint, parse_json, send_with_failover, snippet, Gate};
+use super::http::{endpoint, parse_hash, parse_json, snippet, ClientConfig, Endpoints};
 use super::{
-    ApiKey, Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, OutPoint, Payment,
+    AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
     Replaced, TxInfo, TxLocation,
 };
 
-#[derive(Debug, Clone)]
-pub struct BlockbookConfig {
-    /// Without a trailing slash and without `/api`, e.g.
-    /// `https://doge1.trezor.io`. Tried in order on every request.
-    pub base_urls: Vec<String>,
-    /// Hosted Blockbooks (NOWNodes: `api-key`) want a key header.
-    pub api_key: Option<ApiKey>,
-    /// Per request and per URL.
-    pub timeout: Duration,
-}
-
+/// Base URLs without `/api`, e.g. `https://doge1.trezor.io`; hosted
+/// Blockbooks (NOWNodes: `api-key`) want a key header.
 pub struct BlockbookClient {
-    http: reqwest::Client,
-    config: BlockbookConfig,
-    gate: std::sync::Arc<Gate>,
+    api: Endpoints,
 }
 
 // Only the fields we read; the API sends more.
@@ -148,48 +135,14 @@ struct BbError {
 }
 
 impl BlockbookClient {
-    pub fn new(config: BlockbookConfig) -> Self {
-        let http = super::http::client(config.timeout);
-        Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
-    }
-
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
+    pub fn new(config: ClientConfig) -> Self {
+        Self { api: Endpoints::new(config) }
     }
 
     /// `None` when Blockbook says the thing is not found (HTTP 400 with an
     /// error naming "not found"); any other 4xx is a `BadResponse`.
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
-        let reply = send_with_failover("Blockbook", &self.config.base_urls, &self.gate, |base| {
-            let mut request = self.http.get(format!("{base}{path}"));
-            if let Some(key) = &self.config.api_key {
-                request = request.header(key.header.as_str(), key.value.expose());
-            }
-            request
-        })
-        .await?;
-        if reply.status.is_success() {
-            return parse_json(&reply.body, path).map(Some);
-        }
-        let message = serde_json::from_str::<BbError>(&reply.body).map(|e| e.error);
-        match (reply.status, message) {
-            (StatusCode::BAD_REQUEST, Ok(message)) if message.to_ascii_lowercase().contains("not found") => Ok(None),
-            (StatusCode::NOT_FOUND, _) => Err(ChainError::BadResponse(format!(
-                "{}: HTTP 404: no such endpoint (is the base URL a Blockbook?)",
-                endpoint(path)
-            ))),
-            (status, Ok(message)) => {
-                Err(ChainError::BadResponse(format!("{}: HTTP {}: {message}", endpoint(path), status.as_u16())))
-            }
-            (status, Err(_)) => Err(ChainError::BadResponse(format!(
-                "{}: HTTP {}: {}",
-                endpoint(path),
-                status.as_u16(),
-                snippet(&reply.body)
-            ))),
-        }
+        self.api.get(path, |reply| read(reply, path)).await
     }
 
     /// The best chain's block hash at `height`; `NotFound` above the tip.
@@ -228,11 +181,28 @@ impl BlockbookClient {
     }
 }
 
-fn parse_hash(hash: &str, what: &str) -> Result<String, ChainError> {
-    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hash.to_ascii_lowercase())
-    } else {
-        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
+/// How Blockbook answers: JSON on success, `{"error"}` with HTTP 400 when
+/// something is not found.
+fn read<T: DeserializeOwned>(reply: super::http::Reply, path: &str) -> Result<Option<T>, ChainError> {
+    if reply.status.is_success() {
+        return parse_json(&reply.body, path).map(Some);
+    }
+    let message = serde_json::from_str::<BbError>(&reply.body).map(|e| e.error);
+    match (reply.status, message) {
+        (StatusCode::BAD_REQUEST, Ok(message)) if message.to_ascii_lowercase().contains("not found") => Ok(None),
+        (StatusCode::NOT_FOUND, _) => Err(ChainError::BadResponse(format!(
+            "{}: HTTP 404: no such endpoint (is the base URL a Blockbook?)",
+            endpoint(path)
+        ))),
+        (status, Ok(message)) => {
+            Err(ChainError::BadResponse(format!("{}: HTTP {}: {message}", endpoint(path), status.as_u16())))
+        }
+        (status, Err(_)) => Err(ChainError::BadResponse(format!(
+            "{}: HTTP {}: {}",
+            endpoint(path),
+            status.as_u16(),
+            snippet(&reply.body)
+        ))),
     }
 }
 
@@ -278,7 +248,7 @@ fn tx_info(tx: BbTx) -> Result<TxInfo, ChainError> {
 }
 
 #[async_trait]
-impl ChainClient for BlockbookClient {
+impl AddressHistory for BlockbookClient {
     /// The address's latest transactions (at most 10: discovery looks for a
     /// recent payment, and each costs a request).
     async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
@@ -287,6 +257,13 @@ impl ChainClient for BlockbookClient {
             found.extend(self.transaction(&txid).await?);
         }
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl BlockChain for BlockbookClient {
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        Some(self)
     }
 
     fn name(&self) -> &'static str {

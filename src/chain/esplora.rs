@@ -1,41 +1,20 @@
 //! Esplora REST (Blockstream, mempool.space): several base URLs tried in
 //! order, so a second explorer covers for the first.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::http::{status_error, transport_error, Gate};
+use super::http::{parse_hash, parse_json, ClientConfig, Endpoints};
 use super::{
-    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, OutPoint, Payment, Replaced,
-    TxInfo, TxLocation,
+    AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
+    Replaced, TxInfo, TxLocation,
 };
-use crate::config::Secret;
 
-#[derive(Debug, Clone)]
-pub struct EsploraConfig {
-    /// Without a trailing slash, e.g. `https://blockstream.info/api`. Tried in
-    /// order on every request.
-    pub base_urls: Vec<String>,
-    pub api_key: Option<ApiKey>,
-    /// Per request and per URL.
-    pub timeout: Duration,
-}
-
-/// Sent as a header on every request (providers differ in its name).
-#[derive(Debug, Clone)]
-pub struct ApiKey {
-    pub header: String,
-    pub value: Secret,
-}
-
+/// Base URLs like `https://blockstream.info/api`.
 pub struct EsploraClient {
-    http: reqwest::Client,
-    config: EsploraConfig,
-    gate: std::sync::Arc<Gate>,
+    api: Endpoints,
 }
 
 // Only the fields we read; the API sends more.
@@ -88,53 +67,20 @@ struct EsploraOutspend {
 }
 
 impl EsploraClient {
-    pub fn new(config: EsploraConfig) -> Self {
-        let http = super::http::client(config.timeout);
-        Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
+    pub fn new(config: ClientConfig) -> Self {
+        Self { api: Endpoints::new(config) }
     }
 
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
-    }
-
-    /// The body of a 2xx answer; `None` on 404. Moves to the next URL on
-    /// connect errors, timeouts and 5xx; a 429 or other 4xx is the answer.
+    /// The body of a 2xx answer; `None` on 404; any other 4xx is a
+    /// `BadResponse` (failover as in `Endpoints`).
     async fn get_text(&self, path: &str) -> Result<Option<String>, ChainError> {
-        let mut last = ChainError::Unavailable("no Esplora base URL configured".to_owned());
-        for base in &self.config.base_urls {
-            let mut request = self.http.get(format!("{base}{path}"));
-            if let Some(key) = &self.config.api_key {
-                request = request.header(key.header.as_str(), key.value.expose());
-            }
-            let response = match self.gate.send(request).await {
-                Ok(response) => response,
-                Err(error) => {
-                    last = transport_error(&error);
-                    continue;
-                }
-            };
-            if response.status() == StatusCode::NOT_FOUND {
-                return Ok(None);
-            }
-            if !response.status().is_success() {
-                match status_error(response).await {
-                    error @ ChainError::Unavailable(_) => {
-                        last = error;
-                        continue;
-                    }
-                    error => return Err(error),
-                }
-            }
-            // The body can time out too: that also moves on.
-            match response.text().await {
-                Ok(body) => return Ok(Some(body)),
-                Err(error) => last = transport_error(&error),
-            }
-        }
-        tracing::debug!(path, error = %last, "every Esplora URL failed");
-        Err(last)
+        self.api
+            .get(path, |reply| match reply.status {
+                StatusCode::NOT_FOUND => Ok(None),
+                status if status.is_success() => Ok(Some(reply.body)),
+                _ => Err(reply.unexpected_status()),
+            })
+            .await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
@@ -156,35 +102,6 @@ impl EsploraClient {
             self.get_json(&format!("/address/{address}/txs")).await?.ok_or(ChainError::NotFound)?;
         txs.into_iter().map(tx_info).collect()
     }
-}
-
-fn parse_json<T: DeserializeOwned>(body: &str, path: &str) -> Result<T, ChainError> {
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let at = e.path().to_string();
-        ChainError::BadResponse(format!("{}: at `{at}`: {}", endpoint(path), e.inner()))
-    })
-}
-
-/// The path without ids, so messages group well in logs.
-fn endpoint(path: &str) -> String {
-    path.split('/')
-        .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn parse_hash(body: &str, what: &str) -> Result<String, ChainError> {
-    let hash = body.trim();
-    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hash.to_ascii_lowercase())
-    } else {
-        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
-    }
-}
-
-fn snippet(text: &str) -> String {
-    text.chars().take(80).collect()
 }
 
 fn tx_info(tx: EsploraTx) -> Result<TxInfo, ChainError> {
@@ -217,9 +134,16 @@ fn tx_info(tx: EsploraTx) -> Result<TxInfo, ChainError> {
 }
 
 #[async_trait]
-impl ChainClient for EsploraClient {
+impl AddressHistory for EsploraClient {
     async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
         self.address_transactions(address).await
+    }
+}
+
+#[async_trait]
+impl BlockChain for EsploraClient {
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        Some(self)
     }
 
     fn name(&self) -> &'static str {

@@ -2,17 +2,15 @@
 //! node accepts batches and reads a block's receipts in one call when it has
 //! `eth_getBlockReceipts`; both are detected once and remembered.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::time::Duration;
-
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{status_error, transport_error, Gate};
+use super::http::ClientConfig;
+pub use super::jsonrpc::Support;
+use super::jsonrpc::{from_value, Answer, Envelope, JsonRpc, RpcError, SupportFlag, METHOD_NOT_FOUND};
 use super::{
-    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, EvmCall, Payment, Replaced,
+    Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, EvmCall, Payment, Replaced,
     TxInfo, TxLocation,
 };
 
@@ -23,110 +21,36 @@ pub const TRANSFER_TOPIC: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4
 /// First four bytes of keccak256("transfer(address,uint256)").
 const TRANSFER_SELECTOR: &str = "a9059cbb";
 
-/// EIP-1474 / JSON-RPC 2.0 codes that mean "your request is wrong or the
-/// method does not exist": retrying the same thing will not help.
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
 /// EIP-1474 "limit exceeded", what providers send when throttling.
 const LIMIT_EXCEEDED: i64 = -32005;
 
-#[derive(Debug, Clone)]
-pub struct EvmConfig {
-    /// The node's HTTP JSON-RPC endpoint; may carry a provider key, so it is
-    /// never logged.
-    pub url: String,
-    pub timeout: Duration,
-    /// Calls per batch request (providers cap it, often at 100 or less).
-    pub batch_size: usize,
-}
-
-/// What we learned about an optional node feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Support {
-    Unknown,
-    Supported,
-    Unsupported,
-}
-
-struct SupportFlag(AtomicU8);
-
-impl SupportFlag {
-    const fn new() -> Self {
-        Self(AtomicU8::new(0))
-    }
-
-    fn get(&self) -> Support {
-        match self.0.load(Ordering::Relaxed) {
-            1 => Support::Supported,
-            2 => Support::Unsupported,
-            _ => Support::Unknown,
-        }
-    }
-
-    fn set(&self, support: Support) {
-        let value = match support {
-            Support::Unknown => 0,
-            Support::Supported => 1,
-            Support::Unsupported => 2,
-        };
-        self.0.store(value, Ordering::Relaxed);
-    }
-}
-
+/// Node URLs are JSON-RPC endpoints (they may carry a provider key).
 pub struct EvmClient {
-    http: reqwest::Client,
-    config: EvmConfig,
-    next_id: AtomicU64,
-    batches: SupportFlag,
+    rpc: JsonRpc,
     block_receipts: SupportFlag,
-    gate: std::sync::Arc<Gate>,
 }
 
-/// A JSON-RPC error object, kept apart from transport failures so callers
-/// can detect missing methods.
-#[derive(Debug, Clone, Deserialize)]
-struct RpcError {
-    code: i64,
-    #[serde(default)]
-    message: String,
+/// Whether the error says the method does not exist on this node.
+fn method_missing(error: &RpcError) -> bool {
+    let message = error.message.to_ascii_lowercase();
+    error.code == METHOD_NOT_FOUND
+        || (message.contains("method")
+            && ["not found", "not supported", "does not exist", "not available"].iter().any(|m| message.contains(m)))
 }
 
-impl RpcError {
-    fn method_missing(&self) -> bool {
-        let message = self.message.to_ascii_lowercase();
-        self.code == METHOD_NOT_FOUND
-            || (message.contains("method")
-                && ["not found", "not supported", "does not exist", "not available"]
-                    .iter()
-                    .any(|m| message.contains(m)))
-    }
-
-    fn into_chain_error(self, method: &str) -> ChainError {
-        let message = self.message.to_ascii_lowercase();
-        let what = format!("{method}: JSON-RPC error {}: {}", self.code, self.message);
-        if self.code == LIMIT_EXCEEDED || message.contains("rate limit") || message.contains("too many requests") {
-            ChainError::RateLimited { retry_after: None }
-        } else if matches!(self.code, PARSE_ERROR | INVALID_REQUEST | METHOD_NOT_FOUND | INVALID_PARAMS) {
-            ChainError::BadResponse(what)
-        } else {
-            // -32000 ("header not found"), -32603 internal error and the like:
-            // the node is behind or struggling; asking later may work.
-            ChainError::Unavailable(what)
-        }
+/// EIP-1474 codes: throttling, a wrong request (or a missing method), or a
+/// node that is behind or struggling, where another node may answer.
+fn classify(error: &RpcError, method: &str) -> ChainError {
+    if error.code == LIMIT_EXCEEDED || error.says_rate_limited() {
+        ChainError::RateLimited { retry_after: None }
+    } else if error.is_bad_request() || method_missing(error) {
+        ChainError::BadResponse(error.describe(method))
+    } else {
+        // -32000 ("header not found"), -32603 internal error and the like:
+        // the node is behind or struggling; asking later may work.
+        ChainError::Unavailable(error.describe(method))
     }
 }
-
-#[derive(Deserialize)]
-struct RpcResponse {
-    id: Option<Value>,
-    #[serde(default)]
-    result: Value,
-    error: Option<RpcError>,
-}
-
-type Answer = Result<Value, RpcError>;
 
 /// A hex quantity (`"0x1a"`) of up to 128 bits.
 #[derive(Debug, Clone, Copy)]
@@ -192,27 +116,18 @@ struct RpcLog {
 }
 
 impl EvmClient {
-    pub fn new(config: EvmConfig) -> Self {
-        let http = super::http::client(config.timeout);
+    /// `batch_size`: calls per batch request (providers cap it, often at 100
+    /// or less).
+    pub fn new(config: ClientConfig, batch_size: usize) -> Self {
         Self {
-            http,
-            config,
-            next_id: AtomicU64::new(1),
-            batches: SupportFlag::new(),
+            rpc: JsonRpc::new(config, Envelope::JsonRpc2, classify).with_batches(batch_size),
             block_receipts: SupportFlag::new(),
-            gate: std::sync::Arc::new(Gate::unlimited()),
         }
-    }
-
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
     }
 
     /// A block with full transactions, by number or tag (`"latest"`).
     async fn full_block(&self, number: Value) -> Result<Block, ChainError> {
-        let block: Option<RpcBlock<RpcTx>> = self.request("eth_getBlockByNumber", json!([number, true])).await?;
+        let block: Option<RpcBlock<RpcTx>> = self.rpc.request("eth_getBlockByNumber", json!([number, true])).await?;
         let block = block.ok_or(ChainError::NotFound)?;
         let txs = block
             .transactions
@@ -230,7 +145,7 @@ impl EvmClient {
 
     /// Whether the node has accepted (or refused) a batch request yet.
     pub fn batch_support(&self) -> Support {
-        self.batches.get()
+        self.rpc.batch_support()
     }
 
     /// Whether the node has `eth_getBlockReceipts`, once we have asked.
@@ -239,7 +154,7 @@ impl EvmClient {
     }
 
     pub async fn chain_id(&self) -> Result<u64, ChainError> {
-        let id: Quantity = self.request("eth_chainId", json!([])).await?;
+        let id: Quantity = self.rpc.request("eth_chainId", json!([])).await?;
         id.as_u64("eth_chainId")
     }
 
@@ -254,111 +169,18 @@ impl EvmClient {
         if !tokens.is_empty() {
             filter["address"] = json!(tokens);
         }
-        let logs: Vec<RpcLog> = self.request("eth_getLogs", json!([filter])).await?;
+        let logs: Vec<RpcLog> = self.rpc.request("eth_getLogs", json!([filter])).await?;
         Ok(logs
             .iter()
             .filter_map(|log| Some((log.transaction_hash.as_deref()?.to_ascii_lowercase(), decode_transfer_log(log)?)))
             .collect())
     }
 
-    async fn post(&self, body: &Value) -> Result<Value, ChainError> {
-        let response =
-            self.gate.send(self.http.post(&self.config.url).json(body)).await.map_err(|e| transport_error(&e))?;
-        if !response.status().is_success() {
-            return Err(status_error(response).await);
-        }
-        let text = response.text().await.map_err(|e| transport_error(&e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| ChainError::BadResponse(format!("JSON-RPC response is not JSON ({e}): {:.80}", text)))
-    }
-
-    fn envelope(&self, method: &str, params: &Value) -> (u64, Value) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        (id, json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-    }
-
-    async fn single(&self, method: &str, params: &Value) -> Result<Answer, ChainError> {
-        let (_, body) = self.envelope(method, params);
-        let reply = self.post(&body).await?;
-        let response: RpcResponse = from_value(reply, method)?;
-        Ok(match response.error {
-            Some(error) => Err(error),
-            None => Ok(response.result),
-        })
-    }
-
-    /// One call, its error object already turned into a `ChainError`.
-    async fn request<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, ChainError> {
-        let result = self.single(method, &params).await?.map_err(|e| e.into_chain_error(method))?;
-        from_value(result, method)
-    }
-
-    /// Answers in call order. Sent as batches of `batch_size` while the node
-    /// accepts them; the first refusal switches to one request per call for
-    /// the life of the client.
-    async fn batch(&self, calls: &[(&str, Value)]) -> Result<Vec<Answer>, ChainError> {
-        let mut answers = Vec::with_capacity(calls.len());
-        for chunk in calls.chunks(self.config.batch_size.max(1)) {
-            if chunk.len() > 1 && self.batches.get() != Support::Unsupported {
-                if let Some(chunk_answers) = self.try_batch(chunk).await? {
-                    answers.extend(chunk_answers);
-                    continue;
-                }
-            }
-            for (method, params) in chunk {
-                answers.push(self.single(method, params).await?);
-            }
-        }
-        Ok(answers)
-    }
-
-    /// `Ok(None)` when the node refused the batch as such.
-    async fn try_batch(&self, chunk: &[(&str, Value)]) -> Result<Option<Vec<Answer>>, ChainError> {
-        let (ids, bodies): (Vec<u64>, Vec<Value>) =
-            chunk.iter().map(|(method, params)| self.envelope(method, params)).unzip();
-        let reply = match self.post(&Value::Array(bodies)).await {
-            Ok(reply) => reply,
-            // Some gateways answer a batch with HTTP 400/405/413.
-            Err(ChainError::BadResponse(why)) if self.batches.get() == Support::Unknown => {
-                return Ok(self.refused_batches(&why));
-            }
-            Err(error) => return Err(error),
-        };
-        let Value::Array(replies) = reply else {
-            // A single error object instead of an array: the batch was refused.
-            if self.batches.get() == Support::Unknown {
-                return Ok(self.refused_batches(&reply.to_string()));
-            }
-            return Err(ChainError::BadResponse(format!("batch answered with a non-array: {:.80}", reply.to_string())));
-        };
-        self.batches.set(Support::Supported);
-        let mut by_id: Vec<Option<Answer>> = vec![None; ids.len()];
-        for reply in replies {
-            let response: RpcResponse = from_value(reply, "batch")?;
-            let index = response.id.as_ref().and_then(Value::as_u64).and_then(|id| ids.iter().position(|&i| i == id));
-            let Some(index) = index else {
-                return Err(ChainError::BadResponse(format!("batch answer with unknown id {:?}", response.id)));
-            };
-            by_id[index] = Some(match response.error {
-                Some(error) => Err(error),
-                None => Ok(response.result),
-            });
-        }
-        let answers: Option<Vec<Answer>> = by_id.into_iter().collect();
-        answers.map(Some).ok_or_else(|| ChainError::BadResponse("batch answer is missing some ids".to_owned()))
-    }
-
-    fn refused_batches(&self, why: &str) -> Option<Vec<Answer>> {
-        tracing::info!(why = %why.chars().take(120).collect::<String>(), "node refuses JSON-RPC batches; sending single requests");
-        self.batches.set(Support::Unsupported);
-        None
-    }
-
     /// Receipts of `txids` in `block`: one `eth_getBlockReceipts` when the
     /// node has it, else one batch of `eth_getTransactionReceipt`.
     async fn receipts(&self, block: &BlockRef, txids: &[&str]) -> Result<Vec<RpcReceipt>, ChainError> {
         if self.block_receipts.get() != Support::Unsupported {
-            match self.single("eth_getBlockReceipts", &json!([block.hash])).await? {
+            match self.rpc.call("eth_getBlockReceipts", json!([block.hash])).await? {
                 Ok(Value::Null) => return Err(ChainError::NotFound),
                 Ok(all) => {
                     self.block_receipts.set(Support::Supported);
@@ -368,27 +190,22 @@ impl EvmClient {
                         .filter(|r| txids.iter().any(|t| t.eq_ignore_ascii_case(&r.transaction_hash)))
                         .collect());
                 }
-                Err(error) if error.method_missing() => {
+                Err(error) if method_missing(&error) => {
                     tracing::info!(message = %error.message, "node lacks eth_getBlockReceipts; reading receipts one by one");
                     self.block_receipts.set(Support::Unsupported);
                 }
-                Err(error) => return Err(error.into_chain_error("eth_getBlockReceipts")),
+                Err(error) => return Err(classify(&error, "eth_getBlockReceipts")),
             }
         }
         let calls: Vec<(&str, Value)> = txids.iter().map(|t| ("eth_getTransactionReceipt", json!([t]))).collect();
         let mut receipts = Vec::new();
-        for answer in self.batch(&calls).await? {
+        for answer in self.rpc.batch(&calls).await? {
             let receipt: Option<RpcReceipt> =
-                from_value(answer.map_err(|e| e.into_chain_error("eth_getTransactionReceipt"))?, "receipt")?;
+                from_value(answer.map_err(|e| classify(&e, "eth_getTransactionReceipt"))?, "receipt")?;
             receipts.extend(receipt);
         }
         Ok(receipts)
     }
-}
-
-fn from_value<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, ChainError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| ChainError::BadResponse(format!("{what}: at `{}`: {}", e.path(), e.inner())))
 }
 
 fn parse_quantity(text: &str) -> Option<u128> {
@@ -495,7 +312,7 @@ fn tx_info(
 }
 
 #[async_trait]
-impl ChainClient for EvmClient {
+impl BlockChain for EvmClient {
     fn name(&self) -> &'static str {
         "evm"
     }
@@ -503,7 +320,7 @@ impl ChainClient for EvmClient {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn tip(&self) -> Result<BlockRef, ChainError> {
         // One call gives height and hash of the same block.
-        let block: Option<RpcBlock<Value>> = self.request("eth_getBlockByNumber", json!(["latest", false])).await?;
+        let block: Option<RpcBlock<Value>> = self.rpc.request("eth_getBlockByNumber", json!(["latest", false])).await?;
         let block = block.ok_or_else(|| ChainError::BadResponse("no latest block".to_owned()))?;
         Ok(BlockRef { height: block.number.as_u64("number")?, hash: block.hash.to_ascii_lowercase() })
     }
@@ -524,24 +341,23 @@ impl ChainClient for EvmClient {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError> {
         let at: Option<RpcBlock<Value>> =
-            self.request("eth_getBlockByNumber", json!([format!("{:#x}", block.height), false])).await?;
+            self.rpc.request("eth_getBlockByNumber", json!([format!("{:#x}", block.height), false])).await?;
         Ok(at.is_some_and(|at| at.hash.eq_ignore_ascii_case(&block.hash)))
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         let answers = self
+            .rpc
             .batch(&[("eth_getTransactionByHash", json!([txid])), ("eth_getTransactionReceipt", json!([txid]))])
             .await?;
         let [tx, receipt]: [Answer; 2] =
             answers.try_into().map_err(|_| ChainError::BadResponse("expected two answers".to_owned()))?;
         let tx: Option<RpcTx> =
-            from_value(tx.map_err(|e| e.into_chain_error("eth_getTransactionByHash"))?, "eth_getTransactionByHash")?;
+            from_value(tx.map_err(|e| classify(&e, "eth_getTransactionByHash"))?, "eth_getTransactionByHash")?;
         let Some(tx) = tx else { return Ok(None) };
-        let receipt: Option<RpcReceipt> = from_value(
-            receipt.map_err(|e| e.into_chain_error("eth_getTransactionReceipt"))?,
-            "eth_getTransactionReceipt",
-        )?;
+        let receipt: Option<RpcReceipt> =
+            from_value(receipt.map_err(|e| classify(&e, "eth_getTransactionReceipt"))?, "eth_getTransactionReceipt")?;
         let fallback = match (tx.block_number, &tx.block_hash) {
             (Some(number), Some(hash)) => {
                 TxLocation::Block(BlockRef { height: number.as_u64("blockNumber")?, hash: hash.to_ascii_lowercase() })
@@ -579,6 +395,7 @@ impl ChainClient for EvmClient {
             return Err(ChainError::BadResponse("EVM replacement needs a nonce, got outpoints".to_owned()));
         };
         let answers = self
+            .rpc
             .batch(&[
                 ("eth_getTransactionReceipt", json!([txid])),
                 ("eth_getTransactionCount", json!([from, "latest"])),
@@ -586,15 +403,13 @@ impl ChainClient for EvmClient {
             .await?;
         let [receipt, count]: [Answer; 2] =
             answers.try_into().map_err(|_| ChainError::BadResponse("expected two answers".to_owned()))?;
-        let receipt: Option<Value> = from_value(
-            receipt.map_err(|e| e.into_chain_error("eth_getTransactionReceipt"))?,
-            "eth_getTransactionReceipt",
-        )?;
+        let receipt: Option<Value> =
+            from_value(receipt.map_err(|e| classify(&e, "eth_getTransactionReceipt"))?, "eth_getTransactionReceipt")?;
         if receipt.is_some() {
             return Ok(None); // mined: it is the one that used the nonce
         }
         let count: Quantity =
-            from_value(count.map_err(|e| e.into_chain_error("eth_getTransactionCount"))?, "eth_getTransactionCount")?;
+            from_value(count.map_err(|e| classify(&e, "eth_getTransactionCount"))?, "eth_getTransactionCount")?;
         // The sender's mined transactions use nonces 0..count: ours is taken,
         // yet ours has no receipt, so another transaction took it.
         Ok((count.0 > u128::from(*nonce)).then_some(Replaced { by: None }))
@@ -649,11 +464,10 @@ mod tests {
 
     #[test]
     fn rpc_errors_sort_into_chain_errors() {
-        let err = |code, message: &str| RpcError { code, message: message.to_owned() }.into_chain_error("m");
+        let err = |code, message: &str| classify(&RpcError::new(code, message), "m");
         assert!(matches!(err(-32601, "the method x does not exist"), ChainError::BadResponse(_)));
         assert!(matches!(err(-32005, "limit exceeded"), ChainError::RateLimited { .. }));
         assert!(matches!(err(-32000, "header not found"), ChainError::Unavailable(_)));
-        assert!(RpcError { code: -32000, message: "the method eth_getBlockReceipts is not available".into() }
-            .method_missing());
+        assert!(method_missing(&RpcError::new(-32000, "the method eth_getBlockReceipts is not available")));
     }
 }

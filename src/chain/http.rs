@@ -1,15 +1,65 @@
-//! HTTP details the REST clients share: status and transport errors sorted
-//! into `ChainError`s, failover across base URLs, JSON errors that say where.
+//! What every client of a chain API shares: one client config shape, the
+//! endpoint set (one network's base URLs, key header, HTTP client and `Gate`)
+//! with the one failover loop over those URLs, status and transport errors
+//! sorted into `ChainError`s, JSON errors that say where.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Response, StatusCode};
 
 use super::ChainError;
+use crate::config::Secret;
+
+/// How to reach one network's API, for every client: REST or JSON-RPC.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Without a trailing slash (REST clients append paths; JSON-RPC clients
+    /// post to the URL as it is). Tried in order on every request; may carry
+    /// a provider key, so never logged.
+    pub base_urls: Vec<String>,
+    /// Sent as a header on every request.
+    pub api_key: Option<ApiKey>,
+    /// Per request and per URL.
+    pub timeout: Duration,
+    /// The network's request budget and request metrics, shared by all its
+    /// clients and URLs.
+    pub gate: Arc<Gate>,
+}
+
+impl ClientConfig {
+    /// No API key, and no budget or metrics (`Gate::unlimited`).
+    pub fn new<U: Into<String>>(base_urls: impl IntoIterator<Item = U>, timeout: Duration) -> ClientConfig {
+        ClientConfig {
+            base_urls: base_urls.into_iter().map(Into::into).collect(),
+            api_key: None,
+            timeout,
+            gate: Arc::new(Gate::unlimited()),
+        }
+    }
+
+    pub fn with_api_key(mut self, api_key: Option<ApiKey>) -> ClientConfig {
+        self.api_key = api_key;
+        self
+    }
+
+    /// Sends every request through `gate` (the network's budget and metrics).
+    pub fn with_gate(mut self, gate: Arc<Gate>) -> ClientConfig {
+        self.gate = gate;
+        self
+    }
+}
+
+/// Sent as a header on every request (providers differ in its name).
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub header: String,
+    pub value: Secret,
+}
 
 /// The HTTP client every explorer client uses: one timeout per request.
-pub(super) fn client(timeout: Duration) -> reqwest::Client {
+fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
@@ -18,7 +68,7 @@ pub(super) fn client(timeout: Duration) -> reqwest::Client {
 }
 
 /// reqwest's messages include the URL, which may carry an API key.
-pub(super) fn transport_error(error: &reqwest::Error) -> ChainError {
+fn transport_error(error: &reqwest::Error) -> ChainError {
     let what = if error.is_timeout() {
         "timed out".to_owned()
     } else if error.is_connect() {
@@ -30,7 +80,7 @@ pub(super) fn transport_error(error: &reqwest::Error) -> ChainError {
 }
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 allows both).
-pub(super) fn retry_after(response: &Response) -> Option<Duration> {
+fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -41,7 +91,7 @@ pub(super) fn retry_after(response: &Response) -> Option<Duration> {
 
 /// The error for a non-success status other than 404 (which each caller
 /// reads in its own way). Reads a little of the body for the message.
-pub(super) async fn status_error(response: Response) -> ChainError {
+async fn status_error(response: Response) -> ChainError {
     let status = response.status();
     if status == StatusCode::TOO_MANY_REQUESTS {
         return ChainError::RateLimited { retry_after: retry_after(&response) };
@@ -62,6 +112,12 @@ pub struct Gate {
     labels: Option<(String, &'static str, std::sync::Arc<crate::metrics::Metrics>)>,
     requests_per_second: f64,
     budget: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("requests_per_second", &self.requests_per_second).finish_non_exhaustive()
+    }
 }
 
 impl Gate {
@@ -132,56 +188,102 @@ impl Gate {
     }
 }
 
-/// A 2xx answer, or a 4xx other than 429 that the caller reads in its own
-/// way (Blockbook answers 400 for "not found", TronGrid 403 when throttling).
+/// An answer to read: a 2xx, or a 4xx other than 429 and 408 that the
+/// client reads in its own way (Esplora 404 for "not found", Blockbook 400,
+/// TronGrid 403 when throttling).
 pub(super) struct Reply {
     pub status: StatusCode,
     pub body: String,
 }
 
-/// Sends the request `build` makes for each base URL in order until one
-/// answers: connect errors, timeouts (the body's too) and 5xx move on to the
-/// next URL; a 429 is the answer (another URL of the same provider would
-/// throttle as well). `api` names the API in the final error's log line.
-pub(super) async fn send_with_failover<F>(
-    api: &str,
-    base_urls: &[String],
-    gate: &Gate,
-    build: F,
-) -> Result<Reply, ChainError>
-where
-    F: Fn(&str) -> reqwest::RequestBuilder,
-{
-    let mut last = ChainError::Unavailable(format!("no {api} base URL configured"));
-    for base in base_urls {
-        let response = match gate.send(build(base)).await {
-            Ok(response) => response,
-            Err(error) => {
-                last = transport_error(&error);
-                continue;
-            }
-        };
-        let status = response.status();
-        let readable = status.is_success()
-            || (status.is_client_error()
-                && status != StatusCode::TOO_MANY_REQUESTS
-                && status != StatusCode::REQUEST_TIMEOUT);
-        if !readable {
-            match status_error(response).await {
-                error @ ChainError::Unavailable(_) => {
-                    last = error;
-                    continue;
-                }
-                error => return Err(error),
-            }
-        }
-        match response.text().await {
-            Ok(body) => return Ok(Reply { status, body }),
-            Err(error) => last = transport_error(&error),
-        }
+impl Reply {
+    /// The error for a status the client does not expect: `HTTP 400: <body>`.
+    pub fn unexpected_status(&self) -> ChainError {
+        let body: String = self.body.chars().take(200).collect();
+        ChainError::BadResponse(format!("HTTP {}: {body}", self.status.as_u16()))
     }
-    tracing::debug!(api, error = %last, "every base URL failed");
-    Err(last)
+}
+
+/// One network's API as every client reaches it: the base URLs in order,
+/// the API key header, the HTTP client (with the timeout) and the `Gate`.
+pub(super) struct Endpoints {
+    http: reqwest::Client,
+    base_urls: Vec<String>,
+    api_key: Option<ApiKey>,
+    gate: Arc<Gate>,
+}
+
+impl Endpoints {
+    pub fn new(config: ClientConfig) -> Endpoints {
+        let ClientConfig { base_urls, api_key, timeout, gate } = config;
+        Endpoints { http: client(timeout), base_urls, api_key, gate }
+    }
+
+    /// GET `{base}{path}`; see `send`.
+    pub async fn get<T>(&self, path: &str, read: impl Fn(Reply) -> Result<T, ChainError>) -> Result<T, ChainError> {
+        self.send(path, |base| self.http.get(format!("{base}{path}")), read).await
+    }
+
+    /// POST `body` as JSON to `{base}{path}` (`path` empty for JSON-RPC);
+    /// `what` names the call in logs. See `send`.
+    pub async fn post<T>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &serde_json::Value,
+        read: impl Fn(Reply) -> Result<T, ChainError>,
+    ) -> Result<T, ChainError> {
+        self.send(what, |base| self.http.post(format!("{base}{path}")).json(body), read).await
+    }
+
+    /// The one failover loop: sends the request `build` makes for each base
+    /// URL in order until one gives an answer. Connect errors, timeouts (the
+    /// body's too), 5xx and 408, and whatever `read` turns into `Unavailable`
+    /// (a node saying it is behind) move on to the next URL; a 429 is the
+    /// answer (another URL of the same provider would throttle as well), and
+    /// so is anything else `read` returns. URLs may carry keys: logs name
+    /// them by index.
+    async fn send<T>(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        read: impl Fn(Reply) -> Result<T, ChainError>,
+    ) -> Result<T, ChainError> {
+        let mut last = ChainError::Unavailable("no base URL configured".to_owned());
+        for (index, base) in self.base_urls.iter().enumerate() {
+            let mut request = build(base);
+            if let Some(key) = &self.api_key {
+                request = request.header(key.header.as_str(), key.value.expose());
+            }
+            let answer = match self.gate.send(request).await {
+                Err(error) => Err(transport_error(&error)),
+                Ok(response) => {
+                    let status = response.status();
+                    let readable = status.is_success()
+                        || (status.is_client_error()
+                            && status != StatusCode::TOO_MANY_REQUESTS
+                            && status != StatusCode::REQUEST_TIMEOUT);
+                    if !readable {
+                        Err(status_error(response).await)
+                    } else {
+                        match response.text().await {
+                            Ok(body) => read(Reply { status, body }),
+                            Err(error) => Err(transport_error(&error)),
+                        }
+                    }
+                }
+            };
+            match answer {
+                Err(error @ ChainError::Unavailable(_)) => {
+                    tracing::debug!(what = %endpoint(what), url = index, %error, "trying the next URL");
+                    last = error;
+                }
+                answer => return answer,
+            }
+        }
+        tracing::debug!(what = %endpoint(what), error = %last, "every URL failed");
+        Err(last)
+    }
 }
 
 /// JSON into `T`, or a `BadResponse` naming the endpoint and the path inside
@@ -203,61 +305,20 @@ pub(super) fn endpoint(path: &str) -> String {
         .join("/")
 }
 
+/// A block hash as 64 hex digits (surrounding white space ignored),
+/// lowercased; `what` names where it came from in the error.
+pub(super) fn parse_hash(text: &str, what: &str) -> Result<String, ChainError> {
+    let hash = text.trim();
+    if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hash.to_ascii_lowercase())
+    } else {
+        Err(ChainError::BadResponse(format!("{what}: expected a 64-hex-digit hash, got {:?}", snippet(hash))))
+    }
+}
+
 /// The start of a body, for error messages.
 pub(super) fn snippet(text: &str) -> String {
     text.chars().take(120).collect()
-}
-
-/// POSTs `body` (JSON) to each URL in order until one gives an answer:
-/// connect errors, timeouts, 5xx, and whatever `read` turns into
-/// `Unavailable` (a node saying it is behind) move on to the next URL; a 429,
-/// another 4xx, or anything else `read` returns is the answer. `what` names
-/// the call in logs; URLs may carry keys, so they are never logged.
-pub(super) async fn post_with_failover<T>(
-    http: &reqwest::Client,
-    gate: &Gate,
-    urls: &[String],
-    body: &serde_json::Value,
-    what: &str,
-    read: impl Fn(&str) -> Result<T, ChainError>,
-) -> Result<T, ChainError> {
-    let mut last = ChainError::Unavailable("no URL configured".to_owned());
-    for (index, url) in urls.iter().enumerate() {
-        let response = match gate.send(http.post(url).json(body)).await {
-            Ok(response) => response,
-            Err(error) => {
-                last = transport_error(&error);
-                tracing::debug!(what, url = index, error = %last, "trying the next URL");
-                continue;
-            }
-        };
-        if !response.status().is_success() {
-            match status_error(response).await {
-                error @ ChainError::Unavailable(_) => {
-                    tracing::debug!(what, url = index, error = %error, "trying the next URL");
-                    last = error;
-                    continue;
-                }
-                error => return Err(error),
-            }
-        }
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(error) => {
-                last = transport_error(&error);
-                continue;
-            }
-        };
-        match read(&text) {
-            Err(error @ ChainError::Unavailable(_)) => {
-                tracing::debug!(what, url = index, error = %error, "trying the next URL");
-                last = error;
-            }
-            answer => return answer,
-        }
-    }
-    tracing::debug!(what, error = %last, "every URL failed");
-    Err(last)
 }
 
 #[cfg(test)]

@@ -1,30 +1,35 @@
-//! What the tracker needs from a blockchain, behind one small trait: the tip,
-//! a block's transactions, whether a block is still on the best chain, one
-//! transaction's outcome and payments, and whether it was replaced. One file
-//! per explorer API; nothing here knows about withdrawals.
+//! What the tracker needs from a blockchain, behind one of two traits: a
+//! `BlockChain` (the tip, a block's transactions, whether a block is still on
+//! the best chain, one transaction's outcome and payments, whether it was
+//! replaced) or a `StatusChain` (the status of pending transactions in
+//! batches). One file per explorer API, filling in one of them; the HTTP
+//! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
+//! Nothing here knows about withdrawals.
 
 pub mod blockbook;
 pub mod esplora;
 pub mod evm;
-pub mod failover;
 pub mod http;
+mod jsonrpc;
 pub mod solana;
 pub mod tron;
 mod units;
 pub mod xrpl;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use blockbook::{BlockbookClient, BlockbookConfig};
-pub use esplora::{ApiKey, EsploraClient, EsploraConfig};
-pub use evm::{EvmClient, EvmConfig};
-pub use solana::{SolanaClient, SolanaConfig};
-pub use tron::{TronClient, TronConfig};
+pub use blockbook::BlockbookClient;
+pub use esplora::EsploraClient;
+pub use evm::EvmClient;
+pub use http::{ApiKey, ClientConfig, Gate};
+pub use solana::SolanaClient;
+pub use tron::TronClient;
 pub use units::{BaseUnits, UnitsError};
-pub use xrpl::{XrplClient, XrplConfig};
+pub use xrpl::XrplClient;
 
 /// Sorted by what the caller should do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,19 +176,7 @@ pub struct Replaced {
     pub by: Option<String>,
 }
 
-/// How the tracker follows a chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Poll the tip; read each new block's transaction ids once; match
-    /// pending hashes locally (UTXO and EVM chains, TRON).
-    Blocks,
-    /// Ask for the status of pending transactions in batches of up to
-    /// `max_batch` (Solana `getSignatureStatuses`, XRPL `tx`): chains whose
-    /// blocks are too large or too frequent to read whole.
-    Statuses { max_batch: usize },
-}
-
-/// Where a transaction stands, for `Strategy::Statuses` chains.
+/// Where a transaction stands, for a `StatusChain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxStatus {
     pub txid: String,
@@ -200,7 +193,7 @@ pub struct TxStatus {
     pub expired: bool,
 }
 
-/// A transaction the tracker is waiting for on a `Strategy::Statuses` chain,
+/// A transaction the tracker is waiting for on a `StatusChain`,
 /// with what it recorded at broadcast.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingTx {
@@ -226,29 +219,13 @@ impl PendingTx {
     }
 }
 
+/// A chain the tracker follows block by block: poll the tip, read each new
+/// block's transaction ids once, match pending hashes locally (UTXO and EVM
+/// chains, TRON).
 #[async_trait]
-pub trait ChainClient: Send + Sync + 'static {
+pub trait BlockChain: Send + Sync + 'static {
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;
-
-    fn strategy(&self) -> Strategy {
-        Strategy::Blocks
-    }
-
-    /// For `Strategy::Statuses` chains: the status of each of `txids` (at
-    /// most `max_batch`), in order.
-    async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
-        let _ = txids;
-        Err(ChainError::BadResponse(format!("{} follows blocks, not statuses", self.name())))
-    }
-
-    /// `statuses` with what the tracker recorded at broadcast, so that a
-    /// transaction the node never saw can be reported `expired` once its last
-    /// valid height passed. Clients without expiry answer `statuses`.
-    async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
-        let txids: Vec<String> = txs.iter().map(|tx| tx.txid.clone()).collect();
-        self.statuses(&txids).await
-    }
 
     /// The best chain's tip, height and hash from one consistent read.
     async fn tip(&self) -> Result<BlockRef, ChainError>;
@@ -287,15 +264,61 @@ pub trait ChainClient: Send + Sync + 'static {
         Ok(found)
     }
 
-    /// Transactions paying `address`, newest first as the API lists them (for
-    /// discovering a payment whose hash the exchange never sent).
-    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
-        let _ = address;
-        Err(ChainError::BadResponse(format!("{} cannot list an address's transactions", self.name())))
+    /// The API's address index, where it has one (UTXO explorers): `None`
+    /// for chains whose payments are found in their blocks (EVM) or not at
+    /// all (TRON).
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
     }
 
     /// Whether `txid` was replaced by another transaction spending the same
     /// `conflict` (from its `TxInfo`); `None` while it was not (it may still
     /// be pending, mined, or just dropped).
     async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError>;
+}
+
+/// An explorer's index of transactions by address.
+#[async_trait]
+pub trait AddressHistory: Send + Sync {
+    /// Transactions paying `address`, newest first as the API lists them (for
+    /// discovering a payment whose hash the exchange never sent).
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError>;
+}
+
+/// A chain the tracker follows by asking for the status of pending
+/// transactions in batches (Solana `getSignatureStatuses`, XRPL `tx`):
+/// chains whose blocks are too large or too frequent to read whole.
+#[async_trait]
+pub trait StatusChain: Send + Sync + 'static {
+    /// A short name for logs and metrics.
+    fn name(&self) -> &'static str;
+
+    /// How many transactions one `statuses_of` call should be given at most.
+    fn max_batch(&self) -> usize;
+
+    /// The newest final block (for the tip metric).
+    async fn tip(&self) -> Result<BlockRef, ChainError>;
+
+    /// The status of each of `txs` (at most `max_batch`), in order, with
+    /// what the tracker recorded at broadcast, so that a transaction the
+    /// node never saw can be reported `expired` once its last valid height
+    /// passed.
+    async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError>;
+
+    /// `statuses_of` for transactions with nothing recorded at broadcast.
+    async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
+        let pending: Vec<PendingTx> = txids.iter().map(PendingTx::new).collect();
+        self.statuses_of(&pending).await
+    }
+
+    /// A final transaction's outcome and payments; `Ok(None)` when the node
+    /// does not know it.
+    async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
+}
+
+/// A configured network's client, by how the tracker follows it.
+#[derive(Clone)]
+pub enum Chain {
+    Blocks(Arc<dyn BlockChain>),
+    Statuses(Arc<dyn StatusChain>),
 }

@@ -10,19 +10,17 @@
 //! `lastValidBlockHeight`; see `PendingTx`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{post_with_failover, Gate};
+use super::http::ClientConfig;
+use super::jsonrpc::{from_value, Envelope, JsonRpc, RpcError, INTERNAL_ERROR};
 use super::{
-    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Replaced,
-    Strategy, TxInfo, TxLocation, TxStatus,
+    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainError, ConflictKey, Payment, PendingTx, Replaced, StatusChain,
+    TxInfo, TxLocation, TxStatus,
 };
 
 /// `getSignatureStatuses` takes at most this many signatures.
@@ -41,69 +39,40 @@ const TRANSACTION_HISTORY_NOT_AVAILABLE: i64 = -32011;
 const BLOCK_STATUS_NOT_AVAILABLE_YET: i64 = -32014;
 const MIN_CONTEXT_SLOT_NOT_REACHED: i64 = -32016;
 const LONG_TERM_STORAGE_UNREACHABLE: i64 = -32019;
-const INTERNAL_ERROR: i64 = -32603;
 
-#[derive(Debug, Clone)]
-pub struct SolanaConfig {
-    /// JSON-RPC endpoints, tried in order on every request (they may carry
-    /// provider keys, so they are never logged).
-    pub urls: Vec<String>,
-    /// Per request and per URL.
-    pub timeout: Duration,
-}
-
+/// Node URLs are JSON-RPC endpoints (they may carry provider keys).
 pub struct SolanaClient {
-    http: reqwest::Client,
-    config: SolanaConfig,
-    next_id: AtomicU64,
+    rpc: JsonRpc,
     finalized_hashes: Mutex<HashMap<u64, String>>,
-    gate: std::sync::Arc<Gate>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct RpcError {
-    code: i64,
-    #[serde(default)]
-    message: String,
+/// Says there is no block at the slot (skipped, cleaned up, or not yet
+/// reached at the commitment asked).
+fn no_block(error: &RpcError) -> bool {
+    matches!(error.code, BLOCK_CLEANED_UP | BLOCK_NOT_AVAILABLE | SLOT_SKIPPED | LONG_TERM_STORAGE_SLOT_SKIPPED)
 }
 
-impl RpcError {
-    /// Says there is no block at the slot (skipped, cleaned up, or not yet
-    /// reached at the commitment asked).
-    fn no_block(&self) -> bool {
-        matches!(self.code, BLOCK_CLEANED_UP | BLOCK_NOT_AVAILABLE | SLOT_SKIPPED | LONG_TERM_STORAGE_SLOT_SKIPPED)
+/// agave's codes: throttling, a node that is behind or lacks history
+/// (another may answer), no block at a slot, or a wrong request.
+fn classify(error: &RpcError, method: &str) -> ChainError {
+    if matches!(error.code, 429 | -32429) || error.says_rate_limited() {
+        ChainError::RateLimited { retry_after: None }
+    } else if matches!(
+        error.code,
+        NODE_UNHEALTHY
+            | TRANSACTION_HISTORY_NOT_AVAILABLE
+            | BLOCK_STATUS_NOT_AVAILABLE_YET
+            | MIN_CONTEXT_SLOT_NOT_REACHED
+            | LONG_TERM_STORAGE_UNREACHABLE
+            | INTERNAL_ERROR
+    ) {
+        // This node is behind or lacks history: another may answer.
+        ChainError::Unavailable(error.describe(method))
+    } else if no_block(error) {
+        ChainError::NotFound
+    } else {
+        ChainError::BadResponse(error.describe(method))
     }
-
-    fn into_chain_error(self, method: &str) -> ChainError {
-        let message = self.message.to_ascii_lowercase();
-        let what = format!("{method}: JSON-RPC error {}: {}", self.code, self.message);
-        if matches!(self.code, 429 | -32429) || message.contains("rate limit") || message.contains("too many requests")
-        {
-            ChainError::RateLimited { retry_after: None }
-        } else if matches!(
-            self.code,
-            NODE_UNHEALTHY
-                | TRANSACTION_HISTORY_NOT_AVAILABLE
-                | BLOCK_STATUS_NOT_AVAILABLE_YET
-                | MIN_CONTEXT_SLOT_NOT_REACHED
-                | LONG_TERM_STORAGE_UNREACHABLE
-                | INTERNAL_ERROR
-        ) {
-            // This node is behind or lacks history: another may answer.
-            ChainError::Unavailable(what)
-        } else if self.no_block() {
-            ChainError::NotFound
-        } else {
-            ChainError::BadResponse(what)
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RpcResponse {
-    #[serde(default)]
-    result: Value,
-    error: Option<RpcError>,
 }
 
 #[derive(Deserialize)]
@@ -221,51 +190,15 @@ impl AccountKey {
 }
 
 impl SolanaClient {
-    pub fn new(config: SolanaConfig) -> Self {
-        let http = super::http::client(config.timeout);
-        Self {
-            http,
-            config,
-            next_id: AtomicU64::new(1),
-            finalized_hashes: Mutex::new(HashMap::new()),
-            gate: std::sync::Arc::new(Gate::unlimited()),
-        }
-    }
-
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
-    }
-
-    /// One call; its JSON-RPC error object kept for the caller to read.
-    /// Errors meaning "this node is behind" try the next URL.
-    async fn call(&self, method: &str, params: Value) -> Result<Result<Value, RpcError>, ChainError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        post_with_failover(&self.http, &self.gate, &self.config.urls, &body, method, |text| {
-            let response: RpcResponse = parse_json(text, method)?;
-            match response.error {
-                None => Ok(Ok(response.result)),
-                Some(error) => match error.clone().into_chain_error(method) {
-                    unavailable @ ChainError::Unavailable(_) => Err(unavailable),
-                    _ => Ok(Err(error)),
-                },
-            }
-        })
-        .await
-    }
-
-    async fn request<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, ChainError> {
-        let result = self.call(method, params).await?.map_err(|e| e.into_chain_error(method))?;
-        from_value(result, method)
+    pub fn new(config: ClientConfig) -> Self {
+        Self { rpc: JsonRpc::new(config, Envelope::JsonRpc2, classify), finalized_hashes: Mutex::new(HashMap::new()) }
     }
 
     /// The finalized bank's blockhash with the block height up to which a
     /// transaction using it can land: what a sender records at signing.
     pub async fn latest_blockhash(&self) -> Result<(BlockRef, u64), ChainError> {
         let latest: WithContext<LatestBlockhash> =
-            self.request("getLatestBlockhash", json!([{"commitment": "finalized"}])).await?;
+            self.rpc.request("getLatestBlockhash", json!([{"commitment": "finalized"}])).await?;
         let at = BlockRef { height: latest.context.slot, hash: latest.value.blockhash };
         Ok((at, latest.value.last_valid_block_height))
     }
@@ -273,7 +206,7 @@ impl SolanaClient {
     /// The finalized block height (not a slot): what `lastValidBlockHeight`
     /// is compared with.
     pub async fn block_height(&self) -> Result<u64, ChainError> {
-        self.request("getBlockHeight", json!([{"commitment": "finalized"}])).await
+        self.rpc.request("getBlockHeight", json!([{"commitment": "finalized"}])).await
     }
 
     /// The block at `slot` at `commitment` (`confirmed` or `finalized`):
@@ -286,11 +219,11 @@ impl SolanaClient {
             "commitment": commitment,
             "maxSupportedTransactionVersion": 0,
         });
-        match self.call("getBlock", json!([slot, config])).await? {
+        match self.rpc.call("getBlock", json!([slot, config])).await? {
             Ok(Value::Null) => Ok(None),
             Ok(block) => from_value(block, "getBlock").map(Some),
-            Err(error) if error.no_block() => Ok(None),
-            Err(error) => Err(error.into_chain_error("getBlock")),
+            Err(error) if no_block(&error) => Ok(None),
+            Err(error) => Err(classify(&error, "getBlock")),
         }
     }
 
@@ -315,7 +248,7 @@ impl SolanaClient {
     async fn statuses_chunk(&self, chunk: &[PendingTx], height: Option<u64>) -> Result<Vec<TxStatus>, ChainError> {
         let signatures: Vec<&str> = chunk.iter().map(|tx| tx.txid.as_str()).collect();
         let answer: WithContext<Vec<Option<SignatureStatus>>> =
-            self.request("getSignatureStatuses", json!([signatures, {"searchTransactionHistory": true}])).await?;
+            self.rpc.request("getSignatureStatuses", json!([signatures, {"searchTransactionHistory": true}])).await?;
         if answer.value.len() != chunk.len() {
             return Err(ChainError::BadResponse(format!(
                 "getSignatureStatuses: {} statuses for {} signatures",
@@ -370,18 +303,6 @@ impl SolanaClient {
         }
         Ok(statuses)
     }
-}
-
-fn parse_json<T: DeserializeOwned>(body: &str, method: &str) -> Result<T, ChainError> {
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        ChainError::BadResponse(format!("{method}: not a JSON-RPC response: at `{}`: {}", e.path(), e.inner()))
-    })
-}
-
-fn from_value<T: DeserializeOwned>(value: Value, method: &str) -> Result<T, ChainError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| ChainError::BadResponse(format!("{method}: at `{}`: {}", e.path(), e.inner())))
 }
 
 /// What each account gained: native lamports by account, SPL tokens by
@@ -459,18 +380,13 @@ fn payments(tx: &RpcTransaction) -> Result<Vec<Payment>, ChainError> {
 }
 
 #[async_trait]
-impl ChainClient for SolanaClient {
+impl StatusChain for SolanaClient {
     fn name(&self) -> &'static str {
         "solana"
     }
 
-    fn strategy(&self) -> Strategy {
-        Strategy::Statuses { max_batch: MAX_SIGNATURES_PER_REQUEST }
-    }
-
-    async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
-        let pending: Vec<PendingTx> = txids.iter().map(PendingTx::new).collect();
-        self.statuses_of(&pending).await
+    fn max_batch(&self) -> usize {
+        MAX_SIGNATURES_PER_REQUEST
     }
 
     /// One `getSignatureStatuses` per 256 signatures (with
@@ -497,33 +413,13 @@ impl ChainClient for SolanaClient {
         Ok(self.latest_blockhash().await?.0)
     }
 
-    /// The finalized block at slot `height` with its transaction ids;
-    /// `NotFound` for a skipped slot as well as above the finalized tip.
-    #[tracing::instrument(skip(self), err(level = "debug"))]
-    async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
-        let block = self.block(height, "signatures", "finalized").await?.ok_or(ChainError::NotFound)?;
-        Ok(Block {
-            at: BlockRef { height, hash: block.blockhash },
-            parent_hash: (height > 0).then_some(block.previous_blockhash),
-            txs: block.signatures.into_iter().map(|txid| BlockTx { txid, call: None }).collect(),
-        })
-    }
-
-    /// Whether the confirmed block at the slot still has this hash; a
-    /// skipped or not yet confirmed slot is not on the best chain.
-    #[tracing::instrument(skip(self), err(level = "debug"))]
-    async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError> {
-        let at = self.block(block.height, "none", "confirmed").await?;
-        Ok(at.is_some_and(|at| at.blockhash == block.hash))
-    }
-
     /// `getTransaction` (`jsonParsed`, `confirmed`, versioned transactions).
     /// Solana has no replacement by nonce or outputs, so `conflict` is an
     /// empty `Outpoints`: what ends a lost transaction is its expiry.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         let config = json!({"encoding": "jsonParsed", "commitment": "confirmed", "maxSupportedTransactionVersion": 0});
-        let tx: Option<RpcTransaction> = self.request("getTransaction", json!([txid, config])).await?;
+        let tx: Option<RpcTransaction> = self.rpc.request("getTransaction", json!([txid, config])).await?;
         let Some(tx) = tx else { return Ok(None) };
         let payments = payments(&tx)?;
         let success = tx.meta.as_ref().map(|meta| meta.err.is_null());
@@ -537,11 +433,35 @@ impl ChainClient for SolanaClient {
             conflict: ConflictKey::Outpoints(Vec::new()),
         }))
     }
+}
+
+/// Reads beyond what the tracker follows Solana by, kept for callers that
+/// want them: blocks by slot and whether one is still on the best chain.
+impl SolanaClient {
+    /// The finalized block at slot `height` with its transaction ids;
+    /// `NotFound` for a skipped slot as well as above the finalized tip.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
+        let block = self.block(height, "signatures", "finalized").await?.ok_or(ChainError::NotFound)?;
+        Ok(Block {
+            at: BlockRef { height, hash: block.blockhash },
+            parent_hash: (height > 0).then_some(block.previous_blockhash),
+            txs: block.signatures.into_iter().map(|txid| BlockTx { txid, call: None }).collect(),
+        })
+    }
+
+    /// Whether the confirmed block at the slot still has this hash; a
+    /// skipped or not yet confirmed slot is not on the best chain.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError> {
+        let at = self.block(block.height, "none", "confirmed").await?;
+        Ok(at.is_some_and(|at| at.blockhash == block.hash))
+    }
 
     /// Always `None`: a Solana transaction is not replaced, it expires (see
     /// `TxStatus::expired`); a resend with a new blockhash is a new withdrawal
     /// transaction the back office reports.
-    async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
+    pub async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
         let _ = (txid, conflict);
         Ok(None)
     }
@@ -553,7 +473,7 @@ mod tests {
 
     #[test]
     fn rpc_errors_sort_into_chain_errors() {
-        let err = |code, message: &str| RpcError { code, message: message.to_owned() }.into_chain_error("m");
+        let err = |code, message: &str| classify(&RpcError::new(code, message), "m");
         assert!(matches!(err(-32005, "Node is behind by 42 slots"), ChainError::Unavailable(_)));
         assert!(matches!(err(-32602, "Invalid param: WrongSize"), ChainError::BadResponse(m) if m.contains("-32602")));
         assert!(matches!(err(429, "Too many requests for a specific RPC call"), ChainError::RateLimited { .. }));

@@ -36,31 +36,19 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::http::{endpoint, parse_json, send_with_failover, snippet, Gate};
+use super::http::{endpoint, parse_json, snippet, ClientConfig, Endpoints, Reply};
 use super::{
-    evm, Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, Payment, Replaced, TxInfo,
+    evm, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, Payment, Replaced, TxInfo,
     TxLocation,
 };
-use crate::config::Secret;
 
 /// TronGrid's API key header.
 pub const API_KEY_HEADER: &str = "TRON-PRO-API-KEY";
 
-#[derive(Debug, Clone)]
-pub struct TronConfig {
-    /// Without a trailing slash, e.g. `https://api.trongrid.io`. Tried in
-    /// order on every request; each must serve `/wallet` and `/walletsolidity`.
-    pub base_urls: Vec<String>,
-    /// Sent as `TRON-PRO-API-KEY`.
-    pub api_key: Option<Secret>,
-    /// Per request and per URL.
-    pub timeout: Duration,
-}
-
+/// Base URLs like `https://api.trongrid.io`; each must serve `/wallet` and
+/// `/walletsolidity`. The API key goes in `API_KEY_HEADER`.
 pub struct TronClient {
-    http: reqwest::Client,
-    config: TronConfig,
-    gate: std::sync::Arc<Gate>,
+    api: Endpoints,
 }
 
 // Only the fields we read; the API sends more. Protobuf JSON leaves out
@@ -165,44 +153,13 @@ struct TronLog {
 }
 
 impl TronClient {
-    pub fn new(config: TronConfig) -> Self {
-        let http = super::http::client(config.timeout);
-        Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
-    }
-
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
+    pub fn new(config: ClientConfig) -> Self {
+        Self { api: Endpoints::new(config) }
     }
 
     /// `None` for java-tron's `{}` (unknown block or transaction).
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<Option<T>, ChainError> {
-        let reply = send_with_failover("TRON", &self.config.base_urls, &self.gate, |base| {
-            let mut request = self.http.post(format!("{base}{path}")).json(body);
-            if let Some(key) = &self.config.api_key {
-                request = request.header(API_KEY_HEADER, key.expose());
-            }
-            request
-        })
-        .await?;
-        let node_error = serde_json::from_str::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v.get("Error").and_then(Value::as_str).map(str::to_owned));
-        if let Some(limited) = node_error.as_deref().and_then(throttled) {
-            return Err(limited);
-        }
-        if !reply.status.is_success() {
-            let what = node_error.unwrap_or_else(|| snippet(&reply.body));
-            return Err(ChainError::BadResponse(format!("{path}: HTTP {}: {what}", reply.status.as_u16())));
-        }
-        if let Some(error) = node_error {
-            return Err(ChainError::BadResponse(format!("{path}: node error: {}", snippet(&error))));
-        }
-        if reply.body.trim() == "{}" {
-            return Ok(None);
-        }
-        parse_json(&reply.body, path).map(Some)
+        self.api.post(path, path, body, |reply| read(reply, path)).await
     }
 
     async fn block(&self, path: &str, height: u64) -> Result<Option<TronBlock>, ChainError> {
@@ -228,6 +185,28 @@ impl TronClient {
         let info = self.post::<TronTxInfo>("/wallet/gettransactioninfobyid", &body).await?;
         Ok(Some((tx, info)))
     }
+}
+
+/// How java-tron answers: `{}` for unknown, `{"Error"}` for a bad request
+/// (or TronGrid's throttling, also as HTTP 403).
+fn read<T: DeserializeOwned>(reply: Reply, path: &str) -> Result<Option<T>, ChainError> {
+    let node_error = serde_json::from_str::<Value>(&reply.body)
+        .ok()
+        .and_then(|v| v.get("Error").and_then(Value::as_str).map(str::to_owned));
+    if let Some(limited) = node_error.as_deref().and_then(throttled) {
+        return Err(limited);
+    }
+    if !reply.status.is_success() {
+        let what = node_error.unwrap_or_else(|| snippet(&reply.body));
+        return Err(ChainError::BadResponse(format!("{path}: HTTP {}: {what}", reply.status.as_u16())));
+    }
+    if let Some(error) = node_error {
+        return Err(ChainError::BadResponse(format!("{path}: node error: {}", snippet(&error))));
+    }
+    if reply.body.trim() == "{}" {
+        return Ok(None);
+    }
+    parse_json(&reply.body, path).map(Some)
 }
 
 /// TronGrid's throttling message, with the suspension it names.
@@ -388,7 +367,7 @@ fn tx_info(tx: &TronTx, info: Option<&TronTxInfo>, location: TxLocation) -> Resu
 }
 
 #[async_trait]
-impl ChainClient for TronClient {
+impl BlockChain for TronClient {
     fn name(&self) -> &'static str {
         "tron"
     }

@@ -8,18 +8,16 @@
 //! *validated* ledgers count as the best chain (`tip` is the validated
 //! ledger), so nothing here reorganizes.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::http::{post_with_failover, Gate};
+use super::http::ClientConfig;
+use super::jsonrpc::{from_value, Envelope, JsonRpc, RpcError};
 use super::{
-    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Replaced,
-    Strategy, TxInfo, TxLocation, TxStatus,
+    Asset, BaseUnits, Block, BlockRef, BlockTx, ChainError, ConflictKey, Payment, PendingTx, Replaced, StatusChain,
+    TxInfo, TxLocation, TxStatus,
 };
 
 /// How many `tx` requests one `statuses` call runs at once.
@@ -35,53 +33,22 @@ pub const TOKEN_DECIMALS: u32 = 15;
 /// with `searched_all`.
 const SEARCH_RANGE: u64 = 1000;
 
-#[derive(Debug, Clone)]
-pub struct XrplConfig {
-    /// rippled (or Clio) JSON-RPC endpoints, tried in order on every request.
-    pub urls: Vec<String>,
-    /// Per request and per URL.
-    pub timeout: Duration,
-}
-
+/// rippled (or Clio) JSON-RPC endpoints.
 pub struct XrplClient {
-    http: reqwest::Client,
-    config: XrplConfig,
-    gate: std::sync::Arc<Gate>,
+    rpc: JsonRpc,
 }
 
-/// rippled's error answer: `result` with `status: "error"`.
-#[derive(Debug, Clone, Deserialize)]
-struct RippledError {
-    error: String,
-    #[serde(default)]
-    error_message: Option<String>,
-    /// `txnNotFound` when `min_ledger`/`max_ledger` were given.
-    #[serde(default)]
-    searched_all: Option<bool>,
-}
-
-impl RippledError {
-    fn into_chain_error(self, method: &str) -> ChainError {
-        let what = format!("{method}: rippled error {}: {}", self.error, self.error_message.as_deref().unwrap_or(""));
-        match self.error.as_str() {
-            "slowDown" => ChainError::RateLimited { retry_after: None },
-            // This server is not in sync or too loaded: another may answer.
-            "tooBusy" | "noNetwork" | "noCurrent" | "noClosed" | "notSynced" | "notReady" | "amendmentBlocked"
-            | "internal" | "failedToForward" => ChainError::Unavailable(what),
-            "txnNotFound" | "lgrNotFound" => ChainError::NotFound,
-            _ => ChainError::BadResponse(what),
-        }
+/// rippled's error names: throttling, a server not in sync or too loaded
+/// (another may answer), not found, or a wrong request.
+fn classify(error: &RpcError, method: &str) -> ChainError {
+    match error.name.as_str() {
+        "slowDown" => ChainError::RateLimited { retry_after: None },
+        // This server is not in sync or too loaded: another may answer.
+        "tooBusy" | "noNetwork" | "noCurrent" | "noClosed" | "notSynced" | "notReady" | "amendmentBlocked"
+        | "internal" | "failedToForward" => ChainError::Unavailable(error.describe(method)),
+        "txnNotFound" | "lgrNotFound" => ChainError::NotFound,
+        _ => ChainError::BadResponse(error.describe(method)),
     }
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    result: Value,
-}
-
-#[derive(Deserialize)]
-struct Status {
-    status: Option<String>,
 }
 
 /// A number, or a decimal string (API v1 writes some ledger indexes so).
@@ -155,35 +122,15 @@ struct Tx {
 }
 
 impl XrplClient {
-    pub fn new(config: XrplConfig) -> Self {
-        let http = super::http::client(config.timeout);
-        Self { http, config, gate: std::sync::Arc::new(Gate::unlimited()) }
+    pub fn new(config: ClientConfig) -> Self {
+        Self { rpc: JsonRpc::new(config, Envelope::Rippled, classify) }
     }
 
-    /// Sends every request through `gate` (the network's budget and metrics).
-    pub fn with_gate(mut self, gate: std::sync::Arc<Gate>) -> Self {
-        self.gate = gate;
-        self
-    }
-
-    /// One command; rippled's error kept for the caller to read. Errors
-    /// meaning "this server is not in sync" try the next URL.
-    async fn call(&self, method: &str, mut params: Value) -> Result<Result<Value, RippledError>, ChainError> {
+    /// One command at API version 2; rippled's error kept for the caller to
+    /// read.
+    async fn call(&self, method: &str, mut params: Value) -> Result<Result<Value, RpcError>, ChainError> {
         params["api_version"] = json!(2);
-        let body = json!({"method": method, "params": [params]});
-        post_with_failover(&self.http, &self.gate, &self.config.urls, &body, method, |text| {
-            let envelope: Envelope = parse_json(text, method)?;
-            let status: Status = from_value(envelope.result.clone(), method)?;
-            if status.status.as_deref() == Some("success") {
-                return Ok(Ok(envelope.result));
-            }
-            let error: RippledError = from_value(envelope.result, method)?;
-            match error.clone().into_chain_error(method) {
-                unavailable @ ChainError::Unavailable(_) => Err(unavailable),
-                _ => Ok(Err(error)),
-            }
-        })
-        .await
+        self.rpc.call(method, params).await
     }
 
     /// The ledger at `index` (a number or `"validated"`); `None` when the
@@ -195,8 +142,8 @@ impl XrplClient {
                 let ledger: LedgerAnswer = from_value(result, "ledger")?;
                 Ok(ledger.validated.then_some(ledger))
             }
-            Err(error) if error.error == "lgrNotFound" => Ok(None),
-            Err(error) => Err(error.into_chain_error("ledger")),
+            Err(error) if error.name == "lgrNotFound" => Ok(None),
+            Err(error) => Err(classify(&error, "ledger")),
         }
     }
 
@@ -209,7 +156,7 @@ impl XrplClient {
 
     /// `Ok(None)` on `txnNotFound`. With `range`, rippled says whether it
     /// searched all of those ledgers (`searched_all`), returned as the error.
-    async fn tx(&self, txid: &str, range: Option<(u64, u64)>) -> Result<Result<Tx, RippledError>, ChainError> {
+    async fn tx(&self, txid: &str, range: Option<(u64, u64)>) -> Result<Result<Tx, RpcError>, ChainError> {
         let mut params = json!({"transaction": txid, "binary": false});
         if let Some((min, max)) = range {
             params["min_ledger"] = json!(min);
@@ -217,8 +164,8 @@ impl XrplClient {
         }
         let result = match self.call("tx", params).await? {
             Ok(result) => result,
-            Err(error) if error.error == "txnNotFound" => return Ok(Err(error)),
-            Err(error) => return Err(error.into_chain_error("tx")),
+            Err(error) if error.name == "txnNotFound" => return Ok(Err(error)),
+            Err(error) => return Err(classify(&error, "tx")),
         };
         // API v2 nests the transaction in `tx_json`; v1 puts it beside `meta`.
         let fields = result.get("tx_json").cloned().unwrap_or_else(|| result.clone());
@@ -263,7 +210,7 @@ impl XrplClient {
                     location: None,
                     finalized: false,
                     success: None,
-                    expired: range.is_some() && not_found.searched_all == Some(true),
+                    expired: range.is_some() && not_found.object.get("searched_all") == Some(&Value::Bool(true)),
                 })
             }
         };
@@ -293,18 +240,6 @@ impl XrplClient {
 
 fn succeeded(answer: &TxAnswer) -> bool {
     answer.meta.as_ref().is_some_and(|meta| meta.transaction_result == "tesSUCCESS")
-}
-
-fn parse_json<T: DeserializeOwned>(body: &str, method: &str) -> Result<T, ChainError> {
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        ChainError::BadResponse(format!("{method}: not a rippled JSON-RPC answer: at `{}`: {}", e.path(), e.inner()))
-    })
-}
-
-fn from_value<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, ChainError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| ChainError::BadResponse(format!("{what}: at `{}`: {}", e.path(), e.inner())))
 }
 
 /// `delivered_amount`: XRP drops as a string, or an issued currency
@@ -394,18 +329,13 @@ fn tx_info(txid: &str, tx: Tx, location: Option<BlockRef>) -> TxInfo {
 }
 
 #[async_trait]
-impl ChainClient for XrplClient {
+impl StatusChain for XrplClient {
     fn name(&self) -> &'static str {
         "xrpl"
     }
 
-    fn strategy(&self) -> Strategy {
-        Strategy::Statuses { max_batch: MAX_CONCURRENT_TX }
-    }
-
-    async fn statuses(&self, txids: &[String]) -> Result<Vec<TxStatus>, ChainError> {
-        let pending: Vec<PendingTx> = txids.iter().map(PendingTx::new).collect();
-        self.statuses_of(&pending).await
+    fn max_batch(&self) -> usize {
+        MAX_CONCURRENT_TX
     }
 
     /// The validated ledger index first (one `ledger` request), then one `tx`
@@ -434,10 +364,26 @@ impl ChainClient for XrplClient {
         Ok(Self::ledger_ref(&ledger))
     }
 
+    /// Payments of a `Payment` transaction: `Destination` with its
+    /// `DestinationTag` as `memo`, for `meta.delivered_amount` (never
+    /// `Amount`: a partial payment delivers less). Issued currencies are
+    /// `Asset::Token("{currency}.{issuer}")` in 10^-15 units. The conflict key
+    /// is the account and its `Sequence` (or `TicketSequence`).
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
+        let Ok(tx) = self.tx(txid, None).await? else { return Ok(None) };
+        let location = self.location(&tx.answer).await?;
+        Ok(Some(tx_info(txid, tx, location)))
+    }
+}
+
+/// Reads beyond what the tracker follows XRPL by, kept for callers that want
+/// them: validated ledgers by index and whether one is still validated.
+impl XrplClient {
     /// The validated ledger `height` with its transaction hashes; `NotFound`
     /// above the validated ledger or outside the server's history.
     #[tracing::instrument(skip(self), err(level = "debug"))]
-    async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
+    pub async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
         let ledger = self.ledger(json!(height), true).await?.ok_or(ChainError::NotFound)?;
         Ok(Block {
             at: Self::ledger_ref(&ledger),
@@ -452,28 +398,16 @@ impl ChainClient for XrplClient {
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
-    async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError> {
+    pub async fn is_in_best_chain(&self, block: &BlockRef) -> Result<bool, ChainError> {
         let ledger = self.ledger(json!(block.height), false).await?;
         Ok(ledger.is_some_and(|ledger| Self::ledger_ref(&ledger).hash.eq_ignore_ascii_case(&block.hash)))
-    }
-
-    /// Payments of a `Payment` transaction: `Destination` with its
-    /// `DestinationTag` as `memo`, for `meta.delivered_amount` (never
-    /// `Amount`: a partial payment delivers less). Issued currencies are
-    /// `Asset::Token("{currency}.{issuer}")` in 10^-15 units. The conflict key
-    /// is the account and its `Sequence` (or `TicketSequence`).
-    #[tracing::instrument(skip(self), err(level = "debug"))]
-    async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
-        let Ok(tx) = self.tx(txid, None).await? else { return Ok(None) };
-        let location = self.location(&tx.answer).await?;
-        Ok(Some(tx_info(txid, tx, location)))
     }
 
     /// Always `None`: an XRPL transaction carrying `LastLedgerSequence`
     /// (every exchange sets one) ends as `expired` instead, which is what the
     /// tracker acts on; another transaction with the same sequence can only
     /// validate if ours did not.
-    async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
+    pub async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
         let _ = (txid, conflict);
         Ok(None)
     }
@@ -515,8 +449,10 @@ mod tests {
     #[test]
     fn rippled_errors_sort_into_chain_errors() {
         let err = |code: &str| {
-            RippledError { error: code.to_owned(), error_message: Some("m".into()), searched_all: None }
-                .into_chain_error("tx")
+            classify(
+                &RpcError { code: 0, name: code.to_owned(), message: "m".into(), object: json!({"error": code}) },
+                "tx",
+            )
         };
         assert!(matches!(err("slowDown"), ChainError::RateLimited { .. }));
         assert!(matches!(err("noNetwork"), ChainError::Unavailable(_)));

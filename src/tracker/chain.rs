@@ -20,8 +20,8 @@ mod discovery;
 
 use super::watched::Watched;
 use crate::chain::{
-    Asset, BaseUnits, Block, BlockRef, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Strategy, TxInfo,
-    TxLocation,
+    Asset, BaseUnits, Block, BlockChain, BlockRef, Chain, ChainError, ConflictKey, Payment, PendingTx, StatusChain,
+    TxInfo, TxLocation,
 };
 use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
 use crate::service::{Service, ServiceError};
@@ -79,16 +79,43 @@ pub struct TickReport {
 #[derive(Clone)]
 pub struct ChainTracker {
     network: crate::domain::Network,
-    client: Arc<dyn ChainClient>,
+    client: Chain,
     service: Arc<Service>,
     owner: String,
     settings: TrackerSettings,
 }
 
+/// The tracker with its block-driven client: `self.client` is the
+/// `BlockChain`, everything else the tracker's.
+struct Blocks<'a> {
+    tracker: &'a ChainTracker,
+    client: &'a dyn BlockChain,
+}
+
+/// The tracker with its status-driven client.
+struct Statuses<'a> {
+    tracker: &'a ChainTracker,
+    client: &'a dyn StatusChain,
+}
+
+impl std::ops::Deref for Blocks<'_> {
+    type Target = ChainTracker;
+    fn deref(&self) -> &ChainTracker {
+        self.tracker
+    }
+}
+
+impl std::ops::Deref for Statuses<'_> {
+    type Target = ChainTracker;
+    fn deref(&self) -> &ChainTracker {
+        self.tracker
+    }
+}
+
 impl ChainTracker {
     pub fn new(
         network: crate::domain::Network,
-        client: Arc<dyn ChainClient>,
+        client: Chain,
         service: Arc<Service>,
         owner: String,
         settings: TrackerSettings,
@@ -167,9 +194,11 @@ impl ChainTracker {
     }
 
     pub async fn tick(&self) -> Result<TickReport, TrackError> {
-        match self.client.strategy() {
-            Strategy::Blocks => self.blocks_tick().await,
-            Strategy::Statuses { max_batch } => self.statuses_tick(max_batch).await,
+        match &self.client {
+            Chain::Blocks(client) => Blocks { tracker: self, client: client.as_ref() }.blocks_tick().await,
+            Chain::Statuses(client) => {
+                Statuses { tracker: self, client: client.as_ref() }.statuses_tick(client.max_batch()).await
+            }
         }
     }
 
@@ -198,7 +227,9 @@ impl ChainTracker {
         let text = serde_json::to_string(cursor).expect("a cursor serializes");
         self.service.store.set_meta(&self.cursor_name(), &text).await
     }
+}
 
+impl Blocks<'_> {
     async fn blocks_tick(&self) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();
         // Where the tip comes with its block in one request, a single new
@@ -393,7 +424,9 @@ impl ChainTracker {
             .await;
         unless_gone(result)
     }
+}
 
+impl ChainTracker {
     /// What a correct payment for `w` looks like: asset, base units, payee.
     fn expected_payment(&self, w: &Withdrawal) -> Result<(Asset, BaseUnits, String), String> {
         let (asset, decimals) = match self.settings.tokens.get(&w.coin) {
@@ -448,7 +481,9 @@ impl ChainTracker {
             if shown.is_empty() { "nothing".to_owned() } else { shown.join(", ") }
         ));
     }
+}
 
+impl Blocks<'_> {
     /// Confirmations follow from the tip alone: no request per withdrawal.
     async fn update_confirmations(&self, tip: u64) -> Result<(), TrackError> {
         let required = self.settings.required_confirmations;
@@ -524,7 +559,9 @@ impl ChainTracker {
         }
         Ok(dropped)
     }
+}
 
+impl Statuses<'_> {
     /// Chains followed by transaction status (Solana, XRPL).
     async fn statuses_tick(&self, max_batch: usize) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use withdrawal_tracker::chain::{
-    ApiKey, Asset, BaseUnits, BlockRef, BlockbookClient, BlockbookConfig, ChainClient, ChainError, ConflictKey,
-    OutPoint, Payment, Replaced, TxLocation,
+    ApiKey, Asset, BaseUnits, BlockChain, BlockRef, BlockbookClient, ChainError, ClientConfig, ConflictKey, OutPoint,
+    Payment, Replaced, TxLocation,
 };
 
 use crate::support::explorer_transport;
@@ -18,11 +18,7 @@ const CHANGE: &str = "DSXDQ6rnwLX47WFRnemctoXPHA9pLMxqXn";
 const HOT: &str = "DDhUv8JZGmSxKYV95NLnbRTUKni9cDZD3S";
 
 fn client(urls: &[&str]) -> BlockbookClient {
-    BlockbookClient::new(BlockbookConfig {
-        base_urls: urls.iter().map(|u| u.to_string()).collect(),
-        api_key: None,
-        timeout: Duration::from_millis(500),
-    })
+    BlockbookClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
 }
 
 #[tokio::test]
@@ -200,11 +196,10 @@ async fn fails_over_to_the_next_url_in_order() {
 #[tokio::test]
 async fn sends_the_api_key_header() {
     let fake = FakeBlockbook::start(1).await;
-    let blockbook = BlockbookClient::new(BlockbookConfig {
-        base_urls: vec![fake.base_url.clone()],
-        api_key: Some(ApiKey { header: "api-key".to_owned(), value: "k-123".into() }),
-        timeout: Duration::from_secs(2),
-    });
+    let blockbook = BlockbookClient::new(
+        ClientConfig::new([fake.base_url.clone()], Duration::from_secs(2))
+            .with_api_key(Some(ApiKey { header: "api-key".to_owned(), value: "k-123".into() })),
+    );
     blockbook.tip().await.unwrap();
     assert_eq!(fake.state.lock().unwrap().last_api_key.as_deref(), Some("k-123"));
 }

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use withdrawal_tracker::chain::esplora::ApiKey;
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, BlockRef, ChainClient, ChainError, ConflictKey, EsploraClient, EsploraConfig, OutPoint, Payment,
-    Replaced, TxLocation,
+    ApiKey, Asset, BaseUnits, BlockChain, BlockRef, ChainError, ClientConfig, ConflictKey, EsploraClient, OutPoint,
+    Payment, Replaced, TxLocation,
 };
 
 use crate::support::explorer_transport;
@@ -17,11 +16,7 @@ const PAYEE: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
 const CHANGE: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
 
 fn client(urls: &[&str]) -> EsploraClient {
-    EsploraClient::new(EsploraConfig {
-        base_urls: urls.iter().map(|u| u.to_string()).collect(),
-        api_key: None,
-        timeout: Duration::from_millis(500),
-    })
+    EsploraClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
 }
 
 fn funding() -> String {
@@ -169,11 +164,10 @@ async fn fails_over_to_the_next_url_in_order() {
 #[tokio::test]
 async fn sends_the_api_key_header() {
     let fake = FakeEsplora::start(1).await;
-    let esplora = EsploraClient::new(EsploraConfig {
-        base_urls: vec![fake.base_url.clone()],
-        api_key: Some(ApiKey { header: "x-api-key".to_owned(), value: "k-123".into() }),
-        timeout: Duration::from_secs(2),
-    });
+    let esplora = EsploraClient::new(
+        ClientConfig::new([fake.base_url.clone()], Duration::from_secs(2))
+            .with_api_key(Some(ApiKey { header: "x-api-key".to_owned(), value: "k-123".into() })),
+    );
     esplora.tip().await.unwrap();
     assert_eq!(fake.state.lock().unwrap().last_api_key.as_deref(), Some("k-123"));
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use withdrawal_tracker::chain::evm::Support;
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, ChainClient, ChainError, ConflictKey, EvmClient, EvmConfig, Payment, Replaced, TxLocation,
+    Asset, BaseUnits, BlockChain, ChainError, ClientConfig, ConflictKey, EvmClient, Payment, Replaced, TxLocation,
 };
 
 use crate::support::evm_contracts::{init_code, token_runtime, transfer_call, REVERTER};
@@ -20,7 +20,7 @@ use crate::support::ganache::{Ganache, FUNDED};
 const PAYEE: &str = "0x1111111111111111111111111111111111111111";
 
 fn client(node: &Ganache) -> EvmClient {
-    EvmClient::new(EvmConfig { url: node.url.clone(), timeout: Duration::from_secs(5), batch_size: 20 })
+    EvmClient::new(ClientConfig::new([node.url.clone()], Duration::from_secs(5)), 20)
 }
 
 #[tokio::test]
@@ -159,7 +159,7 @@ async fn batch_refusing_gateway(node_url: String) -> (String, Arc<AtomicUsize>) 
 async fn a_node_that_refuses_batches_gets_single_requests_from_then_on() {
     let node = Ganache::start().await;
     let (gateway, refused) = batch_refusing_gateway(node.url.clone()).await;
-    let evm = EvmClient::new(EvmConfig { url: gateway, timeout: Duration::from_secs(5), batch_size: 20 });
+    let evm = EvmClient::new(ClientConfig::new([gateway], Duration::from_secs(5)), 20);
     let txid = node.send(Some(PAYEE), 7, "0x").await;
     for _ in 0..3 {
         let info = evm.transaction(&txid).await.unwrap().unwrap();

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, BlockRef, ChainClient, ChainError, ConflictKey, Payment, PendingTx, SolanaClient, SolanaConfig,
-    Strategy, TxLocation,
+    Asset, BaseUnits, BlockRef, ChainError, ClientConfig, ConflictKey, Payment, PendingTx, SolanaClient, StatusChain,
+    TxLocation,
 };
 
 use crate::support::explorer_transport::dead_url;
@@ -19,10 +19,7 @@ use crate::support::fake_solana::{
 const TIP: u64 = 300_000_000;
 
 fn client(urls: &[&str]) -> SolanaClient {
-    SolanaClient::new(SolanaConfig {
-        urls: urls.iter().map(|u| u.to_string()).collect(),
-        timeout: Duration::from_millis(500),
-    })
+    SolanaClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
 }
 
 fn hot_wallet() -> String {
@@ -37,7 +34,7 @@ fn payee() -> String {
 async fn statuses_are_asked_in_batches_of_at_most_256_in_order() {
     let fake = FakeSolana::start(TIP).await;
     let solana = client(&[&fake.url]);
-    assert_eq!(solana.strategy(), Strategy::Statuses { max_batch: 256 });
+    assert_eq!(solana.max_batch(), 256);
     let txids: Vec<String> = (0..300).map(signature).collect();
     for (i, txid) in txids.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
         fake.add(txid, sol_transfer(TIP - 10 - i as u64 % 5, &hot_wallet(), &payee(), 1_000));

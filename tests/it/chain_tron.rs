@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use withdrawal_tracker::chain::tron::tron_address;
+use withdrawal_tracker::chain::tron::{tron_address, API_KEY_HEADER};
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, BlockRef, ChainClient, ChainError, ConflictKey, Payment, TronClient, TronConfig, TxLocation,
+    ApiKey, Asset, BaseUnits, BlockChain, BlockRef, ChainError, ClientConfig, ConflictKey, Payment, TronClient,
+    TxLocation,
 };
 use withdrawal_tracker::domain::address::validate;
 use withdrawal_tracker::domain::network::Network;
@@ -23,11 +24,7 @@ const USDT: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 const SOLID_LAG: usize = 3;
 
 fn client(urls: &[&str]) -> TronClient {
-    TronClient::new(TronConfig {
-        base_urls: urls.iter().map(|u| u.to_string()).collect(),
-        api_key: None,
-        timeout: Duration::from_millis(500),
-    })
+    TronClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
 }
 
 fn payee() -> String {
@@ -213,11 +210,10 @@ async fn fails_over_to_the_next_url_in_order() {
 #[tokio::test]
 async fn sends_the_api_key_header() {
     let fake = FakeTron::start(1, 0).await;
-    let tron = TronClient::new(TronConfig {
-        base_urls: vec![fake.base_url.clone()],
-        api_key: Some("k-123".into()),
-        timeout: Duration::from_secs(2),
-    });
+    let tron = TronClient::new(
+        ClientConfig::new([fake.base_url.clone()], Duration::from_secs(2))
+            .with_api_key(Some(ApiKey { header: API_KEY_HEADER.to_owned(), value: "k-123".into() })),
+    );
     tron.tip().await.unwrap();
     assert_eq!(fake.state.lock().unwrap().last_api_key.as_deref(), Some("k-123"));
 }

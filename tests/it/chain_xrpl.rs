@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use withdrawal_tracker::chain::xrpl::TOKEN_DECIMALS;
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, BlockRef, ChainClient, ChainError, ConflictKey, Payment, PendingTx, Strategy, TxLocation,
-    XrplClient, XrplConfig,
+    Asset, BaseUnits, BlockRef, ChainError, ClientConfig, ConflictKey, Payment, PendingTx, StatusChain, TxLocation,
+    XrplClient,
 };
 
 use crate::support::explorer_transport::dead_url;
@@ -20,17 +20,14 @@ const PAYEE: &str = "rDNvjMc6LjtpR7BdfiSNvavUBjznhhmpNq";
 const ISSUER: &str = "rvYAfWj5gh67oV6fW32ZzP3Aw4Eubs59B";
 
 fn client(urls: &[&str]) -> XrplClient {
-    XrplClient::new(XrplConfig {
-        urls: urls.iter().map(|u| u.to_string()).collect(),
-        timeout: Duration::from_millis(500),
-    })
+    XrplClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
 }
 
 #[tokio::test]
 async fn statuses_read_validated_results_one_tx_each() {
     let fake = FakeXrpl::start(VALIDATED).await;
     let xrpl = client(&[&fake.url]);
-    assert_eq!(xrpl.strategy(), Strategy::Statuses { max_batch: 20 });
+    assert_eq!(xrpl.max_batch(), 20);
     let ok = tx_hash(1);
     fake.add(&ok, payment(Some(VALIDATED - 2), PAYEE, Some(7), 1_000_000));
     let failed = tx_hash(2);

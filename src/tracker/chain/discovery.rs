@@ -2,13 +2,13 @@
 //! its address's history (UTXO chains) or in each new block (EVM), for a
 //! payment of exactly its amount that no watched withdrawal claims.
 
-use super::{ChainTracker, TrackError, PAGE};
-use crate::chain::{Asset, BaseUnits, Block, TxInfo, TxLocation};
+use super::{Blocks, TrackError, PAGE};
+use crate::chain::{Asset, BaseUnits, Block, ChainError, TxInfo, TxLocation};
 use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
 use crate::store::{IndexKey, IndexRange, StoreError};
 use crate::tracker::watched::Watched;
 
-impl ChainTracker {
+impl Blocks<'_> {
     async fn undiscovered(
         &self,
         due_by: Option<chrono::DateTime<chrono::Utc>>,
@@ -72,7 +72,10 @@ impl ChainTracker {
                 continue;
             };
             let Ok(expected) = self.expected_payment(&w) else { continue };
-            let candidates = self.client.payments_to(&w.address).await?;
+            let history = self.client.address_history().ok_or_else(|| {
+                ChainError::BadResponse(format!("{} cannot list an address's transactions", self.client.name()))
+            })?;
+            let candidates = history.payments_to(&w.address).await?;
             let recent = |info: &TxInfo| match &info.location {
                 TxLocation::Mempool => true,
                 TxLocation::Block(block) => block.height > from_height,

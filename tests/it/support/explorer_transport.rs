@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use withdrawal_tracker::chain::{ChainClient, ChainError};
+use withdrawal_tracker::chain::{BlockChain, ChainError};
 
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
@@ -85,7 +85,7 @@ impl ExplorerFake for FakeTron {
 }
 
 /// `client` builds the explorer's client over some URLs, with a 500 ms timeout.
-pub async fn a_hanging_server_times_out_as_unavailable<C: ChainClient>(
+pub async fn a_hanging_server_times_out_as_unavailable<C: BlockChain>(
     fake: &impl ExplorerFake,
     client: impl Fn(&[&str]) -> C,
 ) {
@@ -97,7 +97,7 @@ pub async fn a_hanging_server_times_out_as_unavailable<C: ChainClient>(
 }
 
 /// `fake` is throttled; `second`, listed after it, must never be asked.
-pub async fn throttling_is_rate_limited_with_retry_after<C: ChainClient>(
+pub async fn throttling_is_rate_limited_with_retry_after<C: BlockChain>(
     fake: &impl ExplorerFake,
     second: &impl ExplorerFake,
     client: impl Fn(&[&str]) -> C,
@@ -115,7 +115,7 @@ pub async fn throttling_is_rate_limited_with_retry_after<C: ChainClient>(
 /// `first`'s tip is at `base_height`, `second`'s one block higher, so each
 /// answer tells which server gave it. `down_status` is what `first` answers
 /// when down.
-pub async fn fails_over_to_the_next_url_in_order<C: ChainClient>(
+pub async fn fails_over_to_the_next_url_in_order<C: BlockChain>(
     first: &impl ExplorerFake,
     second: &impl ExplorerFake,
     base_height: u64,
