@@ -7,8 +7,11 @@
 //! each new block's transaction ids once and match the watched hashes from an
 //! index; fetch transaction details only for matches (one request per block
 //! for all of them where the API allows). Confirmations then come from the
-//! tip alone. Reorgs are found by following parent hashes. One replica polls
-//! a network at a time (a lease); every change is the store's compare-and-set.
+//! tip alone. Reorgs are found first thing in every tick, from the tip (a
+//! lower tip, or another hash at the height read last) and then by following
+//! parent hashes; a block that left the best chain is undone before anything
+//! counts confirmations. One replica polls a network at a time (a lease);
+//! every change is the store's compare-and-set.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -210,6 +213,18 @@ impl ChainTracker {
         };
         self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let mut cursor = self.load_cursor().await?;
+        // The tip against the blocks read last, before anything below counts
+        // confirmations: blocks above a lower tip, or another block at the
+        // tip's height, left the best chain. The read below then checks
+        // parent hashes back from the last block still standing (a deeper
+        // reorg under a tip of the same height shows there). No request
+        // beyond the tip, which every tick reads anyway.
+        while let Some(stale) =
+            cursor.recent.last().filter(|b| tracking::left_best_chain(b.height, &b.hash, tip.height, &tip.hash))
+        {
+            report.reorged += self.undo_block(stale).await?;
+            cursor.recent.pop();
+        }
         if cursor.recent.is_empty() {
             // First run: follow from the tip on; what came before is found by
             // the drop check's lookups.
@@ -236,7 +251,7 @@ impl ChainTracker {
             let continues = previous.hash.is_empty() || block.parent_hash.as_deref() == Some(previous.hash.as_str());
             if !continues {
                 // The block we read at `previous.height` left the best chain:
-                // forget it, and read that height again.
+                // undo it, and read that height again.
                 report.reorged += self.undo_block(&previous).await?;
                 cursor.recent.pop();
                 if cursor.recent.is_empty() {

@@ -657,7 +657,10 @@ async fn ganache_a_tip_back_by_one_block_is_a_reorg_on_the_next_poll() {
     assert_eth_back_to_broadcast(&state_of(&app, "w-eth").await, &stale);
     assert_eq!(report.reorged, 1, "the tip is one block lower");
 
-    // Mined again at the same height, in another block.
+    // Mined again at the same height, in another block (a later timestamp:
+    // the same transaction on the same parent in the same second would
+    // rebuild the very block that left).
+    node.rpc("evm_increaseTime", json!([15])).await;
     assert_eq!(node.send_repeatable(ETH_PAYEE, 1_500_000_000_000_000_000).await, txid);
     tick(&app).await;
     let view = state_of(&app, "w-eth").await;

@@ -14,8 +14,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub use crate::support::fake_esplora::Mode;
-use crate::support::fake_utxo_chain::{UtxoChain, UtxoFake};
 pub use crate::support::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
+use crate::support::fake_utxo_chain::{UtxoChain, UtxoFake};
 
 pub const BASE_HEIGHT: u64 = 5_100_000;
 

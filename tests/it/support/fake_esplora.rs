@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::fake_utxo_chain::{UtxoChain, UtxoFake};
 pub use super::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
+use super::fake_utxo_chain::{UtxoChain, UtxoFake};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
