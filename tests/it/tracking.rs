@@ -120,7 +120,7 @@ async fn a_hash_ending_like_a_mined_one_leaves_its_withdrawal_where_it_was() {
 #[tokio::test]
 async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_nothing() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 3)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let txid = esplora.broadcast(&[("bb".repeat(32).as_str(), 1)], &[(Some(BTC_PAYEE), 100_000)]);
     app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
@@ -128,7 +128,8 @@ async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_
     tick(&app).await;
     assert_eq!(state_of(&app, "w-1").await["state"], "confirming");
 
-    // The block holding it is replaced by a longer branch without it.
+    // The block holding it is replaced by a longer branch without it: on the
+    // old branch this tip would be its second confirmation, enough to complete.
     esplora.reorg(1);
     tick(&app).await;
     let view = state_of(&app, "w-1").await;
