@@ -584,6 +584,42 @@ async fn blockbook_a_tip_back_by_one_block_is_a_reorg_on_the_next_poll() {
     utxo_tip_back_by_one_block(&FakeBlockbook::start(5).await, &DOGE_ON_BLOCKBOOK).await;
 }
 
+/// A withdrawal can be seen in a block the tracker has not read yet: its
+/// first lookup finds it there while the tracker is still catching up (it
+/// reads at most 50 blocks per tick). When that block is replaced before the
+/// tracker reads its height, the block read there says it left.
+#[tokio::test]
+async fn a_block_replaced_before_the_tracker_read_its_height_completes_nothing() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 8)).await;
+    tick(&app).await;
+    for _ in 0..55 {
+        esplora.mine(&[]);
+    }
+    let txid = esplora.broadcast(&[("ac".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 100_000)]);
+    app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
+    let mined = esplora.mine(&[&txid]);
+    for _ in 0..5 {
+        esplora.mine(&[]);
+    }
+    let report = reorg_tick(&app).await;
+    assert_eq!(report.blocks, 50, "still catching up");
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(6)), "{view}");
+
+    // Its block and the five above are replaced by six others: the tip's height stays.
+    esplora.state.lock().unwrap().ledger.reorg_with(6, &[&[], &[], &[], &[], &[], &[]]);
+    let report = reorg_tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    let reason = format!("block {} {} left the best chain", mined.height, mined.hash);
+    assert_eq!((view["state"].as_str(), last_entry(&view).1), (Some("broadcast"), reason.as_str()), "{view}");
+    assert_eq!(report.reorged, 1);
+    esplora.mine(&[]);
+    esplora.mine(&[]);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "broadcast", "8 blocks above the stale one complete nothing");
+}
+
 /// An app following ETH on `node`, and withdrawal `w-eth` whose transaction
 /// (1.5 ETH, repeatable after a revert) is in the tip block as the tracker
 /// saw it; the snapshot taken before it was sent; its block (height, hash).
