@@ -68,6 +68,24 @@ pub fn observe_reorg(w: &mut Withdrawal, now: DateTime<Utc>) -> Result<(), Trans
     Ok(())
 }
 
+/// The best chain's block at `height` is `hash` (as the tracker read it): a
+/// withdrawal recorded in another block at that height sits in a block that
+/// left the best chain, and goes back as `observe_reorg` says. Whether it
+/// did. An empty `hash` (a height never read) says nothing.
+pub fn observe_best_block_at(
+    w: &mut Withdrawal,
+    height: u64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, TransitionError> {
+    let elsewhere = w.block_hash.as_deref().is_some_and(|known| !known.eq_ignore_ascii_case(hash));
+    if w.state != State::Confirming || w.block_height != Some(height) || hash.is_empty() || !elsewhere {
+        return Ok(false);
+    }
+    observe_reorg(w, now)?;
+    Ok(true)
+}
+
 /// "block <height> <hash> left the best chain", for the block `w` was in.
 fn stale_block(w: &Withdrawal) -> String {
     let height = w.block_height.map(|h| h.to_string()).unwrap_or_default();
@@ -197,6 +215,21 @@ mod tests {
             "moved to block 102 after a reorg: block 101 h101b left the best chain"
         );
         assert_eq!(w.block_hash.as_deref(), Some("h102c"));
+    }
+
+    #[test]
+    fn another_block_read_at_its_height_sends_it_back() {
+        let now = at("2026-03-02T10:10:00Z");
+        let mut w = broadcast();
+        observe_in_block(&mut w, 100, "h100", 103, 6, now).unwrap();
+        assert!(!observe_best_block_at(&mut w, 101, "h101", now).unwrap(), "another height");
+        assert!(!observe_best_block_at(&mut w, 100, "H100", now).unwrap(), "its own block");
+        assert!(!observe_best_block_at(&mut w, 100, "", now).unwrap(), "a height never read");
+        assert_eq!(w.state, State::Confirming);
+        assert!(observe_best_block_at(&mut w, 100, "h100b", now).unwrap());
+        assert_eq!((w.state, w.block_height, w.confirmations), (State::Broadcast, None, None));
+        assert_eq!(w.history.last().unwrap().reason, "block 100 h100 left the best chain");
+        assert!(!observe_best_block_at(&mut w, 100, "h100b", now).unwrap(), "once");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! counts confirmations. One replica polls a network at a time (a lease);
 //! every change is the store's compare-and-set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -272,7 +272,7 @@ impl ChainTracker {
             height += 1;
         }
         self.save_cursor(&cursor).await?;
-        self.update_confirmations(tip.height).await?;
+        report.reorged += self.update_confirmations(tip.height, &cursor.recent).await?;
         report.dropped = self.check_drops().await?;
         Ok(report)
     }
@@ -465,10 +465,31 @@ impl ChainTracker {
     }
 
     /// Confirmations follow from the tip alone: no request per withdrawal.
-    async fn update_confirmations(&self, tip: u64) -> Result<(), TrackError> {
+    /// A withdrawal seen in a block the tracker never read (its first lookup
+    /// ran ahead of the blocks read) is checked against the block read at
+    /// that height since: another one there means its block left the best
+    /// chain. Returns how many went back so.
+    async fn update_confirmations(&self, tip: u64, read: &[BlockRef]) -> Result<usize, TrackError> {
         let required = self.settings.required_confirmations;
+        let read: HashMap<u64, &str> = read.iter().map(|b| (b.height, b.hash.as_str())).collect();
+        let mut reorged = 0;
         for w in self.in_state(State::Confirming).await? {
             let (Some(height), Some(hash)) = (w.block_height, w.block_hash.clone()) else { continue };
+            if let Some(best) = read.get(&height).filter(|best| !best.eq_ignore_ascii_case(&hash)) {
+                let (now, mut went_back) = (self.service.now(), false);
+                let result = self
+                    .service
+                    .modify(&w.id, |w| {
+                        went_back = tracking::observe_best_block_at(w, height, best, now)?;
+                        Ok(())
+                    })
+                    .await;
+                unless_gone(result)?;
+                if went_back {
+                    reorged += 1;
+                    continue;
+                }
+            }
             let confirmations = tip.saturating_sub(height) + 1;
             if w.confirmations == Some(confirmations) {
                 continue;
@@ -480,7 +501,7 @@ impl ChainTracker {
                 .await;
             unless_gone(result)?;
         }
-        Ok(())
+        Ok(reorged)
     }
 
     /// Broadcast transactions nobody has seen for `drop_after`: ask once; if
