@@ -608,7 +608,7 @@ async fn a_block_replaced_before_the_tracker_read_its_height_completes_nothing()
     assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(6)), "{view}");
 
     // Its block and the five above are replaced by six others: the tip's height stays.
-    esplora.state.lock().unwrap().ledger.reorg_with(6, &[&[], &[], &[], &[], &[], &[]]);
+    esplora.with_chain(|c| c.reorg_with(6, &[&[], &[], &[], &[], &[], &[]]));
     let report = reorg_tick(&app).await;
     let view = state_of(&app, "w-1").await;
     let reason = format!("block {} {} left the best chain", mined.height, mined.hash);
