@@ -22,7 +22,8 @@ pub fn observe_in_block(
     match w.state {
         State::Broadcast => w.transition(State::Confirming, format!("in block {height}"), now)?,
         State::Confirming if moved => {
-            w.transition(State::Confirming, format!("moved to block {height} after a reorg"), now)?
+            let reason = format!("moved to block {height} after a reorg: {}", stale_block(w));
+            w.transition(State::Confirming, reason, now)?
         }
         State::Confirming => {}
         _ => return Ok(()),
@@ -53,16 +54,53 @@ pub fn discover(w: &mut Withdrawal, tx_hash: TxHash, now: DateTime<Utc>) -> Resu
 }
 
 /// The block holding the transaction left the best chain: back to waiting
-/// for a block. A stale block never completes anything.
+/// for a block, the history naming that block (height and hash). A stale
+/// block never completes anything.
 pub fn observe_reorg(w: &mut Withdrawal, now: DateTime<Utc>) -> Result<(), TransitionError> {
     if w.state != State::Confirming {
         return Ok(());
     }
-    let hash = w.block_hash.take().unwrap_or_default();
-    w.transition(State::Broadcast, format!("block {hash} left the best chain"), now)?;
+    let reason = stale_block(w);
+    w.transition(State::Broadcast, reason, now)?;
     w.block_height = None;
+    w.block_hash = None;
     w.confirmations = None;
     Ok(())
+}
+
+/// The best chain's block at `height` is `hash` (as the tracker read it): a
+/// withdrawal recorded in another block at that height sits in a block that
+/// left the best chain, and goes back as `observe_reorg` says. Whether it
+/// did. An empty `hash` (a height never read) says nothing.
+pub fn observe_best_block_at(
+    w: &mut Withdrawal,
+    height: u64,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, TransitionError> {
+    let elsewhere = w.block_hash.as_deref().is_some_and(|known| !known.eq_ignore_ascii_case(hash));
+    if w.state != State::Confirming || w.block_height != Some(height) || hash.is_empty() || !elsewhere {
+        return Ok(false);
+    }
+    observe_reorg(w, now)?;
+    Ok(true)
+}
+
+/// "block <height> <hash> left the best chain", for the block `w` was in.
+fn stale_block(w: &Withdrawal) -> String {
+    let height = w.block_height.map(|h| h.to_string()).unwrap_or_default();
+    let hash = w.block_hash.as_deref().unwrap_or_default();
+    format!("block {height} {hash} left the best chain")
+}
+
+/// Whether a block the tracker read (`height`, `hash`) left the best chain,
+/// as far as that chain's tip alone tells: a block above the tip did, and
+/// so did another block at the tip's height. For a block below the tip only
+/// the parent hashes of the blocks above it tell. An empty `hash` (a height
+/// the tracker started from without reading it) is never judged stale at
+/// the tip's height.
+pub fn left_best_chain(height: u64, hash: &str, tip_height: u64, tip_hash: &str) -> bool {
+    height > tip_height || (height == tip_height && !hash.is_empty() && !hash.eq_ignore_ascii_case(tip_hash))
 }
 
 pub fn observe_failed(w: &mut Withdrawal, reason: &str, now: DateTime<Utc>) -> Result<(), TransitionError> {
@@ -162,13 +200,47 @@ mod tests {
         let now = at("2026-03-02T10:10:00Z");
         observe_in_block(&mut w, 100, "h100", 100, 3, now).unwrap();
         observe_reorg(&mut w, now).unwrap();
-        assert_eq!((w.state, w.block_hash.as_deref(), w.confirmations), (State::Broadcast, None, None));
-        assert!(w.history.last().unwrap().reason.contains("h100"));
+        assert_eq!(
+            (w.state, w.block_hash.as_deref(), w.block_height, w.confirmations),
+            (State::Broadcast, None, None, None)
+        );
+        assert_eq!(w.history.last().unwrap().reason, "block 100 h100 left the best chain");
+        observe_reorg(&mut w, now).unwrap();
+        assert_eq!(w.history.len(), 4, "only a confirming withdrawal goes back");
         observe_in_block(&mut w, 101, "h101b", 101, 3, now).unwrap();
         assert_eq!(w.state, State::Confirming);
         observe_in_block(&mut w, 102, "h102c", 102, 3, now).unwrap();
-        assert_eq!(w.history.last().unwrap().reason, "moved to block 102 after a reorg");
+        assert_eq!(
+            w.history.last().unwrap().reason,
+            "moved to block 102 after a reorg: block 101 h101b left the best chain"
+        );
         assert_eq!(w.block_hash.as_deref(), Some("h102c"));
+    }
+
+    #[test]
+    fn another_block_read_at_its_height_sends_it_back() {
+        let now = at("2026-03-02T10:10:00Z");
+        let mut w = broadcast();
+        observe_in_block(&mut w, 100, "h100", 103, 6, now).unwrap();
+        assert!(!observe_best_block_at(&mut w, 101, "h101", now).unwrap(), "another height");
+        assert!(!observe_best_block_at(&mut w, 100, "H100", now).unwrap(), "its own block");
+        assert!(!observe_best_block_at(&mut w, 100, "", now).unwrap(), "a height never read");
+        assert_eq!(w.state, State::Confirming);
+        assert!(observe_best_block_at(&mut w, 100, "h100b", now).unwrap());
+        assert_eq!((w.state, w.block_height, w.confirmations), (State::Broadcast, None, None));
+        assert_eq!(w.history.last().unwrap().reason, "block 100 h100 left the best chain");
+        assert!(!observe_best_block_at(&mut w, 100, "h100b", now).unwrap(), "once");
+    }
+
+    #[test]
+    fn the_tip_alone_tells_a_block_above_it_or_beside_it_left_the_best_chain() {
+        assert!(!left_best_chain(100, "h100", 100, "h100"), "the tip itself");
+        assert!(left_best_chain(100, "h100", 100, "h100b"), "replaced at the same height");
+        assert!(!left_best_chain(100, "H100", 100, "h100"), "hex case does not matter");
+        assert!(left_best_chain(101, "h101", 100, "h100"), "the tip went back");
+        assert!(left_best_chain(101, "", 100, "h100"), "above the tip, read or not");
+        assert!(!left_best_chain(100, "", 100, "h100"), "a height never read is not judged");
+        assert!(!left_best_chain(99, "h99", 100, "h100b"), "below the tip: parent hashes tell");
     }
 
     #[test]

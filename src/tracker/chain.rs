@@ -7,10 +7,13 @@
 //! each new block's transaction ids once and match the watched hashes from an
 //! index; fetch transaction details only for matches (one request per block
 //! for all of them where the API allows). Confirmations then come from the
-//! tip alone. Reorgs are found by following parent hashes. One replica polls
-//! a network at a time (a lease); every change is the store's compare-and-set.
+//! tip alone. Reorgs are found first thing in every tick, from the tip (a
+//! lower tip, or another hash at the height read last) and then by following
+//! parent hashes; a block that left the best chain is undone before anything
+//! counts confirmations. One replica polls a network at a time (a lease);
+//! every change is the store's compare-and-set.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -241,6 +244,18 @@ impl Blocks<'_> {
         };
         self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let mut cursor = self.load_cursor().await?;
+        // The tip against the blocks read last, before anything below counts
+        // confirmations: blocks above a lower tip, or another block at the
+        // tip's height, left the best chain. The read below then checks
+        // parent hashes back from the last block still standing (a deeper
+        // reorg under a tip of the same height shows there). No request
+        // beyond the tip, which every tick reads anyway.
+        while let Some(stale) =
+            cursor.recent.last().filter(|b| tracking::left_best_chain(b.height, &b.hash, tip.height, &tip.hash))
+        {
+            report.reorged += self.undo_block(stale).await?;
+            cursor.recent.pop();
+        }
         if cursor.recent.is_empty() {
             // First run: follow from the tip on; what came before is found by
             // the drop check's lookups.
@@ -267,7 +282,7 @@ impl Blocks<'_> {
             let continues = previous.hash.is_empty() || block.parent_hash.as_deref() == Some(previous.hash.as_str());
             if !continues {
                 // The block we read at `previous.height` left the best chain:
-                // forget it, and read that height again.
+                // undo it, and read that height again.
                 report.reorged += self.undo_block(&previous).await?;
                 cursor.recent.pop();
                 if cursor.recent.is_empty() {
@@ -288,7 +303,7 @@ impl Blocks<'_> {
             height += 1;
         }
         self.save_cursor(&cursor).await?;
-        self.update_confirmations(tip.height).await?;
+        report.reorged += self.update_confirmations(tip.height, &cursor.recent).await?;
         report.dropped = self.check_drops().await?;
         Ok(report)
     }
@@ -485,10 +500,31 @@ impl ChainTracker {
 
 impl Blocks<'_> {
     /// Confirmations follow from the tip alone: no request per withdrawal.
-    async fn update_confirmations(&self, tip: u64) -> Result<(), TrackError> {
+    /// A withdrawal seen in a block the tracker never read (its first lookup
+    /// ran ahead of the blocks read) is checked against the block read at
+    /// that height since: another one there means its block left the best
+    /// chain. Returns how many went back so.
+    async fn update_confirmations(&self, tip: u64, read: &[BlockRef]) -> Result<usize, TrackError> {
         let required = self.settings.required_confirmations;
+        let read: HashMap<u64, &str> = read.iter().map(|b| (b.height, b.hash.as_str())).collect();
+        let mut reorged = 0;
         for w in self.in_state(State::Confirming).await? {
             let (Some(height), Some(hash)) = (w.block_height, w.block_hash.clone()) else { continue };
+            if let Some(best) = read.get(&height).filter(|best| !best.eq_ignore_ascii_case(&hash)) {
+                let (now, mut went_back) = (self.service.now(), false);
+                let result = self
+                    .service
+                    .modify(&w.id, |w| {
+                        went_back = tracking::observe_best_block_at(w, height, best, now)?;
+                        Ok(())
+                    })
+                    .await;
+                unless_gone(result)?;
+                if went_back {
+                    reorged += 1;
+                    continue;
+                }
+            }
             let confirmations = tip.saturating_sub(height) + 1;
             if w.confirmations == Some(confirmations) {
                 continue;
@@ -500,7 +536,7 @@ impl Blocks<'_> {
                 .await;
             unless_gone(result)?;
         }
-        Ok(())
+        Ok(reorged)
     }
 
     /// Broadcast transactions nobody has seen for `drop_after`: ask once; if

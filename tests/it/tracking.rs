@@ -1,6 +1,7 @@
 //! The chain tracker end to end: the real service, a fake Esplora that
-//! follows the documented API (blocks, reorgs, evictions, replacements, 429s)
-//! and a real Ethereum node (ganache).
+//! follows the documented API (blocks, reorgs, evictions, replacements, 429s),
+//! a fake Blockbook on the same chain model (reorgs) and a real Ethereum node
+//! (ganache).
 
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use withdrawal_tracker::tracker::chain::TrackError;
 use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
 use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
 use crate::support::evm_contracts::{init_code, token_runtime, transfer_call, REVERTER};
+use crate::support::fake_blockbook::FakeBlockbook;
 use crate::support::fake_esplora::{FakeEsplora, Mode};
+use crate::support::fake_utxo_chain::{FakeBlock, UtxoFake};
 use crate::support::ganache::Ganache;
 
 async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
@@ -97,7 +100,7 @@ async fn a_hash_ending_like_a_mined_one_leaves_its_withdrawal_where_it_was() {
 #[tokio::test]
 async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_nothing() {
     let esplora = FakeEsplora::start(5).await;
-    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 3)).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 2)).await;
     tick(&app).await;
     let txid = esplora.broadcast(&[("bb".repeat(32).as_str(), 1)], &[(Some(BTC_PAYEE), 100_000)]);
     app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
@@ -105,7 +108,8 @@ async fn a_reorg_sends_a_confirming_withdrawal_back_and_a_stale_block_completes_
     tick(&app).await;
     assert_eq!(state_of(&app, "w-1").await["state"], "confirming");
 
-    // The block holding it is replaced by a longer branch without it.
+    // The block holding it is replaced by a longer branch without it: on the
+    // old branch this tip would be its second confirmation, enough to complete.
     esplora.reorg(1);
     tick(&app).await;
     let view = state_of(&app, "w-1").await;
@@ -392,4 +396,299 @@ async fn a_solana_transaction_past_its_last_valid_height_is_dropped() {
 
     let misplaced = app.patch("w-1", &json!({"state": "cancelled", "last_valid_height": 5})).await;
     assert_eq!(misplaced.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+// Reorgs, each noticed on the very next poll: the tip replaced at the same
+// height, two blocks replaced under a tip of the same height, and a tip that
+// goes back one block. The same scenarios run on both UTXO explorer fakes
+// (one chain model) and on a real node (ganache's evm_snapshot/evm_revert).
+
+/// A UTXO network followed through one of the fakes.
+struct UtxoNet {
+    code: &'static str,
+    explorer: ExplorerKind,
+    payee: &'static str,
+}
+
+const BTC_ON_ESPLORA: UtxoNet = UtxoNet { code: "BTC", explorer: ExplorerKind::Esplora, payee: BTC_PAYEE };
+/// A valid Dogecoin P2PKH address.
+const DOGE_ON_BLOCKBOOK: UtxoNet =
+    UtxoNet { code: "DOGE", explorer: ExplorerKind::Blockbook, payee: "DUMh1rPrXTrCN2Z9EHsLPg7b78rACHB2h7" };
+
+async fn reorg_tick(app: &TestApp) -> withdrawal_tracker::tracker::chain::TickReport {
+    app.chain_trackers[0].tick().await.expect("the tick succeeds")
+}
+
+fn last_entry(view: &Value) -> (&str, &str) {
+    let last = view["history"].as_array().unwrap().last().unwrap();
+    (last["state"].as_str().unwrap(), last["reason"].as_str().unwrap())
+}
+
+fn states(view: &Value) -> Vec<&str> {
+    view["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect()
+}
+
+/// The block hash the tracker recorded for `id` (the view shows only the height).
+async fn recorded_block_hash(app: &TestApp, id: &str) -> Option<String> {
+    let id = withdrawal_tracker::domain::WithdrawalId::parse(id).unwrap();
+    app.service.store.get(&id).await.unwrap().expect("registered").block_hash
+}
+
+/// An app following `net` through `fake`, and withdrawal `w-1` whose
+/// transaction the tracker saw in the tip block: 1 confirmation of `required`.
+async fn confirming_in_the_tip<F: UtxoFake>(fake: &F, net: &UtxoNet, required: u64) -> (TestApp, String, FakeBlock) {
+    let app = app_following(net.code, chain_config(net.explorer, fake.base_url(), required)).await;
+    tick(&app).await;
+    let input = "ab".repeat(32);
+    let txid = fake.with_chain(|c| c.broadcast(&[(input.as_str(), 0)], &[(Some(net.payee), 100_000)]));
+    let body = json!({"coin": net.code, "network": net.code, "address": net.payee, "amount": "0.001", "tx_hash": txid});
+    app.register(&withdrawal("w-1", body)).await;
+    let block = fake.with_chain(|c| c.mine(&[&txid]));
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(1)), "{view}");
+    assert_eq!(view["block_height"], block.height);
+    (app, txid, block)
+}
+
+/// The view of a withdrawal sent back to `broadcast` because `stale` left the best chain.
+fn assert_back_to_broadcast(view: &Value, stale: &FakeBlock) {
+    assert_eq!(view["state"], "broadcast", "{view}");
+    assert_eq!((&view["confirmations"], &view["block_height"]), (&Value::Null, &Value::Null), "{view}");
+    let reason = format!("block {} {} left the best chain", stale.height, stale.hash);
+    assert_eq!(last_entry(view), ("broadcast", reason.as_str()));
+}
+
+async fn utxo_tip_replaced_at_the_same_height<F: UtxoFake>(fake: &F, net: &UtxoNet) {
+    let (app, txid, mined) = confirming_in_the_tip(fake, net, 2).await;
+    // A competing block without the transaction takes the tip's height.
+    let stale = fake.with_chain(|c| c.reorg_with(1, &[&[]]));
+    assert_eq!(stale[0].hash, mined.hash);
+    let report = reorg_tick(&app).await;
+    assert_back_to_broadcast(&state_of(&app, "w-1").await, &mined);
+    assert_eq!(report.reorged, 1, "noticed on the next poll, before any new block");
+
+    // A block on top would give the stale block its second confirmation: nothing completes.
+    fake.with_chain(|c| c.mine(&[]));
+    assert_eq!(reorg_tick(&app).await.reorged, 0);
+    assert_eq!(state_of(&app, "w-1").await["state"], "broadcast");
+
+    let again = fake.with_chain(|c| c.mine(&[&txid]));
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["block_height"].as_u64()), (Some("confirming"), Some(again.height)));
+    assert_eq!(states(&view), ["pending", "broadcast", "confirming", "broadcast", "confirming"]);
+}
+
+async fn utxo_tip_replaced_by_a_block_with_the_same_transaction<F: UtxoFake>(fake: &F, net: &UtxoNet) {
+    let (app, txid, mined) = confirming_in_the_tip(fake, net, 2).await;
+    fake.with_chain(|c| c.reorg_with(1, &[&[&txid]]));
+    let replacement = fake.with_chain(|c| c.tip().clone());
+    let report = reorg_tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(1)), "{view}");
+    assert_eq!(view["block_height"], mined.height);
+    assert_eq!(recorded_block_hash(&app, "w-1").await, Some(replacement.hash), "in the block that replaced it");
+    let history = view["history"].as_array().unwrap();
+    let stale = &history[history.len() - 2];
+    assert_eq!(stale["reason"], format!("block {} {} left the best chain", mined.height, mined.hash));
+    assert_eq!(last_entry(&view), ("confirming", format!("in block {}", mined.height).as_str()));
+    assert_eq!(report.reorged, 1);
+}
+
+async fn utxo_two_blocks_replaced_under_a_tip_of_the_same_height<F: UtxoFake>(fake: &F, net: &UtxoNet) {
+    let (app, _, mined) = confirming_in_the_tip(fake, net, 3).await;
+    fake.with_chain(|c| c.mine(&[]));
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["confirmations"], 2);
+    let stale = fake.with_chain(|c| c.reorg_with(2, &[&[], &[]]));
+    assert_eq!(stale[0].hash, mined.hash);
+    let report = reorg_tick(&app).await;
+    assert_back_to_broadcast(&state_of(&app, "w-1").await, &mined);
+    assert_eq!(report.reorged, 1);
+
+    // The third block the stale one would have counted completes nothing.
+    fake.with_chain(|c| c.mine(&[]));
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "broadcast");
+}
+
+async fn utxo_tip_back_by_one_block<F: UtxoFake>(fake: &F, net: &UtxoNet) {
+    let (app, txid, mined) = confirming_in_the_tip(fake, net, 2).await;
+    fake.with_chain(|c| c.reorg_with(1, &[]));
+    assert_eq!(fake.with_chain(|c| c.tip().height), mined.height - 1);
+    let report = reorg_tick(&app).await;
+    assert_back_to_broadcast(&state_of(&app, "w-1").await, &mined);
+    assert_eq!(report.reorged, 1);
+
+    // Mined again at the same height, in another block.
+    let again = fake.with_chain(|c| c.mine(&[&txid]));
+    assert_eq!(again.height, mined.height);
+    tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(1)), "{view}");
+    assert_eq!(recorded_block_hash(&app, "w-1").await, Some(again.hash));
+}
+
+#[tokio::test]
+async fn esplora_a_tip_replaced_at_the_same_height_is_a_reorg_on_the_next_poll() {
+    utxo_tip_replaced_at_the_same_height(&FakeEsplora::start(5).await, &BTC_ON_ESPLORA).await;
+}
+
+#[tokio::test]
+async fn blockbook_a_tip_replaced_at_the_same_height_is_a_reorg_on_the_next_poll() {
+    utxo_tip_replaced_at_the_same_height(&FakeBlockbook::start(5).await, &DOGE_ON_BLOCKBOOK).await;
+}
+
+#[tokio::test]
+async fn esplora_a_tip_replaced_by_a_block_with_the_same_transaction_moves_it_there() {
+    utxo_tip_replaced_by_a_block_with_the_same_transaction(&FakeEsplora::start(5).await, &BTC_ON_ESPLORA).await;
+}
+
+#[tokio::test]
+async fn blockbook_a_tip_replaced_by_a_block_with_the_same_transaction_moves_it_there() {
+    utxo_tip_replaced_by_a_block_with_the_same_transaction(&FakeBlockbook::start(5).await, &DOGE_ON_BLOCKBOOK).await;
+}
+
+#[tokio::test]
+async fn esplora_two_blocks_replaced_under_a_tip_of_the_same_height_are_a_reorg_on_the_next_poll() {
+    utxo_two_blocks_replaced_under_a_tip_of_the_same_height(&FakeEsplora::start(5).await, &BTC_ON_ESPLORA).await;
+}
+
+#[tokio::test]
+async fn blockbook_two_blocks_replaced_under_a_tip_of_the_same_height_are_a_reorg_on_the_next_poll() {
+    utxo_two_blocks_replaced_under_a_tip_of_the_same_height(&FakeBlockbook::start(5).await, &DOGE_ON_BLOCKBOOK).await;
+}
+
+#[tokio::test]
+async fn esplora_a_tip_back_by_one_block_is_a_reorg_on_the_next_poll() {
+    utxo_tip_back_by_one_block(&FakeEsplora::start(5).await, &BTC_ON_ESPLORA).await;
+}
+
+#[tokio::test]
+async fn blockbook_a_tip_back_by_one_block_is_a_reorg_on_the_next_poll() {
+    utxo_tip_back_by_one_block(&FakeBlockbook::start(5).await, &DOGE_ON_BLOCKBOOK).await;
+}
+
+/// A withdrawal can be seen in a block the tracker has not read yet: its
+/// first lookup finds it there while the tracker is still catching up (it
+/// reads at most 50 blocks per tick). When that block is replaced before the
+/// tracker reads its height, the block read there says it left.
+#[tokio::test]
+async fn a_block_replaced_before_the_tracker_read_its_height_completes_nothing() {
+    let esplora = FakeEsplora::start(5).await;
+    let app = app_following("BTC", chain_config(ExplorerKind::Esplora, &esplora.base_url, 8)).await;
+    tick(&app).await;
+    for _ in 0..55 {
+        esplora.mine(&[]);
+    }
+    let txid = esplora.broadcast(&[("ac".repeat(32).as_str(), 0)], &[(Some(BTC_PAYEE), 100_000)]);
+    app.register(&btc_withdrawal("w-1", &txid, "0.001")).await;
+    let mined = esplora.mine(&[&txid]);
+    for _ in 0..5 {
+        esplora.mine(&[]);
+    }
+    let report = reorg_tick(&app).await;
+    assert_eq!(report.blocks, 50, "still catching up");
+    let view = state_of(&app, "w-1").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(6)), "{view}");
+
+    // Its block and the five above are replaced by six others: the tip's height stays.
+    esplora.with_chain(|c| c.reorg_with(6, &[&[], &[], &[], &[], &[], &[]]));
+    let report = reorg_tick(&app).await;
+    let view = state_of(&app, "w-1").await;
+    let reason = format!("block {} {} left the best chain", mined.height, mined.hash);
+    assert_eq!((view["state"].as_str(), last_entry(&view).1), (Some("broadcast"), reason.as_str()), "{view}");
+    assert_eq!(report.reorged, 1);
+    esplora.mine(&[]);
+    esplora.mine(&[]);
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-1").await["state"], "broadcast", "8 blocks above the stale one complete nothing");
+}
+
+/// An app following ETH on `node`, and withdrawal `w-eth` whose transaction
+/// (1.5 ETH, repeatable after a revert) is in the tip block as the tracker
+/// saw it; the snapshot taken before it was sent; its block (height, hash).
+async fn eth_confirming_in_the_tip(node: &Ganache, required: u64) -> (TestApp, String, String, (u64, String)) {
+    let app = app_following("ETH", eth(node, required)).await;
+    tick(&app).await;
+    let snapshot = node.snapshot().await;
+    let txid = node.send_repeatable(ETH_PAYEE, 1_500_000_000_000_000_000).await;
+    let body = json!({"coin": "ETH", "network": "ETH", "address": ETH_PAYEE, "amount": "1.5", "tx_hash": txid});
+    app.register(&withdrawal("w-eth", body)).await;
+    tick(&app).await;
+    let view = state_of(&app, "w-eth").await;
+    assert_eq!((view["state"].as_str(), view["confirmations"].as_u64()), (Some("confirming"), Some(1)), "{view}");
+    let height = view["block_height"].as_u64().unwrap();
+    let hash = node.block_hash(height).await;
+    assert_eq!(recorded_block_hash(&app, "w-eth").await.as_deref(), Some(hash.as_str()));
+    (app, txid, snapshot, (height, hash))
+}
+
+fn assert_eth_back_to_broadcast(view: &Value, (height, hash): &(u64, String)) {
+    assert_eq!(view["state"], "broadcast", "{view}");
+    assert_eq!((&view["confirmations"], &view["block_height"]), (&Value::Null, &Value::Null), "{view}");
+    let reason = format!("block {height} {hash} left the best chain");
+    assert_eq!(last_entry(view), ("broadcast", reason.as_str()));
+}
+
+#[tokio::test]
+async fn ganache_a_tip_replaced_at_the_same_height_is_a_reorg_on_the_next_poll() {
+    let node = Ganache::start().await;
+    let (app, txid, snapshot, stale) = eth_confirming_in_the_tip(&node, 2).await;
+    node.revert(&snapshot).await;
+    node.mine().await;
+    assert_ne!(node.block_hash(stale.0).await, stale.1, "another block at the same height");
+    let report = reorg_tick(&app).await;
+    assert_eth_back_to_broadcast(&state_of(&app, "w-eth").await, &stale);
+    assert_eq!(report.reorged, 1);
+
+    // The same signed transaction lands in the next block.
+    assert_eq!(node.send_repeatable(ETH_PAYEE, 1_500_000_000_000_000_000).await, txid);
+    tick(&app).await;
+    let view = state_of(&app, "w-eth").await;
+    assert_eq!((view["state"].as_str(), view["block_height"].as_u64()), (Some("confirming"), Some(stale.0 + 1)));
+    assert_eq!(states(&view), ["pending", "broadcast", "confirming", "broadcast", "confirming"]);
+}
+
+#[tokio::test]
+async fn ganache_two_blocks_replaced_under_a_tip_of_the_same_height_are_a_reorg_on_the_next_poll() {
+    let node = Ganache::start().await;
+    let (app, _, snapshot, stale) = eth_confirming_in_the_tip(&node, 3).await;
+    node.mine().await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-eth").await["confirmations"], 2);
+    node.revert(&snapshot).await;
+    node.mine().await;
+    node.mine().await;
+    let report = reorg_tick(&app).await;
+    assert_eth_back_to_broadcast(&state_of(&app, "w-eth").await, &stale);
+    assert_eq!(report.reorged, 1);
+
+    // The third block the stale one would have counted completes nothing.
+    node.mine().await;
+    tick(&app).await;
+    assert_eq!(state_of(&app, "w-eth").await["state"], "broadcast");
+}
+
+#[tokio::test]
+async fn ganache_a_tip_back_by_one_block_is_a_reorg_on_the_next_poll() {
+    let node = Ganache::start().await;
+    let (app, txid, snapshot, stale) = eth_confirming_in_the_tip(&node, 2).await;
+    node.revert(&snapshot).await;
+    let report = reorg_tick(&app).await;
+    assert_eth_back_to_broadcast(&state_of(&app, "w-eth").await, &stale);
+    assert_eq!(report.reorged, 1, "the tip is one block lower");
+
+    // Mined again at the same height, in another block (a later timestamp:
+    // the same transaction on the same parent in the same second would
+    // rebuild the very block that left).
+    node.rpc("evm_increaseTime", json!([15])).await;
+    assert_eq!(node.send_repeatable(ETH_PAYEE, 1_500_000_000_000_000_000).await, txid);
+    tick(&app).await;
+    let view = state_of(&app, "w-eth").await;
+    assert_eq!((view["state"].as_str(), view["block_height"].as_u64()), (Some("confirming"), Some(stale.0)));
+    let again = recorded_block_hash(&app, "w-eth").await.unwrap();
+    assert_ne!(again, stale.1);
+    assert_eq!(again, node.block_hash(stale.0).await);
 }

@@ -14,8 +14,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 pub use crate::support::fake_esplora::Mode;
-use crate::support::fake_utxo_chain::UtxoChain;
 pub use crate::support::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
+use crate::support::fake_utxo_chain::{UtxoChain, UtxoFake};
 
 pub const BASE_HEIGHT: u64 = 5_100_000;
 
@@ -387,5 +387,11 @@ impl FakeBlockbook {
     /// See [`UtxoChain::reorg`].
     pub fn reorg(&self, depth: usize) {
         self.state.lock().unwrap().ledger.reorg(depth);
+    }
+}
+
+impl UtxoFake for FakeBlockbook {
+    fn with_chain<R>(&self, f: impl FnOnce(&mut UtxoChain) -> R) -> R {
+        f(&mut self.state.lock().unwrap().ledger)
     }
 }

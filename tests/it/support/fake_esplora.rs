@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::fake_utxo_chain::UtxoChain;
 pub use super::fake_utxo_chain::{fake_hash, FakeBlock, FakeTx};
+use super::fake_utxo_chain::{UtxoChain, UtxoFake};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -313,5 +313,11 @@ impl FakeEsplora {
     /// See [`UtxoChain::reorg`].
     pub fn reorg(&self, depth: usize) {
         self.state.lock().unwrap().ledger.reorg(depth);
+    }
+}
+
+impl UtxoFake for FakeEsplora {
+    fn with_chain<R>(&self, f: impl FnOnce(&mut UtxoChain) -> R) -> R {
+        f(&mut self.state.lock().unwrap().ledger)
     }
 }

@@ -110,11 +110,32 @@ impl UtxoChain {
     /// branch is longer, so it wins). Their transactions go back to the
     /// mempool.
     pub fn reorg(&mut self, depth: usize) {
+        let empty: Vec<&[&str]> = vec![&[]; depth + 1];
+        self.reorg_with(depth, &empty);
+    }
+
+    /// Takes the top `depth` blocks off the best chain (they become stale,
+    /// their transactions go back to the mempool) and mines `branch` in their
+    /// place: one block per entry, holding a coinbase and those txids.
+    /// Returns the stale blocks, tip last. A branch of `depth` blocks
+    /// replaces the tip at the same height (the node switched to a competing
+    /// block it heard of); a shorter one makes the tip go back (e.g. a node
+    /// that invalidated its tip block).
+    pub fn reorg_with(&mut self, depth: usize, branch: &[&[&str]]) -> Vec<FakeBlock> {
+        assert!(depth < self.chain.len(), "the first block stays");
         let keep = self.chain.len() - depth;
         let removed: Vec<FakeBlock> = self.chain.drain(keep..).collect();
-        self.stale.extend(removed);
-        for _ in 0..=depth {
-            self.mine(&[]);
+        self.stale.extend(removed.iter().cloned());
+        for txids in branch {
+            self.mine(txids);
         }
+        removed
     }
+}
+
+/// A fake explorer that renders a [`UtxoChain`] (Esplora, Blockbook), for
+/// tests that drive the chain the same way on either.
+pub trait UtxoFake: super::explorer_transport::ExplorerFake {
+    /// Runs `f` on the fake's chain, under its lock.
+    fn with_chain<R>(&self, f: impl FnOnce(&mut UtxoChain) -> R) -> R;
 }

@@ -78,6 +78,34 @@ impl Ganache {
         self.rpc("eth_sendTransaction", json!([tx])).await.as_str().unwrap().to_owned()
     }
 
+    /// Sends `value_wei` to `to` from the funded account at a fixed legacy gas
+    /// price: sent again after a revert (same nonce), it is the same signed
+    /// transaction, so the same hash lands in another block. (`send` leaves
+    /// the fees to ganache, which prices them from the block it builds on.)
+    pub async fn send_repeatable(&self, to: &str, value_wei: u128) -> String {
+        let tx = json!({"from": FUNDED, "to": to, "value": format!("{value_wei:#x}"), "gas": "0x5208", "gasPrice": "0x77359400"});
+        self.rpc("eth_sendTransaction", json!([tx])).await.as_str().unwrap().to_owned()
+    }
+
+    /// `evm_snapshot`: the id of the chain as it is now, for [`Ganache::revert`].
+    pub async fn snapshot(&self) -> String {
+        self.rpc("evm_snapshot", json!([])).await.as_str().unwrap().to_owned()
+    }
+
+    /// `evm_revert`: the blocks mined since the snapshot leave the chain (their
+    /// transactions are forgotten) and the tip goes back to the snapshot's: a
+    /// reorg as clients of the node see it. Blocks mined afterwards take the
+    /// same heights with other hashes.
+    pub async fn revert(&self, snapshot: &str) {
+        assert_eq!(self.rpc("evm_revert", json!([snapshot])).await, json!(true), "snapshot {snapshot} reverted");
+    }
+
+    /// The hash of the best chain's block at `height`.
+    pub async fn block_hash(&self, height: u64) -> String {
+        let block = self.rpc("eth_getBlockByNumber", json!([format!("{height:#x}"), false])).await;
+        block["hash"].as_str().expect("a block at that height").to_owned()
+    }
+
     /// Deploys `init_code`; returns the contract's address.
     pub async fn deploy(&self, init_code: &str) -> String {
         let hash = self.send(None, 0, init_code).await;
