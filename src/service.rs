@@ -22,6 +22,9 @@ const MAX_WRITE_ATTEMPTS: usize = 8;
 pub enum ServiceError {
     #[error("withdrawal not found")]
     NotFound,
+    /// Deleted by retention; told only to callers who may know it existed.
+    #[error("withdrawal {id} expired at {at}")]
+    Expired { id: WithdrawalId, at: DateTime<Utc> },
     #[error("withdrawal {0} already exists with different content")]
     Conflict(WithdrawalId),
     #[error(transparent)]
@@ -117,13 +120,29 @@ impl Service {
     }
 
     /// What the caller may see: a user only their own withdrawals, and someone
-    /// else's look exactly like one that does not exist.
+    /// else's look exactly like one that does not exist. An id retention
+    /// deleted is `Expired` to ingest and support (while its tombstone is
+    /// kept) and, to users, like one that never existed: a user cannot learn
+    /// whether another user's withdrawal existed.
     pub async fn get_visible(&self, caller: &Caller, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
-        let withdrawal = self.store.get(id).await?.ok_or(ServiceError::NotFound)?;
+        let Some(withdrawal) = self.store.get(id).await? else {
+            return Err(self.missing(caller, id).await?);
+        };
         match caller {
             Caller::User(user) if *user != withdrawal.user_id => Err(ServiceError::NotFound),
             _ => Ok(withdrawal),
         }
+    }
+
+    /// Why `id` has no record, as far as `caller` may know.
+    async fn missing(&self, caller: &Caller, id: &WithdrawalId) -> Result<ServiceError, ServiceError> {
+        if matches!(caller, Caller::User(_)) {
+            return Ok(ServiceError::NotFound);
+        }
+        Ok(match self.store.tombstone(id).await? {
+            Some(at) => ServiceError::Expired { id: id.clone(), at },
+            None => ServiceError::NotFound,
+        })
     }
 
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ServiceError> {

@@ -148,6 +148,14 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound => ApiError::not_found("no such withdrawal"),
+            ServiceError::Expired { id, at } => ApiError::new(
+                StatusCode::GONE,
+                "withdrawal_expired",
+                format!(
+                    "withdrawal {id} was terminal for longer than the retention period and was deleted at {}",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ),
+            ),
             ServiceError::Conflict(id) => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",

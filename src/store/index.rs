@@ -40,6 +40,9 @@ pub enum IndexKey {
     InFlight(Network),
     /// Pending withdrawals without a hash, by when discovery should look.
     Undiscovered(Network),
+    /// Terminal withdrawals by when they became terminal, earliest first:
+    /// what retention deletes, read up to `now - retention.terminal_for`.
+    Terminal,
 }
 
 /// One entry of one index.
@@ -96,6 +99,7 @@ impl IndexKey {
             IndexKey::OutboxPending => "outbox".to_owned(),
             IndexKey::InFlight(network) => format!("inflight:{network}"),
             IndexKey::Undiscovered(network) => format!("undiscovered:{network}"),
+            IndexKey::Terminal => "terminal".to_owned(),
         }
     }
 }
@@ -125,6 +129,9 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     if withdrawal.state == State::Pending && withdrawal.tx_hash.is_none() {
         let at = withdrawal.discovery_next_at.unwrap_or(withdrawal.created_at);
         entries.push((IndexKey::Undiscovered(withdrawal.network), time_key(at, &withdrawal.id)));
+    }
+    if let Some(at) = withdrawal.terminal_at() {
+        entries.push((IndexKey::Terminal, time_key(at, &withdrawal.id)));
     }
     if let Some(escalation) = &withdrawal.escalation {
         let member = newest_first_time_key(escalation.opened_at, &withdrawal.id);

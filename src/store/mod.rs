@@ -47,6 +47,17 @@ pub enum Updated {
     NotFound,
 }
 
+/// What [`Store::expire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The record and every index entry are gone (and its tombstone written).
+    Deleted,
+    /// The stored version is no longer the one that was judged expired.
+    VersionConflict,
+    /// Nothing to delete: another replica got there first.
+    NotFound,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     pub user_id: Option<UserId>,
@@ -104,6 +115,22 @@ pub trait Store: Send + Sync + 'static {
     /// `layout.rs`). False when the record is gone or has moved on: an update
     /// writes only the entries it changes, so read the record again and retry.
     async fn restore_index_entries(&self, withdrawal: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError>;
+
+    /// Deletes the record and every one of its index entries (and counts) in
+    /// one atomic step, if the stored version is still `withdrawal.version`:
+    /// what retention does to a terminal withdrawal it judged expired. With
+    /// `tombstone_for` above zero, a tombstone saying when (`now`) is kept
+    /// that long, so callers who may know the id can be told it expired.
+    async fn expire(
+        &self,
+        withdrawal: &Withdrawal,
+        now: DateTime<Utc>,
+        tombstone_for: std::time::Duration,
+    ) -> Result<Expired, StoreError>;
+
+    /// When the record of `id` was deleted by retention, while its tombstone
+    /// is kept.
+    async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Deletes whole indexes by key suffix: those an older layout kept.
     async fn delete_indexes(&self, suffixes: &[String]) -> Result<(), StoreError>;
@@ -164,6 +191,20 @@ pub trait Store: Send + Sync + 'static {
             }
             ListPlan::Merge(indexes) => merged_page(self, &indexes, query).await,
         }
+    }
+
+    /// Terminal records that became terminal at or before `until`, earliest
+    /// first, from after `after` (a member of the terminal index); with the
+    /// member to continue from.
+    async fn terminal_until(
+        &self,
+        until: DateTime<Utc>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError> {
+        let upper = index::time_key_upper_bound(until);
+        let range = IndexRange { index: &IndexKey::Terminal, after, until: Some(&upper), limit };
+        self.scan(range, &|_| true).await
     }
 
     /// Records whose `next_deadline_at` is at or before `until`, earliest first.
