@@ -70,7 +70,10 @@ impl Retention {
         if self.settings.terminal_for.is_zero() {
             return std::future::pending().await;
         }
-        let mut ticker = tokio::time::interval(self.settings.interval);
+        // The first run one interval after start: start-up has enough to do
+        // (the layout upgrade this job depends on runs just before).
+        let interval = self.settings.interval;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
