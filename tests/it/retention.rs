@@ -232,6 +232,19 @@ async fn an_archive_url_that_refuses_keeps_the_record(backend: Backend<'static>)
     assert_eq!(app.get_as("/v1/withdrawals/w-1", SUPPORT_TOKEN).await.status(), StatusCode::OK);
 }
 
+/// The 410 and its code are in the contract (`contract.rs` checks the rest).
+#[test]
+fn the_spec_declares_the_expired_answer() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let get = &spec["paths"]["/v1/withdrawals/{id}"]["get"]["responses"];
+    assert_eq!(get["410"]["$ref"].as_str(), Some("#/components/responses/Expired"));
+    let codes = spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        .as_sequence()
+        .unwrap();
+    assert!(codes.iter().any(|c| c.as_str() == Some("withdrawal_expired")));
+}
+
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod memory {
