@@ -295,6 +295,18 @@ mod tests {
     }
 
     #[test]
+    fn only_terminal_withdrawals_are_in_the_terminal_index_by_when_they_ended() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let mut w = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", false);
+        assert!(!entries(&w).iter().any(|(key, _)| *key == IndexKey::Terminal));
+        w.cancel("rejected", t("2026-03-04T08:00:00Z")).unwrap();
+        w.updated_at = t("2026-03-05T00:00:00Z");
+        assert_eq!(w.terminal_at(), Some(t("2026-03-04T08:00:00Z")), "the history entry that ended it");
+        let terminal: Vec<_> = entries(&w).into_iter().filter(|(key, _)| *key == IndexKey::Terminal).collect();
+        assert_eq!(terminal, [(IndexKey::Terminal, time_key(t("2026-03-04T08:00:00Z"), &w.id))]);
+    }
+
+    #[test]
     fn time_keys_sort_by_time_then_id_and_bounds_include_every_id() {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let id = |s: &str| WithdrawalId::parse(s).unwrap();

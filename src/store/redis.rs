@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -83,7 +83,9 @@ return 1
 "#;
 
 /// KEYS: record, tombstone, then one per index entry. ARGV: expected
-/// version, tombstone TTL in ms (0: none), tombstone value, ops, members.
+/// version, tombstone TTL in ms (0: none), tombstone value (the expiry time
+/// in Unix ms: an integer, which Redis stores without a string), ops,
+/// members.
 /// Returns 1 deleted, 0 not found, -1 stale.
 const EXPIRE_SCRIPT: &str = r#"
 local stored = redis.call('GET', KEYS[1])
@@ -253,7 +255,8 @@ impl RedisStore {
         format!("{}:w:{id}", self.tag)
     }
 
-    /// Kept for `retention.tombstone_for` after a record expired.
+    /// Kept for `retention.tombstone_for` after a record expired (a key with
+    /// a TTL: Redis drops it by itself).
     fn tombstone_key(&self, id: &WithdrawalId) -> String {
         format!("{}:gone:{id}", self.tag)
     }
@@ -445,7 +448,7 @@ impl Store for RedisStore {
             invocation
                 .arg(withdrawal.version)
                 .arg(tombstone_for.as_millis() as u64)
-                .arg(now.to_rfc3339_opts(SecondsFormat::Millis, true))
+                .arg(now.timestamp_millis())
                 .arg(ops)
                 .arg(members);
             let mut conn = self.connection().await?;
@@ -462,13 +465,12 @@ impl Store for RedisStore {
     async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.bounded(async {
             let mut conn = self.connection().await?;
-            let value: Option<String> =
+            let value: Option<i64> =
                 redis::cmd("GET").arg(self.tombstone_key(id)).query_async(&mut conn).await.map_err(classify)?;
             value
-                .map(|raw| {
-                    DateTime::parse_from_rfc3339(&raw)
-                        .map(|at| at.to_utc())
-                        .map_err(|e| StoreError::Internal(format!("bad tombstone of {id}: {e}")))
+                .map(|millis| {
+                    DateTime::from_timestamp_millis(millis)
+                        .ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
                 })
                 .transpose()
         })
