@@ -116,6 +116,7 @@ impl Service {
                 Ok((*existing, Registered::AlreadyExisted))
             }
             Inserted::Existing(existing) => Err(ServiceError::Conflict(existing.id)),
+            Inserted::Expired(at) => Err(ServiceError::Expired { id: withdrawal.id, at }),
         }
     }
 
@@ -210,20 +211,38 @@ impl Service {
     /// Support's retry of a ticket whose deliveries died.
     pub async fn retry_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
-            true => Ok(()),
-            false => Err(ServiceError::NothingToRetry(id.clone())),
-        })
-        .await
+        let retried = self
+            .modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
+                true => Ok(()),
+                false => Err(ServiceError::NothingToRetry(id.clone())),
+            })
+            .await;
+        self.explain_missing(retried, &Caller::Support, id).await
     }
 
     pub async fn resolve_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| match escalation::resolve_by_hand(w, &self.escalation, now) {
-            true => Ok(()),
-            false => Err(ServiceError::NothingToResolve(id.clone())),
-        })
-        .await
+        let resolved = self
+            .modify(id, |w| match escalation::resolve_by_hand(w, &self.escalation, now) {
+                true => Ok(()),
+                false => Err(ServiceError::NothingToResolve(id.clone())),
+            })
+            .await;
+        self.explain_missing(resolved, &Caller::Support, id).await
+    }
+
+    /// A `NotFound` from a write on behalf of `caller` becomes `Expired`
+    /// when retention deleted the record and the caller may know that.
+    async fn explain_missing(
+        &self,
+        result: Result<Withdrawal, ServiceError>,
+        caller: &Caller,
+        id: &WithdrawalId,
+    ) -> Result<Withdrawal, ServiceError> {
+        match result {
+            Err(ServiceError::NotFound) => Err(self.missing(caller, id).await?),
+            other => other,
+        }
     }
 
     /// `last_valid_height`: where the chain says a transaction expires
@@ -235,20 +254,23 @@ impl Service {
         last_valid_height: Option<u64>,
     ) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| {
-            let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
-            w.set_tx_hash(tx_hash, now)?;
-            if last_valid_height.is_some() {
-                w.last_valid_height = last_valid_height;
-            }
-            Ok(())
-        })
-        .await
+        let set = self
+            .modify(id, |w| {
+                let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
+                w.set_tx_hash(tx_hash, now)?;
+                if last_valid_height.is_some() {
+                    w.last_valid_height = last_valid_height;
+                }
+                Ok(())
+            })
+            .await;
+        self.explain_missing(set, &Caller::Ingest, id).await
     }
 
     pub async fn cancel(&self, id: &WithdrawalId, reason: &str) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| Ok(w.cancel(reason, now).map(|_| ())?)).await
+        let cancelled = self.modify(id, |w| Ok(w.cancel(reason, now).map(|_| ())?)).await;
+        self.explain_missing(cancelled, &Caller::Ingest, id).await
     }
 
     /// Reads, applies `change`, refreshes the derived parts, and writes back

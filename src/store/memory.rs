@@ -79,6 +79,10 @@ impl Store for MemoryStore {
         if let Some(existing) = inner.records.get(&withdrawal.id) {
             return Ok(Inserted::Existing(Box::new(existing.clone())));
         }
+        let now = std::time::Instant::now();
+        if let Some((at, _)) = inner.tombstones.get(&withdrawal.id).filter(|(_, until)| *until > now) {
+            return Ok(Inserted::Expired(*at));
+        }
         inner.apply(Vec::new(), index::entries(withdrawal));
         inner.records.insert(withdrawal.id.clone(), withdrawal.clone());
         Ok(Inserted::Created)

@@ -37,6 +37,10 @@ pub enum Inserted {
     Created,
     /// A record with that id exists; it is returned unchanged.
     Existing(Box<Withdrawal>),
+    /// Retention deleted a record with that id at this time and its
+    /// tombstone is still kept: nothing was written, so a late resend of an
+    /// old registration does not start tracking it again.
+    Expired(DateTime<Utc>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +101,7 @@ pub type RecordFilter<'a> = &'a (dyn Fn(&Withdrawal) -> bool + Send + Sync);
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates the record and its index entries in one atomic step, unless a
-    /// record with that id already exists.
+    /// record with that id already exists or its tombstone is kept.
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError>;
 
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError>;

@@ -52,13 +52,16 @@ local function apply_index_changes(ops, first, first_key)
 end
 "#;
 
-/// KEYS: record, then one per index change. ARGV: stored value, ops, members.
-/// Returns the existing stored value, or nothing when it inserted.
+/// KEYS: record, tombstone, then one per index change. ARGV: stored value,
+/// ops, members. Returns the existing stored value, the tombstone (an
+/// integer: when the id expired), or nothing when it inserted.
 const INSERT_SCRIPT: &str = r#"
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
+local expired = redis.call('GET', KEYS[2])
+if expired then return tonumber(expired) end
 redis.call('SET', KEYS[1], ARGV[1])
-apply_index_changes(ARGV[2], 3, 2)
+apply_index_changes(ARGV[2], 3, 3)
 return false
 "#;
 
@@ -217,6 +220,10 @@ fn from_stored_value(value: &[u8]) -> Result<Withdrawal, StoreError> {
     }
 }
 
+fn tombstone_time(id: &WithdrawalId, millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(millis).ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
+}
+
 impl RedisStore {
     /// Parses the URL only; no connection is made until the first operation.
     pub fn new(url: &str, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
@@ -373,13 +380,15 @@ impl Store for RedisStore {
             let entries = index::entries(withdrawal);
             let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, true)).collect();
             let mut invocation = self.insert.key(self.record_key(&withdrawal.id));
+            invocation.key(self.tombstone_key(&withdrawal.id));
             let (ops, members) = self.index_changes(&mut invocation, &changes);
             invocation.arg(stored_value(withdrawal)?).arg(ops).arg(members);
             let mut conn = self.connection().await?;
-            let existing: Option<Vec<u8>> = run_script(&invocation, &mut conn).await?;
-            match existing {
-                None => Ok(Inserted::Created),
-                Some(value) => Ok(Inserted::Existing(Box::new(from_stored_value(&value)?))),
+            match run_script::<Value>(&invocation, &mut conn).await? {
+                Value::Nil => Ok(Inserted::Created),
+                Value::BulkString(value) => Ok(Inserted::Existing(Box::new(from_stored_value(&value)?))),
+                Value::Int(millis) => Ok(Inserted::Expired(tombstone_time(&withdrawal.id, millis)?)),
+                other => Err(StoreError::Internal(format!("insert answered {other:?}"))),
             }
         })
         .await
@@ -467,12 +476,7 @@ impl Store for RedisStore {
             let mut conn = self.connection().await?;
             let value: Option<i64> =
                 redis::cmd("GET").arg(self.tombstone_key(id)).query_async(&mut conn).await.map_err(classify)?;
-            value
-                .map(|millis| {
-                    DateTime::from_timestamp_millis(millis)
-                        .ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
-                })
-                .transpose()
+            value.map(|millis| tombstone_time(id, millis)).transpose()
         })
         .await
     }

@@ -78,6 +78,18 @@ async fn expired_withdrawals_leave_at_terminal_for_and_not_before(backend: Backe
         assert_eq!(expired, never, "{user}");
     }
     expect_error(app.get_as("/v1/withdrawals/w-never", SUPPORT_TOKEN).await, StatusCode::NOT_FOUND, "not_found").await;
+
+    // Writes on the expired id, by ingest and support, are told the same;
+    // a late resend of the registration registers nothing.
+    let resend = app.register(&withdrawal("w-1", json!({ "user_id": "alice" }))).await;
+    expect_error(resend, StatusCode::GONE, "withdrawal_expired").await;
+    let cancel = app.patch("w-1", &json!({"state": "cancelled", "reason": "again"})).await;
+    expect_error(cancel, StatusCode::GONE, "withdrawal_expired").await;
+    let retry = app.post_json("/v1/tickets/w-1/retry", SUPPORT_TOKEN, &json!({})).await;
+    expect_error(retry, StatusCode::GONE, "withdrawal_expired").await;
+    let never = app.patch("w-never", &json!({"state": "cancelled", "reason": "x"})).await;
+    expect_error(never, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(app.list_all("").await.into_keys().collect::<Vec<_>>(), ["w-pending"]);
 }
 
 async fn zero_keeps_terminal_withdrawals_forever(backend: Backend<'static>) {

@@ -364,11 +364,14 @@ async fn expiry_deletes_the_record_and_every_index_entry(store: Arc<dyn Store>) 
         assert!(index_holds(store.as_ref(), &entry).await, "{entry:?} of the neighbour");
     }
     assert_eq!(store.expire(&gone, at, std::time::Duration::ZERO).await.unwrap(), Expired::NotFound);
+    assert_eq!(store.insert(&gone).await.unwrap(), Inserted::Expired(at), "no second life while the tombstone is kept");
+    assert_eq!(store.get(&gone.id).await.unwrap(), None);
 
     let no_tombstone = terminal_with_a_ticket("w-quiet", "bob");
     store.insert(&no_tombstone).await.unwrap();
     assert_eq!(store.expire(&no_tombstone, at, std::time::Duration::ZERO).await.unwrap(), Expired::Deleted);
     assert_eq!(store.tombstone(&no_tombstone.id).await.unwrap(), None, "tombstone_for 0 keeps none");
+    assert_eq!(store.insert(&no_tombstone).await.unwrap(), Inserted::Created, "without one, the id is free again");
 }
 
 /// The terminal index retention reads: by when a record became terminal,
