@@ -24,6 +24,7 @@ pub const ENV_USER_JWT_SECRET: &str = "TRACKER_USER_JWT_SECRET";
 pub const ENV_TICKETS_SECRET: &str = "TRACKER_TICKETS_SECRET";
 pub const ENV_ZENDESK_API_TOKEN: &str = "TRACKER_ZENDESK_API_TOKEN";
 pub const ENV_JIRA_API_TOKEN: &str = "TRACKER_JIRA_API_TOKEN";
+pub const ENV_RETENTION_ARCHIVE_SECRET: &str = "TRACKER_RETENTION_ARCHIVE_SECRET";
 
 const MIN_TOKEN_LEN: usize = 16;
 const MIN_JWT_SECRET_LEN: usize = 32;
@@ -494,6 +495,8 @@ pub enum ArchiveConfig {
     /// POSTs the record with `Idempotency-Key` and `X-Tracker-Signature`.
     Url {
         url: String,
+        /// Or `TRACKER_RETENTION_ARCHIVE_SECRET`.
+        #[serde(default)]
         secret: Secret,
         #[serde(default = "default_archive_timeout")]
         timeout: HumanDuration,
@@ -690,6 +693,11 @@ impl Config {
         }
         if let (Some(token), Some(jira)) = (var(ENV_JIRA_API_TOKEN), self.tickets.jira.as_mut()) {
             jira.api_token = Secret(token);
+        }
+        if let (Some(value), Some(ArchiveConfig::Url { secret, .. })) =
+            (var(ENV_RETENTION_ARCHIVE_SECRET), self.retention.archive.as_mut())
+        {
+            *secret = Secret(value);
         }
     }
 
@@ -912,18 +920,22 @@ mod tests {
     #[test]
     fn secrets_may_come_from_the_environment() {
         let without = GOOD.replace("user_jwt_secret = \"0123456789abcdef0123456789abcdef\"", "");
+        let without = format!("{without}\n[retention.archive]\nkind = \"url\"\nurl = \"https://archive\"\n");
         let mut config = Config::parse_toml(&without, "t").unwrap();
         assert!(config.validate().unwrap_err().to_string().contains("auth.user_jwt_secret"));
         config.apply_env(|k| match k {
             ENV_USER_JWT_SECRET => Some("from-the-environment-0123456789abcdef".into()),
             ENV_INGEST_TOKENS => Some("ingest-from-env-0123456789, second-ingest-0123456789".into()),
             ENV_TICKETS_SECRET => Some("webhook-secret-0123456789".into()),
+            ENV_RETENTION_ARCHIVE_SECRET => Some("archive-secret-0123456789".into()),
             _ => None,
         });
         config.validate().unwrap();
         assert_eq!(config.auth.ingest_tokens.len(), 2);
         assert_eq!(config.auth.ingest_tokens[1].expose(), "second-ingest-0123456789");
         assert_eq!(config.tickets.secret.unwrap().expose(), "webhook-secret-0123456789");
+        let Some(ArchiveConfig::Url { secret, .. }) = &config.retention.archive else { panic!("a url archive") };
+        assert_eq!(secret.expose(), "archive-secret-0123456789");
     }
 
     #[test]
