@@ -4,7 +4,8 @@
 //! index up to `now - terminal_for` (never all records), archives each
 //! record if an archive is configured, then deletes it with
 //! [`Store::expire`](crate::store::Store::expire): a compare-and-set on the
-//! version it archived, so a record that changed meanwhile stays.
+//! version it archived, so a record that changed meanwhile stays. A record
+//! with a ticket delivery due or a ticket open waits for it.
 //!
 //! Safe with several replicas: one holds the `retention` lease and does the
 //! work (so records are archived once), and the compare-and-set makes a
@@ -16,6 +17,8 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::archive::Archive;
+use crate::domain::escalation::TicketStatus;
+use crate::domain::Withdrawal;
 use crate::service::Service;
 use crate::store::{Expired, StoreError};
 
@@ -24,6 +27,15 @@ const BATCH: usize = 200;
 /// Records examined per run at most; the rest wait for the next run.
 const MAX_PER_RUN: usize = 5_000;
 const LEASE: &str = "retention";
+
+/// Kept past its time while something still needs the record: a ticket
+/// delivery still due (e.g. the "resolved" event), or a ticket still open
+/// (a wrong payment that completed the withdrawal keeps its ticket open
+/// until support resolves it). It expires on the first run after that.
+fn still_needed(withdrawal: &Withdrawal) -> bool {
+    withdrawal.next_deadline_at.is_some()
+        || withdrawal.escalation.as_ref().is_some_and(|e| e.status == TicketStatus::Open)
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetentionSettings {
@@ -49,8 +61,9 @@ pub struct RetentionReport {
     pub expired: usize,
     pub archived: usize,
     pub archive_failures: usize,
-    /// Expired by time, but kept for now: a ticket delivery is still due,
-    /// or the record changed between the read and the delete.
+    /// Expired by time, but kept for now: a ticket delivery is still due or
+    /// a ticket still open, or the record changed between the read and the
+    /// delete.
     pub kept: usize,
 }
 
@@ -115,10 +128,8 @@ impl Retention {
             for (member, withdrawal) in page.items {
                 report.examined += 1;
                 after = Some(member);
-                // A ticket delivery still due (e.g. the "resolved" event)
-                // needs the record; it expires once the outbox is done.
                 let expired_by_time = withdrawal.terminal_at().is_some_and(|at| at <= cutoff);
-                if !expired_by_time || withdrawal.next_deadline_at.is_some() {
+                if !expired_by_time || still_needed(&withdrawal) {
                     report.kept += 1;
                     continue;
                 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use withdrawal_tracker::config::{ArchiveConfig, Config, HumanDuration, Secret};
+use withdrawal_tracker::domain::escalation::{Escalation, TicketStatus, Trigger};
 use withdrawal_tracker::domain::WithdrawalId;
 use withdrawal_tracker::tickets::signature;
 use withdrawal_tracker::tracker::retention::{Retention, RetentionSettings};
@@ -126,24 +127,44 @@ async fn two_replicas_expire_each_record_once(backend: Backend<'static>) {
     assert!(app.list_all("").await.is_empty());
 }
 
-/// A record whose ticket delivery is still due is kept until the outbox is
-/// done; the record itself stays whole.
-async fn a_due_ticket_delivery_keeps_the_record(backend: Backend<'static>) {
+/// A record whose ticket delivery is still due, or whose ticket is still
+/// open, is kept past its time; the record itself stays whole.
+async fn a_due_ticket_delivery_or_an_open_ticket_keeps_the_record(backend: Backend<'static>) {
     let app = TestApp::spawn_with(backend, seven_days).await;
-    cancelled(&app, "w-1", "alice").await;
-    let id = WithdrawalId::parse("w-1").unwrap();
-    let due_at = app.clock_now() + chrono::Duration::days(30);
-    // As the outbox leaves it: something due later (written directly, since
-    // this test has no ticket sink to make one).
-    let current = app.service.store.get(&id).await.unwrap().unwrap();
-    let mut next = current.clone();
-    next.next_deadline_at = Some(due_at);
-    next.version += 1;
-    app.service.store.update(&current, &next).await.unwrap();
+    cancelled(&app, "w-due", "alice").await;
+    cancelled(&app, "w-open", "alice").await;
+    // Written directly, as the outbox and a payee mismatch leave them: this
+    // test has no ticket sink to make them.
+    let mut kept = Vec::new();
+    for (id, open) in [("w-due", false), ("w-open", true)] {
+        let id = WithdrawalId::parse(id).unwrap();
+        let current = app.service.store.get(&id).await.unwrap().unwrap();
+        let mut next = current.clone();
+        if open {
+            next.escalation = Some(Escalation {
+                status: TicketStatus::Open,
+                level: 1,
+                reason: Trigger::PayeeMismatch,
+                opened_at: app.clock_now(),
+                raised_at: None,
+                resolved_at: None,
+                raise_at: None,
+                ticket_id: Some("T-1".into()),
+                deliveries: Vec::new(),
+            });
+        } else {
+            next.next_deadline_at = Some(app.clock_now() + chrono::Duration::days(30));
+        }
+        next.version += 1;
+        app.service.store.update(&current, &next).await.unwrap();
+        kept.push(next);
+    }
     advance(&app, SEVEN_DAYS);
     let report = app.retention.expire_once().await.unwrap();
-    assert_eq!((report.expired, report.kept), (0, 1), "{report:?}");
-    assert_eq!(app.service.store.get(&id).await.unwrap(), Some(next));
+    assert_eq!((report.expired, report.kept), (0, 2), "{report:?}");
+    for next in kept {
+        assert_eq!(app.service.store.get(&next.id).await.unwrap(), Some(next));
+    }
 }
 
 async fn the_archive_file_holds_each_record_before_it_is_deleted(backend: Backend<'static>) {
@@ -280,7 +301,7 @@ on_both_stores!(
     expired_withdrawals_leave_at_terminal_for_and_not_before,
     zero_keeps_terminal_withdrawals_forever,
     two_replicas_expire_each_record_once,
-    a_due_ticket_delivery_keeps_the_record,
+    a_due_ticket_delivery_or_an_open_ticket_keeps_the_record,
     the_archive_file_holds_each_record_before_it_is_deleted,
     a_failing_archive_keeps_the_record,
     the_archive_url_gets_a_signed_retried_post_with_an_idempotency_key,
