@@ -24,7 +24,7 @@ use withdrawal_tracker::clock::{Clock, ManualClock};
 use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
 use withdrawal_tracker::domain::sla::SlaPolicy;
-use withdrawal_tracker::domain::{tracking, Amount, Network, Registration, TxHash, UserId, WithdrawalId};
+use withdrawal_tracker::domain::{tracking, Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::{IndexKey, RedisStore, Store};
@@ -115,14 +115,28 @@ async fn main() {
             } else if Some(now) == next_step {
                 let Reverse((_, step)) = steps.pop().unwrap();
                 height += 1;
-                let (i, change): (usize, Box<dyn Fn(&mut _) -> _ + Send + Sync>) = match step {
-                    Step::InBlock(i) => (i, Box::new(move |w| tracking::observe_in_block(w, height, &format!("{height:064x}"), height, REQUIRED_CONFIRMATIONS, now))),
-                    Step::Completed(i, block) => (i, Box::new(move |w| tracking::observe_in_block(w, block, &format!("{block:064x}"), block + REQUIRED_CONFIRMATIONS, REQUIRED_CONFIRMATIONS, now))),
-                    Step::Cancelled(i) => (i, Box::new(move |w: &mut withdrawal_tracker::domain::Withdrawal| w.cancel("rejected by risk review", now).map(|_| ()))),
-                };
-                service.modify(&id(i), |w| Ok(change(w)?)).await.unwrap();
-                if let Step::InBlock(i) = step {
-                    steps.push(Reverse((now + chrono::Duration::minutes(10), Step::Completed(i, height))));
+                let block_hash = |block: u64| format!("{block:064x}");
+                let required = REQUIRED_CONFIRMATIONS;
+                match step {
+                    Step::InBlock(i) => {
+                        let block = height;
+                        let seen = |w: &mut Withdrawal| {
+                            Ok(tracking::observe_in_block(w, block, &block_hash(block), block, required, now)?)
+                        };
+                        service.modify(&id(i), seen).await.unwrap();
+                        steps.push(Reverse((now + chrono::Duration::minutes(10), Step::Completed(i, block))));
+                    }
+                    Step::Completed(i, block) => {
+                        let tip = block + required;
+                        let confirmed = |w: &mut Withdrawal| {
+                            Ok(tracking::observe_in_block(w, block, &block_hash(block), tip, required, now)?)
+                        };
+                        service.modify(&id(i), confirmed).await.unwrap();
+                    }
+                    Step::Cancelled(i) => {
+                        let cancel = |w: &mut Withdrawal| Ok(w.cancel("rejected by risk review", now).map(|_| ())?);
+                        service.modify(&id(i), cancel).await.unwrap();
+                    }
                 }
             } else {
                 let i = registered;
@@ -152,7 +166,7 @@ async fn main() {
     let now = clock.now();
     let mut sample = Vec::with_capacity(TOMBSTONE_SAMPLE);
     for n in 0..TOMBSTONE_SAMPLE {
-        let mut w = withdrawal_tracker::domain::Withdrawal::register(registration(90_000_000 + n, false), now);
+        let mut w = Withdrawal::register(registration(90_000_000 + n, false), now);
         w.cancel("sample", now).unwrap();
         store.insert(&w).await.unwrap();
         sample.push(w);
@@ -162,5 +176,9 @@ async fn main() {
     }
     let after = used_memory(&mut redis).await;
     println!();
-    println!("tombstones: {TOMBSTONE_SAMPLE} cost {} bytes, {} bytes each", after - before, (after - before) / TOMBSTONE_SAMPLE as u64);
+    println!(
+        "tombstones: {TOMBSTONE_SAMPLE} cost {} bytes, {} bytes each",
+        after - before,
+        (after - before) / TOMBSTONE_SAMPLE as u64
+    );
 }

@@ -97,7 +97,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
         HumanDuration::parse(&raw).map(HumanDuration).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"90d\""))
+            serde::de::Error::custom(format!(
+                "invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"90d\""
+            ))
         })
     }
 }
@@ -523,10 +525,7 @@ impl RetentionConfig {
             Some(ArchiveConfig::Url { url, secret, timeout, max_attempts }) => {
                 check_url("retention.archive.url", url)?;
                 if secret.expose().len() < MIN_TOKEN_LEN {
-                    return Err(invalid(
-                        "retention.archive.secret",
-                        format!("must be at least {MIN_TOKEN_LEN} bytes"),
-                    ));
+                    return Err(invalid("retention.archive.secret", format!("must be at least {MIN_TOKEN_LEN} bytes")));
                 }
                 if timeout.0.is_zero() {
                     return Err(invalid("retention.archive.timeout", "must be greater than zero"));
@@ -952,7 +951,8 @@ mod tests {
         assert!(config.retention.archive.is_none());
         let forever = check(&format!("{GOOD}\n[retention]\nterminal_for = \"0\"\n")).unwrap();
         assert!(forever.retention.terminal_for.0.is_zero());
-        let file = format!("{GOOD}\n[retention]\nterminal_for = \"7d\"\narchive = {{ kind = \"file\", dir = \"/tmp/a\" }}\n");
+        let file =
+            format!("{GOOD}\n[retention]\nterminal_for = \"7d\"\narchive = {{ kind = \"file\", dir = \"/tmp/a\" }}\n");
         assert!(matches!(check(&file).unwrap().retention.archive, Some(ArchiveConfig::File { .. })));
         let weak = format!("{GOOD}\n[retention.archive]\nkind = \"url\"\nurl = \"https://a\"\nsecret = \"short\"\n");
         assert!(check(&weak).unwrap_err().to_string().contains("retention.archive.secret"));

@@ -235,7 +235,8 @@ impl Application {
         let trackers = async move {
             upgrade_index_layout(store.as_ref(), interval).await;
             // Retention reads the terminal index, complete only after the upgrade.
-            let jobs = chain_trackers.into_iter().map(|t| Box::pin(t.run()) as futures_util::future::BoxFuture<'static, ()>);
+            let jobs =
+                chain_trackers.into_iter().map(|t| Box::pin(t.run()) as futures_util::future::BoxFuture<'static, ()>);
             futures_util::future::join_all(jobs.chain([Box::pin(retention.run()) as _])).await;
             std::future::pending::<()>().await
         };

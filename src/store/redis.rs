@@ -26,8 +26,8 @@ use tokio::sync::OnceCell;
 
 use super::index::{self, IndexEntry, IndexKey};
 use super::{
-    check_update, codec, refuse_counted_only, Expired, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError,
-    Updated,
+    check_update, codec, refuse_counted_only, Expired, IndexPage, IndexRange, Inserted, RecordFilter, Store,
+    StoreError, Updated,
 };
 use crate::domain::{Withdrawal, WithdrawalId};
 
@@ -221,7 +221,8 @@ fn from_stored_value(value: &[u8]) -> Result<Withdrawal, StoreError> {
 }
 
 fn tombstone_time(id: &WithdrawalId, millis: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
 }
 
 impl RedisStore {

@@ -65,17 +65,17 @@ async fn expired_withdrawals_leave_at_terminal_for_and_not_before(backend: Backe
 
     // Those who may know the id existed are told it expired ...
     for token in [INGEST_TOKEN, SUPPORT_TOKEN] {
-        let body = expect_error(app.get_as("/v1/withdrawals/w-1", token).await, StatusCode::GONE, "withdrawal_expired")
-            .await;
+        let body =
+            expect_error(app.get_as("/v1/withdrawals/w-1", token).await, StatusCode::GONE, "withdrawal_expired").await;
         assert!(body["error"]["message"].as_str().unwrap().contains("w-1"), "{body}");
     }
     // ... a user, even its owner, gets what a never-existing id gets.
     for user in ["alice", "bob"] {
         let token = app.user_token(user);
-        let expired = expect_error(app.get_as("/v1/withdrawals/w-1", &token).await, StatusCode::NOT_FOUND, "not_found")
-            .await;
-        let never = expect_error(app.get_as("/v1/withdrawals/w-never", &token).await, StatusCode::NOT_FOUND, "not_found")
-            .await;
+        let expired =
+            expect_error(app.get_as("/v1/withdrawals/w-1", &token).await, StatusCode::NOT_FOUND, "not_found").await;
+        let never =
+            expect_error(app.get_as("/v1/withdrawals/w-never", &token).await, StatusCode::NOT_FOUND, "not_found").await;
         assert_eq!(expired, never, "{user}");
     }
     expect_error(app.get_as("/v1/withdrawals/w-never", SUPPORT_TOKEN).await, StatusCode::NOT_FOUND, "not_found").await;

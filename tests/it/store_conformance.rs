@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use withdrawal_tracker::domain::escalation::{Delivery, DeliveryStatus, Escalation, TicketEvent, TicketStatus, Trigger};
+use withdrawal_tracker::domain::escalation::{
+    Delivery, DeliveryStatus, Escalation, TicketEvent, TicketStatus, Trigger,
+};
 use withdrawal_tracker::domain::sla::{SlaDeadlines, SlaStatus};
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{
@@ -419,7 +421,10 @@ async fn expiry_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
     moved.escalation.as_mut().unwrap().deliveries[0].status = DeliveryStatus::Delivered;
     moved.version += 1;
     assert_eq!(store.update(&judged, &moved).await.unwrap(), Updated::Written);
-    assert_eq!(store.expire(&judged, now(), std::time::Duration::from_secs(60)).await.unwrap(), Expired::VersionConflict);
+    assert_eq!(
+        store.expire(&judged, now(), std::time::Duration::from_secs(60)).await.unwrap(),
+        Expired::VersionConflict
+    );
     assert_eq!(store.get(&judged.id).await.unwrap(), Some(moved.clone()), "the changed record stays whole");
     for entry in index::entries(&moved) {
         assert!(index_holds(store.as_ref(), &entry).await, "{entry:?}");
