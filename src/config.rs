@@ -24,6 +24,7 @@ pub const ENV_USER_JWT_SECRET: &str = "TRACKER_USER_JWT_SECRET";
 pub const ENV_TICKETS_SECRET: &str = "TRACKER_TICKETS_SECRET";
 pub const ENV_ZENDESK_API_TOKEN: &str = "TRACKER_ZENDESK_API_TOKEN";
 pub const ENV_JIRA_API_TOKEN: &str = "TRACKER_JIRA_API_TOKEN";
+pub const ENV_RETENTION_ARCHIVE_SECRET: &str = "TRACKER_RETENTION_ARCHIVE_SECRET";
 
 const MIN_TOKEN_LEN: usize = 16;
 const MIN_JWT_SECRET_LEN: usize = 32;
@@ -68,12 +69,16 @@ impl From<&str> for Secret {
     }
 }
 
-/// A duration written as `"250ms"`, `"30s"`, `"5m"` or `"2h"`.
+/// A duration written as `"250ms"`, `"30s"`, `"5m"`, `"2h"` or `"90d"`; a
+/// bare `"0"` is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {
     pub fn parse(raw: &str) -> Option<Duration> {
+        if raw == "0" {
+            return Some(Duration::ZERO);
+        }
         let split = raw.find(|c: char| !c.is_ascii_digit())?;
         let (number, unit) = raw.split_at(split);
         let number: u64 = number.parse().ok()?;
@@ -82,6 +87,7 @@ impl HumanDuration {
             "s" => Some(Duration::from_secs(number)),
             "m" => number.checked_mul(60).map(Duration::from_secs),
             "h" => number.checked_mul(3600).map(Duration::from_secs),
+            "d" => number.checked_mul(86_400).map(Duration::from_secs),
             _ => None,
         }
     }
@@ -91,7 +97,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
         HumanDuration::parse(&raw).map(HumanDuration).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\""))
+            serde::de::Error::custom(format!(
+                "invalid duration {raw:?}: use e.g. \"250ms\", \"30s\", \"5m\", \"2h\", \"90d\""
+            ))
         })
     }
 }
@@ -125,6 +133,8 @@ pub struct Config {
     pub sla: SlaConfig,
     #[serde(default)]
     pub tickets: TicketsConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// Chain tracking per network code; networks without an entry are tracked
     /// for the SLA only.
     #[serde(default)]
@@ -450,6 +460,85 @@ impl Default for TicketsConfig {
     }
 }
 
+/// `[retention]`: how long terminal withdrawals stay in the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// A terminal withdrawal is deleted this long after it became terminal;
+    /// `"0"` keeps everything forever.
+    pub terminal_for: HumanDuration,
+    /// How long an expired id is remembered, so ingest and support are told
+    /// it expired rather than that it never existed; `"0"` keeps none.
+    pub tombstone_for: HumanDuration,
+    /// How often the retention job looks for expired withdrawals.
+    pub interval: HumanDuration,
+    /// Where each record goes before it is deleted; none: nowhere.
+    pub archive: Option<ArchiveConfig>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            terminal_for: HumanDuration(Duration::from_secs(90 * 86_400)),
+            tombstone_for: HumanDuration(Duration::from_secs(30 * 86_400)),
+            interval: HumanDuration(Duration::from_secs(60)),
+            archive: None,
+        }
+    }
+}
+
+/// `[retention.archive]`: one JSON line per record in a file per day, or a
+/// signed POST per record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArchiveConfig {
+    /// Appends to `<dir>/withdrawals-YYYY-MM-DD.jsonl` (the UTC day of the expiry).
+    File { dir: PathBuf },
+    /// POSTs the record with `Idempotency-Key` and `X-Tracker-Signature`.
+    Url {
+        url: String,
+        /// Or `TRACKER_RETENTION_ARCHIVE_SECRET`.
+        #[serde(default)]
+        secret: Secret,
+        #[serde(default = "default_archive_timeout")]
+        timeout: HumanDuration,
+        #[serde(default = "default_archive_attempts")]
+        max_attempts: u32,
+    },
+}
+
+fn default_archive_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn default_archive_attempts() -> u32 {
+    5
+}
+
+impl RetentionConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.interval.0 < Duration::from_millis(100) {
+            return Err(invalid("retention.interval", "must be at least 100ms"));
+        }
+        match &self.archive {
+            None | Some(ArchiveConfig::File { .. }) => Ok(()),
+            Some(ArchiveConfig::Url { url, secret, timeout, max_attempts }) => {
+                check_url("retention.archive.url", url)?;
+                if secret.expose().len() < MIN_TOKEN_LEN {
+                    return Err(invalid("retention.archive.secret", format!("must be at least {MIN_TOKEN_LEN} bytes")));
+                }
+                if timeout.0.is_zero() {
+                    return Err(invalid("retention.archive.timeout", "must be greater than zero"));
+                }
+                if *max_attempts == 0 {
+                    return Err(invalid("retention.archive.max_attempts", "must be at least 1"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZendeskConfig {
@@ -604,6 +693,11 @@ impl Config {
         if let (Some(token), Some(jira)) = (var(ENV_JIRA_API_TOKEN), self.tickets.jira.as_mut()) {
             jira.api_token = Secret(token);
         }
+        if let (Some(value), Some(ArchiveConfig::Url { secret, .. })) =
+            (var(ENV_RETENTION_ARCHIVE_SECRET), self.retention.archive.as_mut())
+        {
+            *secret = Secret(value);
+        }
     }
 
     /// The Redis URLs of `redis_url`: one for a single server, the seed
@@ -670,6 +764,7 @@ impl Config {
         for (code, network) in &self.networks {
             network.validate(code)?;
         }
+        self.retention.validate()?;
         self.tickets.validate()
     }
 
@@ -824,18 +919,22 @@ mod tests {
     #[test]
     fn secrets_may_come_from_the_environment() {
         let without = GOOD.replace("user_jwt_secret = \"0123456789abcdef0123456789abcdef\"", "");
+        let without = format!("{without}\n[retention.archive]\nkind = \"url\"\nurl = \"https://archive\"\n");
         let mut config = Config::parse_toml(&without, "t").unwrap();
         assert!(config.validate().unwrap_err().to_string().contains("auth.user_jwt_secret"));
         config.apply_env(|k| match k {
             ENV_USER_JWT_SECRET => Some("from-the-environment-0123456789abcdef".into()),
             ENV_INGEST_TOKENS => Some("ingest-from-env-0123456789, second-ingest-0123456789".into()),
             ENV_TICKETS_SECRET => Some("webhook-secret-0123456789".into()),
+            ENV_RETENTION_ARCHIVE_SECRET => Some("archive-secret-0123456789".into()),
             _ => None,
         });
         config.validate().unwrap();
         assert_eq!(config.auth.ingest_tokens.len(), 2);
         assert_eq!(config.auth.ingest_tokens[1].expose(), "second-ingest-0123456789");
         assert_eq!(config.tickets.secret.unwrap().expose(), "webhook-secret-0123456789");
+        let Some(ArchiveConfig::Url { secret, .. }) = &config.retention.archive else { panic!("a url archive") };
+        assert_eq!(secret.expose(), "archive-secret-0123456789");
     }
 
     #[test]
@@ -846,10 +945,28 @@ mod tests {
     }
 
     #[test]
+    fn retention_defaults_to_90_days_and_checks_its_archive() {
+        let config = check(GOOD).unwrap();
+        assert_eq!(config.retention.terminal_for.0, Duration::from_secs(90 * 86_400));
+        assert!(config.retention.archive.is_none());
+        let forever = check(&format!("{GOOD}\n[retention]\nterminal_for = \"0\"\n")).unwrap();
+        assert!(forever.retention.terminal_for.0.is_zero());
+        let file =
+            format!("{GOOD}\n[retention]\nterminal_for = \"7d\"\narchive = {{ kind = \"file\", dir = \"/tmp/a\" }}\n");
+        assert!(matches!(check(&file).unwrap().retention.archive, Some(ArchiveConfig::File { .. })));
+        let weak = format!("{GOOD}\n[retention.archive]\nkind = \"url\"\nurl = \"https://a\"\nsecret = \"short\"\n");
+        assert!(check(&weak).unwrap_err().to_string().contains("retention.archive.secret"));
+        let unknown = format!("{GOOD}\n[retention.archive]\nkind = \"file\"\ndir = \"/a\"\nurl = \"https://a\"\n");
+        assert!(check(&unknown).is_err(), "a file archive takes no url");
+    }
+
+    #[test]
     fn durations_parse_with_units() {
         assert_eq!(HumanDuration::parse("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(HumanDuration::parse("30s"), Some(Duration::from_secs(30)));
         assert_eq!(HumanDuration::parse("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(HumanDuration::parse("90d"), Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(HumanDuration::parse("0"), Some(Duration::ZERO));
         assert_eq!(HumanDuration::parse("30"), None);
         assert_eq!(HumanDuration::parse("s"), None);
     }

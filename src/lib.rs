@@ -1,6 +1,7 @@
 //! withdrawal-tracker: tracks crypto withdrawals from request to final
 //! confirmation and holds them to a working-day SLA.
 
+pub mod archive;
 pub mod auth;
 pub mod chain;
 pub mod clock;

@@ -29,6 +29,8 @@ pub struct Metrics {
     /// 1 on the replica that exports the store-wide gauges.
     pub store_gauges_exporter: IntGauge,
     pub sweep_duration: Histogram,
+    pub retention_expired: IntCounterVec,
+    pub retention_archived: IntCounterVec,
 }
 
 fn opts(name: &str, help: &str) -> Opts {
@@ -144,6 +146,16 @@ impl Metrics {
                 registry.register(Box::new(metric.clone())).expect("registered once");
                 metric
             },
+            retention_expired: counter_vec(
+                "retention_expired_total",
+                "Terminal withdrawals deleted by retention, by the state they ended in.",
+                &["state"],
+            ),
+            retention_archived: counter_vec(
+                "retention_archive_writes_total",
+                "Records written to the retention archive before deletion, by archive and outcome (ok, failed).",
+                &["archive", "outcome"],
+            ),
             registry,
         };
         #[cfg(target_os = "linux")]

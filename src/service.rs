@@ -22,6 +22,9 @@ const MAX_WRITE_ATTEMPTS: usize = 8;
 pub enum ServiceError {
     #[error("withdrawal not found")]
     NotFound,
+    /// Deleted by retention; told only to callers who may know it existed.
+    #[error("withdrawal {id} expired at {at}")]
+    Expired { id: WithdrawalId, at: DateTime<Utc> },
     #[error("withdrawal {0} already exists with different content")]
     Conflict(WithdrawalId),
     #[error(transparent)]
@@ -113,17 +116,34 @@ impl Service {
                 Ok((*existing, Registered::AlreadyExisted))
             }
             Inserted::Existing(existing) => Err(ServiceError::Conflict(existing.id)),
+            Inserted::Expired(at) => Err(ServiceError::Expired { id: withdrawal.id, at }),
         }
     }
 
     /// What the caller may see: a user only their own withdrawals, and someone
-    /// else's look exactly like one that does not exist.
+    /// else's look exactly like one that does not exist. An id retention
+    /// deleted is `Expired` to ingest and support (while its tombstone is
+    /// kept) and, to users, like one that never existed: a user cannot learn
+    /// whether another user's withdrawal existed.
     pub async fn get_visible(&self, caller: &Caller, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
-        let withdrawal = self.store.get(id).await?.ok_or(ServiceError::NotFound)?;
+        let Some(withdrawal) = self.store.get(id).await? else {
+            return Err(self.missing(caller, id).await?);
+        };
         match caller {
             Caller::User(user) if *user != withdrawal.user_id => Err(ServiceError::NotFound),
             _ => Ok(withdrawal),
         }
+    }
+
+    /// Why `id` has no record, as far as `caller` may know.
+    async fn missing(&self, caller: &Caller, id: &WithdrawalId) -> Result<ServiceError, ServiceError> {
+        if matches!(caller, Caller::User(_)) {
+            return Ok(ServiceError::NotFound);
+        }
+        Ok(match self.store.tombstone(id).await? {
+            Some(at) => ServiceError::Expired { id: id.clone(), at },
+            None => ServiceError::NotFound,
+        })
     }
 
     pub async fn list(&self, query: &ListQuery) -> Result<Page, ServiceError> {
@@ -191,20 +211,38 @@ impl Service {
     /// Support's retry of a ticket whose deliveries died.
     pub async fn retry_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
-            true => Ok(()),
-            false => Err(ServiceError::NothingToRetry(id.clone())),
-        })
-        .await
+        let retried = self
+            .modify(id, |w| match escalation::retry_dead(w, &self.escalation, now) {
+                true => Ok(()),
+                false => Err(ServiceError::NothingToRetry(id.clone())),
+            })
+            .await;
+        self.explain_missing(retried, &Caller::Support, id).await
     }
 
     pub async fn resolve_ticket(&self, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| match escalation::resolve_by_hand(w, &self.escalation, now) {
-            true => Ok(()),
-            false => Err(ServiceError::NothingToResolve(id.clone())),
-        })
-        .await
+        let resolved = self
+            .modify(id, |w| match escalation::resolve_by_hand(w, &self.escalation, now) {
+                true => Ok(()),
+                false => Err(ServiceError::NothingToResolve(id.clone())),
+            })
+            .await;
+        self.explain_missing(resolved, &Caller::Support, id).await
+    }
+
+    /// A `NotFound` from a write on behalf of `caller` becomes `Expired`
+    /// when retention deleted the record and the caller may know that.
+    async fn explain_missing(
+        &self,
+        result: Result<Withdrawal, ServiceError>,
+        caller: &Caller,
+        id: &WithdrawalId,
+    ) -> Result<Withdrawal, ServiceError> {
+        match result {
+            Err(ServiceError::NotFound) => Err(self.missing(caller, id).await?),
+            other => other,
+        }
     }
 
     /// `last_valid_height`: where the chain says a transaction expires
@@ -216,20 +254,23 @@ impl Service {
         last_valid_height: Option<u64>,
     ) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| {
-            let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
-            w.set_tx_hash(tx_hash, now)?;
-            if last_valid_height.is_some() {
-                w.last_valid_height = last_valid_height;
-            }
-            Ok(())
-        })
-        .await
+        let set = self
+            .modify(id, |w| {
+                let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
+                w.set_tx_hash(tx_hash, now)?;
+                if last_valid_height.is_some() {
+                    w.last_valid_height = last_valid_height;
+                }
+                Ok(())
+            })
+            .await;
+        self.explain_missing(set, &Caller::Ingest, id).await
     }
 
     pub async fn cancel(&self, id: &WithdrawalId, reason: &str) -> Result<Withdrawal, ServiceError> {
         let now = self.now();
-        self.modify(id, |w| Ok(w.cancel(reason, now).map(|_| ())?)).await
+        let cancelled = self.modify(id, |w| Ok(w.cancel(reason, now).map(|_| ())?)).await;
+        self.explain_missing(cancelled, &Caller::Ingest, id).await
     }
 
     /// Reads, applies `change`, refreshes the derived parts, and writes back

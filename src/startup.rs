@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpServer};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::{
     ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, SolanaClient, TronClient, XrplClient,
@@ -28,6 +29,7 @@ use crate::service::Service;
 use crate::store::{layout, MemoryStore, RedisStore, Store, StoreError};
 use crate::tickets::{build_sink, TicketSink};
 use crate::tracker::chain::{ChainTracker, TrackerSettings};
+use crate::tracker::retention::{Retention, RetentionSettings};
 use crate::tracker::store_gauges::StoreGauges;
 use crate::tracker::sweeper::Sweeper;
 
@@ -69,6 +71,7 @@ pub struct Application {
     server: Server,
     metrics_server: Option<Server>,
     sweeper: Sweeper,
+    retention: Retention,
     store_gauges: StoreGauges,
     sweep_interval: Duration,
     calendar_fingerprint: String,
@@ -103,6 +106,15 @@ impl Application {
             Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
+        let retention = Retention::new(
+            service.clone(),
+            build_archive(config.retention.archive.as_ref()),
+            RetentionSettings {
+                terminal_for: config.retention.terminal_for.0,
+                tombstone_for: config.retention.tombstone_for.0,
+                interval: config.retention.interval.0,
+            },
+        );
         let chain_trackers = build_chain_trackers(&config, &service, sweeper.owner());
         let limits = &config.rate_limit;
         let rate_limiter = RateLimiter::new(
@@ -155,6 +167,7 @@ impl Application {
             server,
             metrics_server,
             sweeper,
+            retention,
             store_gauges,
             sweep_interval: config.sla.sweep_interval.0,
             calendar_fingerprint,
@@ -188,6 +201,11 @@ impl Application {
         self.chain_trackers.clone()
     }
 
+    /// Tests run `expire_once` themselves.
+    pub fn retention(&self) -> Retention {
+        self.retention.clone()
+    }
+
     pub fn store_gauges(&self) -> StoreGauges {
         self.store_gauges.clone()
     }
@@ -210,9 +228,13 @@ impl Application {
         // Trackers run forever; with none configured this must not end the select.
         let store = self.sweeper.service().store.clone();
         let chain_trackers = self.chain_trackers;
+        let retention = self.retention;
         let trackers = async move {
             upgrade_index_layout(store.as_ref(), interval).await;
-            futures_util::future::join_all(chain_trackers.into_iter().map(ChainTracker::run)).await;
+            // Retention reads the terminal index, complete only after the upgrade.
+            let jobs =
+                chain_trackers.into_iter().map(|t| Box::pin(t.run()) as futures_util::future::BoxFuture<'static, ()>);
+            futures_util::future::join_all(jobs.chain([Box::pin(retention.run()) as _])).await;
             std::future::pending::<()>().await
         };
         tokio::select! {

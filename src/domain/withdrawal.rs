@@ -262,6 +262,17 @@ impl Withdrawal {
         }
     }
 
+    /// When the withdrawal entered its terminal state, if it is in one: the
+    /// time retention counts from. A terminal state has no way out, so this
+    /// never moves once set.
+    pub fn terminal_at(&self) -> Option<DateTime<Utc>> {
+        if !self.state.is_terminal() {
+            return None;
+        }
+        let entered = self.history.iter().rev().find(|h| h.state == self.state).map(|h| h.at);
+        Some(entered.or(self.completed_at).unwrap_or(self.updated_at))
+    }
+
     /// Moves to `to` if the state machine allows it, recording why.
     pub fn transition(
         &mut self,

@@ -49,6 +49,7 @@ error_codes! {
     Unauthorized = "unauthorized", UNAUTHORIZED;
     Forbidden = "forbidden", FORBIDDEN;
     NotFound = "not_found", NOT_FOUND;
+    WithdrawalExpired = "withdrawal_expired", GONE;
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED;
     Conflict = "conflict", CONFLICT;
     InvalidTransition = "invalid_transition", CONFLICT;
@@ -210,6 +211,13 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound => ApiError::not_found("no such withdrawal"),
+            ServiceError::Expired { id, at } => ApiError::new(
+                Code::WithdrawalExpired,
+                format!(
+                    "withdrawal {id} was terminal for longer than the retention period and was deleted at {}",
+                    crate::domain::rfc3339::utc_text(&at)
+                ),
+            ),
             ServiceError::Conflict(id) => {
                 ApiError::new(Code::Conflict, format!("withdrawal {id} already exists with different content"))
             }

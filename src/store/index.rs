@@ -40,6 +40,9 @@ pub enum IndexKey {
     InFlight(Network),
     /// Pending withdrawals without a hash, by when discovery should look.
     Undiscovered(Network),
+    /// Terminal withdrawals by when they became terminal, earliest first:
+    /// what retention deletes, read up to `now - retention.terminal_for`.
+    Terminal,
 }
 
 /// One entry of one index.
@@ -96,6 +99,7 @@ impl IndexKey {
             IndexKey::OutboxPending => "outbox".to_owned(),
             IndexKey::InFlight(network) => format!("inflight:{network}"),
             IndexKey::Undiscovered(network) => format!("undiscovered:{network}"),
+            IndexKey::Terminal => "terminal".to_owned(),
         }
     }
 }
@@ -125,6 +129,9 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     if withdrawal.state == State::Pending && withdrawal.tx_hash.is_none() {
         let at = withdrawal.discovery_next_at.unwrap_or(withdrawal.created_at);
         entries.push((IndexKey::Undiscovered(withdrawal.network), time_key(at, &withdrawal.id)));
+    }
+    if let Some(at) = withdrawal.terminal_at() {
+        entries.push((IndexKey::Terminal, time_key(at, &withdrawal.id)));
     }
     if let Some(escalation) = &withdrawal.escalation {
         let member = newest_first_time_key(escalation.opened_at, &withdrawal.id);
@@ -285,6 +292,18 @@ mod tests {
         let fresh = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", false);
         let kinds: Vec<String> = entries(&fresh).iter().map(|(key, _)| key.suffix()).collect();
         assert_eq!(kinds, ["all", "user:u", "sn:pending:BTC", "undiscovered:BTC"]);
+    }
+
+    #[test]
+    fn only_terminal_withdrawals_are_in_the_terminal_index_by_when_they_ended() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let mut w = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", false);
+        assert!(!entries(&w).iter().any(|(key, _)| *key == IndexKey::Terminal));
+        w.cancel("rejected", t("2026-03-04T08:00:00Z")).unwrap();
+        w.updated_at = t("2026-03-05T00:00:00Z");
+        assert_eq!(w.terminal_at(), Some(t("2026-03-04T08:00:00Z")), "the history entry that ended it");
+        let terminal: Vec<_> = entries(&w).into_iter().filter(|(key, _)| *key == IndexKey::Terminal).collect();
+        assert_eq!(terminal, [(IndexKey::Terminal, time_key(t("2026-03-04T08:00:00Z"), &w.id))]);
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The in-memory store: the same contract as Redis, nothing persisted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::index::{self, IndexEntry, IndexKey};
 use super::{
-    check_update, refuse_counted_only, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated,
+    check_update, refuse_counted_only, Expired, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError,
+    Updated,
 };
 use crate::domain::{Withdrawal, WithdrawalId};
 
@@ -23,6 +25,11 @@ struct Inner {
     indexes: HashMap<IndexKey, BTreeSet<String>>,
     meta: HashMap<String, String>,
     leases: HashMap<String, (String, std::time::Instant)>,
+    /// Expired ids: when they expired, until when the tombstone is kept.
+    tombstones: HashMap<WithdrawalId, (DateTime<Utc>, std::time::Instant)>,
+    /// The same ids in the order their tombstones lapse (one TTL per store
+    /// in practice), so dropping lapsed ones costs what lapsed.
+    tombstone_order: VecDeque<(std::time::Instant, WithdrawalId)>,
 }
 
 impl MemoryStore {
@@ -72,6 +79,10 @@ impl Store for MemoryStore {
         if let Some(existing) = inner.records.get(&withdrawal.id) {
             return Ok(Inserted::Existing(Box::new(existing.clone())));
         }
+        let now = std::time::Instant::now();
+        if let Some((at, _)) = inner.tombstones.get(&withdrawal.id).filter(|(_, until)| *until > now) {
+            return Ok(Inserted::Expired(*at));
+        }
         inner.apply(Vec::new(), index::entries(withdrawal));
         inner.records.insert(withdrawal.id.clone(), withdrawal.clone());
         Ok(Inserted::Created)
@@ -111,6 +122,42 @@ impl Store for MemoryStore {
             inner.indexes.entry(index.clone()).or_default().insert(member.clone());
         }
         Ok(true)
+    }
+
+    async fn expire(
+        &self,
+        withdrawal: &Withdrawal,
+        now: DateTime<Utc>,
+        tombstone_for: std::time::Duration,
+    ) -> Result<Expired, StoreError> {
+        let mut inner = self.inner.write().map_err(|_| poisoned())?;
+        let Some(stored) = inner.records.get(&withdrawal.id) else {
+            return Ok(Expired::NotFound);
+        };
+        if stored.version != withdrawal.version {
+            return Ok(Expired::VersionConflict);
+        }
+        inner.apply(index::entries(withdrawal), Vec::new());
+        inner.records.remove(&withdrawal.id);
+        let instant = std::time::Instant::now();
+        while inner.tombstone_order.front().is_some_and(|(until, _)| *until <= instant) {
+            let (until, id) = inner.tombstone_order.pop_front().expect("checked");
+            if inner.tombstones.get(&id).is_some_and(|(_, kept_until)| *kept_until == until) {
+                inner.tombstones.remove(&id);
+            }
+        }
+        if !tombstone_for.is_zero() {
+            let until = instant + tombstone_for;
+            inner.tombstones.insert(withdrawal.id.clone(), (now, until));
+            inner.tombstone_order.push_back((until, withdrawal.id.clone()));
+        }
+        Ok(Expired::Deleted)
+    }
+
+    async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        let now = std::time::Instant::now();
+        Ok(inner.tombstones.get(id).filter(|(_, until)| *until > now).map(|(at, _)| *at))
     }
 
     /// Nothing to do: this store starts empty, in this version's layout.

@@ -37,6 +37,10 @@ pub enum Inserted {
     Created,
     /// A record with that id exists; it is returned unchanged.
     Existing(Box<Withdrawal>),
+    /// Retention deleted a record with that id at this time and its
+    /// tombstone is still kept: nothing was written, so a late resend of an
+    /// old registration does not start tracking it again.
+    Expired(DateTime<Utc>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,17 @@ pub enum Updated {
     Written,
     /// The stored version is no longer the one the change was based on.
     VersionConflict,
+    NotFound,
+}
+
+/// What [`Store::expire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// The record and every index entry are gone (and its tombstone written).
+    Deleted,
+    /// The stored version is no longer the one that was judged expired.
+    VersionConflict,
+    /// Nothing to delete: another replica got there first.
     NotFound,
 }
 
@@ -86,7 +101,7 @@ pub type RecordFilter<'a> = &'a (dyn Fn(&Withdrawal) -> bool + Send + Sync);
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates the record and its index entries in one atomic step, unless a
-    /// record with that id already exists.
+    /// record with that id already exists or its tombstone is kept.
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError>;
 
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError>;
@@ -104,6 +119,22 @@ pub trait Store: Send + Sync + 'static {
     /// `layout.rs`). False when the record is gone or has moved on: an update
     /// writes only the entries it changes, so read the record again and retry.
     async fn restore_index_entries(&self, withdrawal: &Withdrawal, entries: &[IndexEntry]) -> Result<bool, StoreError>;
+
+    /// Deletes the record and every one of its index entries (and counts) in
+    /// one atomic step, if the stored version is still `withdrawal.version`:
+    /// what retention does to a terminal withdrawal it judged expired. With
+    /// `tombstone_for` above zero, a tombstone saying when (`now`) is kept
+    /// that long, so callers who may know the id can be told it expired.
+    async fn expire(
+        &self,
+        withdrawal: &Withdrawal,
+        now: DateTime<Utc>,
+        tombstone_for: std::time::Duration,
+    ) -> Result<Expired, StoreError>;
+
+    /// When the record of `id` was deleted by retention, while its tombstone
+    /// is kept.
+    async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Deletes whole indexes by key suffix: those an older layout kept.
     async fn delete_indexes(&self, suffixes: &[String]) -> Result<(), StoreError>;
@@ -164,6 +195,20 @@ pub trait Store: Send + Sync + 'static {
             }
             ListPlan::Merge(indexes) => merged_page(self, &indexes, query).await,
         }
+    }
+
+    /// Terminal records that became terminal at or before `until`, earliest
+    /// first, from after `after` (a member of the terminal index); with the
+    /// member to continue from.
+    async fn terminal_until(
+        &self,
+        until: DateTime<Utc>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError> {
+        let upper = index::time_key_upper_bound(until);
+        let range = IndexRange { index: &IndexKey::Terminal, after, until: Some(&upper), limit };
+        self.scan(range, &|_| true).await
     }
 
     /// Records whose `next_deadline_at` is at or before `until`, earliest first.

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -25,17 +26,19 @@ use tokio::sync::OnceCell;
 
 use super::index::{self, IndexEntry, IndexKey};
 use super::{
-    check_update, codec, refuse_counted_only, IndexPage, IndexRange, Inserted, RecordFilter, Store, StoreError, Updated,
+    check_update, codec, refuse_counted_only, Expired, IndexPage, IndexRange, Inserted, RecordFilter, Store,
+    StoreError, Updated,
 };
 use crate::domain::{Withdrawal, WithdrawalId};
 
-/// Applies a write's index changes. KEYS[2..]: one per change, a sorted set
-/// or the counts hash; `ops`: one character per change (`a` add, `r` remove,
-/// `+`/`-` count up or down); ARGV from `first`: the member or counts field.
+/// Applies a write's index changes. KEYS[first_key..]: one per change, a
+/// sorted set or the counts hash; `ops`: one character per change (`a` add,
+/// `r` remove, `+`/`-` count up or down); ARGV from `first`: the member or
+/// counts field.
 const APPLY_INDEX_CHANGES: &str = r#"
-local function apply_index_changes(ops, first)
-  for i = 2, #KEYS do
-    local op, member = string.sub(ops, i - 1, i - 1), ARGV[first + i - 2]
+local function apply_index_changes(ops, first, first_key)
+  for i = first_key, #KEYS do
+    local op, member = string.sub(ops, i - first_key + 1, i - first_key + 1), ARGV[first + i - first_key]
     if op == 'a' then
       redis.call('ZADD', KEYS[i], 0, member)
     elseif op == 'r' then
@@ -49,13 +52,16 @@ local function apply_index_changes(ops, first)
 end
 "#;
 
-/// KEYS: record, then one per index change. ARGV: stored value, ops, members.
-/// Returns the existing stored value, or nothing when it inserted.
+/// KEYS: record, tombstone, then one per index change. ARGV: stored value,
+/// ops, members. Returns the existing stored value, the tombstone (an
+/// integer: when the id expired), or nothing when it inserted.
 const INSERT_SCRIPT: &str = r#"
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
+local expired = redis.call('GET', KEYS[2])
+if expired then return tonumber(expired) end
 redis.call('SET', KEYS[1], ARGV[1])
-apply_index_changes(ARGV[2], 3)
+apply_index_changes(ARGV[2], 3, 3)
 return false
 "#;
 
@@ -66,7 +72,7 @@ local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 if string.match(stored, '^%d+') ~= ARGV[1] then return -1 end
 redis.call('SET', KEYS[1], ARGV[2])
-apply_index_changes(ARGV[3], 4)
+apply_index_changes(ARGV[3], 4, 2)
 return 1
 "#;
 
@@ -75,7 +81,24 @@ return 1
 const RESTORE_SCRIPT: &str = r#"
 local stored = redis.call('GET', KEYS[1])
 if not stored or string.match(stored, '^%d+') ~= ARGV[1] then return 0 end
-apply_index_changes(ARGV[2], 3)
+apply_index_changes(ARGV[2], 3, 2)
+return 1
+"#;
+
+/// KEYS: record, tombstone, then one per index entry. ARGV: expected
+/// version, tombstone TTL in ms (0: none), tombstone value (the expiry time
+/// in Unix ms: an integer, which Redis stores without a string), ops,
+/// members.
+/// Returns 1 deleted, 0 not found, -1 stale.
+const EXPIRE_SCRIPT: &str = r#"
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+if string.match(stored, '^%d+') ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+end
+apply_index_changes(ARGV[4], 5, 3)
 return 1
 "#;
 
@@ -153,6 +176,7 @@ pub struct RedisStore {
     insert: Script,
     update: Script,
     restore: Script,
+    expire: Script,
     lease: Script,
 }
 
@@ -196,6 +220,11 @@ fn from_stored_value(value: &[u8]) -> Result<Withdrawal, StoreError> {
     }
 }
 
+fn tombstone_time(id: &WithdrawalId, millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| StoreError::Internal(format!("bad tombstone of {id}: {millis}")))
+}
+
 impl RedisStore {
     /// Parses the URL only; no connection is made until the first operation.
     pub fn new(url: &str, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
@@ -225,12 +254,19 @@ impl RedisStore {
             insert: Script::new(&format!("{APPLY_INDEX_CHANGES}{INSERT_SCRIPT}")),
             update: Script::new(&format!("{APPLY_INDEX_CHANGES}{UPDATE_SCRIPT}")),
             restore: Script::new(&format!("{APPLY_INDEX_CHANGES}{RESTORE_SCRIPT}")),
+            expire: Script::new(&format!("{APPLY_INDEX_CHANGES}{EXPIRE_SCRIPT}")),
             lease: Script::new(LEASE_SCRIPT),
         }
     }
 
     fn record_key(&self, id: &WithdrawalId) -> String {
         format!("{}:w:{id}", self.tag)
+    }
+
+    /// Kept for `retention.tombstone_for` after a record expired (a key with
+    /// a TTL: Redis drops it by itself).
+    fn tombstone_key(&self, id: &WithdrawalId) -> String {
+        format!("{}:gone:{id}", self.tag)
     }
 
     fn index_key(&self, index: &IndexKey) -> String {
@@ -345,13 +381,15 @@ impl Store for RedisStore {
             let entries = index::entries(withdrawal);
             let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, true)).collect();
             let mut invocation = self.insert.key(self.record_key(&withdrawal.id));
+            invocation.key(self.tombstone_key(&withdrawal.id));
             let (ops, members) = self.index_changes(&mut invocation, &changes);
             invocation.arg(stored_value(withdrawal)?).arg(ops).arg(members);
             let mut conn = self.connection().await?;
-            let existing: Option<Vec<u8>> = run_script(&invocation, &mut conn).await?;
-            match existing {
-                None => Ok(Inserted::Created),
-                Some(value) => Ok(Inserted::Existing(Box::new(from_stored_value(&value)?))),
+            match run_script::<Value>(&invocation, &mut conn).await? {
+                Value::Nil => Ok(Inserted::Created),
+                Value::BulkString(value) => Ok(Inserted::Existing(Box::new(from_stored_value(&value)?))),
+                Value::Int(millis) => Ok(Inserted::Expired(tombstone_time(&withdrawal.id, millis)?)),
+                other => Err(StoreError::Internal(format!("insert answered {other:?}"))),
             }
         })
         .await
@@ -401,6 +439,45 @@ impl Store for RedisStore {
             let mut conn = self.connection().await?;
             let restored: i64 = run_script(&invocation, &mut conn).await?;
             Ok(restored == 1)
+        })
+        .await
+    }
+
+    async fn expire(
+        &self,
+        withdrawal: &Withdrawal,
+        now: DateTime<Utc>,
+        tombstone_for: Duration,
+    ) -> Result<Expired, StoreError> {
+        self.bounded(async {
+            let entries = index::entries(withdrawal);
+            let changes: Vec<(&IndexEntry, bool)> = entries.iter().map(|e| (e, false)).collect();
+            let mut invocation = self.expire.key(self.record_key(&withdrawal.id));
+            invocation.key(self.tombstone_key(&withdrawal.id));
+            let (ops, members) = self.index_changes(&mut invocation, &changes);
+            invocation
+                .arg(withdrawal.version)
+                .arg(tombstone_for.as_millis() as u64)
+                .arg(now.timestamp_millis())
+                .arg(ops)
+                .arg(members);
+            let mut conn = self.connection().await?;
+            let outcome: i64 = run_script(&invocation, &mut conn).await?;
+            Ok(match outcome {
+                1 => Expired::Deleted,
+                0 => Expired::NotFound,
+                _ => Expired::VersionConflict,
+            })
+        })
+        .await
+    }
+
+    async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            let value: Option<i64> =
+                redis::cmd("GET").arg(self.tombstone_key(id)).query_async(&mut conn).await.map_err(classify)?;
+            value.map(|millis| tombstone_time(id, millis)).transpose()
         })
         .await
     }

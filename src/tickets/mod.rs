@@ -19,7 +19,7 @@ use crate::domain::escalation::{Claimed, SendOutcome};
 use crate::domain::Withdrawal;
 
 pub use jira::JiraSink;
-pub use webhook::WebhookSink;
+pub use webhook::{signature, WebhookSink};
 pub use zendesk::ZendeskSink;
 
 /// Everything a sink needs to write one event.

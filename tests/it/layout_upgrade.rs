@@ -1,16 +1,18 @@
-//! A store written by the previous version (index layout 1) is brought to
+//! A store written by an earlier version (index layout 1 or 2) is brought to
 //! this version's layout: the in-flight indexes are rebuilt from the
-//! records and the retired ones are deleted, once.
+//! records and the retired ones are deleted, and terminal records get their
+//! terminal-index entry, once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{
-    in_flight, layout, IndexEntry, IndexKey, IndexPage, IndexRange, Inserted, RecordFilter, RedisStore, Store,
-    StoreError, Updated,
+    in_flight, index, layout, Expired, IndexEntry, IndexKey, IndexPage, IndexRange, Inserted, RecordFilter, RedisStore,
+    Store, StoreError, Updated,
 };
 
 use crate::support::app::{Backend, TestApp};
@@ -163,6 +165,12 @@ impl Store for UpdatedDuringTheUpgrade {
     async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.inner.try_lease(name, owner, ttl).await
     }
+    async fn expire(&self, w: &Withdrawal, now: DateTime<Utc>, tombstone_for: Duration) -> Result<Expired, StoreError> {
+        self.inner.expire(w, now, tombstone_for).await
+    }
+    async fn tombstone(&self, id: &WithdrawalId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.tombstone(id).await
+    }
 }
 
 #[tokio::test]
@@ -176,4 +184,42 @@ async fn a_record_updated_while_the_upgrade_runs_still_gets_its_in_flight_entry(
 
     assert!(racing.raced.load(Ordering::SeqCst));
     assert_upgraded(server, &prefix, &racing.inner, [&on_tron, &confirming]).await;
+}
+
+/// Layout 2 had no terminal index: records already terminal get their entry
+/// at start, so retention expires them like new ones.
+#[tokio::test]
+async fn a_layout_2_store_gets_its_terminal_index_built_from_its_terminal_records() {
+    let server = RedisServer::shared();
+    let prefix = unique_prefix("layout2");
+    let store = RedisStore::new(&server.url(), &prefix, Duration::from_secs(2)).unwrap();
+    let at: DateTime<Utc> = "2026-03-02T11:00:00Z".parse().unwrap();
+    let mut cancelled = Withdrawal { tx_hash: None, state: State::Pending, ..broadcast("w-1", Network::Btc, "ab") };
+    cancelled.cancel("rejected", at).unwrap();
+    let mut completed = broadcast("w-2", Network::Trx, "cd");
+    completed.transition(State::Completed, "final", at).unwrap();
+    let in_flight = broadcast("w-3", Network::Eth, "ef");
+    for w in [&cancelled, &completed, &in_flight] {
+        store.insert(w).await.unwrap();
+    }
+    let mut make_layout_2 = redis::pipe();
+    make_layout_2.del(index_key(&prefix, "terminal")).set(format!("{{{prefix}}}:meta:index_layout"), "2");
+    make_layout_2.query::<()>(&mut server.connection()).unwrap();
+    let terminal = || store.members(IndexRange { index: &IndexKey::Terminal, after: None, until: None, limit: 10 });
+    assert!(terminal().await.unwrap().is_empty());
+
+    assert_eq!(layout::upgrade(&store).await.unwrap(), 2, "the two terminal withdrawals");
+
+    let expected: Vec<String> = [&cancelled, &completed]
+        .iter()
+        .flat_map(|w| index::entries(w))
+        .filter(|(index, _)| *index == IndexKey::Terminal)
+        .map(|(_, member)| member)
+        .collect();
+    let mut found = terminal().await.unwrap();
+    found.sort();
+    assert_eq!(found, expected);
+    assert_eq!(in_flight_members(&store, Network::Eth).await, [in_flight::member(&in_flight).unwrap()], "kept");
+    assert_eq!(store.get_meta("index_layout").await.unwrap().as_deref(), Some(layout::CURRENT));
+    assert_eq!(layout::upgrade(&store).await.unwrap(), 0, "once per store");
 }

@@ -22,6 +22,7 @@ mod layout_upgrade;
 mod logs;
 mod observability;
 mod replicas;
+mod retention;
 mod store_conformance;
 mod tls;
 mod tracking;

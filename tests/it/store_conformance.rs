@@ -5,10 +5,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use withdrawal_tracker::domain::escalation::{
+    Delivery, DeliveryStatus, Escalation, TicketEvent, TicketStatus, Trigger,
+};
 use withdrawal_tracker::domain::sla::{SlaDeadlines, SlaStatus};
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{
-    index, IndexEntry, IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError, Updated,
+    index, Expired, IndexEntry, IndexKey, IndexRange, Inserted, ListQuery, MemoryStore, RedisStore, Store, StoreError,
+    Updated,
 };
 
 use crate::support::chains::destination;
@@ -301,6 +305,137 @@ async fn restoring_index_entries_is_a_compare_and_set_on_the_version(store: Arc<
     assert!(matches!(store.restore_index_entries(&w, &counted).await, Err(StoreError::Internal(_))));
 }
 
+/// A cancelled withdrawal with every kind of entry a terminal record can
+/// have: lists, deadlines, terminal, tickets and the counted outbox.
+fn terminal_with_a_ticket(id: &str, user: &str) -> Withdrawal {
+    let mut w = record(id, user, Network::Eth, 30);
+    w.cancel("rejected", now()).unwrap();
+    w.next_deadline_at = Some(now() + Duration::minutes(5));
+    w.escalation = Some(Escalation {
+        status: TicketStatus::Resolved,
+        level: 1,
+        reason: Trigger::Overdue,
+        opened_at: now() - Duration::hours(1),
+        raised_at: None,
+        resolved_at: Some(now()),
+        raise_at: None,
+        ticket_id: None,
+        deliveries: vec![Delivery {
+            event: TicketEvent::Resolved,
+            idempotency_key: format!("{id}:resolved"),
+            status: DeliveryStatus::Pending,
+            next_attempt_at: now() + Duration::minutes(5),
+            attempts: Vec::new(),
+            attempt_limit: 8,
+            claim: None,
+        }],
+    });
+    w
+}
+
+async fn index_holds(store: &dyn Store, (index, member): &IndexEntry) -> bool {
+    if index.is_counted_only() {
+        return store.count(std::slice::from_ref(index)).await.unwrap()[0] > 0;
+    }
+    let range = IndexRange { index, after: None, until: None, limit: 1000 };
+    store.members(range).await.unwrap().contains(member)
+}
+
+/// Retention's delete (`Store::expire`): record, every index entry and the
+/// counts go in one step; a neighbour keeps all of its own.
+async fn expiry_deletes_the_record_and_every_index_entry(store: Arc<dyn Store>) {
+    let gone = terminal_with_a_ticket("w-gone", "alice");
+    let kept = record("w-kept", "alice", Network::Eth, 10);
+    store.insert(&gone).await.unwrap();
+    store.insert(&kept).await.unwrap();
+    let entries = index::entries(&gone);
+    let kinds: HashSet<String> = entries.iter().map(|(index, _)| index.suffix()).collect();
+    for kind in ["all", "user:alice", "sn:cancelled:ETH", "deadlines", "terminal", "tickets:resolved", "outbox"] {
+        assert!(kinds.contains(kind), "the test record has a {kind} entry: {kinds:?}");
+    }
+    for entry in &entries {
+        assert!(index_holds(store.as_ref(), entry).await, "{entry:?} before");
+    }
+    let at = now() + Duration::days(8);
+    assert_eq!(store.expire(&gone, at, std::time::Duration::from_secs(60)).await.unwrap(), Expired::Deleted);
+    assert_eq!(store.get(&gone.id).await.unwrap(), None);
+    for entry in &entries {
+        assert!(!index_holds(store.as_ref(), entry).await, "{entry:?} after");
+    }
+    assert_eq!(store.count(&[IndexKey::OutboxPending]).await.unwrap(), [0], "the counted outbox went down");
+    assert_eq!(store.tombstone(&gone.id).await.unwrap(), Some(at), "the tombstone says when");
+    assert_eq!(store.tombstone(&kept.id).await.unwrap(), None);
+    assert_eq!(store.get(&kept.id).await.unwrap(), Some(kept.clone()));
+    for entry in index::entries(&kept) {
+        assert!(index_holds(store.as_ref(), &entry).await, "{entry:?} of the neighbour");
+    }
+    assert_eq!(store.expire(&gone, at, std::time::Duration::ZERO).await.unwrap(), Expired::NotFound);
+    assert_eq!(store.insert(&gone).await.unwrap(), Inserted::Expired(at), "no second life while the tombstone is kept");
+    assert_eq!(store.get(&gone.id).await.unwrap(), None);
+
+    let no_tombstone = terminal_with_a_ticket("w-quiet", "bob");
+    store.insert(&no_tombstone).await.unwrap();
+    assert_eq!(store.expire(&no_tombstone, at, std::time::Duration::ZERO).await.unwrap(), Expired::Deleted);
+    assert_eq!(store.tombstone(&no_tombstone.id).await.unwrap(), None, "tombstone_for 0 keeps none");
+    assert_eq!(store.insert(&no_tombstone).await.unwrap(), Inserted::Created, "without one, the id is free again");
+}
+
+/// The terminal index retention reads: by when a record became terminal,
+/// up to a bound, and only terminal records.
+async fn terminal_records_come_by_when_they_became_terminal(store: Arc<dyn Store>) {
+    for (i, minutes) in [30, 10, 20].iter().enumerate() {
+        let mut w = record(&format!("w-{i}"), "alice", Network::Btc, 60);
+        w.cancel("stop", now() + Duration::minutes(*minutes)).unwrap();
+        store.insert(&w).await.unwrap();
+    }
+    store.insert(&record("w-pending", "alice", Network::Btc, 0)).await.unwrap();
+    let ids = |page: withdrawal_tracker::store::IndexPage| -> Vec<String> {
+        page.items.into_iter().map(|(_, w)| w.id.to_string()).collect()
+    };
+    let until = now() + Duration::minutes(25);
+    assert_eq!(ids(store.terminal_until(until, None, 10).await.unwrap()), ["w-1", "w-2"]);
+    assert_eq!(ids(store.terminal_until(now() + Duration::minutes(10), None, 10).await.unwrap()), ["w-1"]);
+    let first = store.terminal_until(now() + Duration::hours(1), None, 1).await.unwrap();
+    assert!(first.more);
+    let after = first.items[0].0.clone();
+    assert_eq!(ids(store.terminal_until(now() + Duration::hours(1), Some(&after), 10).await.unwrap()), ["w-2", "w-0"]);
+}
+
+/// Two replicas judging the same record expired delete it once; a record
+/// that changed after it was judged (its version moved) is not deleted.
+async fn expiry_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
+    let w = terminal_with_a_ticket("w-race", "alice");
+    store.insert(&w).await.unwrap();
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, w) = (store.clone(), w.clone());
+            tokio::spawn(async move { store.expire(&w, now(), std::time::Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for racer in racers {
+        outcomes.push(racer.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == Expired::Deleted).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Expired::Deleted | Expired::NotFound)));
+
+    let judged = terminal_with_a_ticket("w-moved", "alice");
+    store.insert(&judged).await.unwrap();
+    let mut moved = judged.clone();
+    moved.escalation.as_mut().unwrap().deliveries[0].status = DeliveryStatus::Delivered;
+    moved.version += 1;
+    assert_eq!(store.update(&judged, &moved).await.unwrap(), Updated::Written);
+    assert_eq!(
+        store.expire(&judged, now(), std::time::Duration::from_secs(60)).await.unwrap(),
+        Expired::VersionConflict
+    );
+    assert_eq!(store.get(&judged.id).await.unwrap(), Some(moved.clone()), "the changed record stays whole");
+    for entry in index::entries(&moved) {
+        assert!(index_holds(store.as_ref(), &entry).await, "{entry:?}");
+    }
+    assert_eq!(store.tombstone(&judged.id).await.unwrap(), None);
+}
+
 fn redis_store(name: &str) -> Arc<dyn Store> {
     let server = RedisServer::shared();
     Arc::new(RedisStore::new(&server.url(), &unique_prefix(name), std::time::Duration::from_secs(2)).unwrap())
@@ -349,6 +484,9 @@ conformance!(
     concurrent_writers_lose_no_transition,
     counted_indexes_follow_every_change,
     restoring_index_entries_is_a_compare_and_set_on_the_version,
+    expiry_deletes_the_record_and_every_index_entry,
+    terminal_records_come_by_when_they_became_terminal,
+    expiry_is_a_compare_and_set_on_the_version,
 );
 
 #[tokio::test]

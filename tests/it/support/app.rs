@@ -15,6 +15,7 @@ use withdrawal_tracker::startup::Application;
 use withdrawal_tracker::store::{MemoryStore, RedisStore, Store};
 use withdrawal_tracker::tickets::build_sink;
 use withdrawal_tracker::tracker::chain::ChainTracker;
+use withdrawal_tracker::tracker::retention::Retention;
 use withdrawal_tracker::tracker::store_gauges::StoreGauges;
 use withdrawal_tracker::tracker::sweeper::Sweeper;
 
@@ -69,6 +70,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub service: Arc<Service>,
     pub sweeper: Sweeper,
+    pub retention: Retention,
     pub store_gauges: StoreGauges,
     pub chain_trackers: Vec<ChainTracker>,
     pub metrics_port: Option<u16>,
@@ -122,6 +124,7 @@ impl TestApp {
         let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
         let (store_gauges, metrics_port) = (app.store_gauges(), app.metrics_port());
         let chain_trackers = app.chain_trackers();
+        let retention = app.retention();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
@@ -134,6 +137,7 @@ impl TestApp {
             clock,
             service,
             sweeper,
+            retention,
             store_gauges,
             chain_trackers,
             metrics_port,
