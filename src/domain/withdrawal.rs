@@ -15,7 +15,7 @@ use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, Withdra
 
 const MAX_COIN_LEN: usize = 20;
 const MAX_ADDRESS_LEN: usize = 256;
-const MAX_MEMO_BYTES: usize = 256;
+use super::address::memo::MAX_MEMO_CHARS;
 pub const MAX_REASON_LEN: usize = 500;
 
 /// What the exchange's back office tells us when a user asks for a withdrawal,
@@ -59,10 +59,12 @@ pub fn parse_address_text(raw: &str) -> Result<String, FieldError> {
 pub fn parse_memo_text(raw: Option<&str>) -> Result<Option<String>, FieldError> {
     match raw {
         None | Some("") => Ok(None),
-        Some(memo) if memo.len() > MAX_MEMO_BYTES || memo.chars().any(char::is_control) => Err(FieldError::new(
-            "memo",
-            format!("memo must be at most {MAX_MEMO_BYTES} bytes without control characters"),
-        )),
+        Some(memo) if memo.chars().count() > MAX_MEMO_CHARS || memo.chars().any(char::is_control) => {
+            Err(FieldError::new(
+                "memo",
+                format!("memo must be at most {MAX_MEMO_CHARS} characters without control characters"),
+            ))
+        }
         Some(memo) => Ok(Some(memo.to_owned())),
     }
 }

@@ -18,6 +18,19 @@ fn known_address_and_errors() {
     err(Atom, "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0ek", BadChecksum);
     assert!(validate(Atom, a, Some(&"é".repeat(256))).valid, "limit counts characters");
     memo_err(Atom, a, &"a".repeat(257), BadMemo);
+    memo_err(Atom, a, &"é".repeat(257), BadMemo);
+}
+
+/// The rules every memo meets, whatever its network counts: checked where a
+/// `ValidatedAddress` is made, so nothing outside HTTP can register one.
+#[test]
+fn memos_with_control_characters_are_refused_on_every_network() {
+    let a = "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0eh";
+    memo_err(Atom, a, "line\nbreak", BadMemo);
+    memo_err(Eos, "eosio", "tab\there", BadMemo);
+    memo_err(Xlm, "GBH4TZYZ4IRCPO44CBOLFUHULU2WGALXTAVESQA6432MBJMABBB4GIYI", "nul\0", BadMemo);
+    let refused = withdrawal_tracker::domain::address::ValidatedAddress::parse(Atom, a, Some("bell\u{7}")).unwrap_err();
+    assert_eq!(refused.code, BadMemo);
 }
 
 proptest! {

@@ -109,6 +109,25 @@ async fn registration_stores_the_normalized_address() {
     assert_eq!(view["memo"], "77");
 }
 
+/// Validation and registration agree on memo length: Cosmos counts characters,
+/// so a 256-character memo of two-byte characters registers, and one more is
+/// refused by both.
+#[tokio::test]
+async fn registration_takes_the_memo_the_validator_takes() {
+    let app = TestApp::memory().await;
+    let atom = |id: &str, memo: String| {
+        withdrawal(
+            id,
+            json!({"network": "ATOM", "address": "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0eh", "coin": "ATOM", "memo": memo}),
+        )
+    };
+    let longest = "é".repeat(256);
+    let view: Value = app.register(&atom("w-1", longest.clone())).await.json().await.unwrap();
+    assert_eq!(view["memo"], longest.as_str());
+    let response = app.register(&atom("w-2", "é".repeat(257))).await;
+    expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+}
+
 #[tokio::test]
 async fn networks_lists_all_thirty_with_kinds_and_memo_rules() {
     let app = TestApp::memory().await;

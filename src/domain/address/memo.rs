@@ -1,5 +1,9 @@
 //! Memo / destination-tag rules. Returns the normalized memo (`None` when absent).
 
+/// No network's memo is longer (EOS: 256 bytes, Cosmos: 256 characters); the
+/// networks' own rules below are tighter where they count bytes.
+pub const MAX_MEMO_CHARS: usize = 256;
+
 use super::{fail, AddressError, ErrorCode};
 use crate::domain::network::MemoRule;
 use crate::domain::network::Network;
@@ -12,6 +16,15 @@ pub fn check(network: Network, memo: Option<&str>, embedded_tag: Option<u32>) ->
     let Some(memo) = memo else {
         return Ok(embedded_tag.map(|t| t.to_string()));
     };
+    let chars = memo.chars().count();
+    if chars > MAX_MEMO_CHARS {
+        return Err(fail(ErrorCode::BadMemo, format!("memo is {chars} characters, the limit is {MAX_MEMO_CHARS}")));
+    }
+    // Nothing a wallet sends as a memo contains them; a ticket or a CSV line
+    // holding one would be garbled.
+    if memo.chars().any(char::is_control) {
+        return Err(fail(ErrorCode::BadMemo, "memo must not contain control characters"));
+    }
     match rule {
         MemoRule::None => {
             Err(fail(ErrorCode::MemoNotSupported, format!("{network} transfers do not carry a memo; remove it")))

@@ -15,7 +15,7 @@ mod eos;
 mod evm;
 mod filecoin;
 mod hedera;
-mod memo;
+pub mod memo;
 mod move_chains;
 mod near;
 mod polkadot;
