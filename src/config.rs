@@ -1256,6 +1256,86 @@ mod tests {
     }
 
     #[test]
+    fn three_mistakes_are_all_reported_with_their_keys() {
+        let text = format!(
+            "metrics_listen = \"everywhere\"\n{GOOD}\n[networks.BTC]\nexplorer = \"esplora\"\n\
+             urls = [\"http://x\"]\npoll_interval = \"10ms\"\n[tickets]\nmax_attempts = 0\n"
+        );
+        let errors = check(&text).unwrap_err();
+        assert_eq!(errors.keys(), ["metrics_listen", "networks.BTC.poll_interval", "tickets.max_attempts"], "{errors}");
+        let lines: Vec<String> = errors.to_string().lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 3, "{errors}");
+        assert!(lines[1].starts_with("networks.BTC.poll_interval: "), "{errors}");
+    }
+
+    #[test]
+    fn every_problem_in_one_section_is_reported() {
+        let text = format!(
+            "{GOOD}\n[networks.ETH]\nexplorer = \"tron\"\nurls = [\"ftp://x\"]\nrequest_timeout = \"0\"\n\
+             batch_size = 0\napi_key = \"k\"\n[networks.NOPE]\nexplorer = \"evm\"\nurls = []\n\
+             [sla]\nat_risk_after = 3\nsweep_interval = \"1ms\"\nextra_working_days = {{ MOON = 1 }}\n"
+        );
+        let errors = check(&text.replace("127.0.0.1:0", "nowhere")).unwrap_err();
+        assert_eq!(
+            errors.keys(),
+            [
+                "listen",
+                "sla.at_risk_after",
+                "sla.extra_working_days.MOON",
+                "sla.sweep_interval",
+                "networks.ETH.explorer",
+                "networks.ETH.urls[0]",
+                "networks.ETH.api_key_header",
+                "networks.ETH.request_timeout",
+                "networks.ETH.batch_size",
+                "networks.NOPE",
+                "networks.NOPE.urls",
+            ],
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn settings_are_typed() {
+        let text = format!(
+            "redis_cluster = true\nredis_url = \"redis://a:7000, redis://b:7001\"\nmetrics_listen = \"0.0.0.0:9090\"\n\
+             {GOOD}\n[sla]\nextra_working_days = {{ DOGE = 1 }}\nsweep_interval = \"5s\"\n\
+             [networks.ETH]\nexplorer = \"evm\"\nurls = [\"http://eth\"]\npoll_interval = \"2s\"\n\
+             api_key_header = \"x-api-key\"\napi_key = \"key-0123\"\n\
+             [networks.BTC]\nexplorer = \"esplora\"\nurls = [\"http://btc\"]\nrequired_confirmations = 3\n\
+             [tickets]\nsink = \"webhook\"\nurl = \"https://hooks\"\nsecret = \"webhook-secret-0123456789\"\n\
+             [retention]\ntombstone_for = \"1d\"\narchive = {{ kind = \"url\", url = \"https://a\", \
+             secret = \"archive-secret-0123456789\" }}\n"
+        );
+        let settings = Config::parse_toml(&text, "t").unwrap().settings().unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+        assert_eq!(settings.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        let StoreBackend::Cluster(nodes) = &settings.store.backend else { panic!("a cluster") };
+        assert_eq!(nodes.iter().map(Secret::expose).collect::<Vec<_>>(), ["redis://a:7000", "redis://b:7001"]);
+        assert_eq!(settings.store.timeout, Duration::from_secs(2));
+        assert_eq!(settings.sla.policy.extra_working_days, BTreeMap::from([(Network::Doge, 1)]));
+        assert_eq!(settings.sla.sweep_interval, Duration::from_secs(5));
+        assert_eq!(settings.networks.keys().copied().collect::<Vec<_>>(), [Network::Btc, Network::Eth]);
+        let eth = &settings.networks[&Network::Eth];
+        assert_eq!((eth.explorer, eth.required_confirmations), (ExplorerKind::Evm, 64), "the network's default");
+        assert_eq!(eth.poll_interval, Duration::from_secs(2));
+        let key = eth.api_key.as_ref().unwrap();
+        assert_eq!((key.header.as_str(), key.value.expose()), ("x-api-key", "key-0123"));
+        assert_eq!(settings.networks[&Network::Btc].required_confirmations, 3);
+        let SinkSettings::Webhook { url, secret } = &settings.tickets.sink else { panic!("a webhook") };
+        assert_eq!((url.as_str(), secret.expose()), ("https://hooks", "webhook-secret-0123456789"));
+        assert_eq!(settings.tickets.timeout, Duration::from_secs(10));
+        assert_eq!(settings.retention.tombstone_for, Duration::from_secs(86_400));
+        let Some(ArchiveSettings::Url { max_attempts, timeout, .. }) = &settings.retention.archive else {
+            panic!("a url archive")
+        };
+        assert_eq!((*max_attempts, *timeout), (5, Duration::from_secs(10)));
+        let single = check(&format!("redis_url = \"redis://h:6379/0\"\n{GOOD}")).unwrap().settings().unwrap();
+        assert_eq!(single.store.backend, StoreBackend::Redis(Secret::from("redis://h:6379/0")));
+        assert_eq!(check(GOOD).unwrap().settings().unwrap().store.backend, StoreBackend::Memory);
+    }
+
+    #[test]
     fn durations_parse_with_units() {
         assert_eq!(HumanDuration::parse("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(HumanDuration::parse("30s"), Some(Duration::from_secs(30)));
