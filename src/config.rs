@@ -73,14 +73,25 @@ impl ConfigErrors {
 
     /// The keys named, in order (`Invalid` problems only).
     pub fn keys(&self) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter_map(|e| match e {
-                ConfigError::Invalid { key, .. } => Some(key.as_str()),
-                _ => None,
-            })
-            .collect()
+        keys_of(&self.0)
     }
+}
+
+fn keys_of(errors: &[ConfigError]) -> Vec<&str> {
+    errors
+        .iter()
+        .filter_map(|e| match e {
+            ConfigError::Invalid { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `key` is one of `refused` or inside one (`a.b` is inside `a`).
+fn is_under(key: &str, refused: &[String]) -> bool {
+    refused
+        .iter()
+        .any(|r| key.strip_prefix(r.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '['])))
 }
 
 impl fmt::Display for ConfigErrors {
@@ -917,14 +928,84 @@ impl Config {
             None => std::env::var_os(ENV_CONFIG).map(PathBuf::from).ok_or(ConfigError::Missing)?,
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let mut config = Config::parse_toml(&text, &path.display().to_string())?;
-        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        config.apply_env(|key| std::env::var(key).ok());
-        config.settings()
+        let (config, mut errors) = Config::parse_lenient(&text, &path.display().to_string());
+        // The entries that did parse are still checked, so one run shows
+        // every problem; a key already refused is not reported twice.
+        if let Some(mut config) = config {
+            config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            config.apply_env(|key| std::env::var(key).ok());
+            match config.settings() {
+                Ok(settings) if errors.is_empty() => return Ok(settings),
+                Ok(_) => {}
+                Err(more) => {
+                    let refused: Vec<String> = keys_of(&errors).into_iter().map(str::to_owned).collect();
+                    let new = |e: &ConfigError| keys_of(std::slice::from_ref(e)).iter().all(|k| !is_under(k, &refused));
+                    errors.extend(more.into_iter().filter(new));
+                }
+            }
+        }
+        Err(ConfigErrors(errors))
     }
 
-    pub fn parse_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: e.to_string() })
+    /// The file as written, or every entry that does not fit its shape.
+    pub fn parse_toml(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        match Config::parse_lenient(text, origin) {
+            (Some(config), problems) if problems.is_empty() => Ok(config),
+            (_, problems) => Err(ConfigErrors(problems)),
+        }
+    }
+
+    /// Deserializes the file. When that fails past the TOML syntax, each
+    /// top-level key, each field of a section and each `[networks.X]` is
+    /// tried on its own, so every misfit is named; the config is then what
+    /// remains without them (if it still deserializes).
+    fn parse_lenient(text: &str, origin: &str) -> (Option<Config>, Vec<ConfigError>) {
+        let mut problems = Problems::default();
+        let whole_error = match toml::from_str::<Config>(text) {
+            Ok(config) => return (Some(config), Vec::new()),
+            Err(error) => error,
+        };
+        let parse_error = |message: String| ConfigError::Parse { path: origin.to_owned(), message };
+        let Ok(mut table) = toml::from_str::<toml::Table>(text) else {
+            return (None, vec![parse_error(whole_error.to_string())]);
+        };
+        let fits = |key: &str, value: &toml::Value| -> Result<(), String> {
+            let mut probe = toml::Table::new();
+            probe.insert("auth".to_owned(), toml::Value::Table(toml::Table::new()));
+            probe.insert(key.to_owned(), value.clone());
+            toml::Value::Table(probe).try_into::<Config>().map(drop).map_err(|e| e.message().to_owned())
+        };
+        for (key, value) in table.clone() {
+            let nested = matches!(key.as_str(), "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "networks");
+            match value {
+                toml::Value::Table(fields) if nested => {
+                    for (field, field_value) in fields {
+                        let one = toml::Value::Table(toml::Table::from_iter([(field.clone(), field_value)]));
+                        if let Err(message) = fits(&key, &one) {
+                            problems.add(&format!("{key}.{field}"), message);
+                            if let Some(toml::Value::Table(section)) = table.get_mut(&key) {
+                                section.remove(&field);
+                            }
+                        }
+                    }
+                }
+                value => {
+                    if let Err(message) = fits(&key, &value) {
+                        problems.add(&key, message);
+                        table.remove(&key);
+                    }
+                }
+            }
+        }
+        match (toml::Value::Table(table).try_into::<Config>(), problems.0) {
+            // Nothing misfits on its own (e.g. `[auth]` is missing): the file's error.
+            (_, problems) if problems.is_empty() => (None, vec![parse_error(whole_error.to_string())]),
+            (Ok(config), problems) => (Some(config), problems),
+            (Err(rest), mut problems) => {
+                problems.push(parse_error(rest.message().to_owned()));
+                (None, problems)
+            }
+        }
     }
 
     /// `TRACKER_REDIS_URL=""` selects the in-memory store.
@@ -1293,6 +1374,24 @@ mod tests {
             ],
             "{errors}"
         );
+    }
+
+    #[test]
+    fn load_reports_misfits_and_bad_values_together() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let text = "listen = \"nowhere\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = 5\n\
+                    [tickets]\nsink = \"jira\"\njira = { base_url = \"https://j\" }\nmax_attempts = 0\n";
+        std::fs::write(file.path(), text).unwrap();
+        let errors = Config::load(Some(file.path())).unwrap_err();
+        // Each key once: the refused secret and Jira table are not reported
+        // again as missing.
+        assert_eq!(
+            errors.keys(),
+            ["auth.user_jwt_secret", "colour", "tickets.jira", "listen", "tickets.max_attempts"],
+            "{errors}"
+        );
+        let unreadable = Config::load(Some(Path::new("/nonexistent/tracker.toml"))).unwrap_err();
+        assert!(matches!(unreadable.iter().collect::<Vec<_>>()[..], [ConfigError::Read { .. }]));
     }
 
     #[test]

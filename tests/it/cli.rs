@@ -48,7 +48,7 @@ fn check_config_names_the_bad_key_and_never_prints_secrets() {
 fn check_config_lists_every_problem_one_per_line() {
     let secret = "short-secret-0123";
     let file = write_config(&format!(
-        "listen = \"nowhere\"\n[auth]\nuser_jwt_secret = \"{secret}\"\n\
+        "listen = \"nowhere\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = \"{secret}\"\n\
          [networks.BTC]\nexplorer = \"esplora\"\nurls = [\"http://x\"]\npoll_interval = \"10ms\"\n\
          [tickets]\nsink = \"webhook\"\n"
     ));
@@ -56,7 +56,9 @@ fn check_config_lists_every_problem_one_per_line() {
     assert!(!ok);
     assert!(!text.contains("config ok"), "{text}");
     assert!(!text.contains(secret), "{text}");
-    let keys = ["listen", "auth.user_jwt_secret", "networks.BTC.poll_interval", "tickets.url", "tickets.secret"];
+    // What does not fit the file's shape first, then every bad value.
+    let keys =
+        ["colour", "listen", "auth.user_jwt_secret", "networks.BTC.poll_interval", "tickets.url", "tickets.secret"];
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), keys.len(), "{text}");
     for (line, key) in lines.iter().zip(keys) {
