@@ -648,7 +648,7 @@ impl SlaConfig {
             problems.add("sla.sweep_interval", "must be at least 100ms");
         }
         let calendar = self.calendar(base_dir, problems)?;
-        problems.clean_since(mark).then(|| SlaSettings {
+        problems.clean_since(mark).then_some(SlaSettings {
             calendar,
             policy: SlaPolicy {
                 at_risk_after: self.at_risk_after,
@@ -786,7 +786,7 @@ impl RetentionConfig {
                 })
             }
         };
-        problems.clean_since(mark).then(|| RetentionSettings {
+        problems.clean_since(mark).then_some(RetentionSettings {
             terminal_for: self.terminal_for.0,
             tombstone_for: self.tombstone_for.0,
             interval: self.interval.0,
