@@ -510,7 +510,7 @@ impl NetworkChainConfig {
         Some((network, settings))
     }
 
-    pub fn required_confirmations(&self, network: Network) -> u64 {
+    fn required_confirmations(&self, network: Network) -> u64 {
         self.required_confirmations.unwrap_or_else(|| network.default_required_confirmations())
     }
 }
@@ -1083,7 +1083,7 @@ impl Config {
 
     /// The Redis URLs of `redis_url`: one for a single server, the seed
     /// nodes (comma-separated) for a cluster. Empty without `redis_url`.
-    pub fn redis_nodes(&self) -> Vec<&str> {
+    fn redis_nodes(&self) -> Vec<&str> {
         self.redis_url
             .as_ref()
             .map(|url| url.expose().split(',').map(str::trim).filter(|node| !node.is_empty()).collect())
@@ -1144,13 +1144,13 @@ impl Config {
         problems.clean_since(mark).then(|| StoreBackend::Cluster(nodes.into_iter().map(Secret::from).collect()))
     }
 
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+    fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address such as 127.0.0.1:8080", self.listen)))
     }
 
-    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+    fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
         self.metrics_listen
             .as_deref()
             .map(|raw| {

@@ -1,6 +1,6 @@
-//! Builds the application from config: the store, the service, the HTTP
-//! server bound to its listener (port 0 in tests) and the sweeper; `run`
-//! serves until stopped.
+//! Builds the application from typed `Settings` (nothing left to parse or
+//! refuse): the store, the service, the HTTP server bound to its listener
+//! (port 0 in tests) and the sweeper; `run` serves until stopped.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
