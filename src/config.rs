@@ -1377,6 +1377,22 @@ mod tests {
     }
 
     #[test]
+    fn every_misfit_in_the_file_is_named() {
+        let text = format!(
+            "log_format = \"xml\"\ncolour = \"blue\"\n{GOOD}\n[sla]\nsweep_interval = \"fast\"\nat_risk_after = 1\n\
+             [networks.ETH]\nexplorer = \"evm\"\nurls = [\"http://x\"]\nnonsense = 1\n\
+             [tickets]\nsink = \"carrier-pigeon\"\n"
+        );
+        let errors = check(&text).unwrap_err();
+        assert_eq!(
+            errors.keys(),
+            ["colour", "log_format", "networks.ETH", "sla.sweep_interval", "tickets.sink"],
+            "{errors}"
+        );
+        assert!(errors.to_string().contains("nonsense"), "{errors}");
+    }
+
+    #[test]
     fn load_reports_misfits_and_bad_values_together() {
         let file = tempfile::NamedTempFile::new().unwrap();
         let text = "listen = \"nowhere\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = 5\n\
