@@ -49,7 +49,7 @@ fn load_time() -> DateTime<Utc> {
 fn build(redis_url: &str, prefix: &str, clock: Arc<ManualClock>) -> Application {
     let config = config(redis_url, prefix);
     let store = Arc::new(RedisStore::new(redis_url, prefix, Duration::from_secs(5)).unwrap());
-    Application::build_with(config, store, Arc::new(NoSink), clock).unwrap()
+    Application::build_with(config.settings().unwrap(), store, Arc::new(NoSink), clock).unwrap()
 }
 
 /// Half the records are overdue with their ticket already delivered; half

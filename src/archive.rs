@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::StatusCode;
 
-use crate::config::ArchiveConfig;
+use crate::config::ArchiveSettings;
 use crate::domain::Withdrawal;
 use crate::tickets::signature;
 
@@ -37,12 +37,12 @@ pub fn idempotency_key(withdrawal: &Withdrawal) -> String {
     format!("expire:{}:{}", withdrawal.id, withdrawal.version)
 }
 
-pub fn build_archive(config: Option<&ArchiveConfig>) -> Option<Arc<dyn Archive>> {
+pub fn build_archive(config: Option<&ArchiveSettings>) -> Option<Arc<dyn Archive>> {
     match config? {
-        ArchiveConfig::File { dir } => Some(Arc::new(FileArchive { dir: dir.clone() })),
-        ArchiveConfig::Url { url, secret, timeout, max_attempts } => {
+        ArchiveSettings::File { dir } => Some(Arc::new(FileArchive { dir: dir.clone() })),
+        ArchiveSettings::Url { url, secret, timeout, max_attempts } => {
             let client = reqwest::Client::builder()
-                .timeout(timeout.0)
+                .timeout(*timeout)
                 .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .expect("an HTTP client with default TLS builds");

@@ -1,5 +1,10 @@
-//! Typed configuration: read once at start, validated in one pass, every
-//! problem reported with the key that caused it.
+//! Configuration in two layers. [`Config`] is the file as written (serde,
+//! `deny_unknown_fields`, defaults in code), which the environment overrides
+//! and tests adjust. [`Config::settings`] converts it once into [`Settings`]:
+//! socket addresses, `Network` keys, `Duration`s, resolved chain settings,
+//! parsed Redis nodes, the built SLA calendar, typed ticket sink and retention
+//! settings. That one pass collects every problem, each naming its key, so a
+//! bad file is fixed in one round; startup only reads the typed values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,6 +14,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::chain::ApiKey;
 use crate::domain::calendar::{load_calendar_file, CalendarConfig, WorkingCalendar};
 use crate::domain::sla::SlaPolicy;
 use crate::domain::Network;
@@ -30,13 +36,14 @@ const MIN_TOKEN_LEN: usize = 16;
 const MIN_JWT_SECRET_LEN: usize = 32;
 const MAX_JWT_LEEWAY: Duration = Duration::from_secs(60);
 
+/// One problem with the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("config key `{key}`: {message}")]
+    #[error("{key}: {message}")]
     Invalid { key: String, message: String },
     #[error("no config file given: pass --config PATH or set {ENV_CONFIG}")]
     Missing,
@@ -44,6 +51,101 @@ pub enum ConfigError {
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_owned(), message: message.into() }
+}
+
+/// Every problem found in one configuration, in file order; `Display` puts
+/// one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(Vec<ConfigError>);
+
+impl ConfigErrors {
+    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys named, in order (`Invalid` problems only).
+    pub fn keys(&self) -> Vec<&str> {
+        keys_of(&self.0)
+    }
+}
+
+fn keys_of(errors: &[ConfigError]) -> Vec<&str> {
+    errors
+        .iter()
+        .filter_map(|e| match e {
+            ConfigError::Invalid { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `key` is one of `refused` or inside one (`a.b` is inside `a`).
+fn is_under(key: &str, refused: &[String]) -> bool {
+    refused
+        .iter()
+        .any(|r| key.strip_prefix(r.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '['])))
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(error: ConfigError) -> Self {
+        ConfigErrors(vec![error])
+    }
+}
+
+impl IntoIterator for ConfigErrors {
+    type Item = ConfigError;
+    type IntoIter = std::vec::IntoIter<ConfigError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// Collects problems during the one conversion pass; a section converts to
+/// its typed form only if it added none.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: impl Into<String>) {
+        self.0.push(invalid(key, message));
+    }
+
+    /// `Some(value)`, or `None` with the error recorded.
+    fn take<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    fn mark(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing was added since `mark`.
+    fn clean_since(&self, mark: usize) -> bool {
+        self.0.len() == mark
+    }
 }
 
 /// A value that must never be printed: `Debug` shows only that it is set.
@@ -104,6 +206,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// The file as written. Convert it with [`Config::settings`] before use.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -142,6 +245,98 @@ pub struct Config {
     /// Where relative paths in the file (calendar files) are resolved from.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// The configuration converted and checked: what the service runs on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// A separate `/metrics` listener; `None`: `/metrics` is served on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    pub store: StoreSettings,
+    pub log_format: LogFormat,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub sla: SlaSettings,
+    pub tickets: TicketSettings,
+    pub retention: RetentionSettings,
+    /// Only networks with chain tracking.
+    pub networks: BTreeMap<Network, ChainSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    pub key_prefix: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// Nothing persists across restarts.
+    Memory,
+    Redis(Secret),
+    /// The seed nodes of a Redis Cluster, at least one.
+    Cluster(Vec<Secret>),
+}
+
+#[derive(Debug, Clone)]
+pub struct SlaSettings {
+    pub calendar: WorkingCalendar,
+    pub policy: SlaPolicy,
+    pub sweep_interval: Duration,
+    pub escalate_again_after: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketSettings {
+    pub sink: SinkSettings,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+}
+
+/// Where tickets go, with exactly what that sink needs.
+#[derive(Debug, Clone)]
+pub enum SinkSettings {
+    None,
+    Webhook { url: String, secret: Secret },
+    Zendesk(ZendeskConfig),
+    Jira(JiraConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// Zero keeps terminal withdrawals forever.
+    pub terminal_for: Duration,
+    /// Zero keeps no tombstone.
+    pub tombstone_for: Duration,
+    pub interval: Duration,
+    pub archive: Option<ArchiveSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ArchiveSettings {
+    File { dir: PathBuf },
+    Url { url: String, secret: Secret, timeout: Duration, max_attempts: u32 },
+}
+
+/// How one network is followed on chain, its explorer checked against it.
+#[derive(Debug, Clone)]
+pub struct ChainSettings {
+    pub explorer: ExplorerKind,
+    pub urls: Vec<String>,
+    /// `api_key` with its `api_key_header`.
+    pub api_key: Option<ApiKey>,
+    pub requests_per_second: f64,
+    pub poll_interval: Duration,
+    pub request_timeout: Duration,
+    /// The configured value or the network's default.
+    pub required_confirmations: u64,
+    pub drop_after: Duration,
+    pub batch_size: usize,
+    pub tokens: BTreeMap<String, TokenConfig>,
+    pub discover: bool,
+    pub discover_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -253,35 +448,69 @@ fn default_batch_size() -> usize {
 }
 
 impl NetworkChainConfig {
-    fn validate(&self, code: &str) -> Result<(), ConfigError> {
+    fn settings(&self, code: &str, problems: &mut Problems) -> Option<(Network, ChainSettings)> {
         let key = |field: &str| format!("networks.{code}.{field}");
-        let network =
-            Network::parse(code).ok_or_else(|| invalid(&format!("networks.{code}"), "is not a network code"))?;
-        if !self.explorer.serves(network) {
-            return Err(invalid(&key("explorer"), format!("{} does not serve {network}", self.explorer.as_str())));
+        let mark = problems.mark();
+        let network = Network::parse(code);
+        match network {
+            None => problems.add(&format!("networks.{code}"), "is not a network code"),
+            Some(network) if !self.explorer.serves(network) => {
+                problems.add(&key("explorer"), format!("{} does not serve {network}", self.explorer.as_str()))
+            }
+            Some(_) => {}
         }
         if self.urls.is_empty() {
-            return Err(invalid(&key("urls"), "needs at least one URL"));
+            problems.add(&key("urls"), "needs at least one URL");
         }
         for (index, url) in self.urls.iter().enumerate() {
-            check_url(&key(&format!("urls[{index}]")), url)?;
+            problems.take(check_url(&key(&format!("urls[{index}]")), url));
         }
-        if self.api_key.is_some() != self.api_key_header.is_some() {
-            return Err(invalid(&key("api_key_header"), "api_key and api_key_header go together"));
-        }
+        let api_key = match (&self.api_key_header, &self.api_key) {
+            (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
+            (None, None) => None,
+            (Some(_), None) => {
+                problems.add(&key("api_key"), "api_key and api_key_header go together");
+                None
+            }
+            (None, Some(_)) => {
+                problems.add(&key("api_key_header"), "api_key and api_key_header go together");
+                None
+            }
+        };
         if !(self.requests_per_second.is_finite() && self.requests_per_second > 0.0) {
-            return Err(invalid(&key("requests_per_second"), "must be a positive number"));
+            problems.add(&key("requests_per_second"), "must be a positive number");
         }
-        if self.poll_interval.0 < Duration::from_millis(50) || self.request_timeout.0.is_zero() {
-            return Err(invalid(&key("poll_interval"), "must be at least 50ms, and request_timeout above zero"));
+        if self.poll_interval.0 < Duration::from_millis(50) {
+            problems.add(&key("poll_interval"), "must be at least 50ms");
         }
-        if self.required_confirmations == Some(0) || self.batch_size == 0 {
-            return Err(invalid(&key("required_confirmations"), "confirmations and batch_size must be at least 1"));
+        if self.request_timeout.0.is_zero() {
+            problems.add(&key("request_timeout"), "must be greater than zero");
         }
-        Ok(())
+        if self.required_confirmations == Some(0) {
+            problems.add(&key("required_confirmations"), "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            problems.add(&key("batch_size"), "must be at least 1");
+        }
+        let network = network.filter(|_| problems.clean_since(mark))?;
+        let settings = ChainSettings {
+            explorer: self.explorer,
+            urls: self.urls.clone(),
+            api_key,
+            requests_per_second: self.requests_per_second,
+            poll_interval: self.poll_interval.0,
+            request_timeout: self.request_timeout.0,
+            required_confirmations: self.required_confirmations(network),
+            drop_after: self.drop_after.0,
+            batch_size: self.batch_size,
+            tokens: self.tokens.clone(),
+            discover: self.discover,
+            discover_interval: self.discover_interval.0,
+        };
+        Some((network, settings))
     }
 
-    pub fn required_confirmations(&self, network: Network) -> u64 {
+    fn required_confirmations(&self, network: Network) -> u64 {
         self.required_confirmations.unwrap_or_else(|| network.default_required_confirmations())
     }
 }
@@ -305,17 +534,16 @@ impl Default for RateLimitConfig {
 }
 
 impl RateLimitConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn check(&self, problems: &mut Problems) {
         if !(self.per_token_per_second.is_finite() && self.per_token_per_second > 0.0) {
-            return Err(invalid("rate_limit.per_token_per_second", "must be a positive number"));
+            problems.add("rate_limit.per_token_per_second", "must be a positive number");
         }
         if self.per_token_burst == 0 {
-            return Err(invalid("rate_limit.per_token_burst", "must be at least 1"));
+            problems.add("rate_limit.per_token_burst", "must be at least 1");
         }
         if self.failed_auth_per_ip_per_minute == 0 {
-            return Err(invalid("rate_limit.failed_auth_per_ip_per_minute", "must be at least 1"));
+            problems.add("rate_limit.failed_auth_per_ip_per_minute", "must be at least 1");
         }
-        Ok(())
     }
 }
 
@@ -372,15 +600,21 @@ impl Default for SlaConfig {
 }
 
 impl SlaConfig {
-    /// Reads the calendar files and builds the calendar; errors name the key.
-    pub fn build_calendar(&self, base_dir: &Path) -> Result<WorkingCalendar, ConfigError> {
+    /// Reads the calendar files and builds the calendar; every unreadable
+    /// file is reported, and the calendar's own first problem.
+    fn calendar(&self, base_dir: &Path, problems: &mut Problems) -> Option<WorkingCalendar> {
+        let mark = problems.mark();
         let mut files = Vec::new();
         for (index, path) in self.calendars.iter().enumerate() {
             let key = format!("sla.calendars[{index}]");
             let full = base_dir.join(path);
-            let text = std::fs::read_to_string(&full)
-                .map_err(|e| invalid(&key, format!("cannot read {}: {e}", full.display())))?;
-            files.push(load_calendar_file(&text).map_err(|e| invalid(&key, format!("{}: {e}", full.display())))?);
+            match std::fs::read_to_string(&full) {
+                Ok(text) => match load_calendar_file(&text) {
+                    Ok(file) => files.push(file),
+                    Err(e) => problems.add(&key, format!("{}: {e}", full.display())),
+                },
+                Err(e) => problems.add(&key, format!("cannot read {}: {e}", full.display())),
+            }
         }
         let calendar = CalendarConfig {
             timezone: self.timezone.clone(),
@@ -389,32 +623,41 @@ impl SlaConfig {
             holidays: self.holidays.clone(),
             make_up_workdays: self.make_up_workdays.clone(),
         };
-        WorkingCalendar::from_config(&calendar, &files).map_err(|e| match e.key() {
+        let built = WorkingCalendar::from_config(&calendar, &files).map_err(|e| match e.key() {
             Some(key) => invalid(key, e.to_string()),
             None => invalid("sla", e.to_string()),
-        })
+        });
+        problems.take(built).filter(|_| problems.clean_since(mark))
     }
 
-    pub fn policy(&self) -> SlaPolicy {
-        let extra = self
-            .extra_working_days
-            .iter()
-            .filter_map(|(code, days)| Network::parse(code).map(|n| (n, *days)))
-            .collect();
-        SlaPolicy { at_risk_after: self.at_risk_after, overdue_after: self.overdue_after, extra_working_days: extra }
-    }
-
-    fn validate(&self, base_dir: &Path) -> Result<(), ConfigError> {
+    fn settings(&self, base_dir: &Path, problems: &mut Problems) -> Option<SlaSettings> {
+        let mark = problems.mark();
         if self.at_risk_after > self.overdue_after {
-            return Err(invalid("sla.at_risk_after", "must not be greater than sla.overdue_after"));
+            problems.add("sla.at_risk_after", "must not be greater than sla.overdue_after");
         }
-        if let Some(code) = self.extra_working_days.keys().find(|code| Network::parse(code).is_none()) {
-            return Err(invalid(&format!("sla.extra_working_days.{code}"), "is not a network code"));
+        let mut extra_working_days = BTreeMap::new();
+        for (code, days) in &self.extra_working_days {
+            match Network::parse(code) {
+                Some(network) => {
+                    extra_working_days.insert(network, *days);
+                }
+                None => problems.add(&format!("sla.extra_working_days.{code}"), "is not a network code"),
+            }
         }
         if self.sweep_interval.0 < Duration::from_millis(100) {
-            return Err(invalid("sla.sweep_interval", "must be at least 100ms"));
+            problems.add("sla.sweep_interval", "must be at least 100ms");
         }
-        self.build_calendar(base_dir).map(|_| ())
+        let calendar = self.calendar(base_dir, problems)?;
+        problems.clean_since(mark).then_some(SlaSettings {
+            calendar,
+            policy: SlaPolicy {
+                at_risk_after: self.at_risk_after,
+                overdue_after: self.overdue_after,
+                extra_working_days,
+            },
+            sweep_interval: self.sweep_interval.0,
+            escalate_again_after: self.escalate_again_after,
+        })
     }
 }
 
@@ -516,26 +759,39 @@ fn default_archive_attempts() -> u32 {
 }
 
 impl RetentionConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn settings(&self, problems: &mut Problems) -> Option<RetentionSettings> {
+        let mark = problems.mark();
         if self.interval.0 < Duration::from_millis(100) {
-            return Err(invalid("retention.interval", "must be at least 100ms"));
+            problems.add("retention.interval", "must be at least 100ms");
         }
-        match &self.archive {
-            None | Some(ArchiveConfig::File { .. }) => Ok(()),
+        let archive = match &self.archive {
+            None => None,
+            Some(ArchiveConfig::File { dir }) => Some(ArchiveSettings::File { dir: dir.clone() }),
             Some(ArchiveConfig::Url { url, secret, timeout, max_attempts }) => {
-                check_url("retention.archive.url", url)?;
+                problems.take(check_url("retention.archive.url", url));
                 if secret.expose().len() < MIN_TOKEN_LEN {
-                    return Err(invalid("retention.archive.secret", format!("must be at least {MIN_TOKEN_LEN} bytes")));
+                    problems.add("retention.archive.secret", format!("must be at least {MIN_TOKEN_LEN} bytes"));
                 }
                 if timeout.0.is_zero() {
-                    return Err(invalid("retention.archive.timeout", "must be greater than zero"));
+                    problems.add("retention.archive.timeout", "must be greater than zero");
                 }
                 if *max_attempts == 0 {
-                    return Err(invalid("retention.archive.max_attempts", "must be at least 1"));
+                    problems.add("retention.archive.max_attempts", "must be at least 1");
                 }
-                Ok(())
+                Some(ArchiveSettings::Url {
+                    url: url.clone(),
+                    secret: secret.clone(),
+                    timeout: timeout.0,
+                    max_attempts: *max_attempts,
+                })
             }
-        }
+        };
+        problems.clean_since(mark).then_some(RetentionSettings {
+            terminal_for: self.terminal_for.0,
+            tombstone_for: self.tombstone_for.0,
+            interval: self.interval.0,
+            archive,
+        })
     }
 }
 
@@ -581,38 +837,54 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
 }
 
 impl TicketsConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn settings(&self, problems: &mut Problems) -> Option<TicketSettings> {
+        let mark = problems.mark();
         if self.max_attempts == 0 {
-            return Err(invalid("tickets.max_attempts", "must be at least 1"));
+            problems.add("tickets.max_attempts", "must be at least 1");
         }
-        match self.sink {
-            SinkKind::None => Ok(()),
+        let sink = match self.sink {
+            SinkKind::None => Some(SinkSettings::None),
             SinkKind::Webhook => {
-                check_url(
-                    "tickets.url",
-                    self.url.as_deref().ok_or_else(|| invalid("tickets.url", "is required for the webhook sink"))?,
-                )?;
-                match &self.secret {
-                    Some(secret) if secret.expose().len() >= MIN_TOKEN_LEN => Ok(()),
-                    _ => Err(invalid(
-                        "tickets.secret",
-                        format!("the webhook sink needs a secret of at least {MIN_TOKEN_LEN} bytes"),
-                    )),
+                let url = match &self.url {
+                    Some(url) => problems.take(check_url("tickets.url", url)).map(|()| url.clone()),
+                    None => {
+                        problems.add("tickets.url", "is required for the webhook sink");
+                        None
+                    }
+                };
+                let secret = match &self.secret {
+                    Some(secret) if secret.expose().len() >= MIN_TOKEN_LEN => Some(secret.clone()),
+                    _ => {
+                        problems.add(
+                            "tickets.secret",
+                            format!("the webhook sink needs a secret of at least {MIN_TOKEN_LEN} bytes"),
+                        );
+                        None
+                    }
+                };
+                url.zip(secret).map(|(url, secret)| SinkSettings::Webhook { url, secret })
+            }
+            SinkKind::Zendesk => match &self.zendesk {
+                Some(zendesk) => problems
+                    .take(check_url("tickets.zendesk.base_url", &zendesk.base_url))
+                    .map(|()| SinkSettings::Zendesk(zendesk.clone())),
+                None => {
+                    problems.add("tickets.zendesk", "is required for the zendesk sink");
+                    None
                 }
-            }
-            SinkKind::Zendesk => {
-                let zendesk = self
-                    .zendesk
-                    .as_ref()
-                    .ok_or_else(|| invalid("tickets.zendesk", "is required for the zendesk sink"))?;
-                check_url("tickets.zendesk.base_url", &zendesk.base_url)
-            }
-            SinkKind::Jira => {
-                let jira =
-                    self.jira.as_ref().ok_or_else(|| invalid("tickets.jira", "is required for the jira sink"))?;
-                check_url("tickets.jira.base_url", &jira.base_url)
-            }
-        }
+            },
+            SinkKind::Jira => match &self.jira {
+                Some(jira) => problems
+                    .take(check_url("tickets.jira.base_url", &jira.base_url))
+                    .map(|()| SinkSettings::Jira(jira.clone())),
+                None => {
+                    problems.add("tickets.jira", "is required for the jira sink");
+                    None
+                }
+            },
+        };
+        let sink = sink.filter(|_| problems.clean_since(mark))?;
+        Some(TicketSettings { sink, max_attempts: self.max_attempts, timeout: self.timeout.0 })
     }
 }
 
@@ -648,22 +920,92 @@ fn default_jwt_leeway() -> HumanDuration {
 
 impl Config {
     /// Reads the file named by `path` (or `TRACKER_CONFIG`), applies the
-    /// environment overrides and validates the result.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    /// environment overrides and converts the result, reporting every
+    /// problem.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigErrors> {
         let path = match path {
             Some(path) => path.to_owned(),
             None => std::env::var_os(ENV_CONFIG).map(PathBuf::from).ok_or(ConfigError::Missing)?,
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let mut config = Config::parse_toml(&text, &path.display().to_string())?;
-        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        config.apply_env(|key| std::env::var(key).ok());
-        config.validate()?;
-        Ok(config)
+        let (config, mut errors) = Config::parse_lenient(&text, &path.display().to_string());
+        // The entries that did parse are still checked, so one run shows
+        // every problem; a key already refused is not reported twice.
+        if let Some(mut config) = config {
+            config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            config.apply_env(|key| std::env::var(key).ok());
+            match config.settings() {
+                Ok(settings) if errors.is_empty() => return Ok(settings),
+                Ok(_) => {}
+                Err(more) => {
+                    let refused: Vec<String> = keys_of(&errors).into_iter().map(str::to_owned).collect();
+                    let new = |e: &ConfigError| keys_of(std::slice::from_ref(e)).iter().all(|k| !is_under(k, &refused));
+                    errors.extend(more.into_iter().filter(new));
+                }
+            }
+        }
+        Err(ConfigErrors(errors))
     }
 
-    pub fn parse_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: e.to_string() })
+    /// The file as written, or every entry that does not fit its shape.
+    pub fn parse_toml(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        match Config::parse_lenient(text, origin) {
+            (Some(config), problems) if problems.is_empty() => Ok(config),
+            (_, problems) => Err(ConfigErrors(problems)),
+        }
+    }
+
+    /// Deserializes the file. When that fails past the TOML syntax, each
+    /// top-level key, each field of a section and each `[networks.X]` is
+    /// tried on its own, so every misfit is named; the config is then what
+    /// remains without them (if it still deserializes).
+    fn parse_lenient(text: &str, origin: &str) -> (Option<Config>, Vec<ConfigError>) {
+        let mut problems = Problems::default();
+        let whole_error = match toml::from_str::<Config>(text) {
+            Ok(config) => return (Some(config), Vec::new()),
+            Err(error) => error,
+        };
+        let parse_error = |message: String| ConfigError::Parse { path: origin.to_owned(), message };
+        let Ok(mut table) = toml::from_str::<toml::Table>(text) else {
+            return (None, vec![parse_error(whole_error.to_string())]);
+        };
+        let fits = |key: &str, value: &toml::Value| -> Result<(), String> {
+            let mut probe = toml::Table::new();
+            probe.insert("auth".to_owned(), toml::Value::Table(toml::Table::new()));
+            probe.insert(key.to_owned(), value.clone());
+            toml::Value::Table(probe).try_into::<Config>().map(drop).map_err(|e| e.message().to_owned())
+        };
+        for (key, value) in table.clone() {
+            let nested = matches!(key.as_str(), "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "networks");
+            match value {
+                toml::Value::Table(fields) if nested => {
+                    for (field, field_value) in fields {
+                        let one = toml::Value::Table(toml::Table::from_iter([(field.clone(), field_value)]));
+                        if let Err(message) = fits(&key, &one) {
+                            problems.add(&format!("{key}.{field}"), message);
+                            if let Some(toml::Value::Table(section)) = table.get_mut(&key) {
+                                section.remove(&field);
+                            }
+                        }
+                    }
+                }
+                value => {
+                    if let Err(message) = fits(&key, &value) {
+                        problems.add(&key, message);
+                        table.remove(&key);
+                    }
+                }
+            }
+        }
+        match (toml::Value::Table(table).try_into::<Config>(), problems.0) {
+            // Nothing misfits on its own (e.g. `[auth]` is missing): the file's error.
+            (_, problems) if problems.is_empty() => (None, vec![parse_error(whole_error.to_string())]),
+            (Ok(config), problems) => (Some(config), problems),
+            (Err(rest), mut problems) => {
+                problems.push(parse_error(rest.message().to_owned()));
+                (None, problems)
+            }
+        }
     }
 
     /// `TRACKER_REDIS_URL=""` selects the in-memory store.
@@ -700,81 +1042,115 @@ impl Config {
         }
     }
 
+    /// Converts the file into the settings the service runs on, in one pass
+    /// that reports every problem, each naming its key.
+    pub fn settings(&self) -> Result<Settings, ConfigErrors> {
+        let mut problems = Problems::default();
+        let listen = problems.take(self.listen_addr());
+        let metrics_listen = problems.take(self.metrics_addr());
+        let store = self.store_settings(&mut problems);
+        self.auth.check(&mut problems);
+        self.rate_limit.check(&mut problems);
+        let sla = self.sla.settings(&self.base_dir, &mut problems);
+        let mut networks = BTreeMap::new();
+        for (code, chain) in &self.networks {
+            if let Some((network, settings)) = chain.settings(code, &mut problems) {
+                networks.insert(network, settings);
+            }
+        }
+        let retention = self.retention.settings(&mut problems);
+        let tickets = self.tickets.settings(&mut problems);
+        match (listen, metrics_listen, store, sla, retention, tickets) {
+            (Some(listen), Some(metrics_listen), Some(store), Some(sla), Some(retention), Some(tickets))
+                if problems.0.is_empty() =>
+            {
+                Ok(Settings {
+                    listen,
+                    metrics_listen,
+                    store,
+                    log_format: self.log_format,
+                    auth: self.auth.clone(),
+                    rate_limit: self.rate_limit.clone(),
+                    sla,
+                    tickets,
+                    retention,
+                    networks,
+                })
+            }
+            _ => Err(ConfigErrors(problems.0)),
+        }
+    }
+
     /// The Redis URLs of `redis_url`: one for a single server, the seed
     /// nodes (comma-separated) for a cluster. Empty without `redis_url`.
-    pub fn redis_nodes(&self) -> Vec<&str> {
+    fn redis_nodes(&self) -> Vec<&str> {
         self.redis_url
             .as_ref()
             .map(|url| url.expose().split(',').map(str::trim).filter(|node| !node.is_empty()).collect())
             .unwrap_or_default()
     }
 
-    /// Never echoes a URL: it may carry a password.
-    fn validate_redis(&self) -> Result<(), ConfigError> {
-        let Some(url) = &self.redis_url else {
-            if self.redis_cluster {
-                return Err(invalid("redis_cluster", "needs redis_url: the cluster's seed nodes"));
-            }
-            return Ok(());
-        };
-        let nodes = self.redis_nodes();
-        if !self.redis_cluster {
-            if url.expose().contains(',') {
-                return Err(invalid("redis_url", "a list of nodes needs redis_cluster = true"));
-            }
-            let url = url.expose();
-            if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
-                return Err(invalid("redis_url", "must start with redis://, rediss:// or unix://"));
-            }
-            return Ok(());
-        }
-        if nodes.is_empty() {
-            return Err(invalid("redis_url", "names no cluster node"));
-        }
-        for (i, node) in nodes.iter().enumerate() {
-            if !(node.starts_with("redis://") || node.starts_with("rediss://")) {
-                return Err(invalid(
-                    &format!("redis_url[{i}]"),
-                    "a cluster node must start with redis:// or rediss://",
-                ));
-            }
-        }
-        if nodes.iter().any(|n| n.starts_with("rediss://")) && !nodes.iter().all(|n| n.starts_with("rediss://")) {
-            return Err(invalid("redis_url", "cluster nodes must all use redis:// or all rediss://"));
-        }
-        Ok(())
-    }
-
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
-        self.metrics_addr()?;
-        self.validate_redis()?;
+    fn store_settings(&self, problems: &mut Problems) -> Option<StoreSettings> {
+        let mark = problems.mark();
+        let backend = self.redis_backend(problems);
         let prefix_ok = !self.key_prefix.is_empty()
             && self.key_prefix.len() <= 32
             && self.key_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
         if !prefix_ok {
-            return Err(invalid("key_prefix", "must be 1-32 characters of A-Z a-z 0-9 _ - . :"));
+            problems.add("key_prefix", "must be 1-32 characters of A-Z a-z 0-9 _ - . :");
         }
         if self.store_timeout.0.is_zero() {
-            return Err(invalid("store_timeout", "must be greater than zero"));
+            problems.add("store_timeout", "must be greater than zero");
         }
-        self.auth.validate()?;
-        self.rate_limit.validate()?;
-        self.sla.validate(&self.base_dir)?;
-        for (code, network) in &self.networks {
-            network.validate(code)?;
-        }
-        self.retention.validate()?;
-        self.tickets.validate()
+        let backend = backend.filter(|_| problems.clean_since(mark))?;
+        Some(StoreSettings { backend, key_prefix: self.key_prefix.clone(), timeout: self.store_timeout.0 })
     }
 
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+    /// Never echoes a URL: it may carry a password.
+    fn redis_backend(&self, problems: &mut Problems) -> Option<StoreBackend> {
+        let Some(url) = &self.redis_url else {
+            if self.redis_cluster {
+                problems.add("redis_cluster", "needs redis_url: the cluster's seed nodes");
+                return None;
+            }
+            return Some(StoreBackend::Memory);
+        };
+        if !self.redis_cluster {
+            let raw = url.expose();
+            if raw.contains(',') {
+                problems.add("redis_url", "a list of nodes needs redis_cluster = true");
+                return None;
+            }
+            if !(raw.starts_with("redis://") || raw.starts_with("rediss://") || raw.starts_with("unix://")) {
+                problems.add("redis_url", "must start with redis://, rediss:// or unix://");
+                return None;
+            }
+            return Some(StoreBackend::Redis(url.clone()));
+        }
+        let nodes = self.redis_nodes();
+        if nodes.is_empty() {
+            problems.add("redis_url", "names no cluster node");
+            return None;
+        }
+        let mark = problems.mark();
+        for (i, node) in nodes.iter().enumerate() {
+            if !(node.starts_with("redis://") || node.starts_with("rediss://")) {
+                problems.add(&format!("redis_url[{i}]"), "a cluster node must start with redis:// or rediss://");
+            }
+        }
+        if nodes.iter().any(|n| n.starts_with("rediss://")) && !nodes.iter().all(|n| n.starts_with("rediss://")) {
+            problems.add("redis_url", "cluster nodes must all use redis:// or all rediss://");
+        }
+        problems.clean_since(mark).then(|| StoreBackend::Cluster(nodes.into_iter().map(Secret::from).collect()))
+    }
+
+    fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen
             .parse()
             .map_err(|_| invalid("listen", format!("{:?} is not an address such as 127.0.0.1:8080", self.listen)))
     }
 
-    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+    fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
         self.metrics_listen
             .as_deref()
             .map(|raw| {
@@ -786,34 +1162,33 @@ impl Config {
 }
 
 impl AuthConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn check(&self, problems: &mut Problems) {
         for (key, tokens) in
             [("auth.ingest_tokens", &self.ingest_tokens), ("auth.support_tokens", &self.support_tokens)]
         {
             for (index, token) in tokens.iter().enumerate() {
                 let token = token.expose();
                 if token.len() < MIN_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(invalid(
+                    problems.add(
                         &format!("{key}[{index}]"),
                         format!("tokens must be at least {MIN_TOKEN_LEN} printable characters without spaces"),
-                    ));
+                    );
                 }
             }
         }
         let shared = self.ingest_tokens.iter().any(|t| self.support_tokens.contains(t));
         if shared {
-            return Err(invalid("auth.support_tokens", "a token cannot be both an ingest and a support token"));
+            problems.add("auth.support_tokens", "a token cannot be both an ingest and a support token");
         }
         if self.user_jwt_secret.expose().len() < MIN_JWT_SECRET_LEN {
-            return Err(invalid(
+            problems.add(
                 "auth.user_jwt_secret",
                 format!("must be at least {MIN_JWT_SECRET_LEN} bytes (in the file or {ENV_USER_JWT_SECRET})"),
-            ));
+            );
         }
         if self.jwt_leeway.0 > MAX_JWT_LEEWAY {
-            return Err(invalid("auth.jwt_leeway", "must be at most 60s"));
+            problems.add("auth.jwt_leeway", "must be at most 60s");
         }
-        Ok(())
     }
 }
 
@@ -829,9 +1204,10 @@ mod tests {
         user_jwt_secret = "0123456789abcdef0123456789abcdef"
     "#;
 
-    fn check(text: &str) -> Result<Config, ConfigError> {
+    /// The file as written, once it converts to settings.
+    fn check(text: &str) -> Result<Config, ConfigErrors> {
         let config = Config::parse_toml(text, "test.toml")?;
-        config.validate()?;
+        config.settings()?;
         Ok(config)
     }
 
@@ -921,7 +1297,7 @@ mod tests {
         let without = GOOD.replace("user_jwt_secret = \"0123456789abcdef0123456789abcdef\"", "");
         let without = format!("{without}\n[retention.archive]\nkind = \"url\"\nurl = \"https://archive\"\n");
         let mut config = Config::parse_toml(&without, "t").unwrap();
-        assert!(config.validate().unwrap_err().to_string().contains("auth.user_jwt_secret"));
+        assert!(config.settings().unwrap_err().to_string().contains("auth.user_jwt_secret"));
         config.apply_env(|k| match k {
             ENV_USER_JWT_SECRET => Some("from-the-environment-0123456789abcdef".into()),
             ENV_INGEST_TOKENS => Some("ingest-from-env-0123456789, second-ingest-0123456789".into()),
@@ -929,7 +1305,7 @@ mod tests {
             ENV_RETENTION_ARCHIVE_SECRET => Some("archive-secret-0123456789".into()),
             _ => None,
         });
-        config.validate().unwrap();
+        config.settings().unwrap();
         assert_eq!(config.auth.ingest_tokens.len(), 2);
         assert_eq!(config.auth.ingest_tokens[1].expose(), "second-ingest-0123456789");
         assert_eq!(config.tickets.secret.unwrap().expose(), "webhook-secret-0123456789");
@@ -958,6 +1334,120 @@ mod tests {
         assert!(check(&weak).unwrap_err().to_string().contains("retention.archive.secret"));
         let unknown = format!("{GOOD}\n[retention.archive]\nkind = \"file\"\ndir = \"/a\"\nurl = \"https://a\"\n");
         assert!(check(&unknown).is_err(), "a file archive takes no url");
+    }
+
+    #[test]
+    fn three_mistakes_are_all_reported_with_their_keys() {
+        let text = format!(
+            "metrics_listen = \"everywhere\"\n{GOOD}\n[networks.BTC]\nexplorer = \"esplora\"\n\
+             urls = [\"http://x\"]\npoll_interval = \"10ms\"\n[tickets]\nmax_attempts = 0\n"
+        );
+        let errors = check(&text).unwrap_err();
+        assert_eq!(errors.keys(), ["metrics_listen", "networks.BTC.poll_interval", "tickets.max_attempts"], "{errors}");
+        let lines: Vec<String> = errors.to_string().lines().map(str::to_owned).collect();
+        assert_eq!(lines.len(), 3, "{errors}");
+        assert!(lines[1].starts_with("networks.BTC.poll_interval: "), "{errors}");
+    }
+
+    #[test]
+    fn every_problem_in_one_section_is_reported() {
+        let text = format!(
+            "{GOOD}\n[networks.ETH]\nexplorer = \"tron\"\nurls = [\"ftp://x\"]\nrequest_timeout = \"0\"\n\
+             batch_size = 0\napi_key = \"k\"\n[networks.NOPE]\nexplorer = \"evm\"\nurls = []\n\
+             [sla]\nat_risk_after = 3\nsweep_interval = \"1ms\"\nextra_working_days = {{ MOON = 1 }}\n"
+        );
+        let errors = check(&text.replace("127.0.0.1:0", "nowhere")).unwrap_err();
+        assert_eq!(
+            errors.keys(),
+            [
+                "listen",
+                "sla.at_risk_after",
+                "sla.extra_working_days.MOON",
+                "sla.sweep_interval",
+                "networks.ETH.explorer",
+                "networks.ETH.urls[0]",
+                "networks.ETH.api_key_header",
+                "networks.ETH.request_timeout",
+                "networks.ETH.batch_size",
+                "networks.NOPE",
+                "networks.NOPE.urls",
+            ],
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn every_misfit_in_the_file_is_named() {
+        let text = format!(
+            "log_format = \"xml\"\ncolour = \"blue\"\n{GOOD}\n[sla]\nsweep_interval = \"fast\"\nat_risk_after = 1\n\
+             [networks.ETH]\nexplorer = \"evm\"\nurls = [\"http://x\"]\nnonsense = 1\n\
+             [tickets]\nsink = \"carrier-pigeon\"\n"
+        );
+        let errors = check(&text).unwrap_err();
+        assert_eq!(
+            errors.keys(),
+            ["colour", "log_format", "networks.ETH", "sla.sweep_interval", "tickets.sink"],
+            "{errors}"
+        );
+        assert!(errors.to_string().contains("nonsense"), "{errors}");
+    }
+
+    #[test]
+    fn load_reports_misfits_and_bad_values_together() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let text = "listen = \"nowhere\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = 5\n\
+                    [tickets]\nsink = \"jira\"\njira = { base_url = \"https://j\" }\nmax_attempts = 0\n";
+        std::fs::write(file.path(), text).unwrap();
+        let errors = Config::load(Some(file.path())).unwrap_err();
+        // Each key once: the refused secret and Jira table are not reported
+        // again as missing.
+        assert_eq!(
+            errors.keys(),
+            ["auth.user_jwt_secret", "colour", "tickets.jira", "listen", "tickets.max_attempts"],
+            "{errors}"
+        );
+        let unreadable = Config::load(Some(Path::new("/nonexistent/tracker.toml"))).unwrap_err();
+        assert!(matches!(unreadable.iter().collect::<Vec<_>>()[..], [ConfigError::Read { .. }]));
+    }
+
+    #[test]
+    fn settings_are_typed() {
+        let text = format!(
+            "redis_cluster = true\nredis_url = \"redis://a:7000, redis://b:7001\"\nmetrics_listen = \"0.0.0.0:9090\"\n\
+             {GOOD}\n[sla]\nextra_working_days = {{ DOGE = 1 }}\nsweep_interval = \"5s\"\n\
+             [networks.ETH]\nexplorer = \"evm\"\nurls = [\"http://eth\"]\npoll_interval = \"2s\"\n\
+             api_key_header = \"x-api-key\"\napi_key = \"key-0123\"\n\
+             [networks.BTC]\nexplorer = \"esplora\"\nurls = [\"http://btc\"]\nrequired_confirmations = 3\n\
+             [tickets]\nsink = \"webhook\"\nurl = \"https://hooks\"\nsecret = \"webhook-secret-0123456789\"\n\
+             [retention]\ntombstone_for = \"1d\"\narchive = {{ kind = \"url\", url = \"https://a\", \
+             secret = \"archive-secret-0123456789\" }}\n"
+        );
+        let settings = Config::parse_toml(&text, "t").unwrap().settings().unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+        assert_eq!(settings.metrics_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        let StoreBackend::Cluster(nodes) = &settings.store.backend else { panic!("a cluster") };
+        assert_eq!(nodes.iter().map(Secret::expose).collect::<Vec<_>>(), ["redis://a:7000", "redis://b:7001"]);
+        assert_eq!(settings.store.timeout, Duration::from_secs(2));
+        assert_eq!(settings.sla.policy.extra_working_days, BTreeMap::from([(Network::Doge, 1)]));
+        assert_eq!(settings.sla.sweep_interval, Duration::from_secs(5));
+        assert_eq!(settings.networks.keys().copied().collect::<Vec<_>>(), [Network::Btc, Network::Eth]);
+        let eth = &settings.networks[&Network::Eth];
+        assert_eq!((eth.explorer, eth.required_confirmations), (ExplorerKind::Evm, 64), "the network's default");
+        assert_eq!(eth.poll_interval, Duration::from_secs(2));
+        let key = eth.api_key.as_ref().unwrap();
+        assert_eq!((key.header.as_str(), key.value.expose()), ("x-api-key", "key-0123"));
+        assert_eq!(settings.networks[&Network::Btc].required_confirmations, 3);
+        let SinkSettings::Webhook { url, secret } = &settings.tickets.sink else { panic!("a webhook") };
+        assert_eq!((url.as_str(), secret.expose()), ("https://hooks", "webhook-secret-0123456789"));
+        assert_eq!(settings.tickets.timeout, Duration::from_secs(10));
+        assert_eq!(settings.retention.tombstone_for, Duration::from_secs(86_400));
+        let Some(ArchiveSettings::Url { max_attempts, timeout, .. }) = &settings.retention.archive else {
+            panic!("a url archive")
+        };
+        assert_eq!((*max_attempts, *timeout), (5, Duration::from_secs(10)));
+        let single = check(&format!("redis_url = \"redis://h:6379/0\"\n{GOOD}")).unwrap().settings().unwrap();
+        assert_eq!(single.store.backend, StoreBackend::Redis(Secret::from("redis://h:6379/0")));
+        assert_eq!(check(GOOD).unwrap().settings().unwrap().store.backend, StoreBackend::Memory);
     }
 
     #[test]
@@ -1156,30 +1646,41 @@ mod tests {
                 5 => { bad.at_risk_after = g.overdue_after + 1 + (n as u32 % 5); "sla.at_risk_after" }
                 _ => { bad.sweep_ms = n % 100; "sla.sweep_interval" }
             };
-            let err = check(&bad.toml()).unwrap_err();
-            prop_assert!(matches!(&err, ConfigError::Invalid { .. }), "{}", err);
+            let errors = check(&bad.toml()).unwrap_err();
+            prop_assert_eq!(errors.len(), 1, "{}", errors);
+            let err = errors.iter().next().unwrap();
+            prop_assert!(matches!(err, ConfigError::Invalid { .. }), "{}", err);
             prop_assert!(err.to_string().contains(key), "expected {} in {}", key, err);
         }
 
         #[test]
         fn arbitrary_toml_ish_text_never_panics(text in toml_ish()) {
-            match check(&text) {
-                Ok(config) => prop_assert!(config.listen_addr().is_ok()),
-                Err(ConfigError::Invalid { key, message }) => {
-                    prop_assert!(!key.is_empty() && !message.is_empty());
+            let errors = match check(&text) {
+                Ok(config) => {
+                    prop_assert!(config.listen_addr().is_ok());
+                    return Ok(());
                 }
-                Err(ConfigError::Parse { message, .. }) => {
-                    // Past the syntax, every refusal names the key or field at fault.
-                    if let Ok(table) = toml::from_str::<toml::Table>(&text) {
-                        // toml quotes the offending line, so a nested key shows there.
-                        let line_keys = text.lines().filter_map(|l| l.split_once('=')).map(|(k, _)| k.trim());
-                        let names_a_key = message.contains('`')
-                            || table.keys().any(|k| message.contains(k.as_str()))
-                            || line_keys.filter(|k| !k.is_empty()).any(|k| message.contains(k));
-                        prop_assert!(names_a_key, "{}\n--- for ---\n{}", message, text);
+                Err(errors) => errors,
+            };
+            prop_assert!(!errors.is_empty());
+            for error in errors {
+                match error {
+                    ConfigError::Invalid { key, message } => {
+                        prop_assert!(!key.is_empty() && !message.is_empty());
                     }
+                    ConfigError::Parse { message, .. } => {
+                        // Past the syntax, every refusal names the key or field at fault.
+                        if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+                            // toml quotes the offending line, so a nested key shows there.
+                            let line_keys = text.lines().filter_map(|l| l.split_once('=')).map(|(k, _)| k.trim());
+                            let names_a_key = message.contains('`')
+                                || table.keys().any(|k| message.contains(k.as_str()))
+                                || line_keys.filter(|k| !k.is_empty()).any(|k| message.contains(k));
+                            prop_assert!(names_a_key, "{}\n--- for ---\n{}", message, text);
+                        }
+                    }
+                    other => prop_assert!(false, "unexpected error {}", other),
                 }
-                Err(other) => prop_assert!(false, "unexpected error {}", other),
             }
         }
     }

@@ -92,16 +92,19 @@ async fn main() -> ExitCode {
     if let (Command::Healthcheck, Some(url)) = (&args.command, &args.url) {
         return healthcheck(url);
     }
-    let config = match Config::load(args.config.as_deref()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
+    // Every problem in the file, one line each, before anything starts.
+    let settings = match Config::load(args.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(errors) => {
+            for error in errors.iter() {
+                eprintln!("error: {error}");
+            }
             return ExitCode::from(2);
         }
     };
     match args.command {
         Command::Healthcheck => {
-            let port = config.listen_addr().map(|a| a.port()).unwrap_or(8080);
+            let port = settings.listen.port();
             healthcheck(&format!("http://127.0.0.1:{port}/healthz"))
         }
         Command::CheckConfig => {
@@ -110,12 +113,12 @@ async fn main() -> ExitCode {
         }
         Command::MintUserToken { user, ttl_seconds } => {
             let expires = chrono::Utc::now().timestamp() + ttl_seconds;
-            println!("{}", mint_user_jwt(config.auth.user_jwt_secret.expose(), &user, expires));
+            println!("{}", mint_user_jwt(settings.auth.user_jwt_secret.expose(), &user, expires));
             ExitCode::SUCCESS
         }
         Command::Serve => {
-            init_logging(config.log_format);
-            let result = match Application::build(config).await {
+            init_logging(settings.log_format);
+            let result = match Application::build(settings).await {
                 Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),
             };

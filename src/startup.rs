@@ -1,6 +1,6 @@
-//! Builds the application from config: the store, the service, the HTTP
-//! server bound to its listener (port 0 in tests) and the sweeper; `run`
-//! serves until stopped.
+//! Builds the application from typed `Settings` (nothing left to parse or
+//! refuse): the store, the service, the HTTP server bound to its listener
+//! (port 0 in tests) and the sweeper; `run` serves until stopped.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::chain::{
     ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, SolanaClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, ConfigError, ExplorerKind};
+use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;
 use crate::domain::Network;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
@@ -33,28 +33,28 @@ use crate::tracker::retention::{Retention, RetentionSettings};
 use crate::tracker::store_gauges::StoreGauges;
 use crate::tracker::sweeper::Sweeper;
 
+/// What can still fail once the settings are typed: the outside world.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot set up the store: {0}")]
     Store(#[from] StoreError),
 }
 
-pub fn build_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
-    match &config.redis_url {
-        Some(_) if config.redis_cluster => {
-            let nodes = config.redis_nodes();
-            tracing::info!(key_prefix = %config.key_prefix, seed_nodes = nodes.len(), "using the Redis store on a Redis Cluster");
-            Ok(Arc::new(RedisStore::cluster(&nodes, &config.key_prefix, config.store_timeout.0)?))
+pub fn build_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let prefix = &settings.key_prefix;
+    match &settings.backend {
+        StoreBackend::Cluster(nodes) => {
+            let nodes: Vec<&str> = nodes.iter().map(Secret::expose).collect();
+            tracing::info!(key_prefix = %prefix, seed_nodes = nodes.len(), "using the Redis store on a Redis Cluster");
+            Ok(Arc::new(RedisStore::cluster(&nodes, prefix, settings.timeout)?))
         }
-        Some(url) => {
-            tracing::info!(key_prefix = %config.key_prefix, "using the Redis store");
-            Ok(Arc::new(RedisStore::new(url.expose(), &config.key_prefix, config.store_timeout.0)?))
+        StoreBackend::Redis(url) => {
+            tracing::info!(key_prefix = %prefix, "using the Redis store");
+            Ok(Arc::new(RedisStore::new(url.expose(), prefix, settings.timeout)?))
         }
-        None => {
+        StoreBackend::Memory => {
             tracing::warn!("no redis_url configured: using the in-memory store; nothing persists across restarts");
             Ok(Arc::new(MemoryStore::new()))
         }
@@ -78,27 +78,27 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let store = build_store(&config)?;
-        let sink = build_sink(&config.tickets);
-        Self::build_with(config, store, sink, Arc::new(SystemClock))
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let store = build_store(&settings.store)?;
+        let sink = build_sink(&settings.tickets);
+        Self::build_with(settings, store, sink, Arc::new(SystemClock))
     }
 
     /// Builds with a given store, ticket sink and clock: what tests use to
     /// control all three.
     pub fn build_with(
-        config: Config,
+        settings: Settings,
         store: Arc<dyn Store>,
         sink: Arc<dyn TicketSink>,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
-        let calendar = config.sla.build_calendar(&config.base_dir)?;
-        let policy = config.sla.policy();
+        let calendar = settings.sla.calendar.clone();
+        let policy = settings.sla.policy.clone();
         let calendar_fingerprint = hex_digest(&format!("{calendar:?}{policy:?}"));
         let escalation = EscalationPolicy {
-            escalate_again_after: config.sla.escalate_again_after,
-            max_attempts: config.tickets.max_attempts,
-            claim_lease: config.tickets.timeout.0 * 3,
+            escalate_again_after: settings.sla.escalate_again_after,
+            max_attempts: settings.tickets.max_attempts,
+            claim_lease: settings.tickets.timeout * 3,
             ..EscalationPolicy::default()
         };
         let metrics = Arc::new(Metrics::new());
@@ -108,15 +108,15 @@ impl Application {
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
         let retention = Retention::new(
             service.clone(),
-            build_archive(config.retention.archive.as_ref()),
+            build_archive(settings.retention.archive.as_ref()),
             RetentionSettings {
-                terminal_for: config.retention.terminal_for.0,
-                tombstone_for: config.retention.tombstone_for.0,
-                interval: config.retention.interval.0,
+                terminal_for: settings.retention.terminal_for,
+                tombstone_for: settings.retention.tombstone_for,
+                interval: settings.retention.interval,
             },
         );
-        let chain_trackers = build_chain_trackers(&config, &service, sweeper.owner());
-        let limits = &config.rate_limit;
+        let chain_trackers = build_chain_trackers(&settings, &service, sweeper.owner());
+        let limits = &settings.rate_limit;
         let rate_limiter = RateLimiter::new(
             BucketSpec { rate: limits.per_token_per_second, burst: f64::from(limits.per_token_burst) },
             BucketSpec {
@@ -124,19 +124,13 @@ impl Application {
                 burst: f64::from(limits.failed_auth_per_ip_per_minute),
             },
         );
-        let explorers = config
-            .networks
-            .iter()
-            .filter_map(|(code, c)| {
-                Network::parse(code).map(|n| (n, (c.explorer.as_str(), c.required_confirmations(n))))
-            })
-            .collect();
+        let explorers =
+            settings.networks.iter().map(|(n, c)| (*n, (c.explorer.as_str(), c.required_confirmations))).collect();
         let state =
-            web::Data::new(AppState { service, auth: Authenticator::new(&config.auth), rate_limiter, explorers });
+            web::Data::new(AppState { service, auth: Authenticator::new(&settings.auth), rate_limiter, explorers });
 
-        let metrics_addr = config.metrics_addr()?;
-        let (listener, port) = bind(&config.listen, config.listen_addr()?)?;
-        let with_metrics = metrics_addr.is_none();
+        let (listener, port) = bind(settings.listen)?;
+        let with_metrics = settings.metrics_listen.is_none();
         let main_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -145,20 +139,20 @@ impl Application {
                 .configure(|cfg| http::configure(cfg, with_metrics))
         })
         .listen(listener)
-        .map_err(run_error(&config.listen))?
+        .map_err(run_error(settings.listen))?
         .run();
-        let (metrics_server, metrics_port) = match (metrics_addr, &config.metrics_listen) {
-            (Some(addr), Some(raw)) => {
-                let (listener, port) = bind(raw, addr)?;
+        let (metrics_server, metrics_port) = match settings.metrics_listen {
+            Some(addr) => {
+                let (listener, port) = bind(addr)?;
                 let server =
                     HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure_metrics_only))
                         .workers(1)
                         .listen(listener)
-                        .map_err(run_error(raw))?
+                        .map_err(run_error(addr))?
                         .run();
                 (Some(server), Some(port))
             }
-            _ => (None, None),
+            None => (None, None),
         };
         Ok(Application {
             chain_trackers,
@@ -169,7 +163,7 @@ impl Application {
             sweeper,
             retention,
             store_gauges,
-            sweep_interval: config.sla.sweep_interval.0,
+            sweep_interval: settings.sla.sweep_interval,
             calendar_fingerprint,
         })
     }
@@ -266,52 +260,51 @@ async fn upgrade_index_layout(store: &dyn Store, retry_every: Duration) {
     }
 }
 
-fn build_chain_trackers(config: &Config, service: &Arc<Service>, owner: &str) -> Vec<ChainTracker> {
-    let mut trackers = Vec::new();
-    for (code, chain) in &config.networks {
-        let Some(network) = Network::parse(code) else { continue };
-        let gate =
-            Arc::new(Gate::new(network, chain.explorer.as_str(), chain.requests_per_second, service.metrics.clone()));
-        let config = ClientConfig::new(chain.urls.clone(), chain.request_timeout.0).with_gate(gate);
-        let api_key = |header: &str| chain.api_key.clone().map(|value| ApiKey { header: header.to_owned(), value });
-        // The key goes to the REST explorers only (TRON's in its own header);
-        // JSON-RPC providers take theirs in the URL.
-        let rest_key = chain.api_key_header.as_deref().and_then(api_key);
-        let client = match chain.explorer {
-            ExplorerKind::Esplora => Chain::Blocks(Arc::new(EsploraClient::new(config.with_api_key(rest_key)))),
-            ExplorerKind::Blockbook => Chain::Blocks(Arc::new(BlockbookClient::new(config.with_api_key(rest_key)))),
-            ExplorerKind::Tron => {
-                let key = api_key(crate::chain::tron::API_KEY_HEADER);
-                Chain::Blocks(Arc::new(TronClient::new(config.with_api_key(key))))
-            }
-            ExplorerKind::Evm => Chain::Blocks(Arc::new(EvmClient::new(config, chain.batch_size))),
-            ExplorerKind::Solana => Chain::Statuses(Arc::new(SolanaClient::new(config))),
-            ExplorerKind::Xrpl => Chain::Statuses(Arc::new(XrplClient::new(config))),
-        };
-        let settings = TrackerSettings {
-            required_confirmations: chain.required_confirmations(network),
-            poll_interval: chain.poll_interval.0,
-            drop_after: chain.drop_after.0,
-            native_decimals: network.native_decimals(),
-            tokens: chain.tokens.iter().map(|(coin, t)| (coin.clone(), (t.contract.clone(), t.decimals))).collect(),
-            discover: chain.discover,
-            discover_interval: chain.discover_interval.0,
-        };
-        trackers.push(ChainTracker::new(network, client, service.clone(), owner.to_owned(), settings));
-    }
-    trackers
+fn build_chain_trackers(settings: &Settings, service: &Arc<Service>, owner: &str) -> Vec<ChainTracker> {
+    settings.networks.iter().map(|(&network, chain)| build_chain_tracker(network, chain, service, owner)).collect()
 }
 
-fn bind(raw: &str, addr: SocketAddr) -> Result<(TcpListener, u16), StartupError> {
-    let bind_error = |source| StartupError::Bind { addr: raw.to_owned(), source };
+fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Service>, owner: &str) -> ChainTracker {
+    let gate =
+        Arc::new(Gate::new(network, chain.explorer.as_str(), chain.requests_per_second, service.metrics.clone()));
+    let config = ClientConfig::new(chain.urls.clone(), chain.request_timeout).with_gate(gate);
+    // The key goes to the REST explorers only (TRON's in its own header);
+    // JSON-RPC providers take theirs in the URL.
+    let rest_key = chain.api_key.clone();
+    let client = match chain.explorer {
+        ExplorerKind::Esplora => Chain::Blocks(Arc::new(EsploraClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Blockbook => Chain::Blocks(Arc::new(BlockbookClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Tron => {
+            let header = crate::chain::tron::API_KEY_HEADER.to_owned();
+            let key = chain.api_key.as_ref().map(|key| ApiKey { header, value: key.value.clone() });
+            Chain::Blocks(Arc::new(TronClient::new(config.with_api_key(key))))
+        }
+        ExplorerKind::Evm => Chain::Blocks(Arc::new(EvmClient::new(config, chain.batch_size))),
+        ExplorerKind::Solana => Chain::Statuses(Arc::new(SolanaClient::new(config))),
+        ExplorerKind::Xrpl => Chain::Statuses(Arc::new(XrplClient::new(config))),
+    };
+    let settings = TrackerSettings {
+        required_confirmations: chain.required_confirmations,
+        poll_interval: chain.poll_interval,
+        drop_after: chain.drop_after,
+        native_decimals: network.native_decimals(),
+        tokens: chain.tokens.iter().map(|(coin, t)| (coin.clone(), (t.contract.clone(), t.decimals))).collect(),
+        discover: chain.discover,
+        discover_interval: chain.discover_interval,
+    };
+    ChainTracker::new(network, client, service.clone(), owner.to_owned(), settings)
+}
+
+fn bind(addr: SocketAddr) -> Result<(TcpListener, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr: addr.to_string(), source };
     let listener = TcpListener::bind(addr).map_err(bind_error)?;
     let port = listener.local_addr().map_err(bind_error)?.port();
     tracing::info!(%addr, port, "listening");
     Ok((listener, port))
 }
 
-fn run_error(raw: &str) -> impl Fn(std::io::Error) -> StartupError + '_ {
-    move |source| StartupError::Bind { addr: raw.to_owned(), source }
+fn run_error(addr: SocketAddr) -> impl Fn(std::io::Error) -> StartupError {
+    move |source| StartupError::Bind { addr: addr.to_string(), source }
 }
 
 fn hex_digest(text: &str) -> String {

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 
-use crate::config::{SinkKind, TicketsConfig};
+use crate::config::{SinkSettings, TicketSettings};
 use crate::domain::escalation::{Claimed, SendOutcome};
 use crate::domain::Withdrawal;
 
@@ -52,17 +52,17 @@ impl TicketSink for NoSink {
     }
 }
 
-pub fn build_sink(config: &TicketsConfig) -> Arc<dyn TicketSink> {
+pub fn build_sink(config: &TicketSettings) -> Arc<dyn TicketSink> {
     let client = reqwest::Client::builder()
-        .timeout(config.timeout.0)
+        .timeout(config.timeout)
         .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("an HTTP client with default TLS builds");
-    match config.sink {
-        SinkKind::None => Arc::new(NoSink),
-        SinkKind::Webhook => Arc::new(WebhookSink::new(client, config)),
-        SinkKind::Zendesk => Arc::new(ZendeskSink::new(client, config.zendesk.clone().expect("validated"))),
-        SinkKind::Jira => Arc::new(JiraSink::new(client, config.jira.clone().expect("validated"))),
+    match &config.sink {
+        SinkSettings::None => Arc::new(NoSink),
+        SinkSettings::Webhook { url, secret } => Arc::new(WebhookSink::new(client, url, secret)),
+        SinkSettings::Zendesk(zendesk) => Arc::new(ZendeskSink::new(client, zendesk.clone())),
+        SinkSettings::Jira(jira) => Arc::new(JiraSink::new(client, jira.clone())),
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{check_status, transport_failure, TicketRequest, TicketSink};
-use crate::config::TicketsConfig;
+use crate::config::Secret;
 use crate::domain::escalation::SendOutcome;
 
 pub struct WebhookSink {
@@ -16,12 +16,8 @@ pub struct WebhookSink {
 }
 
 impl WebhookSink {
-    pub fn new(client: reqwest::Client, config: &TicketsConfig) -> Self {
-        WebhookSink {
-            client,
-            url: config.url.clone().expect("validated"),
-            secret: config.secret.as_ref().expect("validated").expose().to_owned(),
-        }
+    pub fn new(client: reqwest::Client, url: &str, secret: &Secret) -> Self {
+        WebhookSink { client, url: url.to_owned(), secret: secret.expose().to_owned() }
     }
 }
 

@@ -45,6 +45,32 @@ fn check_config_names_the_bad_key_and_never_prints_secrets() {
 }
 
 #[test]
+fn check_config_lists_every_problem_one_per_line() {
+    let secret = "short-secret-0123";
+    let file = write_config(&format!(
+        "listen = \"nowhere\"\ncolour = \"blue\"\n[auth]\nuser_jwt_secret = \"{secret}\"\n\
+         [networks.BTC]\nexplorer = \"esplora\"\nurls = [\"http://x\"]\npoll_interval = \"10ms\"\n\
+         [tickets]\nsink = \"webhook\"\n"
+    ));
+    let (ok, text) = run(&["check-config", "--config", file.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(!text.contains("config ok"), "{text}");
+    assert!(!text.contains(secret), "{text}");
+    // What does not fit the file's shape first, then every bad value.
+    let keys =
+        ["colour", "listen", "auth.user_jwt_secret", "networks.BTC.poll_interval", "tickets.url", "tickets.secret"];
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), keys.len(), "{text}");
+    for (line, key) in lines.iter().zip(keys) {
+        assert!(line.starts_with(&format!("error: {key}: ")), "{key} in {text}");
+    }
+    // Serving refuses the same file with the same list, before it listens.
+    let (ok, served) = run(&["--config", file.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert_eq!(served, text);
+}
+
+#[test]
 fn a_missing_config_is_explained() {
     let (ok, text) = run(&["check-config"]);
     assert!(!ok);

@@ -55,9 +55,7 @@ fn config_with(redis_line: &str, key_prefix: &str) -> Config {
         user_jwt_secret = "{JWT_SECRET}"
         "#
     );
-    let config = Config::parse_toml(&text, "test").unwrap();
-    config.validate().unwrap();
-    config
+    Config::parse_toml(&text, "test").unwrap()
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -99,27 +97,25 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    /// With a config adjusted by `tweak` (the ticket sink comes from it).
+    /// With the file's config adjusted by `tweak` before it is converted to
+    /// settings (the ticket sink comes from it).
     pub async fn spawn_with(backend: Backend<'_>, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let (mut config, store): (Config, Arc<dyn Store>) = match backend {
-            Backend::Memory => (test_config(None, "wt"), Arc::new(MemoryStore::new())),
+        let (mut config, store): (Config, Option<Arc<dyn Store>>) = match backend {
+            Backend::Memory => (test_config(None, "wt"), Some(Arc::new(MemoryStore::new()))),
             Backend::Redis(server, prefix) => {
                 let config = test_config(Some(&server.url()), &prefix);
                 let store = RedisStore::new(&server.url(), &prefix, config.store_timeout.0).unwrap();
-                (config, Arc::new(store))
+                (config, Some(Arc::new(store)))
             }
-            Backend::Cluster(seeds, prefix) => {
-                let config = cluster_config(&seeds, &prefix);
-                // Built as the binary builds it, from the config.
-                let store = withdrawal_tracker::startup::build_store(&config).unwrap();
-                (config, store)
-            }
+            // Built below as the binary builds it, from the settings.
+            Backend::Cluster(seeds, prefix) => (cluster_config(&seeds, &prefix), None),
         };
         tweak(&mut config);
-        config.validate().expect("test config is valid");
-        let sink = build_sink(&config.tickets);
+        let settings = config.settings().expect("test config is valid");
+        let store = store.unwrap_or_else(|| withdrawal_tracker::startup::build_store(&settings.store).unwrap());
+        let sink = build_sink(&settings.tickets);
         let clock = Arc::new(ManualClock::new(start_time()));
-        let app = Application::build_with(config, store, sink, clock.clone()).expect("app builds");
+        let app = Application::build_with(settings, store, sink, clock.clone()).expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let (handle, service, sweeper) = (app.handle(), app.service(), app.sweeper());
         let (store_gauges, metrics_port) = (app.store_gauges(), app.metrics_port());
