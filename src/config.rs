@@ -118,6 +118,10 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Log lines waiting for the writer thread; past this, lines are
+    /// dropped (and counted in `log_lines_dropped_total`), never waited for.
+    #[serde(default = "default_log_buffer_lines")]
+    pub log_buffer_lines: usize,
     pub auth: AuthConfig,
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
@@ -549,6 +553,10 @@ fn default_key_prefix() -> String {
     "wt".to_owned()
 }
 
+fn default_log_buffer_lines() -> usize {
+    16_384
+}
+
 fn default_store_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(2))
 }
@@ -664,6 +672,9 @@ impl Config {
         if self.store_timeout.0.is_zero() {
             return Err(invalid("store_timeout", "must be greater than zero"));
         }
+        if self.log_buffer_lines == 0 {
+            return Err(invalid("log_buffer_lines", "must be at least 1"));
+        }
         self.auth.validate()?;
         self.rate_limit.validate()?;
         self.sla.validate(&self.base_dir)?;
@@ -774,6 +785,7 @@ mod tests {
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
             (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
             (format!("log_format = \"xml\"\n{GOOD}"), "log_format"),
+            (format!("log_buffer_lines = 0\n{GOOD}"), "log_buffer_lines"),
             (format!("{GOOD}\n[rate_limit]\nper_token_per_second = 0"), "rate_limit.per_token_per_second"),
             (format!("{GOOD}\n[networks.BTC]\nexplorer = \"evm\"\nurls = [\"http://x\"]"), "networks.BTC.explorer"),
             (format!("{GOOD}\n[networks.ETH]\nexplorer = \"evm\"\nurls = []"), "networks.ETH.urls"),
