@@ -105,13 +105,16 @@ async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
 /// does get out is whole, and the dropped ones are counted in the metric.
 #[tokio::test]
 async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
+    // A queue of one line drops even start-up lines, so the port is chosen
+    // here, not read from the "listening" line.
+    let port = crate::support::ports::free_port();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tracker.toml");
     std::fs::write(
         &config,
         format!(
             r#"
-            listen = "127.0.0.1:0"
+            listen = "127.0.0.1:{port}"
             log_format = "json"
             log_buffer_lines = 1
             [auth]
@@ -129,22 +132,18 @@ async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let port = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the service logs that it listens");
-        let parsed: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
-        if parsed["fields"]["message"] == "listening" {
-            break parsed["fields"]["port"].as_u64().unwrap();
-        }
-    };
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    // A request held by a blocked log write fails the test instead of hanging it.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the service does not answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // From here nobody reads stderr until the flood is over: a pipe holds
-    // 64 KiB, the writer's buffer as much again, and each request logs a
-    // line of about 200 bytes.
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    // 64 KiB, and each request logs a line of about 200 bytes.
     for _ in 0..5_000 {
         let response = client.get(format!("{base}/healthz")).send().await.unwrap();
         assert!(response.status().is_success());
@@ -173,4 +172,5 @@ async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
     assert!(child.wait().unwrap().success(), "a stopped service exits cleanly");
     let written: u64 = reader.join().unwrap();
     assert!(written > 0 && written + dropped >= 5_000, "{written} written, {dropped} dropped");
+    drop(dir);
 }
