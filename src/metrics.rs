@@ -154,7 +154,7 @@ impl Metrics {
         let dropped = ReadAtScrape {
             counter: IntCounter::with_opts(opts(
                 "log_lines_dropped_total",
-                "Log lines dropped because the log writer's queue was full (log_buffer_lines).",
+                "Log lines dropped: the log writer's queue was full (log_buffer_lines) or stderr refused them.",
             ))
             .expect("valid metric"),
             read: crate::logging::dropped_lines,
