@@ -25,7 +25,8 @@ families = {
     "withdrawal_tracker_explorer_requests_total", "withdrawal_tracker_explorer_request_duration_seconds",
     "withdrawal_tracker_chain_tip_height", "withdrawal_tracker_poll_lag_seconds",
     "withdrawal_tracker_address_validations_total", "withdrawal_tracker_http_requests_total",
-    "withdrawal_tracker_http_request_duration_seconds", "withdrawal_tracker_store_up", "up",
+    "withdrawal_tracker_http_request_duration_seconds", "withdrawal_tracker_store_up",
+    "withdrawal_tracker_log_lines_dropped_total", "up",
 }
 dashboard = json.load(open("grafana/dashboards/withdrawal-tracker.json"))
 for panel in dashboard["panels"]:

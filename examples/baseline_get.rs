@@ -7,10 +7,16 @@
 //! worker connects its own (as the service's Redis store does), the stricter
 //! reference: no command wakes another thread.
 //!
-//! Usage: baseline_get REDIS_URL KEY_PREFIX LISTEN [--connection-per-worker]
+//! With `--in-memory` it reads every stored value into a map at start and
+//! answers from the map (no lock, no copy: the body shares the map's bytes):
+//! the baseline for the service on its in-memory store.
+//!
+//! Usage: baseline_get REDIS_URL KEY_PREFIX LISTEN [--connection-per-worker | --in-memory]
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
+use actix_web::web::Bytes;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use redis::aio::ConnectionManager;
 
@@ -48,12 +54,57 @@ async fn get(state: web::Data<State>, id: web::Path<String>) -> HttpResponse {
     }
 }
 
+async fn get_in_memory(views: web::Data<HashMap<String, Bytes>>, id: web::Path<String>) -> HttpResponse {
+    match views.get(id.as_str()) {
+        Some(json) => HttpResponse::Ok().content_type("application/json").body(json.clone()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// Every `<prefix>:baseline:<id>` value, by id.
+async fn load_views(client: &redis::Client, prefix: &str) -> HashMap<String, Bytes> {
+    let mut redis = ConnectionManager::new(client.clone()).await.expect("redis is up");
+    let pattern = format!("{prefix}:baseline:");
+    let mut views = HashMap::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{pattern}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut redis)
+            .await
+            .expect("SCAN");
+        if !keys.is_empty() {
+            let values: Vec<Vec<u8>> = redis::cmd("MGET").arg(&keys).query_async(&mut redis).await.expect("MGET");
+            for (key, value) in keys.iter().zip(values) {
+                views.insert(key[pattern.len()..].to_owned(), Bytes::from(value));
+            }
+        }
+        if next == 0 {
+            return views;
+        }
+        cursor = next;
+    }
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (url, prefix, listen) = (args[1].clone(), args[2].clone(), args[3].clone());
     let per_worker = args.get(4).is_some_and(|a| a == "--connection-per-worker");
     let client = redis::Client::open(url).expect("a redis URL");
+    if args.get(4).is_some_and(|a| a == "--in-memory") {
+        let views = web::Data::new(load_views(&client, &prefix).await);
+        return HttpServer::new(move || {
+            App::new().app_data(views.clone()).route("/v1/withdrawals/{id}", web::get().to(get_in_memory))
+        })
+        .bind(listen)?
+        .run()
+        .await;
+    }
     let shared =
         if per_worker { None } else { Some(ConnectionManager::new(client.clone()).await.expect("redis is up")) };
     let state = web::Data::new(State { client, shared, prefix });

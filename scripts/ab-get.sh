@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of GET /v1/withdrawals/{id} throughput between service binaries (e.g.
 # before and after a change), alternating rounds against one Redis holding
-# 100,000 withdrawals. Not a test: prints req/s per round and binary.
+# 100,000 withdrawals, each binary in the shipped logging config (access log
+# on, to a file). Not a test: prints req/s per round and binary.
 #
 # Usage: scripts/ab-get.sh BINARY_A BINARY_B [ROUNDS=3] [SECONDS=8]
 set -euo pipefail
@@ -18,7 +19,7 @@ write_tracker_config "$dir/tracker.toml" "$http_port" "redis_url = \"redis://127
 write_get_lua "$dir/get.lua" 100000
 for round in $(seq "$rounds"); do
   for bin in "$a" "$b"; do
-    RUST_LOG=warn "$bin" --config "$dir/tracker.toml" 2>/dev/null & pid=$!
+    "$bin" --config "$dir/tracker.toml" 2>>"$dir/tracker.log" & pid=$!
     until curl -s -o /dev/null "http://127.0.0.1:$http_port/healthz"; do sleep 0.1; done
     wait_for_deadline_pass "$redis_port"
     rps=$(wrk -t2 -c64 -d"${seconds}s" -s "$dir/get.lua" "http://127.0.0.1:$http_port" | awk '/Requests\/sec/{print $2}')

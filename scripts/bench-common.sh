@@ -49,3 +49,30 @@ LUA
 wait_for_deadline_pass() {
   until [ "$(redis-cli -p "$1" exists '{bench}:meta:sla_calendar_fingerprint')" = 1 ]; do sleep 0.2; done
 }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run_wrk LABEL URL SCRIPT [SERVER_PID]: wrk -t2 with $connections for
+# $seconds; prints the summary (and the server's CPU per request), leaves
+# req/s in $rps and the 99th percentile in milliseconds in $p99.
+run_wrk() {
+  echo "== $1"
+  [ -n "${4:-}" ] && before=$(cpu_ticks "$4")
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$3" "$2")
+  echo "$out" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" | sed 's/^/   /'
+  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {v = $2; f = 1; if (v ~ /us$/) f = 0.001; else if (v ~ /ms$/) f = 1; else if (v ~ /s$/) f = 1000; sub(/[a-z]+$/, "", v); print v * f}')
+  if [ -n "${4:-}" ]; then
+    requests=$(echo "$out" | awk '/requests in/{print $1}')
+    ticks=$(( $(cpu_ticks "$4") - before ))
+    echo "    server CPU (user+system): $(python3 -c "print(f'{$ticks * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')") us per request"
+  fi
+}
+
+# median VALUE...: the middle value (the mean of the two middle ones for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# ratio A B: A / B to three decimals.
+ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }

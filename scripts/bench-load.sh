@@ -64,28 +64,13 @@ request = function()
 end
 LUA
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run_wrk() { # $1 label, $2 url, $3 script, [$4 server pid]; prints the summary
-  # (and the server's CPU per request), remembers req/s in $rps
-  echo "== $1"
-  [ -n "${4:-}" ] && before=$(cpu_ticks "$4")
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$3" "$2")
-  echo "$out" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx|Socket errors" | sed 's/^/   /'
-  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-  if [ -n "${4:-}" ]; then
-    requests=$(echo "$out" | awk '/requests in/{print $1}')
-    ticks=$(( $(cpu_ticks "$4") - before ))
-    echo "    server CPU (user+system): $(python3 -c "print(f'{$ticks * 1e6 / $(getconf CLK_TCK) / $requests:.1f}')") us per request"
-  fi
-}
-
 baseline_port=$(free_port)
 $bin/examples/baseline_get "$redis_url" bench "127.0.0.1:$baseline_port" & baseline_pid=$!; pids+=($baseline_pid)
 strict_port=$(free_port)
 $bin/examples/baseline_get "$redis_url" bench "127.0.0.1:$strict_port" --connection-per-worker & strict_pid=$!; pids+=($strict_pid)
 tracker_port=$(free_port)
 write_config "$tracker_port" "redis_url = \"$redis_url\""
-RUST_LOG=warn $bin/withdrawal-tracker --config "$dir/tracker-$tracker_port.toml" 2>"$dir/tracker.log" & tracker_pid=$!; pids+=($tracker_pid)
+$bin/withdrawal-tracker --config "$dir/tracker-$tracker_port.toml" 2>"$dir/tracker.log" & tracker_pid=$!; pids+=($tracker_pid)
 wait_up "$baseline_port"; wait_up "$strict_port"; wait_up "$tracker_port"
 wait_for_deadline_pass "$redis_port"
 
@@ -101,18 +86,17 @@ for round in 1 2 3 4 5; do
   run_wrk "round $round stricter baseline: the same, a Redis connection per worker" "http://127.0.0.1:$strict_port" "$dir/get.lua" "$strict_pid"
   strict_rps=$rps
   run_wrk "round $round service: GET /v1/withdrawals/{id} (Redis, $count withdrawals)" "http://127.0.0.1:$tracker_port" "$dir/get.lua" "$tracker_pid"
-  ratios+=("$(python3 -c "print(f'{$rps / $baseline_rps:.3f}')")")
-  strict_ratios+=("$(python3 -c "print(f'{$rps / $strict_rps:.3f}')")")
+  ratios+=("$(ratio "$rps" "$baseline_rps")")
+  strict_ratios+=("$(ratio "$rps" "$strict_rps")")
   echo "   ratio service/baseline: ${ratios[-1]}; service/stricter baseline: ${strict_ratios[-1]}"
 done
-median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
 echo "GET throughput ratios: ${ratios[*]}; median $(median "${ratios[@]}")"
 echo "GET throughput ratios to the stricter baseline: ${strict_ratios[*]}; median $(median "${strict_ratios[@]}")"
 run_wrk "service: POST /v1/withdrawals (Redis)" "http://127.0.0.1:$tracker_port" "$dir/post.lua"
 
 memory_port=$(free_port)
 write_config "$memory_port" ""
-RUST_LOG=warn $bin/withdrawal-tracker --config "$dir/tracker-$memory_port.toml" 2>"$dir/memory.log" & memory_pid=$!; pids+=($memory_pid)
+$bin/withdrawal-tracker --config "$dir/tracker-$memory_port.toml" 2>"$dir/memory.log" & memory_pid=$!; pids+=($memory_pid)
 wait_up "$memory_port"
 echo "== in-memory store: POST until at least $count withdrawals"
 posted=0

@@ -229,6 +229,10 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Log lines waiting for the writer thread; past this, lines are
+    /// dropped (and counted in `log_lines_dropped_total`), never waited for.
+    #[serde(default = "default_log_buffer_lines")]
+    pub log_buffer_lines: usize,
     pub auth: AuthConfig,
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
@@ -255,6 +259,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     pub store: StoreSettings,
     pub log_format: LogFormat,
+    /// Log lines queued for the writer thread at most; more are dropped and counted.
+    pub log_buffer_lines: usize,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub sla: SlaSettings,
@@ -910,6 +916,10 @@ fn default_key_prefix() -> String {
     "wt".to_owned()
 }
 
+fn default_log_buffer_lines() -> usize {
+    16_384
+}
+
 fn default_store_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(2))
 }
@@ -1049,6 +1059,9 @@ impl Config {
         let listen = problems.take(self.listen_addr());
         let metrics_listen = problems.take(self.metrics_addr());
         let store = self.store_settings(&mut problems);
+        if self.log_buffer_lines == 0 {
+            problems.add("log_buffer_lines", "must be at least 1");
+        }
         self.auth.check(&mut problems);
         self.rate_limit.check(&mut problems);
         let sla = self.sla.settings(&self.base_dir, &mut problems);
@@ -1069,6 +1082,7 @@ impl Config {
                     metrics_listen,
                     store,
                     log_format: self.log_format,
+                    log_buffer_lines: self.log_buffer_lines,
                     auth: self.auth.clone(),
                     rate_limit: self.rate_limit.clone(),
                     sla,
@@ -1245,6 +1259,7 @@ mod tests {
             (format!("store_timeout = \"soon\"\n{GOOD}"), "store_timeout"),
             (format!("metrics_listen = \"everywhere\"\n{GOOD}"), "metrics_listen"),
             (format!("log_format = \"xml\"\n{GOOD}"), "log_format"),
+            (format!("log_buffer_lines = 0\n{GOOD}"), "log_buffer_lines"),
             (format!("{GOOD}\n[rate_limit]\nper_token_per_second = 0"), "rate_limit.per_token_per_second"),
             (format!("{GOOD}\n[networks.BTC]\nexplorer = \"evm\"\nurls = [\"http://x\"]"), "networks.BTC.explorer"),
             (format!("{GOOD}\n[networks.ETH]\nexplorer = \"evm\"\nurls = []"), "networks.ETH.urls"),

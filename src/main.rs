@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use withdrawal_tracker::auth::mint_user_jwt;
-use withdrawal_tracker::config::{Config, LogFormat};
+use withdrawal_tracker::config::Config;
+use withdrawal_tracker::logging;
 use withdrawal_tracker::startup::Application;
 
 const USAGE: &str = "\
@@ -60,23 +61,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args { command, config, url })
 }
 
-fn init_logging(format: LogFormat) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = match format {
-        LogFormat::Json => true,
-        LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().with_current_span(true).with_span_list(false).init();
-    } else {
-        builder.init();
-    }
-}
-
 #[actix_web::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -117,11 +101,16 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => {
-            init_logging(settings.log_format);
+            // Held to the end: dropping it flushes the lines still queued.
+            let _log_writer = logging::init(settings.log_format, settings.log_buffer_lines);
             let result = match Application::build(settings).await {
                 Ok(app) => app.run_until_stopped().await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),
             };
+            let dropped = logging::dropped_lines();
+            if dropped > 0 {
+                tracing::warn!(dropped, "log lines were dropped while the log writer was behind");
+            }
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {

@@ -3,8 +3,13 @@
 //! exported by one replica at a time, the holder of a lease, so a sum over
 //! replicas never double counts.
 
+use std::sync::Mutex;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 const NAMESPACE: &str = "withdrawal_tracker";
@@ -158,6 +163,16 @@ impl Metrics {
             ),
             registry,
         };
+        let dropped = ReadAtScrape {
+            counter: IntCounter::with_opts(opts(
+                "log_lines_dropped_total",
+                "Log lines dropped: the log writer's queue was full (log_buffer_lines) or stderr refused them.",
+            ))
+            .expect("valid metric"),
+            read: crate::logging::dropped_lines,
+            syncing: Mutex::new(()),
+        };
+        metrics.registry.register(Box::new(dropped)).expect("registered once");
         #[cfg(target_os = "linux")]
         {
             let process = prometheus::process_collector::ProcessCollector::for_self();
@@ -171,6 +186,30 @@ impl Metrics {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
         String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+/// A counter kept elsewhere (the process's log writer counts its dropped
+/// lines), brought up to date when scraped.
+struct ReadAtScrape {
+    counter: IntCounter,
+    read: fn() -> u64,
+    /// Two scrapes at once must not both add the same difference.
+    syncing: Mutex<()>,
+}
+
+impl Collector for ReadAtScrape {
+    fn desc(&self) -> Vec<&Desc> {
+        self.counter.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let _syncing = self.syncing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (now, exported) = ((self.read)(), self.counter.get());
+        if now > exported {
+            self.counter.inc_by(now - exported);
+        }
+        self.counter.collect()
     }
 }
 

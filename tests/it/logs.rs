@@ -99,3 +99,78 @@ async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
     assert!(requests.iter().all(|l| l["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty())));
     assert!(requests.iter().any(|l| l["fields"]["route"] == "/v1/withdrawals/{id}"));
 }
+
+/// A stderr nobody reads stalls the log writer: requests must still be
+/// answered (the lines they log are dropped, not waited for), every line that
+/// does get out is whole, and the dropped ones are counted in the metric.
+#[tokio::test]
+async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
+    // A queue of one line drops even start-up lines, so the port is chosen
+    // here, not read from the "listening" line.
+    let port = crate::support::ports::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tracker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            listen = "127.0.0.1:{port}"
+            log_format = "json"
+            log_buffer_lines = 1
+            [auth]
+            ingest_tokens = ["{INGEST}"]
+            support_tokens = ["{SUPPORT}"]
+            user_jwt_secret = "{JWT_SECRET}"
+            "#
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    // A request held by a blocked log write fails the test instead of hanging it.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the service does not answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // From here nobody reads stderr until the flood is over: a pipe holds
+    // 64 KiB, and each request logs a line of about 200 bytes.
+    for _ in 0..5_000 {
+        let response = client.get(format!("{base}/healthz")).send().await.unwrap();
+        assert!(response.status().is_success());
+    }
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("withdrawal_tracker_log_lines_dropped_total "))
+        .unwrap_or_else(|| panic!("no dropped-lines counter in\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(dropped > 0, "a stalled stderr drops lines, and they are counted");
+
+    drop(client);
+    // Reading again lets the writer go on; what it wrote is whole JSON lines.
+    let reader = std::thread::spawn(move || {
+        let mut written = 0;
+        for line in stderr.lines().map_while(Result::ok) {
+            serde_json::from_str::<Value>(&line).unwrap_or_else(|_| panic!("a torn line: {line}"));
+            written += 1;
+        }
+        written
+    });
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success(), "a stopped service exits cleanly");
+    let written: u64 = reader.join().unwrap();
+    assert!(written > 0 && written + dropped >= 5_000, "{written} written, {dropped} dropped");
+    drop(dir);
+}

@@ -66,6 +66,8 @@ async fn metrics_carry_the_documented_families_with_route_patterns_and_pass_prom
         "withdrawal_tracker_store_gauges_exporter 1",
         "withdrawal_tracker_ticket_deliveries_pending 0",
         "withdrawal_tracker_ticket_deliveries_dead 0",
+        // Tests install no log writer, so nothing is dropped.
+        "withdrawal_tracker_log_lines_dropped_total 0",
         "withdrawal_tracker_chain_tip_height{network=\"BTC\"} 840002",
         "withdrawal_tracker_explorer_requests_total",
         "withdrawal_tracker_explorer_request_duration_seconds_bucket",
