@@ -501,6 +501,25 @@ mod tests {
         assert_eq!(parse_requested_at("yesterday", now()).unwrap_err().field, "requested_at");
     }
 
+    /// Records as the version before the typed chain bookkeeping wrote them
+    /// (captured from that build: one registered, broadcast, confirmed with
+    /// a payee check and an outpoint replacement key, escalated as overdue
+    /// and completed; one discovered, with a payee mismatch, a nonce
+    /// replacement key, discovery fields and a last valid height). They must
+    /// stay readable, and writing them again must give the same bytes: the
+    /// store's dictionary and deployed records expect this flat layout.
+    #[test]
+    fn records_written_by_the_earlier_layout_read_and_write_back_byte_for_byte() {
+        for json in [
+            include_str!("testdata/record_completed_escalated.json"),
+            include_str!("testdata/record_discovered_payee_mismatch.json"),
+        ] {
+            let json = json.trim_end();
+            let record: Withdrawal = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&record).unwrap(), json);
+        }
+    }
+
     #[test]
     fn memo_and_address_text_checks() {
         assert_eq!(parse_memo_text(Some("")), Ok(None));
