@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::address::ValidatedAddress;
 use super::escalation::Escalation;
+use super::onchain::ReplacementKey;
 use super::sla::SlaDeadlines;
 use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
 
@@ -182,9 +183,9 @@ pub struct Withdrawal {
     #[serde(default)]
     pub chain_looked_up: bool,
     /// What the chain client needs to tell later that the transaction was
-    /// replaced (spent outpoints, sender nonce); opaque to the domain.
+    /// replaced (spent outpoints, sender nonce).
     #[serde(default)]
-    pub replacement_key: Option<serde_json::Value>,
+    pub replacement_key: Option<ReplacementKey>,
     /// Discovery (a pending withdrawal without a hash): only payments in the
     /// mempool or in blocks above this height can be its own.
     #[serde(default)]

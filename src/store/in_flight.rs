@@ -70,7 +70,7 @@ fn encode_time(at: DateTime<Utc>) -> String {
 
 /// The greatest member whose watch time is at or before `at` (rounded down;
 /// `~` sorts after both flags).
-pub fn watched_until(at: DateTime<Utc>) -> String {
+pub(crate) fn watched_until(at: DateTime<Utc>) -> String {
     format!("{}~", encode_seconds(at.timestamp()))
 }
 
@@ -89,7 +89,7 @@ pub fn member(withdrawal: &Withdrawal) -> Option<String> {
     Some(format!("{time}{flag}{}|{}", hash_tail(hash.as_str()), withdrawal.id))
 }
 
-pub fn parse(member: &str) -> Option<InFlightEntry> {
+pub(crate) fn parse(member: &str) -> Option<InFlightEntry> {
     let (head, id) = member.split_once('|')?;
     let flag = head.get(TIME_CHARS..TIME_CHARS + 1)?;
     let hash_tail = head.get(TIME_CHARS + 1..)?.to_owned();
