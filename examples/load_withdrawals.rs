@@ -52,7 +52,7 @@ fn random_looking_hash(i: usize) -> String {
 /// What the chain tracker writes when its first lookup finds a TRON
 /// transaction in the mempool, paying what it should.
 fn seen_in_the_mempool(w: &mut Withdrawal, now: chrono::DateTime<chrono::Utc>) {
-    let txid = w.tx_hash.as_ref().expect("broadcast").as_str().to_owned();
+    let txid = w.tx_hash().expect("broadcast").as_str().to_owned();
     let decimals = Network::Trx.native_decimals();
     let rules = NetworkRules {
         payee: PayeeRules { native_decimals: decimals, ..PayeeRules::default() },

@@ -93,7 +93,7 @@ impl Service {
     /// Counted by the one writer whose compare-and-set completed the
     /// withdrawal, so replicas never count it twice.
     fn count_completion(&self, current: &Withdrawal, next: &Withdrawal, now: DateTime<Utc>) {
-        if next.state != State::Completed || current.state == State::Completed {
+        if next.state() != State::Completed || current.state() == State::Completed {
             return;
         }
         let network = next.network.code();
@@ -110,7 +110,7 @@ impl Service {
         self.refresh(&mut withdrawal, now);
         match self.store.insert(&withdrawal).await? {
             Inserted::Created => {
-                tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state, "withdrawal registered");
+                tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state(), "withdrawal registered");
                 Ok((withdrawal, Registered::Created))
             }
             Inserted::Existing(existing) if existing.matches(&registration) => {
@@ -258,10 +258,7 @@ impl Service {
         let set = self
             .modify(id, |w| {
                 let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
-                w.set_tx_hash(tx_hash, now)?;
-                if last_valid_height.is_some() {
-                    w.last_valid_height = last_valid_height;
-                }
+                w.set_tx_hash_expiring(tx_hash, last_valid_height, now)?;
                 Ok(())
             })
             .await;
@@ -295,8 +292,8 @@ impl Service {
             next.updated_at = now;
             match self.store.update(&current, &next).await? {
                 Updated::Written => {
-                    if next.state != current.state {
-                        tracing::info!(withdrawal_id = %id, from = %current.state, to = %next.state, "state changed");
+                    if next.state() != current.state() {
+                        tracing::info!(withdrawal_id = %id, from = %current.state(), to = %next.state(), "state changed");
                         self.count_completion(&current, &next, now);
                     }
                     return Ok(next);
@@ -353,7 +350,7 @@ impl ChainPort {
         let mut found = Vec::new();
         for id in self.service.store.undiscovered(self.network, due_by, limit).await? {
             found.extend(
-                self.service.store.get(&id).await?.filter(|w| w.state == State::Pending && w.tx_hash.is_none()),
+                self.service.store.get(&id).await?.filter(|w| w.state() == State::Pending && w.tx_hash().is_none()),
             );
         }
         Ok(found)

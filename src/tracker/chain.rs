@@ -1,7 +1,8 @@
 //! The chain tracker: one task per configured network follows the chain and
-//! moves withdrawals through `broadcast -> confirming -> completed` (or
-//! `failed`, `dropped`), checking on the way that each transaction pays the
-//! withdrawal's address its amount.
+//! reports what it sees of each watched transaction as an `Observation`;
+//! the domain (`Withdrawal::observe`) moves withdrawals through
+//! `broadcast -> confirming -> completed` (or `failed`, `dropped`) and checks
+//! on the way that each transaction pays the withdrawal's address its amount.
 //!
 //! Block-driven, not per transaction: poll the tip once per interval; read
 //! each new block's transaction ids once and match the watched hashes from an
@@ -330,7 +331,7 @@ impl Blocks<'_> {
     /// runs on that answer, and one mined before we watched is found.
     async fn look_up_new(&self, tip: u64, not_looked_up: &[WithdrawalId]) -> Result<(), TrackError> {
         for id in not_looked_up.iter().take(PAGE) {
-            let Some(txid) = self.port.get(id).await?.and_then(|w| w.tx_hash).map(|h| h.as_str().to_owned()) else {
+            let Some(txid) = self.port.get(id).await?.and_then(|w| w.tx_hash().map(|h| h.as_str().to_owned())) else {
                 continue;
             };
             let found = self.client.transaction(&txid).await?;
@@ -351,7 +352,7 @@ impl Blocks<'_> {
         let mut verified = Vec::new();
         for (hash, id) in candidates {
             let Some(known) = self.port.get(id).await? else { continue };
-            if known.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
+            if known.tx_hash().map(|h| h.as_str()) != Some(hash.as_str()) {
                 continue; // another transaction whose hash ends alike
             }
             matched.push((hash, id));
@@ -393,11 +394,11 @@ impl Blocks<'_> {
         let read: HashMap<u64, &str> = read.iter().map(|b| (b.height, b.hash.as_str())).collect();
         let mut reorged = 0;
         for w in self.port.in_state(State::Confirming).await? {
-            let (Some(height), Some(hash)) = (w.block_height, w.block_hash.clone()) else { continue };
+            let (Some(height), Some(hash)) = (w.chain().block_height, w.chain().block_hash.clone()) else { continue };
             if let Some(best) = read.get(&height).filter(|best| !best.eq_ignore_ascii_case(&hash)) {
                 let best = Observation::BestBlockAt(BlockRef { height, hash: (*best).to_owned() });
                 let went_back = match self.port.observe(&w.id, &best).await {
-                    Ok(now) => now.state == State::Broadcast,
+                    Ok(now) => now.state() == State::Broadcast,
                     Err(ServiceError::NotFound) => false,
                     Err(error) => return Err(error.into()),
                 };
@@ -407,7 +408,7 @@ impl Blocks<'_> {
                 }
             }
             let confirmations = tip.saturating_sub(height) + 1;
-            if w.confirmations == Some(confirmations) {
+            if w.chain().confirmations == Some(confirmations) {
                 continue;
             }
             self.observe(&w.id, &Observation::InBlock { block: BlockRef { height, hash }, tip }).await?;
@@ -422,7 +423,7 @@ impl Blocks<'_> {
         let mut dropped = 0;
         for id in self.port.unseen_since(cutoff, MAX_DROP_CHECKS_PER_TICK).await? {
             let Some(w) = self.port.get(&id).await? else { continue };
-            let Some(hash) = w.tx_hash.as_ref().map(|h| h.as_str().to_owned()) else { continue };
+            let Some(hash) = w.tx_hash().map(|h| h.as_str().to_owned()) else { continue };
             match self.client.transaction(&hash).await? {
                 Some(TxInfo { location: TxLocation::Mempool, .. }) => {
                     self.port.observe(&id, &Observation::StillPending).await?;
@@ -432,7 +433,7 @@ impl Blocks<'_> {
                     self.observe(&id, &Observation::Seen { tx, tip }).await?;
                 }
                 None => {
-                    let replaced = match &w.replacement_key {
+                    let replaced = match &w.chain().replacement_key {
                         Some(key) => self.client.replacement(&hash, key).await?,
                         None => None,
                     };
@@ -461,8 +462,9 @@ impl Statuses<'_> {
             let mut ids = Vec::with_capacity(chunk.len());
             for id in chunk {
                 let Some(w) = self.port.get(id).await? else { continue };
-                let Some(hash) = w.tx_hash else { continue };
-                pending.push(PendingTx { txid: hash.as_str().to_owned(), last_valid_height: w.last_valid_height });
+                let Some(hash) = w.tx_hash() else { continue };
+                pending
+                    .push(PendingTx { txid: hash.as_str().to_owned(), last_valid_height: w.chain().last_valid_height });
                 ids.push(id);
             }
             if pending.is_empty() {

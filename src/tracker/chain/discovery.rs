@@ -28,7 +28,7 @@ impl Blocks<'_> {
         let next_at = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
         let checked = Observation::DiscoveryChecked { tip, next_at };
         for w in self.port.undiscovered(Some(now), PER_TICK).await? {
-            if w.discovery_from_height.is_none() {
+            if w.chain().discovery_from_height.is_none() {
                 self.port.observe(&w.id, &checked).await?;
                 continue;
             }
