@@ -16,14 +16,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use sha2::{Digest, Sha256};
-use withdrawal_tracker::chain::ConflictKey;
 use withdrawal_tracker::clock::SystemClock;
 use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
 use withdrawal_tracker::domain::message::Language;
+use withdrawal_tracker::domain::observation::{NetworkRules, Observation};
+use withdrawal_tracker::domain::onchain::{Asset, BaseUnits, Payment, ReplacementKey, TxInfo, TxLocation};
+use withdrawal_tracker::domain::payee::PayeeRules;
 use withdrawal_tracker::domain::sla::SlaPolicy;
-use withdrawal_tracker::domain::{tracking, Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::RedisStore;
@@ -50,10 +52,22 @@ fn random_looking_hash(i: usize) -> String {
 /// What the chain tracker writes when its first lookup finds a TRON
 /// transaction in the mempool, paying what it should.
 fn seen_in_the_mempool(w: &mut Withdrawal, now: chrono::DateTime<chrono::Utc>) {
-    w.chain_looked_up = true;
-    w.replacement_key = serde_json::to_value(ConflictKey::Outpoints(Vec::new())).ok();
-    w.payee_verified = true;
-    tracking::observe_pending(w, now);
+    let txid = w.tx_hash().expect("broadcast").as_str().to_owned();
+    let decimals = Network::Trx.native_decimals();
+    let rules = NetworkRules {
+        payee: PayeeRules { native_decimals: decimals, ..PayeeRules::default() },
+        ..NetworkRules::default()
+    };
+    let amount = BaseUnits::from_decimal(w.amount.as_str(), decimals).expect("TRX base units");
+    let paid = Payment { to: w.address.clone(), amount, asset: Asset::Native, memo: None };
+    let tx = TxInfo {
+        txid: txid.clone(),
+        location: TxLocation::Mempool,
+        success: None,
+        payments: vec![paid],
+        conflict: ReplacementKey::Outpoints(Vec::new()),
+    };
+    w.observe(&Observation::LookedUp { txid, found: Some(tx), tip: 0 }, now, &rules).expect("a broadcast withdrawal");
 }
 
 #[tokio::main]

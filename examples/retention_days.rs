@@ -24,8 +24,10 @@ use withdrawal_tracker::clock::{Clock, ManualClock};
 use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::calendar::{CalendarConfig, WorkingCalendar};
 use withdrawal_tracker::domain::escalation::EscalationPolicy;
+use withdrawal_tracker::domain::observation::{NetworkRules, Observation};
+use withdrawal_tracker::domain::onchain::BlockRef;
 use withdrawal_tracker::domain::sla::SlaPolicy;
-use withdrawal_tracker::domain::{tracking, Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
+use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::{IndexKey, RedisStore, Store};
@@ -115,21 +117,21 @@ async fn main() {
                 let Reverse((_, step)) = steps.pop().unwrap();
                 height += 1;
                 let block_hash = |block: u64| format!("{block:064x}");
-                let required = REQUIRED_CONFIRMATIONS;
+                let rules = NetworkRules { required_confirmations: REQUIRED_CONFIRMATIONS, ..NetworkRules::default() };
+                let in_block = |height: u64, tip: u64| Observation::InBlock {
+                    block: BlockRef { height, hash: block_hash(height) },
+                    tip,
+                };
                 match step {
                     Step::InBlock(i) => {
                         let block = height;
-                        let seen = |w: &mut Withdrawal| {
-                            Ok(tracking::observe_in_block(w, block, &block_hash(block), block, required, now)?)
-                        };
+                        let seen = |w: &mut Withdrawal| Ok(w.observe(&in_block(block, block), now, &rules)?);
                         service.modify(&id(i), seen).await.unwrap();
                         steps.push(Reverse((now + chrono::Duration::minutes(10), Step::Completed(i, block))));
                     }
                     Step::Completed(i, block) => {
-                        let tip = block + required;
-                        let confirmed = |w: &mut Withdrawal| {
-                            Ok(tracking::observe_in_block(w, block, &block_hash(block), tip, required, now)?)
-                        };
+                        let tip = block + REQUIRED_CONFIRMATIONS;
+                        let confirmed = |w: &mut Withdrawal| Ok(w.observe(&in_block(block, tip), now, &rules)?);
                         service.modify(&id(i), confirmed).await.unwrap();
                     }
                     Step::Cancelled(i) => {

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::domain::escalation::{self, EscalationPolicy, TicketStatus};
+use crate::domain::observation::{NetworkRules, Observation};
 use crate::domain::sla::{self, SlaPolicy, WorkingTime};
 use crate::domain::withdrawal::TransitionError;
 use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
 use crate::metrics::Metrics;
-use crate::store::{Cursor, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
+use crate::store::{Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
 
 /// Concurrent writers retry a compare-and-set this many times before the
 /// request is answered "try again".
@@ -92,7 +93,7 @@ impl Service {
     /// Counted by the one writer whose compare-and-set completed the
     /// withdrawal, so replicas never count it twice.
     fn count_completion(&self, current: &Withdrawal, next: &Withdrawal, now: DateTime<Utc>) {
-        if next.state != State::Completed || current.state == State::Completed {
+        if next.state() != State::Completed || current.state() == State::Completed {
             return;
         }
         let network = next.network.code();
@@ -109,7 +110,7 @@ impl Service {
         self.refresh(&mut withdrawal, now);
         match self.store.insert(&withdrawal).await? {
             Inserted::Created => {
-                tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state, "withdrawal registered");
+                tracing::info!(withdrawal_id = %withdrawal.id, state = %withdrawal.state(), "withdrawal registered");
                 Ok((withdrawal, Registered::Created))
             }
             Inserted::Existing(existing) if existing.matches(&registration) => {
@@ -257,10 +258,7 @@ impl Service {
         let set = self
             .modify(id, |w| {
                 let tx_hash = TxHash::parse(w.network, raw_tx_hash)?;
-                w.set_tx_hash(tx_hash, now)?;
-                if last_valid_height.is_some() {
-                    w.last_valid_height = last_valid_height;
-                }
+                w.set_tx_hash_expiring(tx_hash, last_valid_height, now)?;
                 Ok(())
             })
             .await;
@@ -294,8 +292,8 @@ impl Service {
             next.updated_at = now;
             match self.store.update(&current, &next).await? {
                 Updated::Written => {
-                    if next.state != current.state {
-                        tracing::info!(withdrawal_id = %id, from = %current.state, to = %next.state, "state changed");
+                    if next.state() != current.state() {
+                        tracing::info!(withdrawal_id = %id, from = %current.state(), to = %next.state(), "state changed");
                         self.count_completion(&current, &next, now);
                     }
                     return Ok(next);
@@ -305,5 +303,82 @@ impl Service {
             }
         }
         Err(ServiceError::Contended(id.clone()))
+    }
+}
+
+/// What a chain tracker may do with the withdrawals of one network: read
+/// what to watch, and apply what it observed. The one change it can make is
+/// an [`Observation`], applied by `Withdrawal::observe` under
+/// [`Service::modify`] (so `refresh` runs too).
+#[derive(Clone)]
+pub struct ChainPort {
+    service: Arc<Service>,
+    network: Network,
+    rules: NetworkRules,
+}
+
+impl ChainPort {
+    pub fn new(service: Arc<Service>, network: Network, rules: NetworkRules) -> ChainPort {
+        ChainPort { service, network, rules }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.service.now()
+    }
+
+    pub fn rules(&self) -> &NetworkRules {
+        &self.rules
+    }
+
+    /// Every transaction being watched on this network.
+    pub async fn watched(&self) -> Result<Vec<InFlightEntry>, StoreError> {
+        self.service.store.in_flight(self.network).await
+    }
+
+    /// Broadcast transactions nobody has seen since `cutoff`, earliest first.
+    pub async fn unseen_since(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<Vec<WithdrawalId>, StoreError> {
+        let entries = self.service.store.in_flight_unseen_since(self.network, cutoff, limit).await?;
+        Ok(entries.into_iter().map(|entry| entry.id).collect())
+    }
+
+    /// Pending withdrawals without a hash, those due by `due_by` when given.
+    pub async fn undiscovered(
+        &self,
+        due_by: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Withdrawal>, StoreError> {
+        let mut found = Vec::new();
+        for id in self.service.store.undiscovered(self.network, due_by, limit).await? {
+            found.extend(
+                self.service.store.get(&id).await?.filter(|w| w.state() == State::Pending && w.tx_hash().is_none()),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Every withdrawal of this network in `state`.
+    pub async fn in_state(&self, state: State) -> Result<Vec<Withdrawal>, StoreError> {
+        const PAGE: usize = 1000;
+        let index = IndexKey::StateNetwork(state, self.network);
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.service.store.page(&index, after.as_ref(), PAGE, &|_| true).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    pub async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError> {
+        self.service.store.get(id).await
+    }
+
+    /// Applies `observation` to `id` at the clock's time.
+    pub async fn observe(&self, id: &WithdrawalId, observation: &Observation) -> Result<Withdrawal, ServiceError> {
+        let now = self.now();
+        self.service.modify(id, |w| Ok(w.observe(observation, now, &self.rules)?)).await
     }
 }

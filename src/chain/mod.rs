@@ -13,7 +13,6 @@ pub mod http;
 mod jsonrpc;
 pub mod solana;
 pub mod tron;
-mod units;
 pub mod xrpl;
 
 use std::sync::Arc;
@@ -22,13 +21,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+/// What a chain says, as plain data: the domain owns these types (it applies
+/// them to withdrawals), every client fills them in.
+pub use crate::domain::onchain::{
+    Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
+};
 pub use blockbook::BlockbookClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use http::{ApiKey, ClientConfig, Gate};
 pub use solana::SolanaClient;
 pub use tron::TronClient;
-pub use units::{BaseUnits, UnitsError};
 pub use xrpl::XrplClient;
 
 /// Sorted by what the caller should do next.
@@ -47,13 +50,6 @@ pub enum ChainError {
     /// until someone looks. Says what was wrong.
     #[error("unexpected response: {0}")]
     BadResponse(String),
-}
-
-/// A block by height and hash: the hash pins which fork we mean.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct BlockRef {
-    pub height: u64,
-    pub hash: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,70 +98,6 @@ impl EvmCall {
         }
         payments
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Asset {
-    /// BTC, ETH, ...: the chain's own coin.
-    Native,
-    /// A token, by contract address (lowercase `0x` hex for EVM), mint
-    /// (Solana SPL) or `{currency}.{issuer}` (XRPL issued currency).
-    Token(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
-    /// An address in the chain's usual text form (lowercase hex for EVM).
-    pub to: String,
-    pub amount: BaseUnits,
-    pub asset: Asset,
-    /// What the payment tells the payee apart by, for chains where one
-    /// address serves many (XRPL `DestinationTag`, as decimal text). `None`
-    /// when the payment carries none, or the chain has no such thing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memo: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TxLocation {
-    Mempool,
-    Block(BlockRef),
-}
-
-/// How to tell later that a transaction was replaced, even once the node has
-/// forgotten it: keep this from the first sighting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictKey {
-    /// UTXO: the previous outputs it spends; another spender replaced it.
-    Outpoints(Vec<OutPoint>),
-    /// Account: the sender's nonce; another transaction with it replaced it.
-    /// (TRON has no nonce and spends no outputs: its key is an empty
-    /// `Outpoints`, and nothing can replace it; it lands or expires.)
-    Nonce { from: String, nonce: u64 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct OutPoint {
-    pub txid: String,
-    pub vout: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxInfo {
-    pub txid: String,
-    pub location: TxLocation,
-    /// `Some(false)` when an EVM transaction was mined but reverted (receipt
-    /// status 0x0): it paid nothing. `None` while not executed yet (or a
-    /// pre-Byzantium receipt). UTXO transactions cannot fail once valid.
-    pub success: Option<bool>,
-    /// Outputs (UTXO), or native value plus decoded ERC-20 `Transfer` logs
-    /// (EVM; logs exist only once mined; empty for a reverted transaction). Amounts that do not
-    /// fit in `BaseUnits` are left out: no withdrawal can be that large.
-    pub payments: Vec<Payment>,
-    pub conflict: ConflictKey,
 }
 
 /// Another transaction took this one's place.

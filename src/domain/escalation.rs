@@ -153,10 +153,10 @@ impl Default for EscalationPolicy {
 }
 
 fn trigger_for(withdrawal: &Withdrawal, sla: Option<SlaStatus>) -> Option<Trigger> {
-    if withdrawal.payee_mismatch.is_some() {
+    if withdrawal.chain.payee_mismatch.is_some() {
         return Some(Trigger::PayeeMismatch);
     }
-    match withdrawal.state {
+    match withdrawal.state() {
         State::Failed => Some(Trigger::Failed),
         State::Dropped => Some(Trigger::Dropped),
         _ if sla == Some(SlaStatus::Overdue) => Some(Trigger::Overdue),
@@ -190,7 +190,7 @@ pub fn evaluate(
     policy: &EscalationPolicy,
     now: DateTime<Utc>,
 ) {
-    let terminal = withdrawal.state.is_terminal();
+    let terminal = withdrawal.state().is_terminal();
     match withdrawal.escalation.take() {
         None => {
             // A wrong payment first seen when it already completes the withdrawal
@@ -236,8 +236,8 @@ pub fn evaluate(
 /// arriving: that ticket stays with support (and is raised like any other)
 /// until a new transaction completes the withdrawal or it is cancelled.
 fn settles(withdrawal: &Withdrawal) -> bool {
-    match withdrawal.state {
-        State::Completed => withdrawal.payee_mismatch.is_none(),
+    match withdrawal.state() {
+        State::Completed => withdrawal.chain.payee_mismatch.is_none(),
         state => state.is_terminal(),
     }
 }
@@ -464,7 +464,7 @@ mod tests {
         assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::Failed);
 
         let mut w = withdrawal();
-        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        w.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, at("2026-03-02T11:00:00Z"));
         assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
     }
@@ -474,7 +474,7 @@ mod tests {
         let (cal, policy) = (calendar(), policy());
         let now = at("2026-03-02T11:00:00Z");
         let mut w = withdrawal();
-        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        w.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         w.transition(State::Completed, "2 confirmations", now).unwrap();
         evaluate(&mut w, Some(SlaStatus::Met), &cal, &policy, now);
         assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::PayeeMismatch);
@@ -494,7 +494,7 @@ mod tests {
         let (cal, policy) = (calendar(), policy());
         let now = at("2026-03-02T11:00:00Z");
         let mut paid_elsewhere = crate::domain::sample_withdrawal("w-1", "2026-03-02T10:00:00Z", true);
-        paid_elsewhere.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        paid_elsewhere.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut paid_elsewhere, Some(SlaStatus::OnTrack), &cal, &policy, now);
         paid_elsewhere.transition(State::Confirming, "in block", now).unwrap();
         paid_elsewhere.transition(State::Completed, "confirmed", now).unwrap();
@@ -503,7 +503,7 @@ mod tests {
 
         // The wrong transaction fails; the exchange sends a right one, which completes.
         let mut paid_again = crate::domain::sample_withdrawal("w-2", "2026-03-02T10:00:00Z", true);
-        paid_again.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        paid_again.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut paid_again, Some(SlaStatus::OnTrack), &cal, &policy, now);
         paid_again.transition(State::Failed, "reverted", now).unwrap();
         paid_again.set_tx_hash(TxHash::parse(Network::Btc, &"cd".repeat(32)).unwrap(), now).unwrap();
@@ -512,7 +512,7 @@ mod tests {
         assert_eq!(events(&paid_again), [TicketEvent::Opened, TicketEvent::Resolved]);
 
         let mut refunded = crate::domain::sample_withdrawal("w-3", "2026-03-02T10:00:00Z", true);
-        refunded.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        refunded.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut refunded, Some(SlaStatus::OnTrack), &cal, &policy, now);
         refunded.transition(State::Failed, "reverted", now).unwrap();
         refunded.cancel("refunded", now).unwrap();
@@ -526,7 +526,7 @@ mod tests {
         let now = at("2026-03-02T11:00:00Z");
         let mut w = withdrawal();
         assert!(!resolve_by_hand(&mut w, &policy, now), "no ticket");
-        w.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
+        w.chain.payee_mismatch = Some("pays 0.5 BTC to bc1q...".into());
         evaluate(&mut w, Some(SlaStatus::OnTrack), &cal, &policy, now);
         assert!(resolve_by_hand(&mut w, &policy, now));
         assert!(!resolve_by_hand(&mut w, &policy, now), "already resolved");

@@ -49,12 +49,12 @@ impl Language {
 
 pub fn status_message(withdrawal: &Withdrawal, language: Language) -> String {
     let network = withdrawal.network.display_name();
-    let progress = match (withdrawal.confirmations, withdrawal.required_confirmations) {
+    let progress = match (withdrawal.chain.confirmations, withdrawal.chain.required_confirmations) {
         (Some(have), Some(need)) => Some((have, need)),
         _ => None,
     };
     match language {
-        Language::English => match withdrawal.state {
+        Language::English => match withdrawal.state() {
             State::Pending => "Your withdrawal request has been received and is being processed.".to_owned(),
             State::Broadcast => format!(
                 "Your withdrawal has been sent to the {network} network and is waiting to be included in a block."
@@ -75,7 +75,7 @@ pub fn status_message(withdrawal: &Withdrawal, language: Language) -> String {
             }
             State::Cancelled => "Your withdrawal was cancelled.".to_owned(),
         },
-        Language::SimplifiedChinese => match withdrawal.state {
+        Language::SimplifiedChinese => match withdrawal.state() {
             State::Pending => "您的提现申请已收到，正在处理中。".to_owned(),
             State::Broadcast => format!("您的提现已发送至 {network} 网络，正在等待打包进区块。"),
             State::Confirming => match progress {

@@ -10,10 +10,14 @@ pub mod escalation;
 pub mod ids;
 pub mod message;
 pub mod network;
+pub mod observation;
+pub mod onchain;
+pub mod payee;
 pub mod rfc3339;
 pub mod sla;
 pub mod state;
 pub mod tracking;
+pub mod units;
 pub mod withdrawal;
 
 pub use amount::Amount;

@@ -84,7 +84,7 @@ impl SlaPolicy {
 /// Where a withdrawal stands at `now`. `failed` and `dropped` keep the clock
 /// running: the user still has no money.
 pub fn status_at(deadlines: &SlaDeadlines, withdrawal: &Withdrawal, now: DateTime<Utc>) -> SlaStatus {
-    match (withdrawal.state, withdrawal.completed_at) {
+    match (withdrawal.state(), withdrawal.completed_at()) {
         (State::Cancelled, _) => SlaStatus::Stopped,
         (State::Completed, Some(done)) if done <= deadlines.overdue_at => SlaStatus::Met,
         (State::Completed, _) => SlaStatus::Breached,
@@ -96,7 +96,7 @@ pub fn status_at(deadlines: &SlaDeadlines, withdrawal: &Withdrawal, now: DateTim
 
 /// The next instant the SLA status of a non-terminal withdrawal changes.
 pub fn next_threshold(deadlines: &SlaDeadlines, withdrawal: &Withdrawal, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if withdrawal.state.is_terminal() {
+    if withdrawal.state().is_terminal() {
         return None;
     }
     [deadlines.at_risk_at, deadlines.overdue_at].into_iter().find(|t| *t > now)
@@ -104,9 +104,9 @@ pub fn next_threshold(deadlines: &SlaDeadlines, withdrawal: &Withdrawal, now: Da
 
 /// When the clock stopped: completion, cancellation, or still running.
 pub fn clock_end(withdrawal: &Withdrawal, now: DateTime<Utc>) -> DateTime<Utc> {
-    match withdrawal.state {
-        State::Completed => withdrawal.completed_at.unwrap_or(now),
-        State::Cancelled => withdrawal.history.last().map_or(now, |h| h.at),
+    match withdrawal.state() {
+        State::Completed => withdrawal.completed_at().unwrap_or(now),
+        State::Cancelled => withdrawal.history().last().map_or(now, |h| h.at),
         _ => now,
     }
 }

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::address::ValidatedAddress;
 use super::escalation::Escalation;
+use super::onchain::ReplacementKey;
 use super::sla::SlaDeadlines;
 use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
 
@@ -133,8 +134,90 @@ pub struct HistoryEntry {
 /// One withdrawal as the tracker knows it. `version` increases by one on every
 /// write (see `service::Service::modify`); stores refuse a write whose
 /// expected version is stale.
+///
+/// Its state, history, transaction and chain bookkeeping are private: they
+/// change only through the domain's operations (`transition`, `set_tx_hash`,
+/// `cancel`, `Withdrawal::observe` in `tracking.rs`), and are read through
+/// accessors. Stored as [`StoredWithdrawal`], a flat record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredWithdrawal", into = "StoredWithdrawal")]
 pub struct Withdrawal {
+    pub id: WithdrawalId,
+    pub user_id: UserId,
+    pub coin: String,
+    pub network: Network,
+    pub address: String,
+    pub memo: Option<String>,
+    pub amount: Amount,
+    pub requested_at: DateTime<FixedOffset>,
+    state: State,
+    tx_hash: Option<TxHash>,
+    completed_at: Option<DateTime<Utc>>,
+    history: Vec<HistoryEntry>,
+    pub version: u64,
+    pub registration_fingerprint: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The next instant the SLA sweeper must look at this record; stores keep
+    /// it in a time-ordered index so due work is found without a scan.
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    pub sla: Option<SlaDeadlines>,
+    pub escalation: Option<Escalation>,
+    /// Written by chain tracking (`tracking.rs`) and reset by `set_tx_hash`.
+    pub(super) chain: ChainProgress,
+}
+
+/// What chain tracking knows of the current transaction, and of the search
+/// for one (discovery). Read by anyone through [`Withdrawal::chain`];
+/// written only inside the domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainProgress {
+    /// The block holding the transaction: its hash pins the fork.
+    pub block_hash: Option<String>,
+    pub block_height: Option<u64>,
+    pub confirmations: Option<u64>,
+    pub required_confirmations: Option<u64>,
+    /// The last time an explorer showed the transaction (mempool or block).
+    pub seen_at: Option<DateTime<Utc>>,
+    /// The payee check passed (it runs once per transaction).
+    pub payee_verified: bool,
+    /// What the chain shows when a transaction does not pay this withdrawal's
+    /// address and amount; escalated at once.
+    pub payee_mismatch: Option<String>,
+    /// The tracker looked the transaction up once after it was broadcast
+    /// (catching one mined before the tracker was watching).
+    pub looked_up: bool,
+    /// What the chain client needs to tell later that the transaction was
+    /// replaced (spent outpoints, sender nonce).
+    pub replacement_key: Option<ReplacementKey>,
+    /// Discovery (a pending withdrawal without a hash): only payments in the
+    /// mempool or in blocks above this height can be its own.
+    pub discovery_from_height: Option<u64>,
+    /// Discovery: when to look at the address again.
+    pub discovery_next_at: Option<DateTime<Utc>>,
+    /// Solana `lastValidBlockHeight` / XRPL `LastLedgerSequence` of the
+    /// current transaction, when the exchange sent it.
+    pub last_valid_height: Option<u64>,
+}
+
+impl ChainProgress {
+    /// A new transaction: what was known of the previous one goes; the
+    /// network's confirmation requirement and discovery's bookkeeping stay.
+    fn new_transaction(&mut self) {
+        *self = ChainProgress {
+            required_confirmations: self.required_confirmations,
+            discovery_from_height: self.discovery_from_height,
+            discovery_next_at: self.discovery_next_at,
+            ..ChainProgress::default()
+        };
+    }
+}
+
+/// A [`Withdrawal`] as records store it: every field at the top level, in
+/// this order, with these names and shapes (deployed records, and the
+/// store's compression dictionary, have this layout). Only serde sees it.
+#[derive(Serialize, Deserialize)]
+struct StoredWithdrawal {
     pub id: WithdrawalId,
     pub user_id: UserId,
     pub coin: String,
@@ -184,9 +267,9 @@ pub struct Withdrawal {
     #[serde(default)]
     pub chain_looked_up: bool,
     /// What the chain client needs to tell later that the transaction was
-    /// replaced (spent outpoints, sender nonce); opaque to the domain.
+    /// replaced (spent outpoints, sender nonce).
     #[serde(default)]
-    pub replacement_key: Option<serde_json::Value>,
+    pub replacement_key: Option<ReplacementKey>,
     /// Discovery (a pending withdrawal without a hash): only payments in the
     /// mempool or in blocks above this height can be its own.
     #[serde(default)]
@@ -198,6 +281,85 @@ pub struct Withdrawal {
     /// current transaction, when the exchange sent it.
     #[serde(default)]
     pub last_valid_height: Option<u64>,
+}
+
+impl From<StoredWithdrawal> for Withdrawal {
+    fn from(r: StoredWithdrawal) -> Withdrawal {
+        Withdrawal {
+            id: r.id,
+            user_id: r.user_id,
+            coin: r.coin,
+            network: r.network,
+            address: r.address,
+            memo: r.memo,
+            amount: r.amount,
+            requested_at: r.requested_at,
+            state: r.state,
+            tx_hash: r.tx_hash,
+            completed_at: r.completed_at,
+            history: r.history,
+            version: r.version,
+            registration_fingerprint: r.registration_fingerprint,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            next_deadline_at: r.next_deadline_at,
+            sla: r.sla,
+            escalation: r.escalation,
+            chain: ChainProgress {
+                block_hash: r.block_hash,
+                block_height: r.block_height,
+                confirmations: r.confirmations,
+                required_confirmations: r.required_confirmations,
+                seen_at: r.chain_seen_at,
+                payee_verified: r.payee_verified,
+                payee_mismatch: r.payee_mismatch,
+                looked_up: r.chain_looked_up,
+                replacement_key: r.replacement_key,
+                discovery_from_height: r.discovery_from_height,
+                discovery_next_at: r.discovery_next_at,
+                last_valid_height: r.last_valid_height,
+            },
+        }
+    }
+}
+
+impl From<Withdrawal> for StoredWithdrawal {
+    fn from(w: Withdrawal) -> StoredWithdrawal {
+        let chain = w.chain;
+        StoredWithdrawal {
+            id: w.id,
+            user_id: w.user_id,
+            coin: w.coin,
+            network: w.network,
+            address: w.address,
+            memo: w.memo,
+            amount: w.amount,
+            requested_at: w.requested_at,
+            state: w.state,
+            tx_hash: w.tx_hash,
+            confirmations: chain.confirmations,
+            required_confirmations: chain.required_confirmations,
+            block_height: chain.block_height,
+            completed_at: w.completed_at,
+            history: w.history,
+            version: w.version,
+            registration_fingerprint: w.registration_fingerprint,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            next_deadline_at: w.next_deadline_at,
+            sla: w.sla,
+            escalation: w.escalation,
+            payee_mismatch: chain.payee_mismatch,
+            block_hash: chain.block_hash,
+            chain_seen_at: chain.seen_at,
+            payee_verified: chain.payee_verified,
+            chain_looked_up: chain.looked_up,
+            replacement_key: chain.replacement_key,
+            discovery_from_height: chain.discovery_from_height,
+            discovery_next_at: chain.discovery_next_at,
+            last_valid_height: chain.last_valid_height,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -229,9 +391,6 @@ impl Withdrawal {
             requested_at,
             state: State::Pending,
             tx_hash: None,
-            confirmations: None,
-            required_confirmations: None,
-            block_height: None,
             completed_at: None,
             history: vec![HistoryEntry { at: now, state: State::Pending, reason: "registered".into() }],
             version: 1,
@@ -241,15 +400,7 @@ impl Withdrawal {
             next_deadline_at: None,
             sla: None,
             escalation: None,
-            payee_mismatch: None,
-            block_hash: None,
-            chain_seen_at: None,
-            payee_verified: false,
-            chain_looked_up: false,
-            replacement_key: None,
-            discovery_from_height: None,
-            discovery_next_at: None,
-            last_valid_height: None,
+            chain: ChainProgress::default(),
         };
         if let Some(tx_hash) = registration.tx_hash {
             withdrawal.set_tx_hash(tx_hash, now).expect("a pending withdrawal accepts a tx hash");
@@ -262,6 +413,29 @@ impl Withdrawal {
             64 => self.registration_fingerprint == registration.fingerprint_in_hex(),
             _ => self.registration_fingerprint == registration.fingerprint(),
         }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Every state it was in, with when and why, oldest first.
+    pub fn history(&self) -> &[HistoryEntry] {
+        &self.history
+    }
+
+    pub fn tx_hash(&self) -> Option<&TxHash> {
+        self.tx_hash.as_ref()
+    }
+
+    /// When it became `completed`.
+    pub fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.completed_at
+    }
+
+    /// What chain tracking knows of its transaction.
+    pub fn chain(&self) -> &ChainProgress {
+        &self.chain
     }
 
     /// When the withdrawal entered its terminal state, if it is in one: the
@@ -297,25 +471,45 @@ impl Withdrawal {
     /// The exchange broadcast a transaction: first hash, or a new one after the
     /// previous failed or was dropped. Re-sending the current hash is a no-op.
     pub fn set_tx_hash(&mut self, tx_hash: TxHash, now: DateTime<Utc>) -> Result<Change, TransitionError> {
+        self.broadcast(tx_hash, None, now)
+    }
+
+    /// `set_tx_hash`, with where the chain says the transaction expires
+    /// (Solana, XRPL), known only at signing; sent again with the same hash,
+    /// it is recorded too.
+    pub fn set_tx_hash_expiring(
+        &mut self,
+        tx_hash: TxHash,
+        last_valid_height: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<Change, TransitionError> {
+        let change = self.set_tx_hash(tx_hash, now)?;
+        if last_valid_height.is_some() && last_valid_height != self.chain.last_valid_height {
+            self.chain.last_valid_height = last_valid_height;
+            return Ok(Change::Changed);
+        }
+        Ok(change)
+    }
+
+    /// Broadcast with `tx_hash`, the history saying `reason` (or which
+    /// transaction it is, first, again or replacing one).
+    pub(super) fn broadcast(
+        &mut self,
+        tx_hash: TxHash,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Change, TransitionError> {
         if self.tx_hash.as_ref() == Some(&tx_hash) && self.state != State::Failed && self.state != State::Dropped {
             return Ok(Change::Unchanged);
         }
-        let reason = match (&self.tx_hash, self.state) {
-            (None, _) => format!("transaction {tx_hash} broadcast"),
-            (Some(old), _) if *old == tx_hash => format!("transaction {tx_hash} broadcast again"),
-            (Some(old), _) => format!("transaction {tx_hash} replaces {old}"),
-        };
+        let reason = reason.unwrap_or_else(|| match &self.tx_hash {
+            None => format!("transaction {tx_hash} broadcast"),
+            Some(old) if *old == tx_hash => format!("transaction {tx_hash} broadcast again"),
+            Some(old) => format!("transaction {tx_hash} replaces {old}"),
+        });
         self.transition(State::Broadcast, reason, now)?;
         self.tx_hash = Some(tx_hash);
-        self.confirmations = None;
-        self.block_height = None;
-        self.block_hash = None;
-        self.chain_seen_at = None;
-        self.payee_verified = false;
-        self.chain_looked_up = false;
-        self.payee_mismatch = None;
-        self.replacement_key = None;
-        self.last_valid_height = None;
+        self.chain.new_transaction();
         Ok(Change::Changed)
     }
 
@@ -331,6 +525,7 @@ impl Withdrawal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::onchain::OutPoint;
     use proptest::prelude::*;
 
     fn now() -> DateTime<Utc> {
@@ -501,6 +696,65 @@ mod tests {
         assert_eq!(refusal("2008-12-31T00:00:00Z").message, "requested_at is before 2009-01-03");
         assert_eq!(refusal("2026-03-02T11:00:00Z").message, "requested_at is in the future");
         assert_eq!(parse_requested_at("yesterday", now()).unwrap_err().field, "requested_at");
+    }
+
+    /// Records as the version before the typed chain bookkeeping wrote them
+    /// (captured from that build: one registered, broadcast, confirmed with
+    /// a payee check and an outpoint replacement key, escalated as overdue
+    /// and completed; one discovered, with a payee mismatch, a nonce
+    /// replacement key, discovery fields and a last valid height). They must
+    /// stay readable, and writing them again must give the same bytes: the
+    /// store's dictionary and deployed records expect this flat layout.
+    #[test]
+    fn records_written_by_the_earlier_layout_read_and_write_back_byte_for_byte() {
+        for json in [
+            include_str!("testdata/record_completed_escalated.json"),
+            include_str!("testdata/record_discovered_payee_mismatch.json"),
+        ] {
+            let json = json.trim_end();
+            let record: Withdrawal = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&record).unwrap(), json);
+        }
+        let completed: Withdrawal =
+            serde_json::from_str(include_str!("testdata/record_completed_escalated.json")).unwrap();
+        assert_eq!(completed.state(), State::Completed);
+        assert_eq!(completed.history().len(), 4);
+        let chain = completed.chain();
+        assert_eq!(
+            (chain.block_height, chain.confirmations, chain.required_confirmations),
+            (Some(900_000), Some(3), Some(3))
+        );
+        assert!(chain.payee_verified && chain.looked_up && chain.payee_mismatch.is_none());
+        let outpoint = OutPoint { txid: "cd".repeat(32), vout: 1 };
+        assert_eq!(chain.replacement_key, Some(ReplacementKey::Outpoints(vec![outpoint])));
+        let discovered: Withdrawal =
+            serde_json::from_str(include_str!("testdata/record_discovered_payee_mismatch.json")).unwrap();
+        let chain = discovered.chain();
+        let nonce = ReplacementKey::Nonce { from: format!("0x{}", "11".repeat(20)), nonce: 42 };
+        assert_eq!(chain.replacement_key, Some(nonce));
+        assert!(chain.payee_mismatch.as_deref().is_some_and(|m| m.starts_with("expected 1250000000000000000")));
+        assert_eq!((chain.discovery_from_height, chain.last_valid_height), (Some(21_000_000), Some(21_000_100)));
+        assert_eq!(chain.seen_at, Some("2026-03-02T10:03:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_new_transaction_forgets_the_old_ones_bookkeeping_but_not_discoverys() {
+        let mut w = Withdrawal::register(registration(), now());
+        w.chain.discovery_from_height = Some(7);
+        w.set_tx_hash_expiring(hash("aa"), Some(500), now()).unwrap();
+        w.chain.payee_mismatch = Some("pays 1 to T...".into());
+        w.chain.looked_up = true;
+        w.chain.required_confirmations = Some(20);
+        assert_eq!(w.set_tx_hash_expiring(hash("aa"), Some(501), now()), Ok(Change::Changed), "a new expiry");
+        assert_eq!(w.chain().last_valid_height, Some(501));
+        w.transition(State::Failed, "reverted", now()).unwrap();
+        w.set_tx_hash(hash("bb"), now()).unwrap();
+        let expected = ChainProgress {
+            discovery_from_height: Some(7),
+            required_confirmations: Some(20),
+            ..ChainProgress::default()
+        };
+        assert_eq!(*w.chain(), expected);
     }
 
     #[test]

@@ -70,26 +70,26 @@ fn encode_time(at: DateTime<Utc>) -> String {
 
 /// The greatest member whose watch time is at or before `at` (rounded down;
 /// `~` sorts after both flags).
-pub fn watched_until(at: DateTime<Utc>) -> String {
+pub(crate) fn watched_until(at: DateTime<Utc>) -> String {
     format!("{}~", encode_seconds(at.timestamp()))
 }
 
 /// The record's member, if its transaction is in flight.
 pub fn member(withdrawal: &Withdrawal) -> Option<String> {
-    let hash = withdrawal.tx_hash.as_ref()?;
-    let watch_time = match withdrawal.state {
+    let hash = withdrawal.tx_hash()?;
+    let watch_time = match withdrawal.state() {
         State::Broadcast => crate::domain::tracking::broadcast_since(withdrawal).map(encode_time),
         State::Confirming => None,
         _ => return None,
     };
     // Only a broadcast transaction waits for its first lookup.
-    let waits_for_lookup = withdrawal.state == State::Broadcast && !withdrawal.chain_looked_up;
+    let waits_for_lookup = withdrawal.state() == State::Broadcast && !withdrawal.chain().looked_up;
     let flag = if waits_for_lookup { NOT_LOOKED_UP } else { LOOKED_UP };
     let time = watch_time.unwrap_or_else(|| NOT_WATCHED.to_owned());
     Some(format!("{time}{flag}{}|{}", hash_tail(hash.as_str()), withdrawal.id))
 }
 
-pub fn parse(member: &str) -> Option<InFlightEntry> {
+pub(crate) fn parse(member: &str) -> Option<InFlightEntry> {
     let (head, id) = member.split_once('|')?;
     let flag = head.get(TIME_CHARS..TIME_CHARS + 1)?;
     let hash_tail = head.get(TIME_CHARS + 1..)?.to_owned();
@@ -119,7 +119,7 @@ mod tests {
         assert!(member.len() <= 28, "{member}: {} bytes", member.len());
         let entry = parse(&member).unwrap();
         assert_eq!(entry, InFlightEntry { id: w.id.clone(), hash_tail: "ab".repeat(5), looked_up: false });
-        assert!(w.tx_hash.unwrap().as_str().ends_with(&entry.hash_tail));
+        assert!(w.tx_hash().unwrap().as_str().ends_with(&entry.hash_tail));
     }
 
     #[test]
@@ -130,7 +130,7 @@ mod tests {
         assert!(watched <= watched_until(since), "due at its broadcast time");
         assert!(watched > watched_until(since - chrono::Duration::seconds(1)), "not a second before");
         let mut confirming = broadcast.clone();
-        confirming.state = State::Confirming;
+        confirming.transition(State::Confirming, "in block 100", since).unwrap();
         let unwatched = member(&confirming).unwrap();
         assert!(unwatched.starts_with(NOT_WATCHED));
         assert!(unwatched > watched_until(t("9999-12-31T23:59:59Z")));

@@ -110,12 +110,12 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     let mut entries = vec![
         (IndexKey::All, newest_first.clone()),
         (IndexKey::User(withdrawal.user_id.clone()), newest_first.clone()),
-        (IndexKey::StateNetwork(withdrawal.state, withdrawal.network), newest_first),
+        (IndexKey::StateNetwork(withdrawal.state(), withdrawal.network), newest_first),
     ];
     if let Some(at) = withdrawal.next_deadline_at {
         entries.push((IndexKey::Deadlines, time_key(at, &withdrawal.id)));
     }
-    if let Some(sla) = withdrawal.sla.as_ref().filter(|_| !withdrawal.state.is_terminal()) {
+    if let Some(sla) = withdrawal.sla.as_ref().filter(|_| !withdrawal.state().is_terminal()) {
         let member = time_key(sla.overdue_at, &withdrawal.id);
         entries.push((IndexKey::Sla(sla.status, withdrawal.network), member.clone()));
         if sla.status == SlaStatus::Overdue {
@@ -126,8 +126,8 @@ pub fn entries(withdrawal: &Withdrawal) -> Vec<IndexEntry> {
     if let Some(member) = in_flight::member(withdrawal) {
         entries.push((IndexKey::InFlight(withdrawal.network), member));
     }
-    if withdrawal.state == State::Pending && withdrawal.tx_hash.is_none() {
-        let at = withdrawal.discovery_next_at.unwrap_or(withdrawal.created_at);
+    if withdrawal.state() == State::Pending && withdrawal.tx_hash().is_none() {
+        let at = withdrawal.chain().discovery_next_at.unwrap_or(withdrawal.created_at);
         entries.push((IndexKey::Undiscovered(withdrawal.network), time_key(at, &withdrawal.id)));
     }
     if let Some(at) = withdrawal.terminal_at() {
@@ -157,7 +157,7 @@ pub fn changes(current: &Withdrawal, next: &Withdrawal) -> (Vec<IndexEntry>, Vec
 }
 
 pub fn matches(query: &ListQuery, withdrawal: &Withdrawal) -> bool {
-    query.state.is_none_or(|s| s == withdrawal.state) && query.network.is_none_or(|n| n == withdrawal.network)
+    query.state.is_none_or(|s| s == withdrawal.state()) && query.network.is_none_or(|n| n == withdrawal.network)
 }
 
 /// Milliseconds from 0000-01-01 to 9999-12-31 fit in 15 digits.

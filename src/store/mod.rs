@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Network, State, UserId, Withdrawal, WithdrawalId};
 
+pub use in_flight::InFlightEntry;
 pub use index::{Cursor, IndexEntry, IndexKey, ListPlan};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
@@ -209,6 +210,51 @@ pub trait Store: Send + Sync + 'static {
         let upper = index::time_key_upper_bound(until);
         let range = IndexRange { index: &IndexKey::Terminal, after, until: Some(&upper), limit };
         self.scan(range, &|_| true).await
+    }
+
+    /// Every entry of `network`'s in-flight index: the transactions its
+    /// chain tracker watches. The member encoding stays in `in_flight.rs`.
+    async fn in_flight(&self, network: Network) -> Result<Vec<InFlightEntry>, StoreError> {
+        const PAGE: usize = 1000;
+        let index = IndexKey::InFlight(network);
+        let mut entries = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let range = IndexRange { index: &index, after: after.as_deref(), until: None, limit: PAGE };
+            let members = self.members(range).await?;
+            entries.extend(members.iter().filter_map(|m| in_flight::parse(m)));
+            match members.last() {
+                Some(last) if members.len() == PAGE => after = Some(last.clone()),
+                _ => return Ok(entries),
+            }
+        }
+    }
+
+    /// In-flight entries of `network` broadcast (or last seen) at or before
+    /// `cutoff`, earliest first: the drop check's candidates. Confirming
+    /// transactions are never among them.
+    async fn in_flight_unseen_since(
+        &self,
+        network: Network,
+        cutoff: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<InFlightEntry>, StoreError> {
+        let until = in_flight::watched_until(cutoff);
+        let range = IndexRange { index: &IndexKey::InFlight(network), after: None, until: Some(&until), limit };
+        Ok(self.members(range).await?.iter().filter_map(|m| in_flight::parse(m)).collect())
+    }
+
+    /// Ids in `network`'s undiscovered index (pending withdrawals without a
+    /// hash), those due by `due_by` when given, earliest first.
+    async fn undiscovered(
+        &self,
+        network: Network,
+        due_by: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<WithdrawalId>, StoreError> {
+        let until = due_by.map(index::time_key_upper_bound);
+        let range = IndexRange { index: &IndexKey::Undiscovered(network), after: None, until: until.as_deref(), limit };
+        Ok(self.members(range).await?.iter().filter_map(|m| index::id_of_member(m)).collect())
     }
 
     /// Records whose `next_deadline_at` is at or before `until`, earliest first.

@@ -1,7 +1,8 @@
 //! The chain tracker: one task per configured network follows the chain and
-//! moves withdrawals through `broadcast -> confirming -> completed` (or
-//! `failed`, `dropped`), checking on the way that each transaction pays the
-//! withdrawal's address its amount.
+//! reports what it sees of each watched transaction as an `Observation`;
+//! the domain (`Withdrawal::observe`) moves withdrawals through
+//! `broadcast -> confirming -> completed` (or `failed`, `dropped`) and checks
+//! on the way that each transaction pays the withdrawal's address its amount.
 //!
 //! Block-driven, not per transaction: poll the tip once per interval; read
 //! each new block's transaction ids once and match the watched hashes from an
@@ -22,14 +23,12 @@ use serde::{Deserialize, Serialize};
 mod discovery;
 
 use super::watched::Watched;
-use crate::chain::{
-    Asset, BaseUnits, Block, BlockChain, BlockRef, Chain, ChainError, ConflictKey, Payment, PendingTx, StatusChain,
-    TxInfo, TxLocation,
-};
-use crate::domain::{tracking, State, Withdrawal, WithdrawalId};
-use crate::service::{Service, ServiceError};
-use crate::store::in_flight::{self, InFlightEntry};
-use crate::store::{IndexKey, IndexRange, StoreError};
+use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, StatusChain, TxInfo, TxLocation};
+use crate::domain::observation::{DropReason, NetworkRules, Observation};
+use crate::domain::payee::PayeeRules;
+use crate::domain::{tracking, State, WithdrawalId};
+use crate::service::{ChainPort, Service, ServiceError};
+use crate::store::StoreError;
 
 /// Blocks read per tick at most, so one tick stays short after an outage.
 const MAX_BLOCKS_PER_TICK: u64 = 50;
@@ -83,7 +82,10 @@ pub struct TickReport {
 pub struct ChainTracker {
     network: crate::domain::Network,
     client: Chain,
+    /// For the lease, the saved cursor and the metrics.
     service: Arc<Service>,
+    /// For the withdrawals: what to watch, and what was observed.
+    port: ChainPort,
     owner: String,
     settings: TrackerSettings,
 }
@@ -123,7 +125,12 @@ impl ChainTracker {
         owner: String,
         settings: TrackerSettings,
     ) -> ChainTracker {
-        ChainTracker { network, client, service, owner, settings }
+        let rules = NetworkRules {
+            required_confirmations: settings.required_confirmations,
+            payee: PayeeRules { native_decimals: settings.native_decimals, tokens: settings.tokens.clone() },
+        };
+        let port = ChainPort::new(service.clone(), network, rules);
+        ChainTracker { network, client, service, port, owner, settings }
     }
 
     fn lease_name(&self) -> String {
@@ -207,18 +214,17 @@ impl ChainTracker {
 
     /// Every transaction being watched on this network.
     async fn watched(&self) -> Result<Watched, StoreError> {
-        let index = IndexKey::InFlight(self.network);
-        let mut entries = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let range = IndexRange { index: &index, after: after.as_deref(), until: None, limit: PAGE };
-            let members = self.service.store.members(range).await?;
-            entries.extend(members.iter().filter_map(|m| in_flight::parse(m)));
-            match members.last() {
-                Some(last) if members.len() == PAGE => after = Some(last.clone()),
-                _ => return Ok(Watched::from_entries(entries)),
-            }
-        }
+        Ok(Watched::from_entries(self.port.watched().await?))
+    }
+
+    /// Applies `observation` to `id`; a withdrawal that vanished meanwhile
+    /// is not an error.
+    async fn observe(&self, id: &WithdrawalId, observation: &Observation) -> Result<(), TrackError> {
+        unless_gone(self.port.observe(id, observation).await)
+    }
+
+    fn unseen_for(&self) -> DropReason {
+        DropReason::Unseen { for_: self.settings.drop_after }
     }
 
     async fn load_cursor(&self) -> Result<Cursor, StoreError> {
@@ -312,59 +318,24 @@ impl Blocks<'_> {
     /// chain go back to `broadcast`; the rescan finds their new block.
     async fn undo_block(&self, stale: &BlockRef) -> Result<usize, TrackError> {
         let mut undone = 0;
-        for w in self.in_state(State::Confirming).await? {
-            if w.block_hash.as_deref() == Some(stale.hash.as_str()) {
-                let now = self.service.now();
-                self.service.modify(&w.id, |w| Ok(tracking::observe_reorg(w, now)?)).await?;
+        for w in self.port.in_state(State::Confirming).await? {
+            if tracking::sits_in(&w, stale) {
+                self.port.observe(&w.id, &Observation::LeftBestChain(stale.clone())).await?;
                 undone += 1;
             }
         }
         Ok(undone)
     }
 
-    async fn in_state(&self, state: State) -> Result<Vec<Withdrawal>, StoreError> {
-        let index = IndexKey::StateNetwork(state, self.network);
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.service.store.page(&index, after.as_ref(), PAGE, &|_| true).await?;
-            all.extend(page.items);
-            match page.next {
-                Some(cursor) => after = Some(cursor),
-                None => return Ok(all),
-            }
-        }
-    }
-
     /// Each newly broadcast transaction is looked up once: the payee check
     /// runs on that answer, and one mined before we watched is found.
     async fn look_up_new(&self, tip: u64, not_looked_up: &[WithdrawalId]) -> Result<(), TrackError> {
         for id in not_looked_up.iter().take(PAGE) {
-            let Some(hash) = self.service.store.get(id).await?.and_then(|w| w.tx_hash).map(|h| h.as_str().to_owned())
-            else {
+            let Some(txid) = self.port.get(id).await?.and_then(|w| w.tx_hash().map(|h| h.as_str().to_owned())) else {
                 continue;
             };
-            let found = self.client.transaction(&hash).await?;
-            let now = self.service.now();
-            if let Some(info @ TxInfo { location: TxLocation::Block(block), .. }) = &found {
-                self.apply_sighting(id, info, block, tip).await?;
-            }
-            let result = self
-                .service
-                .modify(id, |w| {
-                    if w.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
-                        return Ok(());
-                    }
-                    w.chain_looked_up = true;
-                    if let Some(info @ TxInfo { location: TxLocation::Mempool, .. }) = &found {
-                        w.replacement_key = serde_json::to_value(&info.conflict).ok();
-                        self.check_payee(w, info);
-                        tracking::observe_pending(w, now);
-                    }
-                    Ok(())
-                })
-                .await;
-            unless_gone(result)?;
+            let found = self.client.transaction(&txid).await?;
+            self.observe(id, &Observation::LookedUp { txid, found, tip }).await?;
         }
         Ok(())
     }
@@ -380,12 +351,12 @@ impl Blocks<'_> {
         let mut need_details = Vec::new();
         let mut verified = Vec::new();
         for (hash, id) in candidates {
-            let Some(known) = self.service.store.get(id).await? else { continue };
-            if known.tx_hash.as_ref().map(|h| h.as_str()) != Some(hash.as_str()) {
+            let Some(known) = self.port.get(id).await? else { continue };
+            if known.tx_hash().map(|h| h.as_str()) != Some(hash.as_str()) {
                 continue; // another transaction whose hash ends alike
             }
             matched.push((hash, id));
-            if self.network.is_evm() || !(known.payee_verified || known.payee_mismatch.is_some()) {
+            if self.network.is_evm() || tracking::payee_unchecked(&known) {
                 need_details.push(hash.clone());
             } else {
                 verified.push(id);
@@ -397,104 +368,19 @@ impl Blocks<'_> {
         } else {
             self.client.transactions_in_block(block, &need_details).await?
         };
-        for info in &infos {
-            for (_, id) in matched.iter().filter(|(hash, _)| **hash == info.txid) {
-                self.apply_sighting(id, info, &block.at, tip).await?;
+        for info in infos {
+            let paid: Vec<&WithdrawalId> =
+                matched.iter().filter(|(hash, _)| **hash == info.txid).map(|(_, id)| *id).collect();
+            // In the block read, whatever the answer says of its place.
+            let seen = Observation::Seen { tx: TxInfo { location: TxLocation::Block(block.at.clone()), ..info }, tip };
+            for id in paid {
+                self.observe(id, &seen).await?;
             }
         }
         for id in verified {
-            let (now, required) = (self.service.now(), self.settings.required_confirmations);
-            let at = &block.at;
-            let result = self
-                .service
-                .modify(id, |w| Ok(tracking::observe_in_block(w, at.height, &at.hash, tip, required, now)?))
-                .await;
-            unless_gone(result)?;
+            self.observe(id, &Observation::InBlock { block: block.at.clone(), tip }).await?;
         }
         Ok(matched.len())
-    }
-
-    async fn apply_sighting(
-        &self,
-        id: &WithdrawalId,
-        info: &TxInfo,
-        block: &BlockRef,
-        tip: u64,
-    ) -> Result<(), TrackError> {
-        let now = self.service.now();
-        let required = self.settings.required_confirmations;
-        let result = self
-            .service
-            .modify(id, |w| {
-                if w.tx_hash.as_ref().map(|h| h.as_str()) != Some(info.txid.as_str()) {
-                    return Ok(());
-                }
-                w.replacement_key = serde_json::to_value(&info.conflict).ok();
-                if info.success == Some(false) {
-                    return Ok(tracking::observe_failed(w, "the transaction failed on chain", now)?);
-                }
-                self.check_payee(w, info);
-                Ok(tracking::observe_in_block(w, block.height, &block.hash, tip, required, now)?)
-            })
-            .await;
-        unless_gone(result)
-    }
-}
-
-impl ChainTracker {
-    /// What a correct payment for `w` looks like: asset, base units, payee.
-    fn expected_payment(&self, w: &Withdrawal) -> Result<(Asset, BaseUnits, String), String> {
-        let (asset, decimals) = match self.settings.tokens.get(&w.coin) {
-            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
-            None => (Asset::Native, self.settings.native_decimals),
-        };
-        let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
-            .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
-        let address = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
-        Ok((asset, units, address))
-    }
-
-    fn pays(&self, w: &Withdrawal, payment: &Payment, expected: &(Asset, BaseUnits, String)) -> bool {
-        let (asset, units, address) = expected;
-        // Where one address serves many (XRPL destination tags), the tag must match too.
-        let tag_ok = w.network != crate::domain::Network::Xrp || payment.memo == w.memo;
-        payment.asset == *asset && payment.amount == *units && payment.to == *address && tag_ok
-    }
-
-    /// Once per transaction: does it pay this withdrawal's address exactly
-    /// its amount, in base units, in the right asset?
-    fn check_payee(&self, w: &mut Withdrawal, info: &TxInfo) {
-        if w.payee_verified || w.payee_mismatch.is_some() {
-            return;
-        }
-        let expected = match self.expected_payment(w) {
-            Ok(expected) => expected,
-            Err(problem) => {
-                w.payee_mismatch = Some(problem);
-                return;
-            }
-        };
-        if info.payments.iter().any(|p| self.pays(w, p, &expected)) {
-            w.payee_verified = true;
-            return;
-        }
-        let shown: Vec<String> = info
-            .payments
-            .iter()
-            .take(5)
-            .map(|p| match &p.asset {
-                Asset::Token(token) => format!("{} to {} (token {token})", p.amount, p.to),
-                Asset::Native => format!("{} to {}", p.amount, p.to),
-            })
-            .collect();
-        w.payee_mismatch = Some(format!(
-            "expected {} base units ({} {}) to {}; the transaction pays: {}",
-            expected.1,
-            w.amount,
-            w.coin,
-            w.address,
-            if shown.is_empty() { "nothing".to_owned() } else { shown.join(", ") }
-        ));
     }
 }
 
@@ -505,36 +391,27 @@ impl Blocks<'_> {
     /// that height since: another one there means its block left the best
     /// chain. Returns how many went back so.
     async fn update_confirmations(&self, tip: u64, read: &[BlockRef]) -> Result<usize, TrackError> {
-        let required = self.settings.required_confirmations;
         let read: HashMap<u64, &str> = read.iter().map(|b| (b.height, b.hash.as_str())).collect();
         let mut reorged = 0;
-        for w in self.in_state(State::Confirming).await? {
-            let (Some(height), Some(hash)) = (w.block_height, w.block_hash.clone()) else { continue };
+        for w in self.port.in_state(State::Confirming).await? {
+            let (Some(height), Some(hash)) = (w.chain().block_height, w.chain().block_hash.clone()) else { continue };
             if let Some(best) = read.get(&height).filter(|best| !best.eq_ignore_ascii_case(&hash)) {
-                let (now, mut went_back) = (self.service.now(), false);
-                let result = self
-                    .service
-                    .modify(&w.id, |w| {
-                        went_back = tracking::observe_best_block_at(w, height, best, now)?;
-                        Ok(())
-                    })
-                    .await;
-                unless_gone(result)?;
+                let best = Observation::BestBlockAt(BlockRef { height, hash: (*best).to_owned() });
+                let went_back = match self.port.observe(&w.id, &best).await {
+                    Ok(now) => now.state() == State::Broadcast,
+                    Err(ServiceError::NotFound) => false,
+                    Err(error) => return Err(error.into()),
+                };
                 if went_back {
                     reorged += 1;
                     continue;
                 }
             }
             let confirmations = tip.saturating_sub(height) + 1;
-            if w.confirmations == Some(confirmations) {
+            if w.chain().confirmations == Some(confirmations) {
                 continue;
             }
-            let now = self.service.now();
-            let result = self
-                .service
-                .modify(&w.id, |w| Ok(tracking::observe_in_block(w, height, &hash, tip, required, now)?))
-                .await;
-            unless_gone(result)?;
+            self.observe(&w.id, &Observation::InBlock { block: BlockRef { height, hash }, tip }).await?;
         }
         Ok(reorged)
     }
@@ -542,53 +419,29 @@ impl Blocks<'_> {
     /// Broadcast transactions nobody has seen for `drop_after`: ask once; if
     /// the node does not know them, they were dropped (or replaced).
     async fn check_drops(&self) -> Result<usize, TrackError> {
-        let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
-        let until = in_flight::watched_until(cutoff);
-        let range = IndexRange {
-            index: &IndexKey::InFlight(self.network),
-            after: None,
-            until: Some(&until),
-            limit: MAX_DROP_CHECKS_PER_TICK,
-        };
+        let cutoff = self.port.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
         let mut dropped = 0;
-        for member in self.service.store.members(range).await? {
-            let Some(InFlightEntry { id, .. }) = in_flight::parse(&member) else { continue };
-            let Some(w) = self.service.store.get(&id).await? else { continue };
-            let Some(hash) = w.tx_hash.as_ref().map(|h| h.as_str().to_owned()) else { continue };
-            let now = self.service.now();
-            let verdict = match self.client.transaction(&hash).await? {
-                Some(TxInfo { location: TxLocation::Mempool, .. }) => Verdict::StillPending,
-                Some(info) => Verdict::Seen(info),
+        for id in self.port.unseen_since(cutoff, MAX_DROP_CHECKS_PER_TICK).await? {
+            let Some(w) = self.port.get(&id).await? else { continue };
+            let Some(hash) = w.tx_hash().map(|h| h.as_str().to_owned()) else { continue };
+            match self.client.transaction(&hash).await? {
+                Some(TxInfo { location: TxLocation::Mempool, .. }) => {
+                    self.port.observe(&id, &Observation::StillPending).await?;
+                }
+                Some(tx) => {
+                    let tip = self.client.tip().await?.height;
+                    self.observe(&id, &Observation::Seen { tx, tip }).await?;
+                }
                 None => {
-                    let key: Option<ConflictKey> =
-                        w.replacement_key.clone().and_then(|v| serde_json::from_value(v).ok());
-                    let replaced = match key {
-                        Some(key) => self.client.replacement(&hash, &key).await?,
+                    let replaced = match &w.chain().replacement_key {
+                        Some(key) => self.client.replacement(&hash, key).await?,
                         None => None,
                     };
-                    Verdict::Gone(match replaced {
-                        Some(r) => format!("replaced by {}", r.by.unwrap_or_else(|| "another transaction".into())),
-                        None => format!("not seen by the explorer for {}", humanize(self.settings.drop_after)),
-                    })
-                }
-            };
-            match verdict {
-                Verdict::StillPending => {
-                    self.service
-                        .modify(&id, |w| {
-                            tracking::observe_pending(w, now);
-                            Ok(())
-                        })
-                        .await?;
-                }
-                Verdict::Seen(info) => {
-                    if let TxLocation::Block(block) = &info.location {
-                        let tip = self.client.tip().await?.height;
-                        self.apply_sighting(&id, &info, block, tip).await?;
-                    }
-                }
-                Verdict::Gone(reason) => {
-                    self.service.modify(&id, |w| Ok(tracking::observe_dropped(w, &reason, now)?)).await?;
+                    let reason = match replaced {
+                        Some(r) => DropReason::Replaced { by: r.by },
+                        None => self.unseen_for(),
+                    };
+                    self.port.observe(&id, &Observation::Dropped(reason)).await?;
                     dropped += 1;
                 }
             }
@@ -608,9 +461,10 @@ impl Statuses<'_> {
             let mut pending = Vec::with_capacity(chunk.len());
             let mut ids = Vec::with_capacity(chunk.len());
             for id in chunk {
-                let Some(w) = self.service.store.get(id).await? else { continue };
-                let Some(hash) = w.tx_hash else { continue };
-                pending.push(PendingTx { txid: hash.as_str().to_owned(), last_valid_height: w.last_valid_height });
+                let Some(w) = self.port.get(id).await? else { continue };
+                let Some(hash) = w.tx_hash() else { continue };
+                pending
+                    .push(PendingTx { txid: hash.as_str().to_owned(), last_valid_height: w.chain().last_valid_height });
                 ids.push(id);
             }
             if pending.is_empty() {
@@ -618,40 +472,22 @@ impl Statuses<'_> {
             }
             let statuses = self.client.statuses_of(&pending).await?;
             for ((tx, id), status) in pending.iter().zip(ids).zip(statuses) {
-                let hash = &tx.txid;
-                let now = self.service.now();
-                if status.success == Some(false) {
-                    self.service
-                        .modify(id, |w| Ok(tracking::observe_failed(w, "the transaction failed on chain", now)?))
-                        .await?;
+                let observation = if status.success == Some(false) {
+                    Observation::Failed
                 } else if status.finalized {
-                    let info = self.client.transaction(hash).await?;
-                    self.service
-                        .modify(id, |w| {
-                            if let Some(info) = &info {
-                                self.check_payee(w, info);
-                            }
-                            Ok(tracking::observe_final(w, "final on chain", now)?)
-                        })
-                        .await?;
                     report.matched += 1;
-                } else if let Some(TxLocation::Block(block)) = &status.location {
-                    self.service
-                        .modify(id, |w| Ok(tracking::observe_included(w, block.height, &block.hash, now)?))
-                        .await?;
+                    Observation::Final { tx: self.client.transaction(&tx.txid).await? }
+                } else if let Some(TxLocation::Block(block)) = status.location {
+                    Observation::Included(block)
                 } else if status.location.is_some() {
-                    self.service
-                        .modify(id, |w| {
-                            tracking::observe_pending(w, now);
-                            Ok(())
-                        })
-                        .await?;
+                    Observation::StillPending
                 } else if status.expired {
-                    self.service
-                        .modify(id, |w| Ok(tracking::observe_dropped(w, "expired before inclusion", now)?))
-                        .await?;
                     report.dropped += 1;
-                }
+                    Observation::Dropped(DropReason::Expired)
+                } else {
+                    continue;
+                };
+                self.port.observe(id, &observation).await?;
             }
         }
         report.dropped += self.check_drops_by_age().await?;
@@ -660,16 +496,10 @@ impl Statuses<'_> {
 
     /// For status-followed chains: unknown for `drop_after` means dropped.
     async fn check_drops_by_age(&self) -> Result<usize, TrackError> {
-        let cutoff = self.service.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
-        let until = in_flight::watched_until(cutoff);
-        let range =
-            IndexRange { index: &IndexKey::InFlight(self.network), after: None, until: Some(&until), limit: PAGE };
+        let cutoff = self.port.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
         let mut dropped = 0;
-        for member in self.service.store.members(range).await? {
-            let Some(InFlightEntry { id, .. }) = in_flight::parse(&member) else { continue };
-            let now = self.service.now();
-            let reason = format!("not seen by the explorer for {}", humanize(self.settings.drop_after));
-            self.service.modify(&id, |w| Ok(tracking::observe_dropped(w, &reason, now)?)).await?;
+        for id in self.port.unseen_since(cutoff, PAGE).await? {
+            self.port.observe(&id, &Observation::Dropped(self.unseen_for())).await?;
             dropped += 1;
         }
         Ok(dropped)
@@ -681,22 +511,5 @@ fn unless_gone<T>(result: Result<T, ServiceError>) -> Result<(), TrackError> {
     match result {
         Ok(_) | Err(ServiceError::NotFound) => Ok(()),
         Err(error) => Err(error.into()),
-    }
-}
-
-enum Verdict {
-    StillPending,
-    Seen(TxInfo),
-    Gone(String),
-}
-
-fn humanize(duration: Duration) -> String {
-    let minutes = duration.as_secs() / 60;
-    if minutes >= 60 && minutes % 60 == 0 {
-        format!("{}h", minutes / 60)
-    } else if minutes > 0 {
-        format!("{minutes}m")
-    } else {
-        format!("{}s", duration.as_secs())
     }
 }

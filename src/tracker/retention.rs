@@ -146,7 +146,7 @@ impl Retention {
                 }
                 match store.expire(&withdrawal, now, self.settings.tombstone_for).await? {
                     Expired::Deleted => {
-                        metrics.retention_expired.with_label_values(&[withdrawal.state.as_str()]).inc();
+                        metrics.retention_expired.with_label_values(&[withdrawal.state().as_str()]).inc();
                         tracing::debug!(withdrawal_id = %withdrawal.id, "expired");
                         report.expired += 1;
                     }

@@ -6,6 +6,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use withdrawal_tracker::config::{JiraConfig, Secret, SinkKind, ZendeskConfig};
+use withdrawal_tracker::domain::observation::{NetworkRules, Observation};
+use withdrawal_tracker::domain::onchain::{Asset, BaseUnits, BlockRef, Payment, ReplacementKey, TxInfo, TxLocation};
 use withdrawal_tracker::domain::{State, WithdrawalId};
 
 use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
@@ -22,7 +24,7 @@ async fn complete(app: &TestApp, id: &str) {
     let now = app.clock_now();
     app.service
         .modify(&id, |w| {
-            if w.tx_hash.is_none() {
+            if w.tx_hash().is_none() {
                 w.set_tx_hash(withdrawal_tracker::domain::TxHash::parse(w.network, &tron_hash("aa"))?, now)?;
             }
             w.transition(State::Confirming, "in block", now)?;
@@ -167,14 +169,21 @@ async fn a_wrong_payment_keeps_its_ticket_open_until_support_resolves_it() {
     let app = TestApp::spawn_with(Backend::Memory, webhook(&receiver.url)).await;
     app.register(&withdrawal("w-1", json!({"tx_hash": tron_hash("aa")}))).await;
     let (id, now) = (WithdrawalId::parse("w-1").unwrap(), app.clock_now());
-    app.service
-        .modify(&id, |w| {
-            w.payee_mismatch = Some("pays 5 USDT to TXYZ...".into());
-            w.transition(State::Confirming, "in block", now)?;
-            Ok(w.transition(State::Completed, "confirmed", now)?)
-        })
-        .await
-        .unwrap();
+    // In a block deep enough at once (confirming, then completed), paying 5
+    // base units to another address.
+    let paid_elsewhere = Payment { to: "TXYZ".into(), amount: BaseUnits::new(5), asset: Asset::Native, memo: None };
+    let tx = TxInfo {
+        txid: tron_hash("aa"),
+        location: TxLocation::Block(BlockRef { height: 7, hash: "b7".into() }),
+        success: Some(true),
+        payments: vec![paid_elsewhere],
+        conflict: ReplacementKey::Outpoints(Vec::new()),
+    };
+    let rules = NetworkRules { required_confirmations: 1, ..NetworkRules::default() };
+    let seen = Observation::Seen { tx, tip: 7 };
+    let w = app.service.modify(&id, |w| Ok(w.observe(&seen, now, &rules)?)).await.unwrap();
+    assert_eq!(w.state(), State::Completed);
+    assert!(w.chain().payee_mismatch.is_some());
     app.sweeper.sweep_once().await.unwrap();
     let keys = |r: &WebhookReceiver| r.accepted().iter().map(|e| e.idempotency_key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&receiver), ["w-1:opened"]);

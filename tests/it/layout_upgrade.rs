@@ -21,6 +21,10 @@ use crate::support::redis::{unique_prefix, RedisServer};
 
 fn broadcast(id: &str, network: Network, byte: &str) -> Withdrawal {
     let hash = if network.is_evm() { format!("0x{}", byte.repeat(32)) } else { byte.repeat(32) };
+    registered(id, network, Some(TxHash::parse(network, &hash).unwrap()))
+}
+
+fn registered(id: &str, network: Network, tx_hash: Option<TxHash>) -> Withdrawal {
     let registration = Registration {
         id: WithdrawalId::parse(id).unwrap(),
         user_id: UserId::parse("alice").unwrap(),
@@ -28,7 +32,7 @@ fn broadcast(id: &str, network: Network, byte: &str) -> Withdrawal {
         destination: destination(network),
         amount: Amount::parse("1.5").unwrap(),
         requested_at: None,
-        tx_hash: Some(TxHash::parse(network, &hash).unwrap()),
+        tx_hash,
     };
     Withdrawal::register(registration, "2026-03-02T10:00:00Z".parse().unwrap())
 }
@@ -44,8 +48,8 @@ async fn a_layout_1_store(server: &RedisServer, prefix: &str) -> (RedisStore, Wi
     let store = RedisStore::new(&server.url(), prefix, Duration::from_secs(2)).unwrap();
     let on_tron = broadcast("w-1", Network::Trx, "ab");
     let mut confirming = broadcast("w-2", Network::Eth, "cd");
-    let pending = Withdrawal { tx_hash: None, state: State::Pending, ..broadcast("w-3", Network::Btc, "ef") };
-    confirming.state = State::Confirming;
+    let pending = registered("w-3", Network::Btc, None);
+    confirming.transition(State::Confirming, "in block 7", "2026-03-02T10:10:00Z".parse().unwrap()).unwrap();
     for w in [&on_tron, &confirming, &pending] {
         store.insert(w).await.unwrap();
     }
@@ -116,7 +120,7 @@ impl Store for UpdatedDuringTheUpgrade {
         if !self.raced.swap(true, Ordering::SeqCst) {
             let mut next = w.clone();
             next.version += 1;
-            next.payee_verified = !w.payee_verified;
+            next.updated_at += chrono::Duration::seconds(1);
             assert_eq!(self.inner.update(w, &next).await?, Updated::Written);
         }
         self.inner.restore_index_entries(w, entries).await
@@ -194,7 +198,7 @@ async fn a_layout_2_store_gets_its_terminal_index_built_from_its_terminal_record
     let prefix = unique_prefix("layout2");
     let store = RedisStore::new(&server.url(), &prefix, Duration::from_secs(2)).unwrap();
     let at: DateTime<Utc> = "2026-03-02T11:00:00Z".parse().unwrap();
-    let mut cancelled = Withdrawal { tx_hash: None, state: State::Pending, ..broadcast("w-1", Network::Btc, "ab") };
+    let mut cancelled = registered("w-1", Network::Btc, None);
     cancelled.cancel("rejected", at).unwrap();
     let mut completed = broadcast("w-2", Network::Trx, "cd");
     completed.transition(State::Completed, "final", at).unwrap();

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use withdrawal_tracker::domain::escalation::{
     Delivery, DeliveryStatus, Escalation, TicketEvent, TicketStatus, Trigger,
 };
+use withdrawal_tracker::domain::observation::{NetworkRules, Observation};
 use withdrawal_tracker::domain::sla::{SlaDeadlines, SlaStatus};
 use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::store::{
@@ -155,7 +156,7 @@ async fn filters_agree_with_a_brute_force_reading(store: Arc<dyn Store>) {
                 let mut expected: Vec<&Withdrawal> = all
                     .iter()
                     .filter(|w| user.is_none_or(|u| w.user_id.as_str() == u))
-                    .filter(|w| state.is_none_or(|s| w.state == s))
+                    .filter(|w| state.is_none_or(|s| w.state() == s))
                     .filter(|w| network.is_none_or(|n| w.network == n))
                     .collect();
                 expected.sort_by_key(|w| std::cmp::Reverse(w.requested_at));
@@ -228,7 +229,7 @@ async fn concurrent_writers_lose_no_transition(store: Arc<dyn Store>) {
     }
     let stored = store.get(&id("w-race")).await.unwrap().unwrap();
     let reorgs: HashSet<&str> =
-        stored.history.iter().filter(|h| h.reason.starts_with("reorg")).map(|h| h.reason.as_str()).collect();
+        stored.history().iter().filter(|h| h.reason.starts_with("reorg")).map(|h| h.reason.as_str()).collect();
     assert_eq!(reorgs.len(), succeeded, "every acknowledged write is in the history, once");
     assert_eq!(stored.version, w.version + succeeded as u64);
     assert!(succeeded >= writers / 2, "the retry loop lets most writers through ({succeeded}/{writers})");
@@ -268,7 +269,7 @@ async fn counted_indexes_follow_every_change(store: Arc<dyn Store>) {
     for ((status, network), counted) in keys.iter().zip(counted) {
         let expected = all
             .iter()
-            .filter(|w| !w.state.is_terminal() && w.network == *network)
+            .filter(|w| !w.state().is_terminal() && w.network == *network)
             .filter(|w| w.sla.as_ref().unwrap().status == *status)
             .count();
         assert_eq!(counted, expected as u64, "{status:?} {network:?}");
@@ -296,7 +297,9 @@ async fn restoring_index_entries_is_a_compare_and_set_on_the_version(store: Arc<
     assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()], "restoring twice adds nothing");
     let mut stale = w.clone();
     stale.version = 0;
-    stale.chain_looked_up = true;
+    let txid = stale.tx_hash().expect("in flight").as_str().to_owned();
+    let looked_up = Observation::LookedUp { txid, found: None, tip: 0 };
+    stale.observe(&looked_up, stale.updated_at, &NetworkRules::default()).unwrap();
     assert!(!store.restore_index_entries(&stale, &in_flight_entries(&stale)).await.unwrap());
     assert_eq!(read().await.unwrap(), [in_flight[0].1.clone()], "a stale record's entries are not restored");
     let missing = record("w-missing", "alice", Network::Trx, 0);

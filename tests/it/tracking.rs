@@ -431,7 +431,7 @@ fn states(view: &Value) -> Vec<&str> {
 /// The block hash the tracker recorded for `id` (the view shows only the height).
 async fn recorded_block_hash(app: &TestApp, id: &str) -> Option<String> {
     let id = withdrawal_tracker::domain::WithdrawalId::parse(id).unwrap();
-    app.service.store.get(&id).await.unwrap().expect("registered").block_hash
+    app.service.store.get(&id).await.unwrap().expect("registered").chain().block_hash.clone()
 }
 
 /// An app following `net` through `fake`, and withdrawal `w-1` whose

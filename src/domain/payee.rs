@@ -1,0 +1,216 @@
+//! Whether a transaction pays a withdrawal: its address, its amount in base
+//! units, in the right asset (and, where one address serves many, with its
+//! destination tag). Pure: the chain tracker hands over the payments it saw
+//! (`onchain::Payment`), this says whether one of them is the withdrawal's.
+
+use std::collections::BTreeMap;
+
+use super::onchain::{Asset, BaseUnits, Payment};
+use super::{Network, Withdrawal};
+
+/// What a network's payments are measured in, from its configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayeeRules {
+    /// Decimals of the chain's own coin.
+    pub native_decimals: u32,
+    /// Coin code -> (contract, decimals), for token withdrawals.
+    pub tokens: BTreeMap<String, (String, u32)>,
+}
+
+/// What a correct payment for one withdrawal looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedPayment {
+    asset: Asset,
+    units: BaseUnits,
+    /// In the form payments carry it: EVM addresses in lowercase (the case
+    /// of a checksummed address is no part of it).
+    to: String,
+    /// XRPL: one address serves many accounts, told apart by the destination
+    /// tag, which must be the withdrawal's (none when it has none). `None`
+    /// on chains where a payment's memo says nothing about its payee.
+    tag: Option<Option<String>>,
+}
+
+/// What the payee check concluded about one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayeeVerdict {
+    Verified,
+    /// What the chain shows instead, for the ticket.
+    Mismatch(String),
+}
+
+impl ExpectedPayment {
+    /// The asset, base units and payee a correct payment for `w` has; an
+    /// amount that cannot be paid in the asset's base units is a mismatch
+    /// by itself.
+    pub fn of(w: &Withdrawal, rules: &PayeeRules) -> Result<ExpectedPayment, String> {
+        let (asset, decimals) = match rules.tokens.get(&w.coin) {
+            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
+            None => (Asset::Native, rules.native_decimals),
+        };
+        let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
+            .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
+        let to = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
+        let tag = (w.network == Network::Xrp).then(|| w.memo.clone());
+        Ok(ExpectedPayment { asset, units, to, tag })
+    }
+
+    pub fn paid_by(&self, payment: &Payment) -> bool {
+        let tag_ok = self.tag.as_ref().is_none_or(|tag| payment.memo == *tag);
+        payment.asset == self.asset && payment.amount == self.units && payment.to == self.to && tag_ok
+    }
+}
+
+/// Does one of `payments` pay `w` exactly: its address, its amount in base
+/// units, in the right asset?
+pub fn check(w: &Withdrawal, payments: &[Payment], rules: &PayeeRules) -> PayeeVerdict {
+    let expected = match ExpectedPayment::of(w, rules) {
+        Ok(expected) => expected,
+        Err(problem) => return PayeeVerdict::Mismatch(problem),
+    };
+    if payments.iter().any(|p| expected.paid_by(p)) {
+        return PayeeVerdict::Verified;
+    }
+    let shown: Vec<String> = payments
+        .iter()
+        .take(5)
+        .map(|p| match &p.asset {
+            Asset::Token(token) => format!("{} to {} (token {token})", p.amount, p.to),
+            Asset::Native => format!("{} to {}", p.amount, p.to),
+        })
+        .collect();
+    PayeeVerdict::Mismatch(format!(
+        "expected {} base units ({} {}) to {}; the transaction pays: {}",
+        expected.units,
+        w.amount,
+        w.coin,
+        w.address,
+        if shown.is_empty() { "nothing".to_owned() } else { shown.join(", ") }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::address::ValidatedAddress;
+    use crate::domain::{Amount, Registration, UserId, WithdrawalId};
+
+    const ETH_CHECKSUMMED: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
+    const USDT_ERC20: &str = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
+    const XRP_ADDRESS: &str = "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh";
+
+    fn withdrawal(network: Network, coin: &str, address: &str, memo: Option<&str>, amount: &str) -> Withdrawal {
+        let registration = Registration {
+            id: WithdrawalId::parse("w-1").unwrap(),
+            user_id: UserId::parse("u-1").unwrap(),
+            coin: coin.into(),
+            destination: ValidatedAddress::parse(network, address, memo).unwrap(),
+            amount: Amount::parse(amount).unwrap(),
+            requested_at: None,
+            tx_hash: None,
+        };
+        Withdrawal::register(registration, crate::domain::at("2026-03-02T10:00:00Z"))
+    }
+
+    fn rules(network: Network) -> PayeeRules {
+        let tokens = [("USDT".to_owned(), (USDT_ERC20.to_owned(), 6))].into();
+        PayeeRules { native_decimals: network.native_decimals(), tokens }
+    }
+
+    fn native(to: &str, units: u128) -> Payment {
+        Payment { to: to.into(), amount: BaseUnits::new(units), asset: Asset::Native, memo: None }
+    }
+
+    fn token(contract: &str, to: &str, units: u128) -> Payment {
+        Payment { to: to.into(), amount: BaseUnits::new(units), asset: Asset::Token(contract.into()), memo: None }
+    }
+
+    fn tagged(to: &str, units: u128, tag: Option<&str>) -> Payment {
+        Payment { memo: tag.map(str::to_owned), ..native(to, units) }
+    }
+
+    #[test]
+    fn the_payee_rules_table() {
+        let eth = withdrawal(Network::Eth, "ETH", ETH_CHECKSUMMED, None, "1.5");
+        let eth_usdt = withdrawal(Network::Eth, "USDT", ETH_CHECKSUMMED, None, "25.50");
+        let btc = withdrawal(Network::Btc, "BTC", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", None, "0.00000001");
+        let xrp = withdrawal(Network::Xrp, "XRP", XRP_ADDRESS, Some("7"), "10");
+        let xrp_untagged = withdrawal(Network::Xrp, "XRP", XRP_ADDRESS, None, "10");
+        let xlm = withdrawal(
+            Network::Xlm,
+            "XLM",
+            "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7",
+            Some("12345"),
+            "1",
+        );
+        let eth_lower = ETH_CHECKSUMMED.to_ascii_lowercase();
+        let usdt_lower = USDT_ERC20.to_ascii_lowercase();
+        let wei = 1_500_000_000_000_000_000;
+        let cases: Vec<(&str, &Withdrawal, Payment, bool)> = vec![
+            ("EVM: a checksummed address is paid in lowercase", &eth, native(&eth_lower, wei), true),
+            ("EVM: one wei less is not the amount", &eth, native(&eth_lower, wei - 1), false),
+            ("EVM: another address", &eth, native(&format!("0x{}", "11".repeat(20)), wei), false),
+            ("EVM: the amount in a token is not the coin", &eth, token(&usdt_lower, &eth_lower, wei), false),
+            (
+                "token: contract and payee compared in lowercase",
+                &eth_usdt,
+                token(&usdt_lower, &eth_lower, 25_500_000),
+                true,
+            ),
+            ("token: the native coin is not the token", &eth_usdt, native(&eth_lower, 25_500_000), false),
+            (
+                "token: another contract",
+                &eth_usdt,
+                token(&format!("0x{}", "22".repeat(20)), &eth_lower, 25_500_000),
+                false,
+            ),
+            (
+                "token: its own decimals, not the chain's",
+                &eth_usdt,
+                token(&usdt_lower, &eth_lower, 25_500_000_000_000_000_000),
+                false,
+            ),
+            ("UTXO: one satoshi", &btc, native("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", 1), true),
+            ("UTXO: addresses are compared as they are", &btc, native("1a1zp1ep5qgefi2dmptftl5slmv7divfna", 1), false),
+            ("XRP: the destination tag must match", &xrp, tagged(XRP_ADDRESS, 10_000_000, Some("7")), true),
+            ("XRP: another tag", &xrp, tagged(XRP_ADDRESS, 10_000_000, Some("8")), false),
+            ("XRP: no tag", &xrp, tagged(XRP_ADDRESS, 10_000_000, None), false),
+            ("XRP: no tag expected, none sent", &xrp_untagged, tagged(XRP_ADDRESS, 10_000_000, None), true),
+            ("XRP: no tag expected, one sent", &xrp_untagged, tagged(XRP_ADDRESS, 10_000_000, Some("7")), false),
+            ("memo chains other than XRP: the memo is not checked", &xlm, tagged(&xlm.address, 10_000_000, None), true),
+        ];
+        for (case, w, payment, pays) in cases {
+            let expected = ExpectedPayment::of(w, &rules(w.network)).unwrap();
+            assert_eq!(expected.paid_by(&payment), pays, "{case}");
+            let verdict = check(w, std::slice::from_ref(&payment), &rules(w.network));
+            assert_eq!(verdict == PayeeVerdict::Verified, pays, "{case}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn a_mismatch_says_what_was_expected_and_what_the_transaction_pays() {
+        let eth = withdrawal(Network::Eth, "ETH", ETH_CHECKSUMMED, None, "1.5");
+        let paid = [native("0xaa", 5), token("0xbb", "0xcc", 6)];
+        assert_eq!(
+            check(&eth, &paid, &rules(Network::Eth)),
+            PayeeVerdict::Mismatch(format!(
+                "expected 1500000000000000000 base units (1.5 ETH) to {ETH_CHECKSUMMED}; \
+                 the transaction pays: 5 to 0xaa, 6 to 0xcc (token 0xbb)"
+            ))
+        );
+        assert!(
+            matches!(check(&eth, &[], &rules(Network::Eth)), PayeeVerdict::Mismatch(m) if m.ends_with("pays: nothing"))
+        );
+    }
+
+    #[test]
+    fn an_amount_finer_than_the_asset_is_a_mismatch_by_itself() {
+        let usdt = withdrawal(Network::Eth, "USDT", ETH_CHECKSUMMED, None, "1.0000001");
+        assert_eq!(
+            check(&usdt, &[], &rules(Network::Eth)),
+            PayeeVerdict::Mismatch(
+                "the amount 1.0000001 cannot be paid in base units: amount has more than 6 fractional digits".into()
+            )
+        );
+    }
+}
