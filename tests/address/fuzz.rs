@@ -31,6 +31,9 @@ fn reference_memo(rule: MemoRule, memo: &str) -> Result<Option<String>, ErrorCod
     }
     let digits = !memo.is_empty() && memo.len() <= 20 && memo.bytes().all(|b| b.is_ascii_digit());
     let within = |limit: usize| if memo.len() <= limit { Ok(Some(memo.to_owned())) } else { Err(ErrorCode::BadMemo) };
+    if rule != MemoRule::None && memo.chars().any(char::is_control) {
+        return Err(ErrorCode::BadMemo);
+    }
     match rule {
         MemoRule::None => Err(ErrorCode::MemoNotSupported),
         MemoRule::XrpDestinationTag => match memo.parse::<u64>() {

@@ -16,14 +16,18 @@ pub fn check(network: Network, memo: Option<&str>, embedded_tag: Option<u32>) ->
     let Some(memo) = memo else {
         return Ok(embedded_tag.map(|t| t.to_string()));
     };
-    let chars = memo.chars().count();
-    if chars > MAX_MEMO_CHARS {
-        return Err(fail(ErrorCode::BadMemo, format!("memo is {chars} characters, the limit is {MAX_MEMO_CHARS}")));
-    }
-    // Nothing a wallet sends as a memo contains them; a ticket or a CSV line
-    // holding one would be garbled.
-    if memo.chars().any(char::is_control) {
-        return Err(fail(ErrorCode::BadMemo, "memo must not contain control characters"));
+    // Bounds every memo meets, whatever its network counts; a network
+    // without memos refuses any (below) with its own code.
+    if rule != MemoRule::None {
+        let chars = memo.chars().count();
+        if chars > MAX_MEMO_CHARS {
+            return Err(fail(ErrorCode::BadMemo, format!("memo is {chars} characters, the limit is {MAX_MEMO_CHARS}")));
+        }
+        // Nothing a wallet sends as a memo contains them; a ticket or a CSV
+        // line holding one would be garbled.
+        if memo.chars().any(char::is_control) {
+            return Err(fail(ErrorCode::BadMemo, "memo must not contain control characters"));
+        }
     }
     match rule {
         MemoRule::None => {
