@@ -76,3 +76,23 @@ median() {
 
 # ratio A B: A / B to three decimals.
 ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
+
+# bench_start TOOL...: what every GET benchmark does first. Fails naming a
+# missing tool; sets dir (removed at exit), pids (killed at exit), bin (the
+# release build of the service and the benchmark examples), redis_port and
+# redis_url (a throwaway Redis).
+bench_start() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install wrk redis-server curl)" >&2; exit 2; }
+  done
+  dir=$(mktemp -d)
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
+  cargo build --release -q --bin withdrawal-tracker --example baseline_get --example load_withdrawals
+  bin=target/release
+  redis_port=$(free_port)
+  start_redis "$dir" "$redis_port"
+  pids+=("$(cat "$dir/redis.pid")")
+  redis_url="redis://127.0.0.1:$redis_port/"
+}

@@ -18,22 +18,8 @@ count=${1:-100000}
 seconds=${2:-10}
 connections=${3:-64}
 rounds=${4:-5}
-for tool in wrk redis-server redis-cli curl; do
-  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install wrk redis-server curl" >&2; exit 2; }
-done
 . scripts/bench-common.sh
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
-
-cargo build --release -q --bin withdrawal-tracker --example baseline_get --example load_withdrawals
-bin=target/release
-
-redis_port=$(free_port)
-start_redis "$dir" "$redis_port"
-pids+=("$(cat "$dir/redis.pid")")
-redis_url="redis://127.0.0.1:$redis_port/"
+bench_start wrk redis-server redis-cli curl
 echo "== loading $count withdrawals into Redis, and their views for the baselines"
 $bin/examples/load_withdrawals "$redis_url" bench "$count"
 $bin/examples/load_withdrawals "$redis_url" bench "$count" --baseline

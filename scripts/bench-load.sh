@@ -9,22 +9,8 @@ cd "$(dirname "$0")/.."
 count=${1:-100000}
 seconds=${2:-15}
 connections=${3:-64}
-for tool in wrk redis-server redis-cli; do
-  command -v $tool >/dev/null || { echo "$tool is needed: apt-get install wrk redis-server" >&2; exit 2; }
-done
 . scripts/bench-common.sh
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
-trap cleanup EXIT
-
-cargo build --release -q --bin withdrawal-tracker --example baseline_get --example load_withdrawals
-bin=target/release
-
-redis_port=$(free_port)
-start_redis "$dir" "$redis_port"
-pids+=("$(cat "$dir/redis.pid")")
-redis_url="redis://127.0.0.1:$redis_port/"
+bench_start wrk redis-server redis-cli
 used() { redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r'; }
 
 # memory_per_withdrawal LABEL PREFIX [LOADER FLAG]: loads $count withdrawals

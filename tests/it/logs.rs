@@ -14,12 +14,25 @@ const SUPPORT: &str = "log-test-support-token-0123456789";
 const JWT_SECRET: &str = "log-test-jwt-secret-0123456789abcdef";
 const WEBHOOK_SECRET: &str = "log-test-webhook-secret-0123456789";
 
+/// The binary serving `config` (written into `dir`) at `rust_log`, its stderr
+/// piped for the test to read.
+fn spawn_binary(dir: &tempfile::TempDir, config: String, rust_log: &str, stdout: Stdio) -> std::process::Child {
+    let path = dir.path().join("tracker.toml");
+    std::fs::write(&path, config).unwrap();
+    Command::new(BIN)
+        .args(["--config", path.to_str().unwrap()])
+        .env("RUST_LOG", rust_log)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tracker.toml");
-    std::fs::write(
-        &config,
+    let mut child = spawn_binary(
+        &dir,
         format!(
             r#"
             listen = "127.0.0.1:0"
@@ -34,15 +47,9 @@ async fn json_logs_have_request_ids_and_state_changes_and_no_secrets() {
             secret = "{WEBHOOK_SECRET}"
             "#
         ),
-    )
-    .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        "debug",
+        Stdio::piped(),
+    );
     let stderr = child.stderr.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -109,9 +116,8 @@ async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
     // here, not read from the "listening" line.
     let port = crate::support::ports::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tracker.toml");
-    std::fs::write(
-        &config,
+    let mut child = spawn_binary(
+        &dir,
         format!(
             r#"
             listen = "127.0.0.1:{port}"
@@ -123,15 +129,9 @@ async fn a_stalled_stderr_drops_whole_lines_counts_them_and_holds_no_request() {
             user_jwt_secret = "{JWT_SECRET}"
             "#
         ),
-    )
-    .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        "info",
+        Stdio::null(),
+    );
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let base = format!("http://127.0.0.1:{port}");
     // A request held by a blocked log write fails the test instead of hanging it.
