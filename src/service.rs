@@ -330,6 +330,27 @@ impl ChainPort {
         &self.rules
     }
 
+    /// Takes or renews this network's poll lease for `owner`: one replica
+    /// polls a network at a time. A store that does not answer is no lease.
+    pub async fn try_poll_lease(&self, owner: &str, lease: std::time::Duration) -> bool {
+        let name = format!("poll:{}", self.network);
+        self.service.store.try_lease(&name, owner, lease).await.unwrap_or(false)
+    }
+
+    /// Where the tracker stopped on this network, as it saved it (its own
+    /// format), so another replica resumes there.
+    pub async fn load_cursor(&self) -> Result<Option<String>, StoreError> {
+        self.service.store.get_meta(&self.cursor_name()).await
+    }
+
+    pub async fn save_cursor(&self, cursor: &str) -> Result<(), StoreError> {
+        self.service.store.set_meta(&self.cursor_name(), cursor).await
+    }
+
+    fn cursor_name(&self) -> String {
+        format!("chain_cursor:{}", self.network)
+    }
+
     /// Every transaction being watched on this network.
     pub async fn watched(&self) -> Result<Vec<InFlightEntry>, StoreError> {
         self.service.store.in_flight(self.network).await

@@ -27,6 +27,7 @@ use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, St
 use crate::domain::observation::{DropReason, NetworkRules, Observation};
 use crate::domain::payee::PayeeRules;
 use crate::domain::{tracking, State, WithdrawalId};
+use crate::metrics::Metrics;
 use crate::service::{ChainPort, Service, ServiceError};
 use crate::store::StoreError;
 
@@ -82,10 +83,10 @@ pub struct TickReport {
 pub struct ChainTracker {
     network: crate::domain::Network,
     client: Chain,
-    /// For the lease, the saved cursor and the metrics.
-    service: Arc<Service>,
-    /// For the withdrawals: what to watch, and what was observed.
+    /// Everything the tracker does with the store: the lease, its saved
+    /// cursor, what to watch, and what was observed.
     port: ChainPort,
+    metrics: Arc<Metrics>,
     owner: String,
     settings: TrackerSettings,
 }
@@ -129,16 +130,9 @@ impl ChainTracker {
             required_confirmations: settings.required_confirmations,
             payee: PayeeRules { native_decimals: settings.native_decimals, tokens: settings.tokens.clone() },
         };
-        let port = ChainPort::new(service.clone(), network, rules);
-        ChainTracker { network, client, service, port, owner, settings }
-    }
-
-    fn lease_name(&self) -> String {
-        format!("poll:{}", self.network)
-    }
-
-    fn cursor_name(&self) -> String {
-        format!("chain_cursor:{}", self.network)
+        let metrics = service.metrics.clone();
+        let port = ChainPort::new(service, network, rules);
+        ChainTracker { network, client, port, metrics, owner, settings }
     }
 
     /// Polls forever: only while holding the network's lease; backing off
@@ -149,7 +143,7 @@ impl ChainTracker {
         loop {
             let mut wait = self.settings.poll_interval;
             let lease = self.settings.poll_interval * 2;
-            if self.service.store.try_lease(&self.lease_name(), &self.owner, lease).await.unwrap_or(false) {
+            if self.port.try_poll_lease(&self.owner, lease).await {
                 match self.tick_holding_lease(lease).await {
                     None => tracing::warn!(network = %self.network, "poll lease lost during a tick; tick abandoned"),
                     Some(Ok(_)) => {
@@ -170,11 +164,10 @@ impl ChainTracker {
                         // The whole deployment backs off, not only this replica:
                         // the lease is held through the wait, so a standby does
                         // not poll the struggling explorer in the meantime.
-                        let _ = self.service.store.try_lease(&self.lease_name(), &self.owner, wait + lease).await;
+                        let _ = self.port.try_poll_lease(&self.owner, wait + lease).await;
                     }
                 }
-                self.service
-                    .metrics
+                self.metrics
                     .poll_lag_seconds
                     .with_label_values(&[self.network.code()])
                     .set(last_success.elapsed().as_secs_f64());
@@ -195,7 +188,7 @@ impl ChainTracker {
             tokio::select! {
                 result = &mut tick => return Some(result),
                 () = tokio::time::sleep(self.settings.poll_interval) => {
-                    if !self.service.store.try_lease(&self.lease_name(), &self.owner, lease).await.unwrap_or(false) {
+                    if !self.port.try_poll_lease(&self.owner, lease).await {
                         return None;
                     }
                 }
@@ -228,13 +221,13 @@ impl ChainTracker {
     }
 
     async fn load_cursor(&self) -> Result<Cursor, StoreError> {
-        let raw = self.service.store.get_meta(&self.cursor_name()).await?;
+        let raw = self.port.load_cursor().await?;
         Ok(raw.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default())
     }
 
     async fn save_cursor(&self, cursor: &Cursor) -> Result<(), StoreError> {
         let text = serde_json::to_string(cursor).expect("a cursor serializes");
-        self.service.store.set_meta(&self.cursor_name(), &text).await
+        self.port.save_cursor(&text).await
     }
 }
 
@@ -248,7 +241,7 @@ impl Blocks<'_> {
             Some(block) => block.at.clone(),
             None => self.client.tip().await?,
         };
-        self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let mut cursor = self.load_cursor().await?;
         // The tip against the blocks read last, before anything below counts
         // confirmations: blocks above a lower tip, or another block at the
@@ -455,7 +448,7 @@ impl Statuses<'_> {
     async fn statuses_tick(&self, max_batch: usize) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();
         let tip = self.client.tip().await?;
-        self.service.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {
             let mut pending = Vec::with_capacity(chunk.len());
