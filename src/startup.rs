@@ -339,7 +339,9 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// One span per request carrying its id (echoed as `X-Request-Id`), one log
 /// line and the HTTP metrics per request, by route pattern (never a raw id).
-/// Headers are not logged: they carry tokens.
+/// Headers are not logged: they carry tokens. With JSON lines the "span" is
+/// a task-local `RequestScope` the formatter writes as the span (see
+/// `logging`): the same lines without a `tracing` span per request.
 async fn observe_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -350,8 +352,16 @@ async fn observe_request(
     let metrics = req.app_data::<web::Data<AppState>>().map(|state| state.service.metrics.clone());
     // Checked by `request_id`: a sane id or hex digits, so always text.
     let id_text = id.to_str().unwrap_or_default();
-    let span = tracing::info_span!("request", request_id = id_text, method = method.as_str());
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let span = crate::logging::request_spans()
+        .then(|| tracing::info_span!("request", request_id = id_text, method = method.as_str()));
+    // As the span would have been: only when it would have been enabled.
+    let scope = (span.is_none() && tracing::span_enabled!(tracing::Level::INFO))
+        .then(|| crate::logging::RequestScope { id: id.clone(), method: method.clone() });
+    let mut response = match (&span, &scope) {
+        (Some(span), _) => next.call(req).instrument(span.clone()).await?,
+        (None, Some(scope)) => scope.clone().run(next.call(req)).await?,
+        (None, None) => next.call(req).await?,
+    };
     let route = response.request().match_pattern();
     let route = route.as_deref().unwrap_or("unmatched");
     let status = response.status();
@@ -360,9 +370,12 @@ async fn observe_request(
         metrics.http_requests.with_label_values(&[method.as_str(), route, status.as_str()]).inc();
         metrics.http_request_duration.with_label_values(&[method.as_str(), route]).observe(elapsed.as_secs_f64());
     }
-    // The span as the event's parent, not entered: the same line, one enter
-    // and exit less.
-    tracing::info!(parent: &span, route, status = status.as_u16(), millis = elapsed.as_millis() as u64, "request");
+    let log = || tracing::info!(route, status = status.as_u16(), millis = elapsed.as_millis() as u64, "request");
+    match (&span, scope) {
+        (Some(span), _) => span.in_scope(log),
+        (None, Some(scope)) => scope.log(log),
+        (None, None) => log(),
+    }
     response.headers_mut().insert(REQUEST_ID.clone(), id);
     Ok(response)
 }

@@ -18,7 +18,6 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -60,7 +59,7 @@ where
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         writer.write_str("{\"timestamp\":\"")?;
-        SystemTime.format_time(&mut writer.by_ref())?;
+        write_timestamp(&mut writer, std::time::SystemTime::now())?;
         write!(writer, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
         let mut visitor = Members::new(&mut writer, true);
         event.record(&mut visitor);
@@ -78,9 +77,61 @@ where
             writer.write_str("\"name\":")?;
             string(&mut writer, span.metadata().name())?;
             writer.write_char('}')?;
+        } else {
+            // A request without a span of its own: its scope, as the span was written.
+            super::REQUEST
+                .try_with(|request| -> fmt::Result {
+                    writer.write_str(",\"span\":{\"request_id\":")?;
+                    string(&mut writer, request.id.to_str().unwrap_or_default())?;
+                    writer.write_str(",\"method\":")?;
+                    string(&mut writer, request.method.as_str())?;
+                    writer.write_str(",\"name\":\"request\"}")
+                })
+                .unwrap_or(Ok(()))?;
         }
         writer.write_str("}\n")
     }
+}
+
+/// `now` as `tracing-subscriber`'s `SystemTime` writes it
+/// (`2026-12-07T00:24:39.123456Z`, always microseconds). The text up to the
+/// second is made once a second per thread (by `rfc3339`'s formatter), not
+/// by `tracing-subscriber`'s calendar arithmetic and `write!` for every line.
+fn write_timestamp(out: &mut impl Write, now: std::time::SystemTime) -> fmt::Result {
+    use std::cell::Cell;
+    thread_local! {
+        /// The last second written, and its text `YYYY-MM-DDTHH:MM:SS`.
+        static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    }
+    let Ok(since_epoch) = now.duration_since(std::time::UNIX_EPOCH) else {
+        return write!(out, "{}", chrono::DateTime::<chrono::Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+    };
+    let (seconds, micros) = (since_epoch.as_secs(), since_epoch.subsec_micros());
+    let prefix = SECOND.with(|cached| {
+        let (second, text) = cached.get();
+        if second == seconds {
+            return Some(text);
+        }
+        let at = chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0)?;
+        // `…:SSZ` for years 0-9999; anything else is left to chrono below.
+        let whole = crate::domain::rfc3339::utc_text(&at);
+        let text: [u8; 19] = whole.strip_suffix('Z').filter(|t| t.len() == 19)?.as_bytes().try_into().ok()?;
+        cached.set((seconds, text));
+        Some(text)
+    });
+    let Some(prefix) = prefix else {
+        return write!(out, "{}", chrono::DateTime::<chrono::Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ"));
+    };
+    let mut text = [0u8; 27];
+    text[..19].copy_from_slice(&prefix);
+    text[19] = b'.';
+    let mut value = micros;
+    for digit in text[20..26].iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    text[26] = b'Z';
+    out.write_str(std::str::from_utf8(&text).expect("ASCII digits"))
 }
 
 /// Writes each recorded field as a JSON member. Values are written as
@@ -249,6 +300,74 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn timestamps_are_what_tracing_subscribers_system_time_writes() {
+        use std::time::{Duration, UNIX_EPOCH};
+        for (seconds, micros) in [(0, 0), (1_796_000_000, 7), (1_796_000_000, 999_999), (1_796_000_001, 120_000)] {
+            let at = UNIX_EPOCH + Duration::new(seconds, micros * 1000 + 321);
+            let mut ours = String::new();
+            write_timestamp(&mut ours, at).unwrap();
+            let expected =
+                chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            assert_eq!(ours, expected);
+            // The same second again comes from the cache.
+            let mut again = String::new();
+            write_timestamp(&mut again, at).unwrap();
+            assert_eq!(again, expected);
+        }
+        let mut now = String::new();
+        write_timestamp(&mut now, std::time::SystemTime::now()).unwrap();
+        let mut theirs = String::new();
+        tracing_subscriber::fmt::time::FormatTime::format_time(
+            &tracing_subscriber::fmt::time::SystemTime,
+            &mut Writer::new(&mut theirs),
+        )
+        .unwrap();
+        assert_eq!((now.len(), &now[..10]), (theirs.len(), &theirs[..10]), "{now} / {theirs}");
+    }
+
+    #[test]
+    fn a_request_scope_is_written_as_the_request_span_was() {
+        let ours = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(ours.clone())
+            .fmt_fields(JsonMembers)
+            .event_format(JsonLines)
+            .finish();
+        let scope = crate::logging::RequestScope {
+            id: actix_web::http::header::HeaderValue::from_static("abc-1"),
+            method: actix_web::http::Method::GET,
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            scope.log(|| tracing::info!(status = 200u16, "request"));
+        });
+        let with_span = || {
+            let span = tracing::info_span!("request", request_id = "abc-1", method = "GET");
+            tracing::info!(parent: &span, status = 200u16, "request");
+        };
+        // What this formatter wrote with the request span: the same bytes.
+        let spanned = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(spanned.clone())
+            .fmt_fields(JsonMembers)
+            .event_format(JsonLines)
+            .finish();
+        tracing::subscriber::with_default(subscriber, with_span);
+        let text = |lines: &Lines| String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let after_timestamp = |line: String| line.split_once("\",\"level\"").unwrap().1.to_owned();
+        assert_eq!(after_timestamp(text(&ours)), after_timestamp(text(&spanned)));
+        // And what tracing-subscriber's JSON format writes, as JSON.
+        let theirs = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(theirs.clone())
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, with_span);
+        assert_eq!(lines(&ours), lines(&theirs));
     }
 
     #[test]
