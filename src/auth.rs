@@ -73,6 +73,17 @@ impl Authenticator {
 
     /// `authorization` is the raw `Authorization` header value, if any.
     pub fn authenticate(&self, authorization: Option<&str>, now_unix: i64) -> Result<Caller, AuthError> {
+        self.authenticate_with_digest(authorization, now_unix).map(|(caller, _)| caller)
+    }
+
+    /// [`Authenticator::authenticate`], with the SHA-256 digest of the token
+    /// it checked (what the rate limiter keys the token's budget by, so the
+    /// token is not hashed twice).
+    pub fn authenticate_with_digest(
+        &self,
+        authorization: Option<&str>,
+        now_unix: i64,
+    ) -> Result<(Caller, [u8; 32]), AuthError> {
         let token = authorization
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
@@ -80,13 +91,13 @@ impl Authenticator {
             .ok_or(AuthError::Missing)?;
         let token_digest = digest(token);
         if matches_any(&token_digest, &self.ingest_digests) {
-            return Ok(Caller::Ingest);
+            return Ok((Caller::Ingest, token_digest));
         }
         if matches_any(&token_digest, &self.support_digests) {
-            return Ok(Caller::Support);
+            return Ok((Caller::Support, token_digest));
         }
         if token.matches('.').count() == 2 {
-            return self.verify_user_jwt(token, now_unix).map(Caller::User);
+            return self.verify_user_jwt(token, now_unix).map(|user| (Caller::User(user), token_digest));
         }
         Err(AuthError::UnknownToken)
     }

@@ -59,12 +59,12 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Authenticated, Ap
         return Err(ApiError::rate_limited(retry_after_seconds(wait)));
     }
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match state.auth.authenticate(header, state.service.now().timestamp()) {
-        Ok(caller) => {
-            let token = header.unwrap_or_default();
+    match state.auth.authenticate_with_digest(header, state.service.now().timestamp()) {
+        Ok((caller, token_digest)) => {
+            // Keyed by the digest the check computed: one SHA-256 per request, not two.
             limiter
                 .per_token
-                .take(&RateLimiter::token_key(token), now)
+                .take(&RateLimiter::key_of_digest(&token_digest), now)
                 .map_err(|wait| ApiError::rate_limited(retry_after_seconds(wait)))?;
             Ok(Authenticated(caller))
         }

@@ -93,7 +93,12 @@ impl RateLimiter {
     /// The key a token is counted under: a digest, so the table never holds
     /// a usable credential.
     pub fn token_key(token: &str) -> [u8; 16] {
-        let digest = Sha256::digest(token.as_bytes());
+        Self::key_of_digest(&Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The key of a token whose SHA-256 digest is already known (the
+    /// authenticator computes it to check the token).
+    pub fn key_of_digest(digest: &[u8; 32]) -> [u8; 16] {
         let mut key = [0u8; 16];
         key.copy_from_slice(&digest[..16]);
         key
@@ -149,5 +154,7 @@ mod tests {
         let key = RateLimiter::token_key("secret-token-0123456789");
         assert_ne!(&key[..], &b"secret-token-012"[..]);
         assert_eq!(key, RateLimiter::token_key("secret-token-0123456789"));
+        let digest: [u8; 32] = Sha256::digest(b"secret-token-0123456789").into();
+        assert_eq!(RateLimiter::key_of_digest(&digest), key);
     }
 }
