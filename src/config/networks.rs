@@ -1,0 +1,207 @@
+//! `[networks.<CODE>]`: how each network is followed on chain, and its
+//! conversion into [`ChainSettings`] with the explorer checked against the
+//! network.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{check_url, HumanDuration, Problems, Secret};
+use crate::chain::ApiKey;
+use crate::domain::Network;
+
+/// How one network is followed on chain, its explorer checked against it.
+#[derive(Debug, Clone)]
+pub struct ChainSettings {
+    pub explorer: ExplorerKind,
+    pub urls: Vec<String>,
+    /// `api_key` with its `api_key_header`.
+    pub api_key: Option<ApiKey>,
+    pub requests_per_second: f64,
+    pub poll_interval: Duration,
+    pub request_timeout: Duration,
+    /// The configured value or the network's default.
+    pub required_confirmations: u64,
+    pub drop_after: Duration,
+    pub batch_size: usize,
+    pub tokens: BTreeMap<String, TokenConfig>,
+    pub discover: bool,
+    pub discover_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExplorerKind {
+    Esplora,
+    Blockbook,
+    Evm,
+    Tron,
+    Solana,
+    Xrpl,
+}
+
+impl ExplorerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExplorerKind::Esplora => "esplora",
+            ExplorerKind::Blockbook => "blockbook",
+            ExplorerKind::Evm => "evm",
+            ExplorerKind::Tron => "tron",
+            ExplorerKind::Solana => "solana",
+            ExplorerKind::Xrpl => "xrpl",
+        }
+    }
+
+    fn serves(self, network: Network) -> bool {
+        use Network::*;
+        match self {
+            ExplorerKind::Esplora => matches!(network, Btc | Ltc),
+            ExplorerKind::Blockbook => matches!(network, Btc | Ltc | Doge | Bch | Dash | Zec),
+            ExplorerKind::Evm => network.is_evm(),
+            ExplorerKind::Tron => network == Trx,
+            ExplorerKind::Solana => network == Sol,
+            ExplorerKind::Xrpl => network == Xrp,
+        }
+    }
+}
+
+/// `[networks.<CODE>]`: how one network is followed on chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkChainConfig {
+    pub explorer: ExplorerKind,
+    /// Tried in order: the next one when a request cannot get an answer.
+    pub urls: Vec<String>,
+    /// Header carrying `api_key` (providers differ), e.g. `x-api-key`.
+    #[serde(default)]
+    pub api_key_header: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// Never exceeded, across all of this replica's requests to the network.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: f64,
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: HumanDuration,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: HumanDuration,
+    /// Defaults per network (BTC 2, ETH 64, ...).
+    #[serde(default)]
+    pub required_confirmations: Option<u64>,
+    /// A broadcast transaction no explorer has seen this long is dropped.
+    #[serde(default = "default_drop_after")]
+    pub drop_after: HumanDuration,
+    /// JSON-RPC calls per batch (EVM).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Tokens by coin code (e.g. `USDT`): contract and decimals, for payee
+    /// checks through `Transfer` logs.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, TokenConfig>,
+    /// Look for the payment of pending withdrawals registered without a hash.
+    #[serde(default)]
+    pub discover: bool,
+    /// How often discovery looks at one address again (UTXO explorers; EVM
+    /// discovers from the blocks it reads anyway).
+    #[serde(default = "default_discover_interval")]
+    pub discover_interval: HumanDuration,
+}
+
+fn default_discover_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(300))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub contract: String,
+    pub decimals: u32,
+}
+
+fn default_requests_per_second() -> f64 {
+    5.0
+}
+
+fn default_poll_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30))
+}
+
+fn default_request_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn default_drop_after() -> HumanDuration {
+    HumanDuration(Duration::from_secs(6 * 3600))
+}
+
+fn default_batch_size() -> usize {
+    50
+}
+
+impl NetworkChainConfig {
+    pub(super) fn settings(&self, code: &str, problems: &mut Problems) -> Option<(Network, ChainSettings)> {
+        let key = |field: &str| format!("networks.{code}.{field}");
+        let mark = problems.mark();
+        let network = Network::parse(code);
+        match network {
+            None => problems.add(&format!("networks.{code}"), "is not a network code"),
+            Some(network) if !self.explorer.serves(network) => {
+                problems.add(&key("explorer"), format!("{} does not serve {network}", self.explorer.as_str()))
+            }
+            Some(_) => {}
+        }
+        if self.urls.is_empty() {
+            problems.add(&key("urls"), "needs at least one URL");
+        }
+        for (index, url) in self.urls.iter().enumerate() {
+            problems.take(check_url(&key(&format!("urls[{index}]")), url));
+        }
+        let api_key = match (&self.api_key_header, &self.api_key) {
+            (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
+            (None, None) => None,
+            (Some(_), None) => {
+                problems.add(&key("api_key"), "api_key and api_key_header go together");
+                None
+            }
+            (None, Some(_)) => {
+                problems.add(&key("api_key_header"), "api_key and api_key_header go together");
+                None
+            }
+        };
+        if !(self.requests_per_second.is_finite() && self.requests_per_second > 0.0) {
+            problems.add(&key("requests_per_second"), "must be a positive number");
+        }
+        if self.poll_interval.0 < Duration::from_millis(50) {
+            problems.add(&key("poll_interval"), "must be at least 50ms");
+        }
+        if self.request_timeout.0.is_zero() {
+            problems.add(&key("request_timeout"), "must be greater than zero");
+        }
+        if self.required_confirmations == Some(0) {
+            problems.add(&key("required_confirmations"), "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            problems.add(&key("batch_size"), "must be at least 1");
+        }
+        let network = network.filter(|_| problems.clean_since(mark))?;
+        let settings = ChainSettings {
+            explorer: self.explorer,
+            urls: self.urls.clone(),
+            api_key,
+            requests_per_second: self.requests_per_second,
+            poll_interval: self.poll_interval.0,
+            request_timeout: self.request_timeout.0,
+            required_confirmations: self.required_confirmations(network),
+            drop_after: self.drop_after.0,
+            batch_size: self.batch_size,
+            tokens: self.tokens.clone(),
+            discover: self.discover,
+            discover_interval: self.discover_interval.0,
+        };
+        Some((network, settings))
+    }
+
+    fn required_confirmations(&self, network: Network) -> u64 {
+        self.required_confirmations.unwrap_or_else(|| network.default_required_confirmations())
+    }
+}
