@@ -103,25 +103,26 @@ fn write_timestamp(out: &mut impl Write, now: std::time::SystemTime) -> fmt::Res
         /// The last second written, and its text `YYYY-MM-DDTHH:MM:SS`.
         static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
     }
-    let Ok(since_epoch) = now.duration_since(std::time::UNIX_EPOCH) else {
-        return write!(out, "{}", chrono::DateTime::<chrono::Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ"));
-    };
-    let (seconds, micros) = (since_epoch.as_secs(), since_epoch.subsec_micros());
-    let prefix = SECOND.with(|cached| {
-        let (second, text) = cached.get();
-        if second == seconds {
-            return Some(text);
-        }
-        let at = chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0)?;
-        // `…:SSZ` for years 0-9999; anything else is left to chrono below.
-        let whole = crate::domain::rfc3339::utc_text(&at);
-        let text: [u8; 19] = whole.strip_suffix('Z').filter(|t| t.len() == 19)?.as_bytes().try_into().ok()?;
-        cached.set((seconds, text));
-        Some(text)
+    let since_epoch = now.duration_since(std::time::UNIX_EPOCH).ok();
+    let prefix = since_epoch.and_then(|since_epoch| {
+        SECOND.with(|cached| {
+            let seconds = since_epoch.as_secs();
+            let (second, text) = cached.get();
+            if second == seconds {
+                return Some(text);
+            }
+            let at = chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0)?;
+            // `…:SSZ` for years 0-9999; anything else is left to chrono below.
+            let whole = crate::domain::rfc3339::utc_text(&at);
+            let text: [u8; 19] = whole.strip_suffix('Z').filter(|t| t.len() == 19)?.as_bytes().try_into().ok()?;
+            cached.set((seconds, text));
+            Some(text)
+        })
     });
-    let Some(prefix) = prefix else {
+    let (Some(prefix), Some(since_epoch)) = (prefix, since_epoch) else {
         return write!(out, "{}", chrono::DateTime::<chrono::Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ"));
     };
+    let micros = since_epoch.subsec_micros();
     let mut text = [0u8; 27];
     text[..19].copy_from_slice(&prefix);
     text[19] = b'.';
