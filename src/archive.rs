@@ -133,11 +133,12 @@ impl Archive for UrlArchive {
                 Ok(response) if response.status().is_success() => return Ok(()),
                 Ok(response) => {
                     let status = response.status();
-                    last_error = format!("{} answered {status}", self.url);
+                    // Never the URL: it may carry a credential.
+                    last_error = format!("the archive URL answered {status}");
                     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
                 }
                 Err(error) => {
-                    last_error = format!("{}: {error}", self.url);
+                    last_error = format!("the archive URL: {}", error.without_url());
                     true
                 }
             };
