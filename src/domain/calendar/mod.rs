@@ -143,14 +143,13 @@ impl WorkingCalendar {
             return 0;
         }
         let (da, db) = (a.date(), b.date());
-        let nanos = if da == db {
+        if da == db {
             self.accrued_by(db, tod_nanos(b)) - self.accrued_by(da, tod_nanos(a))
         } else {
             let first = self.day_total(da) - self.accrued_by(da, tod_nanos(a));
             let middle = self.count_working_days(da.succ_opt().unwrap_or(db), db) * self.window_nanos();
             first + middle + self.accrued_by(db, tod_nanos(b))
-        };
-        nanos
+        }
     }
 
     fn is_weekend(&self, day: Weekday) -> bool {
