@@ -87,6 +87,7 @@ async fn main() {
         escalation: EscalationPolicy::default(),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(Metrics::new()),
+        eta: Default::default(),
     };
     let client = redis::Client::open(url.as_str()).unwrap();
     let redis = redis::aio::ConnectionManager::new(client).await.unwrap();
@@ -102,6 +103,7 @@ async fn main() {
                         calendar: service.calendar.as_ref(),
                         now: service.now(),
                         language: Language::English,
+                        eta: &service.eta,
                     };
                     let json = WithdrawalView::new(&w, &context).to_json().to_string();
                     let key = format!("{prefix}:baseline:{}", w.id);

@@ -84,6 +84,7 @@ async fn main() {
         escalation: EscalationPolicy::default(),
         clock: clock.clone(),
         metrics: Arc::new(Metrics::new()),
+        eta: Default::default(),
     });
     let settings = RetentionSettings {
         terminal_for: Duration::from_secs(retention_days * 86_400),

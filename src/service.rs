@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::domain::escalation::{self, EscalationPolicy, TicketStatus};
+use crate::domain::eta;
 use crate::domain::observation::{NetworkRules, Observation};
 use crate::domain::sla::{self, SlaPolicy, WorkingTime};
 use crate::domain::withdrawal::TransitionError;
 use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
+use crate::eta::EtaBook;
 use crate::metrics::Metrics;
 use crate::store::{Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
 
@@ -68,6 +70,8 @@ pub struct Service {
     pub escalation: EscalationPolicy,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// This replica's copy of the arrival estimate's inputs (`eta.rs`).
+    pub eta: Arc<EtaBook>,
 }
 
 impl Service {
@@ -88,6 +92,12 @@ impl Service {
         escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
         let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
         withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
+        eta::issue(withdrawal, &self.eta.inputs(network), now);
+    }
+
+    /// The arrival estimate and delay of `withdrawal` at `now`.
+    pub fn estimate(&self, withdrawal: &Withdrawal, now: DateTime<Utc>) -> eta::Estimate {
+        eta::estimate(withdrawal, &self.eta.inputs(withdrawal.network), now)
     }
 
     /// Counted by the one writer whose compare-and-set completed the
@@ -101,6 +111,23 @@ impl Service {
         self.metrics.completion_working_days.with_label_values(&[network]).observe(days);
         if next.sla.as_ref().is_some_and(|s| s.status == sla::SlaStatus::Breached) {
             self.metrics.sla_breaches.with_label_values(&[network]).inc();
+        }
+        let completed_at = next.completed_at().unwrap_or(now);
+        for issued in &next.eta_issued {
+            let outcome = issued.judge(completed_at).as_str();
+            self.metrics.eta_outcomes.with_label_values(&[network, issued.basis.as_str(), outcome]).inc();
+        }
+    }
+
+    /// The durations a completed withdrawal adds to its network's shared
+    /// statistics, by the same one writer; a store that does not answer
+    /// loses these samples only.
+    async fn record_completion(&self, current: &Withdrawal, next: &Withdrawal, now: DateTime<Utc>) {
+        if next.state() != State::Completed || current.state() == State::Completed {
+            return;
+        }
+        if let Err(error) = crate::eta::record_completion(self.store.as_ref(), next, now).await {
+            tracing::warn!(withdrawal_id = %next.id, %error, "completion durations not recorded");
         }
     }
 
@@ -295,6 +322,7 @@ impl Service {
                     if next.state() != current.state() {
                         tracing::info!(withdrawal_id = %id, from = %current.state(), to = %next.state(), "state changed");
                         self.count_completion(&current, &next, now);
+                        self.record_completion(&current, &next, now).await;
                     }
                     return Ok(next);
                 }

@@ -23,6 +23,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;
 use crate::domain::Network;
+use crate::eta::EtaBook;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -103,8 +104,10 @@ impl Application {
             ..EscalationPolicy::default()
         };
         let metrics = Arc::new(Metrics::new());
+        let required = settings.networks.iter().map(|(n, c)| (*n, c.required_confirmations)).collect();
+        let eta = Arc::new(EtaBook::new(required));
         let service =
-            Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
+            Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics, eta });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
         let retention = Retention::new(
@@ -221,7 +224,10 @@ impl Application {
             }
         };
         // Trackers run forever; with none configured this must not end the select.
-        let store = self.sweeper.service().store.clone();
+        let service = self.sweeper.service();
+        let store = service.store.clone();
+        let networks: Vec<_> = self.chain_trackers.iter().map(ChainTracker::network).collect();
+        let estimating = service.eta.clone().run(store.clone(), networks, service.clock.clone());
         let chain_trackers = self.chain_trackers;
         let retention = self.retention;
         let trackers = async move {
@@ -238,6 +244,7 @@ impl Application {
             result = metrics_server => result,
             () = sweeping => Ok(()),
             () = self.store_gauges.clone().run() => Ok(()),
+            () = estimating => Ok(()),
         }
     }
 }

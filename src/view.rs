@@ -5,15 +5,19 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
-use crate::domain::message::{status_message, Language};
+use crate::domain::eta::{self, Delay, Eta};
+use crate::domain::message::{status_message_with, Language};
 use crate::domain::sla::{self, SlaStatus, WorkingTime};
 use crate::domain::{rfc3339, HistoryEntry, Network, State, Withdrawal};
+use crate::eta::EtaBook;
 
 /// Everything a view needs besides the record.
 pub struct ViewContext<'a> {
     pub calendar: &'a dyn WorkingTime,
     pub now: DateTime<Utc>,
     pub language: Language,
+    /// The arrival estimate's inputs per network.
+    pub eta: &'a EtaBook,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +83,10 @@ pub struct WithdrawalView<'a> {
     pub sla: Option<SlaView>,
     pub escalation: Option<EscalationView<'a>>,
     pub payee_mismatch: Option<&'a str>,
+    /// When it is expected to complete (p50, p90) and on what basis.
+    pub eta: Eta,
+    /// Why it is late; `None` while on track.
+    pub delay: Option<Delay>,
     pub message: String,
     pub history: &'a [HistoryEntry],
 }
@@ -91,6 +99,8 @@ impl<'a> WithdrawalView<'a> {
             overdue_at: deadlines.overdue_at,
             working_days_elapsed: sla::working_days_elapsed(context.calendar, w, context.now),
         });
+        let estimate = eta::estimate(w, &context.eta.inputs(w.network), context.now);
+        let message = status_message_with(w, &estimate, context.now, context.language);
         WithdrawalView {
             id: w.id.as_str(),
             user_id: w.user_id.as_str(),
@@ -110,7 +120,9 @@ impl<'a> WithdrawalView<'a> {
             sla,
             escalation: w.escalation.as_ref().map(EscalationView::new),
             payee_mismatch: w.chain().payee_mismatch.as_deref(),
-            message: status_message(w, context.language),
+            eta: estimate.eta,
+            delay: estimate.delay,
+            message,
             history: w.history(),
         }
     }

@@ -135,6 +135,10 @@ impl ChainTracker {
         ChainTracker { network, client, port, metrics, owner, settings }
     }
 
+    pub fn network(&self) -> crate::domain::Network {
+        self.network
+    }
+
     /// Polls forever: only while holding the network's lease; backing off
     /// (honouring `Retry-After`) when the explorer struggles.
     pub async fn run(self) {

@@ -110,6 +110,7 @@ impl Sweeper {
             calendar: self.service.calendar.as_ref(),
             now: self.service.now(),
             language: Language::English,
+            eta: &self.service.eta,
         };
         let view = WithdrawalView::new(&record, &context).to_json();
         let text = TicketText::new(&claimed, &view);
