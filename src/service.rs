@@ -49,6 +49,8 @@ pub struct OverdueQuery {
     pub network: Option<Network>,
     pub coin: Option<String>,
     pub min_amount: Option<Amount>,
+    /// Only withdrawals late for this reason (as of now).
+    pub delay: Option<eta::DelayCode>,
     pub after: Option<Cursor>,
     pub limit: usize,
 }
@@ -218,9 +220,11 @@ impl Service {
 
     /// Overdue, not terminal withdrawals, most late first.
     pub async fn overdue(&self, query: &OverdueQuery) -> Result<Page, ServiceError> {
+        let now = self.now();
         let keep = |w: &Withdrawal| {
             query.coin.as_ref().is_none_or(|coin| w.coin == *coin)
                 && query.min_amount.as_ref().is_none_or(|min| w.amount.cmp_value(min).is_ge())
+                && query.delay.is_none_or(|code| self.estimate(w, now).delay.is_some_and(|d| d.code == code))
         };
         let index = IndexKey::Overdue(query.network);
         Ok(self.store.page(&index, query.after.as_ref(), query.limit, &keep).await?)

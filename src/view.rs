@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
 use crate::domain::eta::{self, Delay, Eta};
-use crate::domain::message::{status_message_with, Language};
+use crate::domain::message::{delay_message, status_message_with, Language};
 use crate::domain::sla::{self, SlaStatus, WorkingTime};
 use crate::domain::{rfc3339, HistoryEntry, Network, State, Withdrawal};
 use crate::eta::EtaBook;
@@ -59,6 +59,14 @@ impl<'a> EscalationView<'a> {
     }
 }
 
+/// Why a withdrawal is late, with the reason in the reader's language.
+#[derive(Debug, Serialize)]
+pub struct DelayView {
+    #[serde(flatten)]
+    pub delay: Delay,
+    pub message: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct WithdrawalView<'a> {
     pub id: &'a str,
@@ -86,7 +94,7 @@ pub struct WithdrawalView<'a> {
     /// When it is expected to complete (p50, p90) and on what basis.
     pub eta: Eta,
     /// Why it is late; `None` while on track.
-    pub delay: Option<Delay>,
+    pub delay: Option<DelayView>,
     pub message: String,
     pub history: &'a [HistoryEntry],
 }
@@ -121,7 +129,9 @@ impl<'a> WithdrawalView<'a> {
             escalation: w.escalation.as_ref().map(EscalationView::new),
             payee_mismatch: w.chain().payee_mismatch.as_deref(),
             eta: estimate.eta,
-            delay: estimate.delay,
+            delay: estimate
+                .delay
+                .map(|delay| DelayView { message: delay_message(&delay, w.network, context.language), delay }),
             message,
             history: w.history(),
         }

@@ -122,6 +122,15 @@ pub fn status_message_with(
     message
 }
 
+/// Why it is late, as a sentence in `language` (the view's `delay.message`).
+pub fn delay_message(delay: &Delay, network: Network, language: Language) -> String {
+    let reason = reason(delay, network, language);
+    match language {
+        Language::English => format!("{reason}."),
+        Language::SimplifiedChinese => format!("{reason}。"),
+    }
+}
+
 /// Why it is late, as a clause (no closing stop).
 fn reason(delay: &Delay, network: Network, language: Language) -> String {
     let name = network.display_name();

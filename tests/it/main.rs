@@ -17,6 +17,7 @@ mod cli;
 mod cluster;
 mod contract;
 mod escalations;
+mod eta;
 mod faults;
 mod layout_upgrade;
 mod logs;

@@ -254,8 +254,10 @@ fn seconds(duration: Duration) -> f64 {
     duration.num_milliseconds() as f64 / 1000.0
 }
 
+/// `seconds` after `now`, to the whole second (an estimate has no use for more).
 fn after(now: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
-    now + Duration::milliseconds((seconds.clamp(0.0, 3.0e9) * 1000.0).round() as i64)
+    let at = now + Duration::milliseconds((seconds.clamp(0.0, 3.0e9) * 1000.0).round() as i64);
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 /// A wait as its median and 90th percentile, seconds.
