@@ -429,6 +429,27 @@ impl ChainPort {
         self.service.store.get(id).await
     }
 
+    /// Up to `limit` broadcast withdrawals of this network (not in a block yet).
+    pub async fn broadcast(&self, limit: usize) -> Result<Vec<Withdrawal>, StoreError> {
+        let index = IndexKey::StateNetwork(State::Broadcast, self.network);
+        Ok(self.service.store.page(&index, None, limit, &|_| true).await?.items)
+    }
+
+    /// Adds block intervals (seconds) to this network's shared statistics.
+    pub async fn record_block_intervals(&self, seconds: &[f64]) -> Result<(), StoreError> {
+        let (store, now) = (self.service.store.as_ref(), self.now());
+        crate::eta::record(store, self.network, crate::eta::Metric::BlockInterval, seconds, now).await
+    }
+
+    /// This network's chain signals as the last poll left them.
+    pub async fn load_signals(&self) -> Result<eta::ChainSignals, StoreError> {
+        crate::eta::load_signals(self.service.store.as_ref(), self.network).await
+    }
+
+    pub async fn save_signals(&self, signals: &eta::ChainSignals) -> Result<(), StoreError> {
+        crate::eta::save_signals(self.service.store.as_ref(), self.network, signals).await
+    }
+
     /// Applies `observation` to `id` at the clock's time.
     pub async fn observe(&self, id: &WithdrawalId, observation: &Observation) -> Result<Withdrawal, ServiceError> {
         let now = self.now();

@@ -66,6 +66,9 @@ pub struct TxReading {
     pub nonce: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_latest_nonce: Option<u64>,
+    /// EVM: the sender's nonce count including its pending transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_pending_nonce: Option<u64>,
 }
 
 impl TxReading {
@@ -75,6 +78,7 @@ impl TxReading {
         self.max_fee_gwei = newer.max_fee_gwei.or(self.max_fee_gwei);
         self.nonce = newer.nonce.or(self.nonce);
         self.sender_latest_nonce = newer.sender_latest_nonce.or(self.sender_latest_nonce);
+        self.sender_pending_nonce = newer.sender_pending_nonce.or(self.sender_pending_nonce);
     }
 }
 
