@@ -18,6 +18,7 @@ mod cluster;
 mod contract;
 mod escalations;
 mod eta;
+mod eta_calibration;
 mod eta_chains;
 mod faults;
 mod layout_upgrade;
