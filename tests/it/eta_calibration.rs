@@ -67,7 +67,6 @@ const SCENARIOS: [Scenario; 4] = [
 
 struct Tx {
     txid: String,
-    id: String,
     /// Seconds into the run it is broadcast; the blocks it waits for once sent.
     sent: f64,
     blocks_to_wait: u32,
@@ -149,6 +148,8 @@ async fn replay(scenario: Scenario, hours: f64, seed: u64) -> (Report, TestApp) 
     let tracker = app.chain_trackers[0].clone();
     let mut rng = StdRng::seed_from_u64(seed);
     let t0: DateTime<Utc> = app.clock_now();
+    // The tip the tracker starts from, at the start of simulated time.
+    fake.mine_at(&[], t0.timestamp());
     let at = |seconds: f64| t0 + Duration::milliseconds((seconds * 1000.0) as i64);
     let end = hours * 3600.0;
     let drain = end + 4.0 * 3600.0;
@@ -202,7 +203,7 @@ async fn replay(scenario: Scenario, hours: f64, seed: u64) -> (Report, TestApp) 
             let blocks_to_wait = if low && in_window(scenario.congestion, sent) { rng.random_range(3..=8) } else { 1 };
             app.patch(&id, &json!({"tx_hash": txid})).await;
             // The amount registered is what the transaction pays (the payee check).
-            txs.push(Tx { txid, id, sent, blocks_to_wait, fee, bumped: false, blocks_seen: 0, mined: false });
+            txs.push(Tx { txid, sent, blocks_to_wait, fee, bumped: false, blocks_seen: 0, mined: false });
         }
         // A fee bump: the low-fee transactions land in the next block.
         if let Some(after) = scenario.bump_after {

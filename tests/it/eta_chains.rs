@@ -45,7 +45,7 @@ async fn esplora_signals_read_the_mempool_the_fee_estimates_and_the_lookups_fee_
     assert!(!readings.txs.contains_key(&high), "never looked up: no request for it either");
     // The missing endpoint is remembered: two requests from now on.
     let before = fake.requests();
-    client.signals(&[low.clone()]).await.unwrap();
+    client.signals(std::slice::from_ref(&low)).await.unwrap();
     assert_eq!(fake.requests() - before, 2);
     let paths: Vec<String> = fake.log().iter().rev().take(2).map(|r| r.path.clone()).collect();
     assert!(paths.contains(&"/mempool".to_owned()) && paths.contains(&"/fee-estimates".to_owned()), "{paths:?}");

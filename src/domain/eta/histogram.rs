@@ -140,11 +140,15 @@ impl Histogram {
         Some((at - elapsed).max(0.0))
     }
 
+    /// Quantiles, mean and variance; the mean and variance leave out the
+    /// top 1% (one interval after an outage, a clock jump: a single sample
+    /// far out would otherwise decide the spread).
     pub fn summary(&self) -> Option<Summary> {
         let count = self.count();
         if count <= 0.0 {
             return None;
         }
+        let cut = self.quantile(0.99)?;
         let middle = |bucket: u16| {
             let (low, high) = edges(bucket);
             if bucket == 0 {
@@ -153,8 +157,11 @@ impl Histogram {
                 (low * high).sqrt()
             }
         };
-        let mean = self.counts.iter().map(|(&b, &c)| middle(b) * c).sum::<f64>() / count;
-        let variance = self.counts.iter().map(|(&b, &c)| (middle(b) - mean).powi(2) * c).sum::<f64>() / count;
+        let kept: Vec<(f64, f64)> =
+            self.counts.iter().filter(|(&b, _)| edges(b).0 <= cut).map(|(&b, &c)| (middle(b), c)).collect();
+        let weight: f64 = kept.iter().map(|(_, c)| c).sum();
+        let mean = kept.iter().map(|(m, c)| m * c).sum::<f64>() / weight;
+        let variance = kept.iter().map(|(m, c)| (m - mean).powi(2) * c).sum::<f64>() / weight;
         Some(Summary { p50: self.quantile(0.5)?, p90: self.quantile(0.9)?, mean, variance, count })
     }
 }
@@ -201,6 +208,20 @@ mod tests {
         assert_eq!(histogram.count(), 1000.0);
         let summary = histogram.summary().unwrap();
         assert!((summary.mean / 500.0 - 1.0).abs() < 0.05, "{summary:?}");
+    }
+
+    #[test]
+    fn one_sample_far_out_does_not_decide_the_spread() {
+        let mut histogram = Histogram::new();
+        for seconds in 1..=600 {
+            histogram.record(f64::from(seconds));
+        }
+        let calm = histogram.summary().unwrap();
+        histogram.record(5.0e7);
+        let with_outlier = histogram.summary().unwrap();
+        assert!((with_outlier.mean / calm.mean - 1.0).abs() < 0.01, "{calm:?} {with_outlier:?}");
+        assert!((with_outlier.variance / calm.variance - 1.0).abs() < 0.01);
+        assert_eq!(with_outlier.count, 601.0);
     }
 
     #[test]

@@ -270,12 +270,67 @@ struct Wait {
 impl Wait {
     const ZERO: Wait = Wait { p50: 0.0, p90: 0.0 };
 
-    /// Two waits one after the other: medians add, spreads add in quadrature.
+    /// Two waits one after the other. The median of a sum of skewed waits
+    /// is more than the sum of their medians: each wait is read as the gamma
+    /// distribution with its median and 90th percentile, means and
+    /// variances add, and the sum is a gamma distribution again.
     fn then(self, other: Wait) -> Wait {
-        let spread = ((self.p90 - self.p50).powi(2) + (other.p90 - other.p50).powi(2)).sqrt();
-        let p50 = self.p50 + other.p50;
-        Wait { p50, p90: p50 + spread }
+        let (a, b) = (self.moments(), other.moments());
+        gamma_wait((a.0 + b.0, a.1 + b.1))
     }
+
+    /// Mean and variance of the gamma distribution with this median and
+    /// 90th percentile.
+    fn moments(self) -> (f64, f64) {
+        if self.p90 <= 0.0 {
+            return (0.0, 0.0);
+        }
+        if self.p50 <= 0.0 {
+            // Nothing but a tail: an exponential with that 90th percentile.
+            let mean = self.p90 / std::f64::consts::LN_10;
+            return (mean, mean * mean);
+        }
+        let ratio = (self.p90 / self.p50).max(1.0);
+        // The ratio p90 / p50 falls as the shape grows: bisect on the shape.
+        let ratio_at = |shape: f64| {
+            let c = 1.0 / (9.0 * shape);
+            ((1.0 - c + Z90 * c.sqrt()) / (1.0 - c)).powi(3)
+        };
+        let (mut low, mut high) = (MIN_SHAPE, 1.0e6);
+        for _ in 0..100 {
+            let middle = (low * high).sqrt();
+            if ratio_at(middle) > ratio {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        let shape = (low * high).sqrt();
+        let c = 1.0 / (9.0 * shape);
+        let scale = self.p50 / (shape * (1.0 - c).powi(3));
+        (shape * scale, shape * scale * scale)
+    }
+}
+
+/// The smallest gamma shape the quantile approximation reads sensibly.
+const MIN_SHAPE: f64 = 0.2;
+
+/// The median and 90th percentile of the gamma distribution with this mean
+/// and variance (Wilson-Hilferty's approximation).
+fn gamma_wait((mean, variance): (f64, f64)) -> Wait {
+    if mean <= 0.0 {
+        return Wait::ZERO;
+    }
+    if variance <= 0.0 {
+        return Wait { p50: mean, p90: mean };
+    }
+    let shape = (mean * mean / variance).max(MIN_SHAPE);
+    let scale = mean / shape;
+    let quantile = |z: f64| {
+        let c = 1.0 / (9.0 * shape);
+        shape * scale * (1.0 - c + z * c.sqrt()).max(0.0).powi(3)
+    };
+    Wait { p50: quantile(0.0), p90: quantile(Z90) }
 }
 
 /// Mean and variance of one block interval, seconds: observed, or
@@ -296,13 +351,7 @@ fn blocks_wait(blocks: f64, (mean, variance): (f64, f64)) -> Wait {
     if blocks <= 0.0 {
         return Wait::ZERO;
     }
-    let shape = blocks * mean * mean / variance;
-    let scale = variance / mean;
-    let quantile = |z: f64| {
-        let c = 1.0 / (9.0 * shape);
-        shape * scale * (1.0 - c + z * c.sqrt()).max(0.0).powi(3)
-    };
-    Wait { p50: quantile(0.0), p90: quantile(Z90) }
+    gamma_wait((blocks * mean, blocks * variance))
 }
 
 /// A wait with a history of its own, from where it stands after `elapsed`
@@ -489,3 +538,28 @@ pub fn issue(w: &mut Withdrawal, inputs: &NetworkInputs, now: DateTime<Utc>) -> 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_gamma_distributions_add_up() {
+        let exponential = blocks_wait(1.0, (600.0, 360_000.0));
+        // Wilson-Hilferty for an exponential: median 0.70 (true 0.69), p90 2.28 (true 2.30).
+        assert!((exponential.p50 / 600.0 - 0.70).abs() < 0.02, "{exponential:?}");
+        assert!((exponential.p90 / 600.0 - 2.28).abs() < 0.03, "{exponential:?}");
+        // Read back as moments: the exponential's mean and variance.
+        let (mean, variance) = exponential.moments();
+        assert!((mean / 600.0 - 1.0).abs() < 0.02 && (variance / 360_000.0 - 1.0).abs() < 0.05, "{mean} {variance}");
+        // Two exponential waits one after the other: gamma(2), median 1.68 (not 2 x 0.69).
+        let two = exponential.then(exponential);
+        let direct = blocks_wait(2.0, (600.0, 360_000.0));
+        assert!((two.p50 / direct.p50 - 1.0).abs() < 0.03, "{two:?} {direct:?}");
+        assert!((two.p90 / direct.p90 - 1.0).abs() < 0.03, "{two:?} {direct:?}");
+        // Nothing added to a wait leaves it as it was.
+        let same = exponential.then(Wait::ZERO);
+        assert!((same.p50 / exponential.p50 - 1.0).abs() < 0.02 && (same.p90 / exponential.p90 - 1.0).abs() < 0.02);
+        assert_eq!(Wait::ZERO.then(Wait::ZERO), Wait::ZERO);
+    }
+}

@@ -78,7 +78,8 @@ fn defaults_assume_poisson_blocks_at_the_target_interval() {
     let now = at(T0) + minutes(6);
     // (state, tip, p50 minutes range, p90 minutes range): BTC, 600 s blocks,
     // 3 confirmations.
-    let cases: &[(State, u64, (f64, f64), (f64, f64))] = &[
+    type Range = (f64, f64);
+    let cases: &[(State, u64, Range, Range)] = &[
         // 2 blocks to go: gamma(2) median 16.8 min, p90 38.9 min.
         (State::Confirming, 100, (15.0, 19.0), (36.0, 42.0)),
         // 1 block to go: exponential, median 6.9 min, p90 23 min.
