@@ -23,6 +23,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;
 use crate::domain::Network;
+use crate::eta::EtaBook;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -114,6 +115,8 @@ impl Application {
             settings.sla.pause_during_maintenance,
             calendar.timezone(),
         ));
+        let required = settings.networks.iter().map(|(n, c)| (*n, c.required_confirmations)).collect();
+        let eta = Arc::new(EtaBook::new(required));
         let service = Arc::new(Service {
             store,
             calendar: Arc::new(calendar),
@@ -122,6 +125,7 @@ impl Application {
             clock,
             metrics,
             networks,
+            eta,
         });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
@@ -239,7 +243,10 @@ impl Application {
             }
         };
         // Trackers run forever; with none configured this must not end the select.
-        let store = self.sweeper.service().store.clone();
+        let service = self.sweeper.service();
+        let store = service.store.clone();
+        let networks: Vec<_> = self.chain_trackers.iter().map(ChainTracker::network).collect();
+        let estimating = service.eta.clone().run(store.clone(), networks, service.clock.clone());
         let chain_trackers = self.chain_trackers;
         let retention = self.retention;
         let trackers = async move {
@@ -266,6 +273,7 @@ impl Application {
             result = metrics_server => result,
             () = sweeping => Ok(()),
             () = self.store_gauges.clone().run() => Ok(()),
+            () = estimating => Ok(()),
         }
     }
 }
