@@ -413,7 +413,8 @@ impl ChainPort {
         outcome: Result<u64, String>,
         rules: crate::domain::network_status::HealthRules,
     ) -> Result<(), crate::networks::BoardError> {
-        self.service.networks.report_poll(self.network, outcome, rules).await
+        let congested = self.service.eta.inputs(self.network).signals.congested_since.is_some();
+        self.service.networks.report_poll(self.network, outcome, rules, congested).await
     }
 
     pub async fn load_cursor(&self) -> Result<Option<String>, StoreError> {
