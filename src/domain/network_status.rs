@@ -269,27 +269,9 @@ impl HealthRules {
     /// minutes, so a fast chain's short hiccup is not a halt); degraded: the
     /// explorer failing for three poll intervals (at least a minute).
     pub fn defaults(network: Network, poll_interval: Duration) -> HealthRules {
-        let halted_after = (usual_block_interval(network) * 10).max(Duration::from_secs(600));
+        let halted_after = (network.target_block_interval() * 10).max(Duration::from_secs(600));
         HealthRules { halted_after, degraded_after: (poll_interval * 3).max(Duration::from_secs(60)) }
     }
-}
-
-/// The block interval a network aims for.
-pub fn usual_block_interval(network: Network) -> Duration {
-    use Network::*;
-    let seconds = match network {
-        Btc | Bch => 600,
-        Ltc => 150,
-        Doge | Eos => 60,
-        Dash => 150,
-        Zec => 75,
-        Eth | Etc => 12,
-        Ada => 20,
-        Fil => 30,
-        Xtz => 10,
-        _ => 5,
-    };
-    Duration::from_secs(seconds)
 }
 
 /// What the chain shows, from the tracker's health report and whether the
