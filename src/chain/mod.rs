@@ -6,7 +6,9 @@
 //! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
 //! Nothing here knows about withdrawals.
 
+pub mod aptos;
 pub mod blockbook;
+pub mod blockfrost;
 pub mod esplora;
 pub mod evm;
 pub mod http;
@@ -26,7 +28,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
+pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
+pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use http::{ApiKey, ClientConfig, Gate};

@@ -39,6 +39,8 @@ pub enum ExplorerKind {
     Tron,
     Solana,
     Xrpl,
+    Blockfrost,
+    Aptos,
 }
 
 impl ExplorerKind {
@@ -50,6 +52,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => "tron",
             ExplorerKind::Solana => "solana",
             ExplorerKind::Xrpl => "xrpl",
+            ExplorerKind::Blockfrost => "blockfrost",
+            ExplorerKind::Aptos => "aptos",
         }
     }
 
@@ -62,6 +66,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => network == Trx,
             ExplorerKind::Solana => network == Sol,
             ExplorerKind::Xrpl => network == Xrp,
+            ExplorerKind::Blockfrost => network == Ada,
+            ExplorerKind::Aptos => network == Apt,
         }
     }
 }
