@@ -55,7 +55,7 @@ use sha3::{Digest, Sha3_256};
 
 use super::http::{parse_json, snippet, ClientConfig, Endpoints, Reply};
 use super::{
-    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, PendingTx, Payment, StatusChain, TxInfo, TxLocation, TxStatus,
+    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation, TxStatus,
 };
 
 /// The native coin as a fungible asset (its metadata object).
@@ -182,17 +182,17 @@ impl AptosClient {
     }
 
     /// What a lookup answer says, committed answers kept for `transaction`.
-    async fn info(&self, tx: AptTx) -> Result<Option<(TxInfo, Option<u64>)>, ChainError> {
+    async fn info(&self, tx: AptTx) -> Result<TxInfo, ChainError> {
         let what = "/v1/transactions/by_hash/:id";
         match tx {
-            AptTx::PendingTransaction(p) => Ok(Some((TxInfo {
+            AptTx::PendingTransaction(p) => Ok(TxInfo {
                 txid: p.hash.to_ascii_lowercase(),
                 location: TxLocation::Mempool,
                 success: None,
                 payments: Vec::new(),
                 conflict: nonce(&p.sender, &p.sequence_number, what)?,
-                // GROUNDWORK valid_until
-            }, Some(number(&p.expiration_timestamp_secs, what, "expiration_timestamp_secs")?)))),
+                valid_until: Some(number(&p.expiration_timestamp_secs, what, "expiration_timestamp_secs")?),
+            }),
             AptTx::UserTransaction(u) => {
                 let version = number(&u.version, what, "version")?;
                 let payments = if u.success { self.payments(&u).await? } else { Vec::new() };
@@ -207,15 +207,14 @@ impl AptosClient {
                     success: Some(u.success),
                     payments,
                     conflict: nonce(&u.sender, &u.sequence_number, what)?,
-                    // GROUNDWORK valid_until
+                    valid_until: Some(number(&u.expiration_timestamp_secs, what, "expiration_timestamp_secs")?),
                 };
-                let valid_until = Some(number(&u.expiration_timestamp_secs, what, "expiration_timestamp_secs")?);
                 let mut kept = self.committed.lock().expect("not poisoned");
                 if kept.len() >= KEPT {
                     kept.clear();
                 }
                 kept.insert(info.txid.clone(), info.clone());
-                Ok(Some((info, valid_until)))
+                Ok(info)
             }
             AptTx::Other => Err(ChainError::BadResponse(format!("{what}: not a user transaction"))),
         }
@@ -236,7 +235,12 @@ impl AptosClient {
                 "0x1::fungible_asset::Deposit" => {
                     let store = field_address(&event.data, "store", what)?;
                     let (owner, metadata) = self.store_of(tx, &store).await?;
-                    payments.push(Payment { to: owner, amount: amount()?, asset: asset_of_metadata(&metadata), memo: None });
+                    payments.push(Payment {
+                        to: owner,
+                        amount: amount()?,
+                        asset: asset_of_metadata(&metadata),
+                        memo: None,
+                    });
                 }
                 "0x1::coin::CoinDeposit" => {
                     let coin = event.data.get("coin_type").and_then(Value::as_str).unwrap_or_default();
@@ -435,8 +439,8 @@ impl StatusChain for AptosClient {
                     expired: tx.last_valid_height.is_some_and(|last| now > last),
                 },
                 Some(answer) => {
-                    let (info, valid_until) = self.info(answer).await?.expect("a user or pending transaction");
-                    let past = valid_until.is_some_and(|last| now > last);
+                    let info = self.info(answer).await?;
+                    let past = info.valid_until.is_some_and(|last| now > last);
                     match info.location {
                         // Past its expiry the mempool can never commit it.
                         TxLocation::Mempool if past => TxStatus {
@@ -469,7 +473,7 @@ impl StatusChain for AptosClient {
             return Ok(Some(kept));
         }
         match self.by_hash(txid).await? {
-            Some(answer) => Ok(self.info(answer).await?.map(|(info, _)| info)),
+            Some(answer) => self.info(answer).await.map(Some),
             None => Ok(None),
         }
     }

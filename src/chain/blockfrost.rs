@@ -17,7 +17,9 @@
 //! block); a transaction from `/txs/{hash}` (`block`, `block_height`,
 //! `valid_contract`, `invalid_hereafter`) and `/txs/{hash}/utxos` (its
 //! outputs; collateral outputs, which only a failed script transaction
-//! creates, are not payments). Blockfrost knows only transactions in a
+//! creates, are not payments; in a block just read the outputs alone do for
+//! a transaction without collateral inputs, which cannot have failed).
+//! Blockfrost knows only transactions in a
 //! block (its `/mempool` holds just what was submitted through it), so a
 //! transaction not in a block yet is `None`, never `Mempool`.
 //!
@@ -228,14 +230,14 @@ fn tx_info(tx: BfTx, utxos: BfUtxos) -> Result<TxInfo, ChainError> {
         .filter(|i| !i.collateral && !i.reference)
         .map(|i| OutPoint { txid: i.tx_hash.to_ascii_lowercase(), vout: i.output_index })
         .collect();
-    let _valid_until = last_valid_slot(&tx)?;
+    let valid_until = last_valid_slot(&tx)?;
     Ok(TxInfo {
         txid: tx.hash.to_ascii_lowercase(),
         location,
         success: Some(tx.valid_contract),
         payments,
         conflict: ConflictKey::Outpoints(outpoints),
-        // GROUNDWORK valid_until,
+        valid_until,
     })
 }
 
@@ -285,7 +287,10 @@ impl BlockChain for BlockfrostClient {
             let path = format!("/blocks/{}/txs?count={PAGE}&page={page}&order=asc", at.hash);
             let hashes: Vec<String> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
             if hashes.is_empty() {
-                return Err(bad("/blocks/:id/txs", format!("{} of {} transactions listed", txids.len(), block.tx_count)));
+                return Err(bad(
+                    "/blocks/:id/txs",
+                    format!("{} of {} transactions listed", txids.len(), block.tx_count),
+                ));
             }
             txids.extend(hashes.into_iter().map(|h| h.to_ascii_lowercase()));
             page += 1;
@@ -295,8 +300,8 @@ impl BlockChain for BlockfrostClient {
             at,
             parent_hash,
             txs: txids.into_iter().map(|txid| BlockTx { txid, call: None }).collect(),
-            // GROUNDWORK expiry_point: block.slot,
-            // GROUNDWORK time: chrono::DateTime::from_timestamp(block.time, 0),
+            expiry_point: block.slot,
+            time: chrono::DateTime::from_timestamp(block.time, 0),
         })
     }
 
@@ -311,6 +316,30 @@ impl BlockChain for BlockfrostClient {
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         let Some((tx, utxos)) = self.tx_and_utxos(txid).await? else { return Ok(None) };
         tx_info(tx, utxos).map(Some)
+    }
+
+    /// In a block just read, the outputs alone say enough where the
+    /// transaction has no collateral input: only a script transaction
+    /// (which must put up collateral) can fail, so without one it succeeded,
+    /// and one request does. Otherwise `/txs/{hash}` tells `valid_contract`.
+    async fn transactions_in_block(&self, block: &Block, txids: &[String]) -> Result<Vec<TxInfo>, ChainError> {
+        let mut found = Vec::with_capacity(txids.len());
+        for txid in txids {
+            let Some(utxos) = self.utxos(txid).await? else { continue };
+            if utxos.inputs.iter().any(|i| i.collateral) {
+                found.extend(self.transaction(txid).await?);
+                continue;
+            }
+            let tx = BfTx {
+                hash: txid.clone(),
+                block: block.at.hash.clone(),
+                block_height: block.at.height,
+                invalid_hereafter: None,
+                valid_contract: true,
+            };
+            found.push(tx_info(tx, utxos)?);
+        }
+        Ok(found)
     }
 
     #[tracing::instrument(skip(self, conflict), err(level = "debug"))]
@@ -355,7 +384,12 @@ mod tests {
             paid,
             vec![
                 Payment { to: "addr1a".into(), amount: BaseUnits::new(1_500_000), asset: Asset::Native, memo: None },
-                Payment { to: "addr1a".into(), amount: BaseUnits::new(25_500_000), asset: Asset::Token(unit), memo: None },
+                Payment {
+                    to: "addr1a".into(),
+                    amount: BaseUnits::new(25_500_000),
+                    asset: Asset::Token(unit),
+                    memo: None
+                },
             ]
         );
         let fractional = utxos(serde_json::json!([

@@ -124,7 +124,10 @@ async fn past_its_expiration_a_transaction_is_expired() {
     node.advance(5, 1);
     explorer.tip().await.unwrap();
     let statuses = explorer.statuses_of(&pending).await.unwrap();
-    assert_eq!(statuses.iter().map(|s| (s.expired, s.location.clone())).collect::<Vec<_>>(), [(true, None), (true, None)]);
+    assert_eq!(
+        statuses.iter().map(|s| (s.expired, s.location.clone())).collect::<Vec<_>>(),
+        [(true, None), (true, None)]
+    );
     node.forget(&stuck);
     let statuses = explorer.statuses_of(&[PendingTx::new(stuck.clone())]).await.unwrap();
     assert!(!statuses[0].expired, "forgotten with nothing recorded: only the drop clock can tell");

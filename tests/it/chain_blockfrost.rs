@@ -18,8 +18,10 @@ use crate::support::explorer_transport::{
 use crate::support::fake_blockfrost::{fake_hash, slot_of, AdaOutput, FakeBlockfrost, Mode, BASE_HEIGHT};
 use crate::support::fake_utxo_chain::UtxoFake;
 
-pub const ADA_PAYEE: &str = "addr1q8gg2r3vf9zggn48g7m8vx62rwf6warcs4k7ej8mdzmqmesj30jz7psduyk6n4n2qrud2xlv9fgj53n6ds3t8cs4fvzs05yzmz";
-const OTHER: &str = "addr1q9ld26v2lv8wvrxxmvg90pn8n8n5k6tdst06q2s856rwmvnueldzuuqmnsye359fqrk8hwvenjnqultn7djtrlft7jnq7dy7wv";
+pub const ADA_PAYEE: &str =
+    "addr1q8gg2r3vf9zggn48g7m8vx62rwf6warcs4k7ej8mdzmqmesj30jz7psduyk6n4n2qrud2xlv9fgj53n6ds3t8cs4fvzs05yzmz";
+const OTHER: &str =
+    "addr1q9ld26v2lv8wvrxxmvg90pn8n8n5k6tdst06q2s856rwmvnueldzuuqmnsye359fqrk8hwvenjnqultn7djtrlft7jnq7dy7wv";
 /// USDM's policy id and hex asset name ("USDM").
 const USDM: &str = "c48cbb3d5e57ed56e276bc45f99ab39abe94e6cd7ac39fb402da47ad0014df105553444d";
 
@@ -59,7 +61,12 @@ async fn reads_the_tip_blocks_and_a_transactions_outcome_and_outputs() {
         info.payments,
         vec![
             Payment { to: ADA_PAYEE.into(), amount: BaseUnits::new(1_500_000), asset: Asset::Native, memo: None },
-            Payment { to: ADA_PAYEE.into(), amount: BaseUnits::new(25_500_000), asset: Asset::Token(USDM.into()), memo: None },
+            Payment {
+                to: ADA_PAYEE.into(),
+                amount: BaseUnits::new(25_500_000),
+                asset: Asset::Token(USDM.into()),
+                memo: None
+            },
             Payment { to: OTHER.into(), amount: BaseUnits::new(7_000_000), asset: Asset::Native, memo: None },
         ]
     );

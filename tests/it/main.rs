@@ -10,6 +10,7 @@ mod chain_aptos;
 mod chain_blockbook;
 mod chain_blockfrost;
 mod chain_efficiency;
+mod chain_efficiency_cardano_aptos;
 mod chain_esplora;
 mod chain_evm;
 mod chain_solana;

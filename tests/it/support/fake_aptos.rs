@@ -86,7 +86,13 @@ fn error(status: actix_web::http::StatusCode, message: String, code: &str) -> Ht
 
 /// The events and changes a fungible-asset transfer of `amount` of
 /// `metadata` from `sender` to `to`'s primary store records.
-fn fa_transfer_effects(sender: &str, to: &str, metadata: &str, amount: u64, store_written: bool) -> (Vec<Value>, Vec<Value>) {
+fn fa_transfer_effects(
+    sender: &str,
+    to: &str,
+    metadata: &str,
+    amount: u64,
+    store_written: bool,
+) -> (Vec<Value>, Vec<Value>) {
     let from_store = primary_store(sender, metadata).unwrap();
     let to_store = primary_store(to, metadata).unwrap();
     let events = vec![

@@ -180,7 +180,7 @@ impl BlockfrostState {
     fn utxos_json(&self, txid: &str) -> Option<Value> {
         let (_, tx, _) = self.on_chain(txid)?;
         let model = self.ledger.txs.get(txid)?;
-        let inputs: Vec<Value> = model
+        let mut inputs: Vec<Value> = model
             .inputs
             .iter()
             .map(|(prev, index)| {
@@ -197,6 +197,20 @@ impl BlockfrostState {
                 })
             })
             .collect();
+        if !tx.valid_contract {
+            // A script transaction puts up collateral (taken when it fails).
+            inputs.push(json!({
+                "address": "addr1q9ld26v2lv8wvrxxmvg90pn8n8n5k6tdst06q2s856rwmvnueldzuuqmnsye359fqrk8hwvenjnqultn7djtrlft7jnq7dy7wv",
+                "amount": Self::amount_json(5_000_000, &[]),
+                "tx_hash": fake_hash("ada-collateral", 0),
+                "output_index": 0,
+                "data_hash": null,
+                "inline_datum": null,
+                "reference_script_hash": null,
+                "collateral": true,
+                "reference": false,
+            }));
+        }
         let mut outputs: Vec<Value> = tx
             .outputs
             .iter()
@@ -301,13 +315,13 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<BlockfrostState>>
     };
     match mode {
         Mode::Normal => state.lock().unwrap().answer(&path_and_query),
-        Mode::RateLimited(seconds) => HttpResponse::TooManyRequests()
-            .insert_header(("retry-after", seconds.to_string()))
-            .json(json!({
+        Mode::RateLimited(seconds) => {
+            HttpResponse::TooManyRequests().insert_header(("retry-after", seconds.to_string())).json(json!({
                 "status_code": 429,
                 "error": "Project Over Limit",
                 "message": "Your request was rate-limited, please slow down.",
-            })),
+            }))
+        }
         Mode::Down => HttpResponse::BadGateway().content_type("text/html").body("<html>502 Bad Gateway</html>"),
         Mode::Malformed => HttpResponse::Ok().json(json!({"height": "not a number", "hash": 7})),
         Mode::Hang => {
@@ -372,10 +386,6 @@ impl FakeBlockfrost {
 
     pub fn mine(&self, txids: &[&str]) -> FakeBlock {
         self.state.lock().unwrap().ledger.mine(txids)
-    }
-
-    pub fn tip(&self) -> FakeBlock {
-        self.state.lock().unwrap().ledger.tip().clone()
     }
 
     pub fn paths(&self) -> Vec<String> {
