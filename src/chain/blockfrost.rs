@@ -12,16 +12,17 @@
 //!
 //! What is read: the tip from `/blocks/latest`; a block by height from
 //! `/blocks/{number}` (its `hash`, `previous_block`, `slot`, `time`,
-//! `tx_count`) and its transaction hashes from `/blocks/{hash}/txs` (100 a
-//! page, read only while `tx_count` says more are there, none for an empty
-//! block); a transaction from `/txs/{hash}` (`block`, `block_height`,
-//! `valid_contract`, `invalid_hereafter`) and `/txs/{hash}/utxos` (its
-//! outputs; collateral outputs, which only a failed script transaction
-//! creates, are not payments; in a block just read the outputs alone do for
-//! a transaction without collateral inputs, which cannot have failed).
-//! Blockfrost knows only transactions in a
-//! block (its `/mempool` holds just what was submitted through it), so a
-//! transaction not in a block yet is `None`, never `Mempool`.
+//! `tx_count`) and its transactions from `/blocks/{hash}/txs/cbor` (100 a
+//! page, `[{tx_hash, cbor}]`, read only while `tx_count` says more are
+//! there, none for an empty block): the CBOR says what a transaction pays
+//! (`cardano_cbor.rs`), so a withdrawal matched in a block just read costs
+//! no request. A transaction looked up by hash: `/txs/{hash}` (`block`,
+//! `block_height`, `valid_contract`, `invalid_hereafter`) and
+//! `/txs/{hash}/utxos` (its outputs; collateral outputs, which only a failed
+//! script transaction creates, are not payments). Blockfrost knows only
+//! transactions in a block (its `/mempool` holds just what was submitted
+//! through it), so a transaction not in a block yet is `None`, never
+//! `Mempool`.
 //!
 //! Best chain: Blockfrost follows the node's chain (db-sync rolls back
 //! blocks that leave it), so `/blocks/{hash}` of a block that left the best
@@ -40,11 +41,15 @@
 //! previous transaction's `/txs/{hash}/utxos` names, for each output, the
 //! transaction that spent it (`consumed_by_tx`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::cardano_cbor::{decode_tx, CardanoTx};
 use super::http::{parse_hash, parse_json, snippet, ClientConfig, Endpoints, Reply};
 use super::{
     AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
@@ -62,6 +67,9 @@ const DISCOVERY_TXS: usize = 10;
 /// Base URLs like `https://cardano-mainnet.blockfrost.io/api/v0`.
 pub struct BlockfrostClient {
     api: Endpoints,
+    /// The last block read: its hash and each transaction's CBOR (hex), so
+    /// that the transactions the tracker matches in it need no request.
+    last_block: Mutex<Option<(String, HashMap<String, String>)>>,
 }
 
 // Only the fields we read; the API sends more.
@@ -121,13 +129,19 @@ struct BfAmount {
 }
 
 #[derive(Deserialize)]
+struct BfBlockTxCbor {
+    tx_hash: String,
+    cbor: String,
+}
+
+#[derive(Deserialize)]
 struct BfAddressTx {
     tx_hash: String,
 }
 
 impl BlockfrostClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config) }
+        Self { api: Endpoints::new(config), last_block: Mutex::new(None) }
     }
 
     /// The body of a 2xx answer; `None` on 404.
@@ -241,6 +255,41 @@ fn tx_info(tx: BfTx, utxos: BfUtxos) -> Result<TxInfo, ChainError> {
     })
 }
 
+/// A transaction decoded from the block's CBOR, in that block.
+fn cbor_tx_info(txid: &str, tx: &CardanoTx, block: &BlockRef) -> TxInfo {
+    let payments = if !tx.is_valid {
+        Vec::new()
+    } else {
+        tx.outputs
+            .iter()
+            .flat_map(|o| {
+                std::iter::once(Payment {
+                    to: o.address.clone(),
+                    amount: BaseUnits::new(o.lovelace.into()),
+                    asset: Asset::Native,
+                    memo: None,
+                })
+                .chain(o.assets.iter().map(|(unit, quantity)| Payment {
+                    to: o.address.clone(),
+                    amount: BaseUnits::new(*quantity),
+                    asset: Asset::Token(unit.clone()),
+                    memo: None,
+                }))
+            })
+            .collect()
+    };
+    TxInfo {
+        txid: txid.to_owned(),
+        location: TxLocation::Block(block.clone()),
+        success: Some(tx.is_valid),
+        payments,
+        conflict: ConflictKey::Outpoints(
+            tx.inputs.iter().map(|(txid, vout)| OutPoint { txid: txid.clone(), vout: *vout }).collect(),
+        ),
+        valid_until: tx.ttl.map(|ttl| ttl.saturating_sub(1)),
+    }
+}
+
 #[async_trait]
 impl AddressHistory for BlockfrostClient {
     /// The address's latest transactions (at most `DISCOVERY_TXS`: discovery
@@ -281,20 +330,22 @@ impl BlockChain for BlockfrostClient {
         }
         // By hash from here on: the pages describe this block even if the
         // chain moves meanwhile.
-        let mut txids = Vec::with_capacity(block.tx_count as usize);
+        let mut txs: Vec<(String, String)> = Vec::with_capacity(block.tx_count as usize);
         let mut page = 1;
-        while (txids.len() as u64) < block.tx_count {
-            let path = format!("/blocks/{}/txs?count={PAGE}&page={page}&order=asc", at.hash);
-            let hashes: Vec<String> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
-            if hashes.is_empty() {
+        while (txs.len() as u64) < block.tx_count {
+            let path = format!("/blocks/{}/txs/cbor?count={PAGE}&page={page}&order=asc", at.hash);
+            let listed: Vec<BfBlockTxCbor> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
+            if listed.is_empty() {
                 return Err(bad(
-                    "/blocks/:id/txs",
-                    format!("{} of {} transactions listed", txids.len(), block.tx_count),
+                    "/blocks/:id/txs/cbor",
+                    format!("{} of {} transactions listed", txs.len(), block.tx_count),
                 ));
             }
-            txids.extend(hashes.into_iter().map(|h| h.to_ascii_lowercase()));
+            txs.extend(listed.into_iter().map(|t| (t.tx_hash.to_ascii_lowercase(), t.cbor)));
             page += 1;
         }
+        let txids: Vec<String> = txs.iter().map(|(txid, _)| txid.clone()).collect();
+        *self.last_block.lock().expect("not poisoned") = Some((at.hash.clone(), txs.into_iter().collect()));
         let parent_hash = block.previous_block.as_deref().map(|p| parse_hash(p, what)).transpose()?;
         Ok(Block {
             at,
@@ -318,13 +369,26 @@ impl BlockChain for BlockfrostClient {
         tx_info(tx, utxos).map(Some)
     }
 
-    /// In a block just read, the outputs alone say enough where the
-    /// transaction has no collateral input: only a script transaction
-    /// (which must put up collateral) can fail, so without one it succeeded,
-    /// and one request does. Otherwise `/txs/{hash}` tells `valid_contract`.
+    /// In the block just read, from the CBOR read with it: no request. Else
+    /// (a transaction it could not decode) the outputs alone say enough
+    /// where the transaction has no collateral input: only a script
+    /// transaction (which must put up collateral) can fail, so without one
+    /// it succeeded, and one request does. Otherwise `/txs/{hash}` tells
+    /// `valid_contract`.
     async fn transactions_in_block(&self, block: &Block, txids: &[String]) -> Result<Vec<TxInfo>, ChainError> {
+        let read: HashMap<String, CardanoTx> = {
+            let last = self.last_block.lock().expect("not poisoned");
+            match last.as_ref().filter(|(hash, _)| *hash == block.at.hash) {
+                Some((_, cbor)) => txids.iter().filter_map(|t| Some((t.clone(), decode_tx(cbor.get(t)?)?))).collect(),
+                None => HashMap::new(),
+            }
+        };
         let mut found = Vec::with_capacity(txids.len());
         for txid in txids {
+            if let Some(tx) = read.get(txid) {
+                found.push(cbor_tx_info(txid, tx, &block.at));
+                continue;
+            }
             let Some(utxos) = self.utxos(txid).await? else { continue };
             if utxos.inputs.iter().any(|i| i.collateral) {
                 found.extend(self.transaction(txid).await?);

@@ -9,6 +9,7 @@
 pub mod aptos;
 pub mod blockbook;
 pub mod blockfrost;
+mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
 pub mod http;

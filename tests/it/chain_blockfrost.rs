@@ -54,7 +54,12 @@ async fn reads_the_tip_blocks_and_a_transactions_outcome_and_outputs() {
     assert_eq!(block.parent_hash.as_deref(), mined.prev.as_deref());
     assert_eq!(block.txs.iter().map(|t| t.txid.as_str()).collect::<Vec<_>>(), [txid.as_str()]);
 
+    let before = fake.requests();
+    let from_block = explorer.transactions_in_block(&block, std::slice::from_ref(&txid)).await.unwrap();
+    assert_eq!(fake.requests(), before, "read from the block's CBOR: no request");
     let info = explorer.transaction(&txid).await.unwrap().expect("in a block");
+    assert_eq!(from_block, vec![info.clone()], "the CBOR and the JSON say the same");
+    assert_eq!(info.valid_until, Some(slot_of(BASE_HEIGHT + 3) + 99), "invalid_hereafter is exclusive");
     assert_eq!(info.location, TxLocation::Block(block.at.clone()));
     assert_eq!(info.success, Some(true));
     assert_eq!(
@@ -80,7 +85,10 @@ async fn a_failed_script_transaction_failed_and_paid_nothing() {
     let fake = FakeBlockfrost::start(2).await;
     let explorer = client(&[&fake.base_url]);
     let txid = fake.submit_failing(&[(fake_hash("ada-input", 2).as_str(), 1)], &[AdaOutput::ada(ADA_PAYEE, 9_000_000)]);
-    fake.mine(&[&txid]);
+    let mined = fake.mine(&[&txid]);
+    let block = explorer.block_at(mined.height).await.unwrap();
+    let from_block = explorer.transactions_in_block(&block, std::slice::from_ref(&txid)).await.unwrap();
+    assert_eq!((from_block[0].success, from_block[0].payments.len()), (Some(false), 0), "is_valid false in the CBOR");
     let info = explorer.transaction(&txid).await.unwrap().unwrap();
     assert_eq!(info.success, Some(false));
     assert_eq!(info.payments, vec![], "only the collateral went; the collateral return is no payment");
@@ -100,6 +108,7 @@ async fn a_block_of_many_transactions_is_read_in_pages_and_an_empty_one_in_one_r
     let block = explorer.block_at(full.height).await.unwrap();
     assert_eq!(block.txs.iter().map(|t| t.txid.clone()).collect::<Vec<_>>(), txids, "in block order");
     assert_eq!(fake.requests() - before, 4, "the block, then three pages of 100");
+    assert!(fake.paths().iter().any(|p| p.contains("/txs/cbor?count=100&page=3")));
     let before = fake.requests();
     assert!(explorer.block_at(empty.height).await.unwrap().txs.is_empty());
     assert_eq!(fake.requests() - before, 1, "tx_count 0: no page to read");
