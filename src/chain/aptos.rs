@@ -91,10 +91,25 @@ struct LedgerInfo {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum AptTx {
-    PendingTransaction(AptPending),
-    UserTransaction(AptUser),
-    #[serde(other)]
-    Other,
+    #[serde(rename = "pending_transaction")]
+    Pending(AptPending),
+    #[serde(rename = "user_transaction")]
+    User(AptUser),
+    /// A block's own transactions: block metadata, state checkpoint, block
+    /// epilogue, genesis, validator.
+    #[serde(
+        rename = "block_metadata_transaction",
+        alias = "state_checkpoint_transaction",
+        alias = "block_epilogue_transaction",
+        alias = "genesis_transaction",
+        alias = "validator_transaction"
+    )]
+    System(AptOther),
+}
+
+#[derive(Deserialize)]
+struct AptOther {
+    hash: String,
 }
 
 #[derive(Deserialize)]
@@ -185,7 +200,7 @@ impl AptosClient {
     async fn info(&self, tx: AptTx) -> Result<TxInfo, ChainError> {
         let what = "/v1/transactions/by_hash/:id";
         match tx {
-            AptTx::PendingTransaction(p) => Ok(TxInfo {
+            AptTx::Pending(p) => Ok(TxInfo {
                 txid: p.hash.to_ascii_lowercase(),
                 location: TxLocation::Mempool,
                 success: None,
@@ -193,7 +208,7 @@ impl AptosClient {
                 conflict: nonce(&p.sender, &p.sequence_number, what)?,
                 valid_until: Some(number(&p.expiration_timestamp_secs, what, "expiration_timestamp_secs")?),
             }),
-            AptTx::UserTransaction(u) => {
+            AptTx::User(u) => {
                 let version = number(&u.version, what, "version")?;
                 let payments = if u.success { self.payments(&u).await? } else { Vec::new() };
                 if !u.success {
@@ -216,7 +231,17 @@ impl AptosClient {
                 kept.insert(info.txid.clone(), info.clone());
                 Ok(info)
             }
-            AptTx::Other => Err(ChainError::BadResponse(format!("{what}: not a user transaction"))),
+            // A block's own transactions (metadata, checkpoints, genesis)
+            // pay no one: what a withdrawal's hash should never name, so
+            // its payee check says so rather than the poll failing on it.
+            AptTx::System(AptOther { hash }) => Ok(TxInfo {
+                txid: hash.to_ascii_lowercase(),
+                location: TxLocation::Block(BlockRef { height: 0, hash: hash.to_ascii_lowercase() }),
+                success: Some(true),
+                payments: Vec::new(),
+                conflict: ConflictKey::Outpoints(Vec::new()),
+                valid_until: None,
+            }),
         }
     }
 
@@ -482,6 +507,16 @@ impl StatusChain for AptosClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blocks_own_transactions_read_as_system_ones() {
+        for kind in ["block_metadata_transaction", "state_checkpoint_transaction", "block_epilogue_transaction"] {
+            let tx: AptTx = serde_json::from_value(serde_json::json!({"type": kind, "hash": "0x1", "version": "5"}))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(matches!(tx, AptTx::System(AptOther { hash }) if hash == "0x1"), "{kind}");
+        }
+        assert!(serde_json::from_value::<AptTx>(serde_json::json!({"type": "martian", "hash": "0x1"})).is_err());
+    }
 
     #[test]
     fn addresses_take_their_long_form() {
