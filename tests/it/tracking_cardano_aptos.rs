@@ -95,6 +95,15 @@ async fn a_cardano_withdrawal_goes_broadcast_confirming_completed_and_a_failed_o
         let states: Vec<&str> = w["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
         assert_eq!(states, ["pending", "broadcast", "confirming", "completed"]);
     }
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("withdrawal_tracker_explorer_requests_total")
+            && l.contains("network=\"ADA\"")
+            && l.contains("explorer=\"blockfrost\"")
+            && l.contains("outcome=\"not_found\"")),
+        "the lookups before inclusion are counted as not_found"
+    );
+    assert!(metrics.contains(&format!("withdrawal_tracker_chain_tip_height{{network=\"ADA\"}} {}", block.height + 2)));
 }
 
 #[tokio::test]
@@ -265,6 +274,10 @@ async fn an_aptos_withdrawal_completes_once_committed_a_failed_one_fails_and_a_w
     let networks: Value = app.get_as("/v1/networks", SUPPORT_TOKEN).await.json().await.unwrap();
     let apt = networks["networks"].as_array().unwrap().iter().find(|n| n["code"] == "APT").unwrap().clone();
     assert_eq!(apt["explorer"], "aptos");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("withdrawal_tracker_explorer_requests_total")
+        && l.contains("explorer=\"aptos\"")
+        && l.contains("outcome=\"ok\"")));
 }
 
 #[tokio::test]
