@@ -42,6 +42,7 @@
 //! transaction that spent it (`consumed_by_tx`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -70,6 +71,8 @@ pub struct BlockfrostClient {
     /// The last block read: its hash and each transaction's CBOR (hex), so
     /// that the transactions the tracker matches in it need no request.
     last_block: Mutex<Option<(String, HashMap<String, String>)>>,
+    /// The server answered 404 for a block's CBOR pages: read hashes only.
+    cbor_unsupported: AtomicBool,
 }
 
 // Only the fields we read; the API sends more.
@@ -141,7 +144,7 @@ struct BfAddressTx {
 
 impl BlockfrostClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config), last_block: Mutex::new(None) }
+        Self { api: Endpoints::new(config), last_block: Mutex::new(None), cbor_unsupported: AtomicBool::new(false) }
     }
 
     /// The body of a 2xx answer; `None` on 404.
@@ -163,6 +166,32 @@ impl BlockfrostClient {
         // Known a moment ago, so a 404 now is a rollback in between: unknown.
         let Some(utxos) = self.utxos(txid).await? else { return Ok(None) };
         Ok(Some((tx, utxos)))
+    }
+
+    /// A block's transactions in block order, `tx_count` of them: with their
+    /// CBOR (`/blocks/{hash}/txs/cbor`), or hashes only (`/blocks/{hash}/txs`,
+    /// CBOR left empty) where the server lacks the CBOR endpoint.
+    async fn block_txs(&self, hash: &str, tx_count: u64, cbor: bool) -> Result<Vec<(String, String)>, ChainError> {
+        let mut txs: Vec<(String, String)> = Vec::with_capacity(tx_count as usize);
+        let mut page = 1;
+        while (txs.len() as u64) < tx_count {
+            let listed: Vec<(String, String)> = if cbor {
+                let path = format!("/blocks/{hash}/txs/cbor?count={PAGE}&page={page}&order=asc");
+                let listed: Vec<BfBlockTxCbor> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
+                listed.into_iter().map(|t| (t.tx_hash.to_ascii_lowercase(), t.cbor)).collect()
+            } else {
+                let path = format!("/blocks/{hash}/txs?count={PAGE}&page={page}&order=asc");
+                let listed: Vec<String> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
+                listed.into_iter().map(|t| (t.to_ascii_lowercase(), String::new())).collect()
+            };
+            if listed.is_empty() {
+                let what = if cbor { "/blocks/:id/txs/cbor" } else { "/blocks/:id/txs" };
+                return Err(bad(what, format!("{} of {tx_count} transactions listed", txs.len())));
+            }
+            txs.extend(listed);
+            page += 1;
+        }
+        Ok(txs)
     }
 
     /// Hashes of the newest transactions touching `address` (404 for an
@@ -330,20 +359,21 @@ impl BlockChain for BlockfrostClient {
         }
         // By hash from here on: the pages describe this block even if the
         // chain moves meanwhile.
-        let mut txs: Vec<(String, String)> = Vec::with_capacity(block.tx_count as usize);
-        let mut page = 1;
-        while (txs.len() as u64) < block.tx_count {
-            let path = format!("/blocks/{}/txs/cbor?count={PAGE}&page={page}&order=asc", at.hash);
-            let listed: Vec<BfBlockTxCbor> = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
-            if listed.is_empty() {
-                return Err(bad(
-                    "/blocks/:id/txs/cbor",
-                    format!("{} of {} transactions listed", txs.len(), block.tx_count),
-                ));
-            }
-            txs.extend(listed.into_iter().map(|t| (t.tx_hash.to_ascii_lowercase(), t.cbor)));
-            page += 1;
-        }
+        let txs = match self.cbor_unsupported.load(Ordering::Relaxed) {
+            false => match self.block_txs(&at.hash, block.tx_count, true).await {
+                // A 404 for the pages of a block just read: a server without
+                // the CBOR endpoint (or the block rolled back meanwhile,
+                // which the plain list tells apart).
+                Err(ChainError::NotFound) if block.tx_count > 0 => {
+                    let listed = self.block_txs(&at.hash, block.tx_count, false).await?;
+                    tracing::info!("no /blocks/{{hash}}/txs/cbor here: reading transaction hashes only");
+                    self.cbor_unsupported.store(true, Ordering::Relaxed);
+                    listed
+                }
+                read => read?,
+            },
+            true => self.block_txs(&at.hash, block.tx_count, false).await?,
+        };
         let txids: Vec<String> = txs.iter().map(|(txid, _)| txid.clone()).collect();
         *self.last_block.lock().expect("not poisoned") = Some((at.hash.clone(), txs.into_iter().collect()));
         let parent_hash = block.previous_block.as_deref().map(|p| parse_hash(p, what)).transpose()?;

@@ -189,3 +189,23 @@ async fn blockfrost_fails_over_to_the_next_url() {
     let (first, second) = (FakeBlockfrost::start(2).await, FakeBlockfrost::start(3).await);
     fails_over_to_the_next_url_in_order(&first, &second, BASE_HEIGHT + 1, "HTTP 502", client).await;
 }
+
+#[tokio::test]
+async fn a_server_without_the_cbor_endpoint_is_read_by_hashes_and_outputs() {
+    let fake = FakeBlockfrost::start(2).await;
+    fake.state.lock().unwrap().without_cbor = true;
+    let explorer = client(&[&fake.base_url]);
+    let txid = fake.submit(&[(fake_hash("ada-nocbor", 1).as_str(), 0)], &[AdaOutput::ada(ADA_PAYEE, 3_000_000)], None);
+    let mined = fake.mine(&[&txid]);
+    let block = explorer.block_at(mined.height).await.unwrap();
+    assert_eq!(block.txs.len(), 1);
+    let before = fake.requests();
+    let found = explorer.transactions_in_block(&block, std::slice::from_ref(&txid)).await.unwrap();
+    assert_eq!(fake.requests() - before, 1, "the outputs alone: no collateral, so it succeeded");
+    assert_eq!((found[0].success, found[0].payments.len()), (Some(true), 1));
+    let next = fake.submit(&[(fake_hash("ada-nocbor", 2).as_str(), 0)], &[AdaOutput::ada(ADA_PAYEE, 1_000_000)], None);
+    let mined = fake.mine(&[&next]);
+    explorer.block_at(mined.height).await.unwrap();
+    let cbor_asked = fake.paths().iter().filter(|p| p.contains("/txs/cbor")).count();
+    assert_eq!(cbor_asked, 1, "asked once, then remembered");
+}

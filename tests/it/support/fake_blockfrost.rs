@@ -70,6 +70,8 @@ pub struct BlockfrostState {
     pub ledger: UtxoChain,
     txs: HashMap<String, AdaTx>,
     pub requests: usize,
+    /// A Blockfrost-compatible server without `/blocks/{id}/txs/cbor` (404).
+    pub without_cbor: bool,
     pub last_project_id: Option<String>,
     pub paths: Vec<String>,
 }
@@ -335,6 +337,7 @@ impl BlockfrostState {
                 }
                 None => not_found(),
             },
+            ["blocks", _, "txs", "cbor"] if self.without_cbor => not_found(),
             ["blocks", id, "txs", "cbor"] => match self.block_by(id) {
                 Some(block) => {
                     let count: usize = query(path_and_query, "count").and_then(|c| c.parse().ok()).unwrap_or(100);
@@ -462,6 +465,7 @@ impl FakeBlockfrost {
             ledger,
             txs: HashMap::new(),
             requests: 0,
+            without_cbor: false,
             last_project_id: None,
             paths: Vec::new(),
         };
