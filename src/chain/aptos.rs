@@ -8,7 +8,7 @@
 //! transaction is instead looked up by hash (`/v1/transactions/by_hash/{h}`),
 //! one request that answers everything: pending or committed, `success`,
 //! `vm_status`, `expiration_timestamp_secs`, and the events that say who was
-//! paid. A committed transaction is final (no forks), so that answer is kept
+//! paid (`MAX_CONCURRENT` at a time). A committed transaction is final (no forks), so that answer is kept
 //! (a bounded map) and handed to `transaction` without asking again: one
 //! request per withdrawal plus the tip once per poll (docs/PERFORMANCE.md).
 //!
@@ -47,6 +47,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures_util::future::try_join_all;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -62,6 +63,8 @@ use super::{
 pub const APT_METADATA: &str = "0x000000000000000000000000000000000000000000000000000000000000000a";
 /// The native coin as a legacy coin type.
 pub const APT_COIN: &str = "0x1::aptos_coin::AptosCoin";
+/// Lookups in flight at once.
+const MAX_CONCURRENT: usize = 20;
 /// Committed answers kept for `transaction`, at most.
 const KEPT: usize = 20_000;
 /// `object::create_user_derived_object_address`'s domain separator.
@@ -73,7 +76,8 @@ pub struct AptosClient {
     /// Metadata addresses of the configured tokens (long form), tried with
     /// APT's when a deposit's asset is not in the transaction's changes.
     assets: Vec<String>,
-    /// The ledger time (unix seconds) of the last tip read; 0 before one.
+    /// The ledger time (unix seconds) of the last tip read (the tracker reads
+    /// the tip before each round of lookups); 0 before one.
     ledger_secs: AtomicU64,
     /// Committed transactions as last looked up: final, so never stale.
     committed: Mutex<HashMap<String, TxInfo>>,
@@ -187,7 +191,7 @@ impl AptosClient {
         let height = number(&info.block_height, what, "block_height")?;
         number(&info.ledger_version, what, "ledger_version")?;
         let secs = number(&info.ledger_timestamp, what, "ledger_timestamp")? / 1_000_000;
-        self.ledger_secs.fetch_max(secs, Ordering::Relaxed);
+        self.ledger_secs.store(secs, Ordering::Relaxed);
         // The ledger has no block hash to offer; its version names this state.
         Ok((BlockRef { height, hash: info.ledger_version }, secs))
     }
@@ -243,6 +247,40 @@ impl AptosClient {
                 valid_until: None,
             }),
         }
+    }
+
+    /// Where one transaction stands, with the ledger at `now` (unix seconds).
+    async fn status(&self, tx: &PendingTx, now: u64) -> Result<TxStatus, ChainError> {
+        Ok(match self.by_hash(&tx.txid).await? {
+            None => TxStatus {
+                txid: tx.txid.clone(),
+                location: None,
+                finalized: false,
+                success: None,
+                expired: tx.last_valid_height.is_some_and(|last| now > last),
+            },
+            Some(answer) => {
+                let info = self.info(answer).await?;
+                let past = info.valid_until.is_some_and(|last| now > last);
+                match info.location {
+                    // Past its expiry the mempool can never commit it.
+                    TxLocation::Mempool if past => TxStatus {
+                        txid: tx.txid.clone(),
+                        location: None,
+                        finalized: false,
+                        success: None,
+                        expired: true,
+                    },
+                    location => TxStatus {
+                        txid: tx.txid.clone(),
+                        finalized: matches!(location, TxLocation::Block(_)),
+                        location: Some(location),
+                        success: info.success,
+                        expired: false,
+                    },
+                }
+            }
+        })
     }
 
     /// Every deposit the transaction's events record, with its payee and asset.
@@ -434,9 +472,10 @@ impl StatusChain for AptosClient {
         "aptos"
     }
 
-    /// Each transaction is its own request: the batch only bounds a call.
+    /// Each transaction is its own request; a batch's go out together (the
+    /// network's `Gate` still paces them).
     fn max_batch(&self) -> usize {
-        100
+        MAX_CONCURRENT
     }
 
     /// The ledger's newest block height (committed is final).
@@ -453,41 +492,7 @@ impl StatusChain for AptosClient {
             0 => self.ledger().await?.1,
             secs => secs,
         };
-        let mut statuses = Vec::with_capacity(txs.len());
-        for tx in txs {
-            let status = match self.by_hash(&tx.txid).await? {
-                None => TxStatus {
-                    txid: tx.txid.clone(),
-                    location: None,
-                    finalized: false,
-                    success: None,
-                    expired: tx.last_valid_height.is_some_and(|last| now > last),
-                },
-                Some(answer) => {
-                    let info = self.info(answer).await?;
-                    let past = info.valid_until.is_some_and(|last| now > last);
-                    match info.location {
-                        // Past its expiry the mempool can never commit it.
-                        TxLocation::Mempool if past => TxStatus {
-                            txid: tx.txid.clone(),
-                            location: None,
-                            finalized: false,
-                            success: None,
-                            expired: true,
-                        },
-                        location => TxStatus {
-                            txid: tx.txid.clone(),
-                            finalized: matches!(location, TxLocation::Block(_)),
-                            location: Some(location),
-                            success: info.success,
-                            expired: false,
-                        },
-                    }
-                }
-            };
-            statuses.push(status);
-        }
-        Ok(statuses)
+        try_join_all(txs.iter().map(|tx| self.status(tx, now))).await
     }
 
     /// From the answer `statuses_of` just read where there is one (committed
