@@ -17,7 +17,8 @@ use tracing::Instrument;
 use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::{
-    ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, SolanaClient, TronClient, XrplClient,
+    ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
+    SolanaClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
@@ -319,6 +320,11 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         ExplorerKind::Evm => Chain::Blocks(Arc::new(EvmClient::new(config, chain.batch_size))),
         ExplorerKind::Solana => Chain::Statuses(Arc::new(SolanaClient::new(config))),
         ExplorerKind::Xrpl => Chain::Statuses(Arc::new(XrplClient::new(config))),
+        ExplorerKind::Blockfrost => Chain::Blocks(Arc::new(BlockfrostClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Aptos => {
+            let assets = chain.tokens.values().map(|t| t.contract.clone());
+            Chain::Statuses(Arc::new(AptosClient::new(config.with_api_key(rest_key), assets)))
+        }
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

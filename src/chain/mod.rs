@@ -6,7 +6,10 @@
 //! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
 //! Nothing here knows about withdrawals.
 
+pub mod aptos;
 pub mod blockbook;
+pub mod blockfrost;
+mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
 pub mod http;
@@ -27,7 +30,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
+pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
+pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use http::{ApiKey, ClientConfig, Gate};

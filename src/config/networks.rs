@@ -39,6 +39,8 @@ pub enum ExplorerKind {
     Tron,
     Solana,
     Xrpl,
+    Blockfrost,
+    Aptos,
 }
 
 impl ExplorerKind {
@@ -50,6 +52,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => "tron",
             ExplorerKind::Solana => "solana",
             ExplorerKind::Xrpl => "xrpl",
+            ExplorerKind::Blockfrost => "blockfrost",
+            ExplorerKind::Aptos => "aptos",
         }
     }
 
@@ -62,6 +66,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => network == Trx,
             ExplorerKind::Solana => network == Sol,
             ExplorerKind::Xrpl => network == Xrp,
+            ExplorerKind::Blockfrost => network == Ada,
+            ExplorerKind::Aptos => network == Apt,
         }
     }
 }
@@ -138,6 +144,24 @@ fn default_batch_size() -> usize {
     50
 }
 
+/// Where the payee check compares a token as written, the one form payments
+/// carry: a Cardano native asset's unit (policy id + hex asset name), an
+/// Aptos fungible asset's metadata address in long form.
+fn token_contract_problem(network: Network, contract: &str) -> Option<&'static str> {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    match network {
+        Network::Ada
+            if !(contract.len() >= 56 && contract.len() <= 120 && contract.len() % 2 == 0 && hex(contract)) =>
+        {
+            Some("must be the asset's unit: its 56-hex-digit policy id followed by its hex asset name")
+        }
+        Network::Apt if !(contract.len() == 66 && contract.starts_with("0x") && hex(&contract[2..])) => {
+            Some("must be the fungible asset's metadata address in long form (0x and 64 hex digits)")
+        }
+        _ => None,
+    }
+}
+
 impl NetworkChainConfig {
     pub(super) fn settings(&self, code: &str, problems: &mut Problems) -> Option<(Network, ChainSettings)> {
         let key = |field: &str| format!("networks.{code}.{field}");
@@ -183,6 +207,11 @@ impl NetworkChainConfig {
         if self.batch_size == 0 {
             problems.add(&key("batch_size"), "must be at least 1");
         }
+        for (coin, token) in &self.tokens {
+            if let Some(problem) = network.and_then(|n| token_contract_problem(n, &token.contract)) {
+                problems.add(&key(&format!("tokens.{coin}.contract")), problem);
+            }
+        }
         let network = network.filter(|_| problems.clean_since(mark))?;
         let settings = ChainSettings {
             explorer: self.explorer,
@@ -203,5 +232,46 @@ impl NetworkChainConfig {
 
     fn required_confirmations(&self, network: Network) -> u64 {
         self.required_confirmations.unwrap_or_else(|| network.default_required_confirmations())
+    }
+}
+
+#[cfg(test)]
+mod cardano_aptos_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn problems(networks: &str) -> String {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn blockfrost_serves_cardano_and_aptos_serves_aptos_with_their_token_forms() {
+        let ada = "[networks.ADA]\nexplorer = \"blockfrost\"\nurls = [\"http://bf\"]\n\
+                   [networks.ADA.tokens.USDM]\ndecimals = 6\n\
+                   contract = \"c48cbb3d5e57ed56e276bc45f99ab39abe94e6cd7ac39fb402da47ad0014df105553444d\"";
+        let apt = "[networks.APT]\nexplorer = \"aptos\"\nurls = [\"http://apt\"]\n[networks.APT.tokens.USDT]\n\
+                   contract = \"0x357b0b74bc833e95a115ad22604854d6b0fca151cecd94111770e5d6ffc9dc2b\"\ndecimals = 6";
+        assert_eq!(problems(ada), "");
+        assert_eq!(problems(apt), "");
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{ada}"), "t").unwrap();
+        assert_eq!(config.settings().unwrap().networks[&Network::Ada].required_confirmations, 15);
+
+        assert!(problems("[networks.APT]\nexplorer = \"blockfrost\"\nurls = [\"http://x\"]")
+            .contains("networks.APT.explorer"));
+        assert!(
+            problems("[networks.ADA]\nexplorer = \"aptos\"\nurls = [\"http://x\"]").contains("networks.ADA.explorer")
+        );
+        let short = apt.replace("0x357b0b74bc833e95a115ad22604854d6b0fca151cecd94111770e5d6ffc9dc2b", "0xa");
+        assert!(problems(&short).contains("networks.APT.tokens.USDT.contract"), "{}", problems(&short));
+        let policy_only = ada.replace("0014df105553444d", "").replace("c48c", "zz8c");
+        assert!(problems(&policy_only).contains("networks.ADA.tokens.USDM.contract"));
     }
 }

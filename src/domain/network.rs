@@ -100,6 +100,7 @@ impl Network {
             Avaxc => 12,
             Etc => 500,
             Trx => 19,
+            Ada => 15,
             _ => 1,
         }
     }
