@@ -9,9 +9,12 @@
 pub mod blockbook;
 pub mod esplora;
 pub mod evm;
+mod graphql;
 pub mod http;
 mod jsonrpc;
+pub mod sidecar;
 pub mod solana;
+pub mod sui;
 pub mod tron;
 pub mod xrpl;
 
@@ -30,7 +33,9 @@ pub use blockbook::BlockbookClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use http::{ApiKey, ClientConfig, Gate};
+pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
+pub use sui::SuiClient;
 pub use tron::TronClient;
 pub use xrpl::XrplClient;
 
@@ -201,6 +206,26 @@ pub trait BlockChain: Send + Sync + 'static {
     /// all (TRON).
     fn address_history(&self) -> Option<&dyn AddressHistory> {
         None
+    }
+
+    /// Whether discovery finds payments in each new block's own
+    /// transactions (`requested_payments`: account chains whose blocks carry
+    /// their calls, EVM and Polkadot) rather than through `address_history`.
+    fn discovers_in_blocks(&self) -> bool {
+        false
+    }
+
+    /// What the transactions of `block` (as this client returned it) ask to
+    /// pay, as the block itself tells, with no request: `(txid, payment)`.
+    /// Only the outcome (`transactions_in_block`) says whether they
+    /// happened. By default the EVM calls the block carries.
+    fn requested_payments(&self, block: &Block) -> Vec<(String, Payment)> {
+        block
+            .txs
+            .iter()
+            .filter_map(|tx| Some((tx, tx.call.as_ref()?)))
+            .flat_map(|(tx, call)| call.requested_payments().into_iter().map(move |p| (tx.txid.clone(), p)))
+            .collect()
     }
 
     /// Whether `txid` was replaced by another transaction spending the same

@@ -39,6 +39,10 @@ pub enum ExplorerKind {
     Tron,
     Solana,
     Xrpl,
+    /// Substrate API Sidecar (Polkadot Asset Hub).
+    Sidecar,
+    /// Sui GraphQL RPC.
+    SuiGraphql,
 }
 
 impl ExplorerKind {
@@ -50,6 +54,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => "tron",
             ExplorerKind::Solana => "solana",
             ExplorerKind::Xrpl => "xrpl",
+            ExplorerKind::Sidecar => "sidecar",
+            ExplorerKind::SuiGraphql => "sui_graphql",
         }
     }
 
@@ -62,6 +68,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => network == Trx,
             ExplorerKind::Solana => network == Sol,
             ExplorerKind::Xrpl => network == Xrp,
+            ExplorerKind::Sidecar => network == Dot,
+            ExplorerKind::SuiGraphql => network == Sui,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod escalation;
 pub mod ids;
 pub mod message;
+pub mod mortal_era;
 pub mod network;
 pub mod observation;
 pub mod onchain;

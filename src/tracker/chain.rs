@@ -266,7 +266,7 @@ impl Blocks<'_> {
         if !self.network.is_evm() {
             self.look_up_new(tip.height, watched.not_looked_up()).await?;
         }
-        if self.settings.discover && !self.network.is_evm() {
+        if self.settings.discover && !self.client.discovers_in_blocks() {
             self.discover_by_address(tip.height, &watched).await?;
             watched = self.watched().await?;
         }
@@ -290,7 +290,7 @@ impl Blocks<'_> {
                 height = previous.height;
                 continue;
             }
-            if self.settings.discover && self.network.is_evm() {
+            if self.settings.discover && self.client.discovers_in_blocks() {
                 self.discover_in_block(&block, &mut watched).await?;
             }
             report.matched += self.match_block(&block, &watched, tip.height).await?;

@@ -1,5 +1,5 @@
 //! Finding the transaction of a withdrawal registered without a hash: by
-//! its address's history (UTXO chains) or in each new block (EVM), for a
+//! its address's history (UTXO chains) or in each new block (EVM, Polkadot), for a
 //! payment of exactly its amount that no watched withdrawal claims. Which
 //! payment is the withdrawal's is the domain's rule (`payee`,
 //! `tracking::discovers`); this gathers the candidates.
@@ -49,7 +49,7 @@ impl Blocks<'_> {
         Ok(())
     }
 
-    /// EVM: a new block's transactions carry their payments; a pending
+    /// EVM, Polkadot: a new block's transactions carry their payments; a pending
     /// withdrawal without a hash that one of them pays is discovered, and
     /// its hash joins the watched ones so this very block is matched.
     pub(super) async fn discover_in_block(&self, block: &Block, watched: &mut Watched) -> Result<(), TrackError> {
@@ -61,22 +61,22 @@ impl Blocks<'_> {
         let expectations: Vec<(Withdrawal, ExpectedPayment)> =
             waiting.into_iter().filter_map(|w| ExpectedPayment::of(&w, rules).ok().map(|e| (w, e))).collect();
         let mut claimed = std::collections::HashSet::new();
-        for tx in &block.txs {
-            let Some(call) = &tx.call else { continue };
-            if watched.may_hold(&tx.txid) {
+        let requested = self.client.requested_payments(block);
+        // Watched before this block's discoveries (one transaction may pay several).
+        let held: std::collections::HashSet<&str> =
+            requested.iter().map(|(txid, _)| txid.as_str()).filter(|txid| watched.may_hold(txid)).collect();
+        for (txid, payment) in &requested {
+            if held.contains(txid.as_str()) {
                 continue;
             }
-            for payment in call.requested_payments() {
-                let hit =
-                    expectations.iter().find(|(w, expected)| !claimed.contains(&w.id) && expected.paid_by(&payment));
-                if let Some((w, _)) = hit {
-                    if crate::domain::TxHash::parse(self.network, &tx.txid).is_err() {
-                        continue;
-                    }
-                    self.port.observe(&w.id, &Observation::Discovered { txid: tx.txid.clone() }).await?;
-                    claimed.insert(w.id.clone());
-                    watched.add(&tx.txid, w.id.clone());
+            let hit = expectations.iter().find(|(w, expected)| !claimed.contains(&w.id) && expected.paid_by(&payment));
+            if let Some((w, _)) = hit {
+                if crate::domain::TxHash::parse(self.network, txid).is_err() {
+                    continue;
                 }
+                self.port.observe(&w.id, &Observation::Discovered { txid: txid.clone() }).await?;
+                claimed.insert(w.id.clone());
+                watched.add(txid, w.id.clone());
             }
         }
         Ok(())
