@@ -76,9 +76,6 @@ struct DecodedTx {
     info: TxInfo,
     /// What the call asks to pay, whatever its outcome (for discovery).
     requested: Vec<Payment>,
-    /// The last block that could include it (mortal era), if signed mortal.
-    #[allow(dead_code)] // read once `TxInfo::valid_until` is on main
-    valid_until: Option<u64>,
 }
 
 /// A block as Sidecar answers `/blocks/{blockId}` and `/blocks/head`.
@@ -207,6 +204,7 @@ impl Extrinsic {
             // Unsigned (inherents): nothing can replace them.
             _ => ConflictKey::Outpoints(Vec::new()),
         };
+        // The last block that could include it (mortal era), if signed mortal.
         let valid_until = match self.era.as_ref().and_then(|e| e.mortal_era) {
             Some((period, phase)) => {
                 let era = MortalEra::from_parts(period.as_u64("era period")?, phase.as_u64("era phase")?)
@@ -215,8 +213,8 @@ impl Extrinsic {
             }
             None => None,
         };
-        let info = TxInfo { txid, location: TxLocation::Block(at.clone()), success, payments, conflict };
-        Ok(DecodedTx { info, requested, valid_until })
+        let info = TxInfo { txid, location: TxLocation::Block(at.clone()), success, payments, conflict, valid_until };
+        Ok(DecodedTx { info, requested })
     }
 }
 
@@ -270,11 +268,13 @@ impl SidecarClient {
         let height = block.number.as_u64("number")?;
         let at = BlockRef { height, hash: hash(&block.hash, "hash")? };
         let txs = block.extrinsics.iter().map(|x| x.decode(&at)).collect::<Result<Vec<_>, _>>()?;
-        let _time = block_time(&block.extrinsics); // `Block::time` once it is on main
         let result = Block {
             at: at.clone(),
             parent_hash: (height > 0).then(|| hash(&block.parent_hash, "parentHash")).transpose()?,
             txs: txs.iter().map(|tx| BlockTx { txid: tx.info.txid.clone(), call: None }).collect(),
+            time: block_time(&block.extrinsics),
+            // Mortal eras are counted in block numbers.
+            expiry_point: Some(height),
         };
         self.recent.lock().expect("not poisoned").remember(ReadBlock { at, txs });
         Ok(result)
@@ -408,7 +408,7 @@ mod tests {
         assert_eq!(dot.info.payments.len(), 1);
         assert_eq!(dot.info.payments[0].amount, BaseUnits::new(12_500_000_000));
         assert_eq!(dot.info.payments[0].asset, Asset::Native);
-        assert_eq!(dot.valid_until, Some(105));
+        assert_eq!(dot.info.valid_until, Some(105));
         assert_eq!(dot.info.txid, "0xaa");
         assert!(matches!(dot.info.conflict, ConflictKey::Nonce { nonce: 7, .. }));
 
@@ -422,7 +422,7 @@ mod tests {
         .unwrap();
         assert_eq!(usdt.requested[0].asset, Asset::Token("1984".into()));
         assert!(usdt.info.payments.is_empty(), "a failed extrinsic pays nothing");
-        assert_eq!((usdt.info.success, usdt.valid_until), (Some(false), None));
+        assert_eq!((usdt.info.success, usdt.info.valid_until), (Some(false), None));
     }
 
     #[test]

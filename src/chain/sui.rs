@@ -191,13 +191,8 @@ impl TransactionBlock {
             payments,
             // Nothing replaces a Sui transaction: it lands or expires.
             conflict: ConflictKey::Outpoints(Vec::new()),
+            valid_until: self.expiration.as_ref().map(|e| e.epoch_id),
         })
-    }
-
-    /// The last epoch it can be executed in, when it has one.
-    #[allow(dead_code)] // read once `TxInfo::valid_until` is on main
-    fn valid_until(&self) -> Option<u64> {
-        self.expiration.as_ref().map(|e| e.epoch_id)
     }
 }
 

@@ -37,6 +37,9 @@ async fn the_tip_is_the_finalized_head_and_blocks_carry_hashes_and_parents() {
     let ids: Vec<&str> = tip.txs.iter().map(|t| t.txid.as_str()).collect();
     assert_eq!((ids.len(), ids[1]), (2, xt.as_str()), "the timestamp inherent, then the transfer");
     assert_eq!(dot.tip().await.unwrap(), tip.at);
+    assert_eq!(tip.expiry_point, Some(with_xt.number), "mortal eras count block numbers");
+    let time = tip.time.expect("from the timestamp inherent");
+    assert_eq!(time.timestamp_millis() as u64, 1_764_000_000_000 + (with_xt.number - BASE_HEIGHT) * 6_000);
 
     let parent = dot.block_at(with_xt.number - 1).await.unwrap();
     assert_eq!(Some(parent.at.hash.clone()), tip.parent_hash);
@@ -69,6 +72,8 @@ async fn transfers_are_decoded_from_the_block_and_a_failure_pays_nothing() {
         [Payment { to: payee.clone(), amount: BaseUnits::new(12_345_678_901), asset: Asset::Native, memo: None }]
     );
     assert_eq!(infos[0].success, Some(true));
+    let (period, phase) = (64, (block.number - 1) % 64);
+    assert_eq!(infos[0].valid_until, Some(block.number - 1 + period - 1), "era (64, {phase}) signed at the head");
     assert!(matches!(&infos[0].conflict, ConflictKey::Nonce { from, .. } if *from == dot_address("exchange-hot-wallet")));
     assert_eq!(infos[1].payments[0].asset, Asset::Token("1984".into()));
     assert_eq!(infos[1].payments[0].amount, BaseUnits::new(25_500_000));

@@ -116,7 +116,7 @@ async fn a_dot_payment_registered_without_a_hash_is_discovered_in_its_block() {
 }
 
 #[tokio::test]
-async fn a_dot_transaction_never_included_is_dropped() {
+async fn a_dot_transaction_past_its_mortal_era_is_dropped_as_expired_and_one_without_is_dropped_unseen() {
     let fake = FakeSidecar::start(BASE_HEIGHT + 3).await;
     let mut config = dot_config(&fake);
     config.drop_after = HumanDuration(Duration::from_secs(60));
@@ -124,19 +124,30 @@ async fn a_dot_transaction_never_included_is_dropped() {
     tick(&app).await;
     let payee = dot_address("user");
     let lost = fake.transfer(&payee, 10_000_000_000);
-    register(&app, dot("w-1", "DOT", &payee, "1", None)).await;
-    let head = fake.head().number;
-    let patched = app.patch("w-1", &json!({"tx_hash": lost, "last_valid_height": head + 63})).await;
+    let unknown = fake.transfer(&payee, 20_000_000_000);
+    register(&app, dot("w-mortal", "DOT", &payee, "1", None)).await;
+    register(&app, dot("w-unknown", "DOT", &payee, "2", Some(&unknown))).await;
+    // Signed at the head with a 64-block era: valid up to 63 blocks on.
+    let last_valid = fake.head().number + 63;
+    let patched = app.patch("w-mortal", &json!({"tx_hash": lost, "last_valid_height": last_valid})).await;
     assert_eq!(patched.status(), reqwest::StatusCode::OK);
     tick(&app).await;
-    fake.advance(2);
-    tick(&app).await;
-    assert_eq!(app.get_withdrawal("w-1").await["state"], "broadcast");
+
+    fake.advance(60);
     app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
     tick(&app).await;
-    let view = app.get_withdrawal("w-1").await;
+    let view = app.get_withdrawal("w-mortal").await;
+    assert_eq!(view["state"], "broadcast", "its era has not ended: it may still be included");
+    let view = app.get_withdrawal("w-unknown").await;
+    assert_eq!((view["state"].as_str(), last_reason(&view)), (Some("dropped"), "not seen by the explorer for 1m"));
+
+    fake.advance(4);
+    assert!(fake.head().number > last_valid);
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    let view = app.get_withdrawal("w-mortal").await;
     assert_eq!(view["state"], "dropped", "{view}");
-    assert_eq!(last_reason(&view), "not seen by the explorer for 1m");
+    assert_eq!(last_reason(&view), "expired before inclusion");
 }
 
 fn sui_config(fake: &FakeSui) -> NetworkChainConfig {
