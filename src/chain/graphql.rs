@@ -118,9 +118,17 @@ mod tests {
         let ok = read(&reply(200, r#"{"data":{"checkpoint":{"sequenceNumber":5}}}"#), "q").unwrap();
         assert_eq!(ok["checkpoint"]["sequenceNumber"], 5);
         let cases = [
-            (200, r#"{"data":null,"errors":[{"message":"Unknown field \"x\"","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}"#, "bad"),
+            (
+                200,
+                r#"{"data":null,"errors":[{"message":"Unknown field \"x\"","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}"#,
+                "bad",
+            ),
             (400, r#"{"errors":[{"message":"Invalid value","extensions":{"code":"BAD_USER_INPUT"}}]}"#, "bad"),
-            (200, r#"{"data":null,"errors":[{"message":"Request timed out. Limit: 40s","extensions":{"code":"REQUEST_TIMEOUT"}}]}"#, "unavailable"),
+            (
+                200,
+                r#"{"data":null,"errors":[{"message":"Request timed out. Limit: 40s","extensions":{"code":"REQUEST_TIMEOUT"}}]}"#,
+                "unavailable",
+            ),
             (200, r#"{"errors":[{"message":"boom","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#, "unavailable"),
             (200, r#"{"errors":[{"message":"Rate limit exceeded"}]}"#, "limited"),
             (200, r#"{"data":{"a":1},"errors":[{"message":"partial"}]}"#, "bad"),

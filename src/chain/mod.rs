@@ -285,6 +285,13 @@ pub trait StatusChain: Send + Sync + 'static {
     /// A final transaction's outcome and payments; `Ok(None)` when the node
     /// does not know it.
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
+
+    /// The API's index of transactions by address, where it has one (Sui's
+    /// `affectedAddress` filter): discovery of payments registered without
+    /// a hash.
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
+    }
 }
 
 /// A configured network's client, by how the tracker follows it.

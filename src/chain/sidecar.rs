@@ -366,10 +366,7 @@ impl BlockChain for SidecarClient {
 
     fn requested_payments(&self, block: &Block) -> Vec<(String, Payment)> {
         let Some(read) = self.remembered(&block.at) else { return Vec::new() };
-        read.txs
-            .iter()
-            .flat_map(|tx| tx.requested.iter().map(|p| (tx.info.txid.clone(), p.clone())))
-            .collect()
+        read.txs.iter().flat_map(|tx| tx.requested.iter().map(|p| (tx.info.txid.clone(), p.clone()))).collect()
     }
 
     /// Only seen in a (final) block does an extrinsic get its key, so a

@@ -22,6 +22,9 @@
 //! (`0xdba3...::usdc::usdc` for native USDC). A failed transaction changes
 //! only its gas payer's balance.
 //!
+//! Discovery: `transactionBlocks(filter: {affectedAddress})`, the address's
+//! newest 50 transactions (`AddressHistory`).
+//!
 //! Schema: <https://docs.sui.io/references/sui-api/sui-graphql/reference>
 //! (`Query.checkpoint`, `Query.transactionBlocks`, `TransactionBlockFilter`,
 //! `TransactionBlockEffects`, `BalanceChange`).
@@ -36,8 +39,8 @@ use serde_json::json;
 use super::graphql::GraphQl;
 use super::http::ClientConfig;
 use super::{
-    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation,
-    TxStatus,
+    AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
+    TxLocation, TxStatus,
 };
 
 /// The service's default page size limit (`maxPageSize`), and so the most
@@ -136,6 +139,12 @@ struct TipData {
 #[serde(rename_all = "camelCase")]
 struct StatusesData {
     checkpoint: Checkpoint,
+    transaction_blocks: Connection<TransactionBlock>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AffectedData {
     transaction_blocks: Connection<TransactionBlock>,
 }
 
@@ -296,9 +305,35 @@ impl StatusChain for SuiClient {
         if let Some(info) = self.found.lock().expect("not poisoned").remove(txid) {
             return Ok(Some(info));
         }
-        let query = format!("query Tx($digest: String!) {{ transactionBlock(digest: $digest) {{ ...Tx }} }}\n{TX_FRAGMENT}");
+        let query =
+            format!("query Tx($digest: String!) {{ transactionBlock(digest: $digest) {{ ...Tx }} }}\n{TX_FRAGMENT}");
         let data: TxData = self.api.query("transactionBlock", &query, json!({ "digest": txid })).await?;
         data.transaction_block.map(|tx| tx.info()).transpose()
+    }
+
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        Some(self)
+    }
+}
+
+/// `transactionBlocks(filter: {affectedAddress})`: the address's newest
+/// transactions (a page of 50), for discovery.
+#[async_trait]
+impl AddressHistory for SuiClient {
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        let query = format!(
+            "query Affected($address: SuiAddress!, $last: Int!) {{
+  transactionBlocks(last: $last, filter: {{ affectedAddress: $address }}) {{ nodes {{ ...Tx }} }}
+}}
+{TX_FRAGMENT}"
+        );
+        let data: AffectedData = self
+            .api
+            .query("transactionBlocks", &query, json!({ "address": address, "last": MAX_DIGESTS_PER_REQUEST }))
+            .await?;
+        // Oldest first in a page; newest first here.
+        data.transaction_blocks.nodes.iter().rev().map(TransactionBlock::info).collect()
     }
 }
 

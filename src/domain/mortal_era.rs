@@ -15,7 +15,9 @@ pub struct MortalEra {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a mortal era: period {period}, phase {phase} (a period is a power of two from 4 to 65536, the phase below it)")]
+#[error(
+    "not a mortal era: period {period}, phase {phase} (a period is a power of two from 4 to 65536, the phase below it)"
+)]
 pub struct EraError {
     pub period: u64,
     pub phase: u64,

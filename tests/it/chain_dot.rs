@@ -74,7 +74,9 @@ async fn transfers_are_decoded_from_the_block_and_a_failure_pays_nothing() {
     assert_eq!(infos[0].success, Some(true));
     let (period, phase) = (64, (block.number - 1) % 64);
     assert_eq!(infos[0].valid_until, Some(block.number - 1 + period - 1), "era (64, {phase}) signed at the head");
-    assert!(matches!(&infos[0].conflict, ConflictKey::Nonce { from, .. } if *from == dot_address("exchange-hot-wallet")));
+    assert!(
+        matches!(&infos[0].conflict, ConflictKey::Nonce { from, .. } if *from == dot_address("exchange-hot-wallet"))
+    );
     assert_eq!(infos[1].payments[0].asset, Asset::Token("1984".into()));
     assert_eq!(infos[1].payments[0].amount, BaseUnits::new(25_500_000));
     assert_eq!((infos[2].success, infos[2].payments.len()), (Some(false), 0));
@@ -102,7 +104,7 @@ async fn a_forgotten_block_is_read_again_for_its_details() {
     let block = client(&[&fake.base_url]).block_at(block.number).await.unwrap();
     let fresh = client(&[&fake.base_url]);
     let before = fake.requests();
-    let infos = fresh.transactions_in_block(&block, &[xt.clone()]).await.unwrap();
+    let infos = fresh.transactions_in_block(&block, std::slice::from_ref(&xt)).await.unwrap();
     assert_eq!((infos.len(), fake.requests() - before), (1, 1));
 }
 

@@ -164,6 +164,5 @@ async fn a_hanging_server_times_out_as_unavailable() {
 #[tokio::test]
 async fn fails_over_to_the_next_url_in_order() {
     let (first, second) = (FakeSui::start(BASE_CHECKPOINT).await, FakeSui::start(BASE_CHECKPOINT + 1).await);
-    explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, BASE_CHECKPOINT, "503", tip_client)
-        .await;
+    explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, BASE_CHECKPOINT, "503", tip_client).await;
 }

@@ -1,7 +1,8 @@
 //! The chain tracker end to end on Polkadot (Asset Hub, through a fake
 //! Substrate API Sidecar) and Sui (a fake GraphQL RPC service): completed,
 //! failed, dropped, the payee check (address, amount, asset), discovery of
-//! a DOT payment registered without a hash, and `/v1/networks`.
+//! payments registered without a hash (DOT from blocks, SUI by address), and
+//! `/v1/networks`.
 
 use std::time::Duration;
 
@@ -210,4 +211,31 @@ async fn a_sui_transaction_past_its_last_valid_epoch_is_dropped() {
     let view = app.get_withdrawal("w-1").await;
     assert_eq!(view["state"], "dropped", "{view}");
     assert_eq!(last_reason(&view), "expired before inclusion");
+}
+
+#[tokio::test]
+async fn a_sui_payment_registered_without_a_hash_is_discovered_but_an_older_one_is_not() {
+    let fake = FakeSui::start(BASE_CHECKPOINT).await;
+    let mut config = sui_config(&fake);
+    config.discover = true;
+    config.discover_interval = HumanDuration(Duration::from_secs(60));
+    let app = app_following("SUI", config).await;
+    let payee = sui_address("user");
+    fake.execute(fake_sui::transfer(1, &payee, 3_000_000, USDC));
+    register(&app, sui("w-1", "USDC", &payee, "3", None)).await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "pending", "the older payment is not claimed");
+
+    fake.execute(fake_sui::transfer(2, &payee, 3_000_000, USDC));
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!(
+        (view["tx_hash"].as_str(), view["state"].as_str()),
+        (Some(digest(2).as_str()), Some("completed")),
+        "{view}"
+    );
+    assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"));
 }

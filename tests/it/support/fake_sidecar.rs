@@ -231,7 +231,8 @@ async fn dispatch(req: HttpRequest, state: web::Data<Arc<Mutex<SidecarState>>>) 
 impl FakeSidecar {
     /// A chain whose finalized head is block `head`.
     pub async fn start(head: u64) -> FakeSidecar {
-        let state = SidecarState { mode: Mode::Normal, chain: Vec::new(), pool: HashMap::new(), requests: 0, counter: 0 };
+        let state =
+            SidecarState { mode: Mode::Normal, chain: Vec::new(), pool: HashMap::new(), requests: 0, counter: 0 };
         let state = Arc::new(Mutex::new(state));
         {
             let mut state = state.lock().unwrap();

@@ -132,7 +132,22 @@ impl SuiState {
         };
         let variables = body.get("variables").cloned().unwrap_or(json!({}));
         let mut data = serde_json::Map::new();
-        if query.contains("transactionBlocks(") {
+        if query.contains("affectedAddress: $address") {
+            let Some(address) = variables["address"].as_str() else {
+                return errors("BAD_USER_INPUT", "Invalid value for argument \"address\"");
+            };
+            let last = variables["last"].as_u64().unwrap_or(20) as usize;
+            let mut hits: Vec<&SuiTx> = self
+                .txs
+                .values()
+                .filter(|tx| {
+                    self.known(&tx.digest).is_some() && tx.changes.iter().any(|(owner, _, _)| owner == address)
+                })
+                .collect();
+            hits.sort_by_key(|tx| tx.checkpoint);
+            let nodes: Vec<Value> = hits.iter().rev().take(last).rev().map(|tx| self.tx_json(tx)).collect();
+            data.insert("transactionBlocks".into(), json!({"nodes": nodes}));
+        } else if query.contains("transactionBlocks(") {
             if !query.contains("transactionIds: $digests") {
                 return errors("GRAPHQL_VALIDATION_FAILED", "expected a transactionIds filter");
             }
