@@ -7,11 +7,13 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use withdrawal_tracker::chain::ChainError;
 use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::tracker::chain::TrackError;
 
 use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
 use crate::support::chains::chain_config;
-use crate::support::fake_sidecar::{dot_address, DotCall, FakeSidecar, BASE_HEIGHT, USDT_ASSET};
+use crate::support::fake_sidecar::{dot_address, DotCall, FakeSidecar, Mode, BASE_HEIGHT, USDT_ASSET};
 use crate::support::fake_sui::{self, digest, sui_address, FakeSui, BASE_CHECKPOINT, BASE_EPOCH, SUI, USDC};
 
 async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
@@ -96,6 +98,36 @@ async fn a_dot_withdrawal_completes_in_its_finalized_block_and_wrong_payments_ar
     assert!(mismatch.contains("(token 1337)"), "{mismatch}");
 
     assert_eq!(explorer_of(&app, "DOT").await, (Some("sidecar".to_owned()), Some(1)));
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let requests = metrics.lines().find(|l| {
+        l.starts_with("withdrawal_tracker_explorer_requests_total{")
+            && l.contains(r#"explorer="sidecar""#)
+            && l.contains(r#"network="DOT""#)
+            && l.contains(r#"outcome="ok""#)
+    });
+    assert!(requests.is_some_and(|l| !l.ends_with(" 0")), "counted per network and explorer: {metrics}");
+    assert!(metrics.contains(&format!(r#"withdrawal_tracker_chain_tip_height{{network="DOT"}} {}"#, block.number)));
+}
+
+#[tokio::test]
+async fn a_throttled_sidecar_stops_the_tick_with_its_retry_after_and_changes_nothing() {
+    let fake = FakeSidecar::start(BASE_HEIGHT + 3).await;
+    let app = app_following("DOT", dot_config(&fake)).await;
+    tick(&app).await;
+    let payee = dot_address("user");
+    let xt = fake.transfer(&payee, 10_000_000_000);
+    register(&app, dot("w-1", "DOT", &payee, "1", Some(&xt))).await;
+    fake.produce(&[&xt]);
+    fake.set_mode(Mode::RateLimited(7));
+    let error = app.chain_trackers[0].tick().await.unwrap_err();
+    assert!(
+        matches!(error, TrackError::Chain(ChainError::RateLimited { retry_after: Some(wait) }) if wait == Duration::from_secs(7)),
+        "{error:?}"
+    );
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "broadcast");
+    fake.set_mode(Mode::Normal);
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "completed");
 }
 
 #[tokio::test]

@@ -169,7 +169,8 @@ impl SuiState {
             let node = self.known(digest).map(|tx| self.tx_json(tx)).unwrap_or(Value::Null);
             data.insert("transactionBlock".into(), node);
         }
-        if query.contains("checkpoint {") {
+        // The root field (a transaction's `effects.checkpoint` has no timestamp).
+        if query.contains("checkpoint { sequenceNumber digest timestamp") {
             data.insert("checkpoint".into(), self.checkpoint_json());
         }
         if data.is_empty() {
