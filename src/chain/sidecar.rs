@@ -3,11 +3,15 @@
 //! `GET /blocks/head` is the finalized head with its extrinsics (one request
 //! gives the tip and its block), `GET /blocks/{number}` a block with its
 //! extrinsics (`hash`, `method {pallet, method}`, `args`, `success`,
-//! `signature.signer`, `nonce`, `era`), each decoded once: the transfers of
-//! `balances.transferKeepAlive` / `transferAllowDeath` / `transfer`
-//! (`dest.id`, `value`, in planck) and of `assets.transfer` /
-//! `transferKeepAlive` (`id`, `target.id`, `amount`: USDT is asset 1984),
-//! the block's time from its `timestamp.set` inherent (`now`, ms).
+//! `events`, `signature.signer`, `nonce`, `era`), each decoded once. What an
+//! extrinsic paid is read from its events (`balances.Transfer`,
+//! `assets.Transferred`: batches and proxies included, an interrupted batch
+//! only what ran); what it asks to pay (for discovery, and where an answer
+//! carries no events) from its call: `balances.transferKeepAlive` /
+//! `transferAllowDeath` / `transfer` (`dest.id`, `value`, in planck) and
+//! `assets.transfer` / `transferKeepAlive` (`id`, `target.id`, `amount`:
+//! USDT is asset 1984), also inside `utility` batches and proxies. The
+//! block's time comes from its `timestamp.set` inherent (`now`, ms).
 //! `?noFees=true` spares Sidecar the fee computation nothing here reads.
 //!
 //! Finalized blocks never leave the chain: no reorgs, and one block is final
@@ -98,8 +102,20 @@ struct Extrinsic {
     args: Value,
     hash: String,
     era: Option<Era>,
+    /// Emitted while it was applied (what happened, batches and proxies
+    /// included).
+    #[serde(default)]
+    events: Vec<Event>,
     /// A boolean; older Sidecar versions wrote it as a string.
     success: Value,
+}
+
+/// A `SanitizedEvent`: its method and its data, positional.
+#[derive(Deserialize)]
+struct Event {
+    method: Method,
+    #[serde(default)]
+    data: Value,
 }
 
 #[derive(Deserialize)]
@@ -160,27 +176,20 @@ impl Extrinsic {
         self.method.pallet == pallet && methods.contains(&self.method.method.as_str())
     }
 
-    /// The transfer the call asks for: DOT by `balances`, an asset (USDT:
-    /// 1984) by `assets`. Calls wrapped in batches or proxies are not read.
+    /// The transfers the call asks for: DOT by `balances`, an asset (USDT:
+    /// 1984) by `assets`, also inside `utility` batches (`calls`) and
+    /// proxies or multisigs (`call`).
     fn requested(&self) -> Vec<Payment> {
-        let args = &self.args;
-        let payment = if self.is("balances", &["transferKeepAlive", "transferAllowDeath", "transfer"]) {
-            (|| {
-                let to = account(args.get("dest")?)?;
-                let amount = number(args.get("value")?)?;
-                Some(Payment { to, amount: BaseUnits::new(amount), asset: Asset::Native, memo: None })
-            })()
-        } else if self.is("assets", &["transfer", "transferKeepAlive"]) {
-            (|| {
-                let id = number(args.get("id")?)?;
-                let to = account(args.get("target")?)?;
-                let amount = number(args.get("amount")?)?;
-                Some(Payment { to, amount: BaseUnits::new(amount), asset: Asset::Token(id.to_string()), memo: None })
-            })()
-        } else {
-            None
-        };
-        payment.into_iter().collect()
+        let mut payments = Vec::new();
+        requested_by(&self.method, &self.args, &mut payments, 0);
+        payments
+    }
+
+    /// The transfers that happened, from its events: `balances.Transfer`
+    /// (`[from, to, amount]`) and `assets.Transferred` (`[asset, from, to,
+    /// amount]`). A partly interrupted `utility.batch` pays what ran.
+    fn transferred(&self) -> Vec<Payment> {
+        self.events.iter().filter_map(Event::transfer).collect()
     }
 
     fn success(&self) -> Result<Option<bool>, ChainError> {
@@ -197,7 +206,12 @@ impl Extrinsic {
         let txid = self.hash.to_ascii_lowercase();
         let success = self.success()?;
         let requested = self.requested();
-        let payments = if success == Some(false) { Vec::new() } else { requested.clone() };
+        let payments = match success {
+            Some(false) => Vec::new(),
+            // Without events (a trimmed answer), what the call asked for.
+            _ if self.events.is_empty() => requested.clone(),
+            _ => self.transferred(),
+        };
         let signer = self.signature.as_ref().and_then(|s| account(&s.signer));
         let conflict = match (signer, self.nonce) {
             (Some(from), Some(nonce)) => ConflictKey::Nonce { from, nonce: nonce.as_u64("nonce")? },
@@ -215,6 +229,56 @@ impl Extrinsic {
         };
         let info = TxInfo { txid, location: TxLocation::Block(at.clone()), success, payments, conflict, valid_until };
         Ok(DecodedTx { info, requested })
+    }
+}
+
+/// Nested calls are read this deep at most.
+const MAX_CALL_DEPTH: u8 = 4;
+
+/// A call as Sidecar writes it (`method`, `args`), with the calls it wraps.
+fn requested_by(method: &Method, args: &Value, into: &mut Vec<Payment>, depth: u8) {
+    let is = |pallet: &str, methods: &[&str]| method.pallet == pallet && methods.contains(&method.method.as_str());
+    if is("balances", &["transferKeepAlive", "transferAllowDeath", "transfer"]) {
+        let payment = (|| {
+            let to = account(args.get("dest")?)?;
+            let amount = number(args.get("value")?)?;
+            Some(Payment { to, amount: BaseUnits::new(amount), asset: Asset::Native, memo: None })
+        })();
+        into.extend(payment);
+    } else if is("assets", &["transfer", "transferKeepAlive"]) {
+        let payment = (|| {
+            let id = number(args.get("id")?)?;
+            let to = account(args.get("target")?)?;
+            let amount = number(args.get("amount")?)?;
+            Some(Payment { to, amount: BaseUnits::new(amount), asset: Asset::Token(id.to_string()), memo: None })
+        })();
+        into.extend(payment);
+    } else if depth < MAX_CALL_DEPTH {
+        let nested = args.get("calls").and_then(Value::as_array).into_iter().flatten().chain(args.get("call"));
+        for call in nested {
+            #[derive(Deserialize)]
+            struct Call {
+                method: Method,
+                #[serde(default)]
+                args: Value,
+            }
+            if let Ok(call) = Call::deserialize(call) {
+                requested_by(&call.method, &call.args, into, depth + 1);
+            }
+        }
+    }
+}
+
+impl Event {
+    fn transfer(&self) -> Option<Payment> {
+        let data = self.data.as_array()?;
+        let (pallet, method) = (self.method.pallet.as_str(), self.method.method.as_str());
+        let (asset, to, amount) = match (pallet, method, data.as_slice()) {
+            ("balances", "Transfer", [_from, to, amount]) => (Asset::Native, to, amount),
+            ("assets", "Transferred", [id, _from, to, amount]) => (Asset::Token(number(id)?.to_string()), to, amount),
+            _ => return None,
+        };
+        Some(Payment { to: account(to)?, amount: BaseUnits::new(number(amount)?), asset, memo: None })
     }
 }
 
@@ -420,6 +484,34 @@ mod tests {
         assert_eq!(usdt.requested[0].asset, Asset::Token("1984".into()));
         assert!(usdt.info.payments.is_empty(), "a failed extrinsic pays nothing");
         assert_eq!((usdt.info.success, usdt.info.valid_until), (Some(false), None));
+    }
+
+    #[test]
+    fn a_batch_pays_what_its_events_say_and_asks_for_what_its_calls_say() {
+        let at = BlockRef { height: 100, hash: format!("0x{}", "ab".repeat(32)) };
+        let (a, b) =
+            ("1zugcag7cJVBtVRnFxv5Qftn7xKAnR6YJ9x4x3XLgGgmNnS", "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5");
+        let transfer = |to: &str, value: &str| json!({"method": {"pallet": "balances", "method": "transferKeepAlive"}, "args": {"dest": {"id": to}, "value": value}});
+        // `utility.batch` interrupted at its second call: only the first ran.
+        let batch = extrinsic(json!({
+            "method": {"pallet": "utility", "method": "batch"},
+            "signature": {"signature": "0x00", "signer": {"id": b}}, "nonce": "1",
+            "args": {"calls": [transfer(a, "100"), {"method": {"pallet": "proxy", "method": "proxy"},
+                     "args": {"real": {"id": b}, "forceProxyType": null, "call": transfer(b, "200")}}]},
+            "hash": "0xcc", "era": {"immortalEra": "0x00"},
+            "events": [
+                {"method": {"pallet": "balances", "method": "Withdraw"}, "data": [b, "1000"]},
+                {"method": {"pallet": "balances", "method": "Transfer"}, "data": [b, a, "100"]},
+                {"method": {"pallet": "utility", "method": "BatchInterrupted"}, "data": ["1", {"module": {"index": "10", "error": "0x02000000"}}]},
+                {"method": {"pallet": "system", "method": "ExtrinsicSuccess"}, "data": [{}]}
+            ],
+            "success": true
+        }))
+        .decode(&at)
+        .unwrap();
+        let to = |p: &Vec<Payment>| p.iter().map(|p| (p.to.clone(), p.amount)).collect::<Vec<_>>();
+        assert_eq!(to(&batch.requested), [(a.to_owned(), BaseUnits::new(100)), (b.to_owned(), BaseUnits::new(200))]);
+        assert_eq!(to(&batch.info.payments), [(a.to_owned(), BaseUnits::new(100))]);
     }
 
     #[test]

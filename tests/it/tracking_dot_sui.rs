@@ -72,16 +72,25 @@ async fn a_dot_withdrawal_completes_in_its_finalized_block_and_wrong_payments_ar
     let short = fake.transfer(&payee, 14_999_999_999);
     let usdt = fake.asset_transfer(USDT_ASSET, &payee, 25_500_000);
     let other_asset = fake.asset_transfer(1337, &payee, 25_500_000);
+    let batch = fake.submit(
+        DotCall::BatchAll(vec![
+            DotCall::Balances { dest: dot_address("second"), planck: 20_000_000_000 },
+            DotCall::Asset { id: USDT_ASSET, target: dot_address("third"), amount: 7_000_000 },
+        ]),
+        true,
+    );
     register(&app, dot("w-good", "DOT", &payee, "1.5", Some(&good))).await;
     register(&app, dot("w-failed", "DOT", &payee, "1.5", Some(&failed))).await;
     register(&app, dot("w-elsewhere", "DOT", &payee, "1.5", Some(&elsewhere))).await;
     register(&app, dot("w-short", "DOT", &payee, "1.5", Some(&short))).await;
     register(&app, dot("w-usdt", "USDT", &payee, "25.50", Some(&usdt))).await;
     register(&app, dot("w-other-asset", "USDT", &payee, "25.50", Some(&other_asset))).await;
+    register(&app, dot("w-batch-dot", "DOT", &dot_address("second"), "2", Some(&batch))).await;
+    register(&app, dot("w-batch-usdt", "USDT", &dot_address("third"), "7", Some(&batch))).await;
     tick(&app).await;
     assert_eq!(app.get_withdrawal("w-good").await["state"], "broadcast", "not in a block yet");
 
-    let block = fake.produce(&[&good, &failed, &elsewhere, &short, &usdt, &other_asset]);
+    let block = fake.produce(&[&good, &failed, &elsewhere, &short, &usdt, &other_asset, &batch]);
     tick(&app).await;
     let view = app.get_withdrawal("w-good").await;
     assert_eq!(states(&view), ["pending", "broadcast", "confirming", "completed"], "{view}");
@@ -93,6 +102,10 @@ async fn a_dot_withdrawal_completes_in_its_finalized_block_and_wrong_payments_ar
         let view = app.get_withdrawal(id).await;
         let mismatch = view["payee_mismatch"].as_str().unwrap_or_else(|| panic!("{id} flagged: {view}"));
         assert!(mismatch.contains("15000000000") && mismatch.contains(&shows), "{mismatch}");
+    }
+    for id in ["w-batch-dot", "w-batch-usdt"] {
+        let view = app.get_withdrawal(id).await;
+        assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
     }
     let mismatch = app.get_withdrawal("w-other-asset").await["payee_mismatch"].as_str().unwrap().to_owned();
     assert!(mismatch.contains("(token 1337)"), "{mismatch}");

@@ -42,6 +42,55 @@ pub enum DotCall {
     Balances { dest: String, planck: u128 },
     /// `assets.transfer` of `amount` of asset `id` to `target`.
     Asset { id: u32, target: String, amount: u128 },
+    /// `utility.batchAll` of these calls.
+    BatchAll(Vec<DotCall>),
+}
+
+impl DotCall {
+    /// `method` and `args` as Sidecar writes a call.
+    fn method_and_args(&self) -> (Value, Value) {
+        match self {
+            DotCall::Balances { dest, planck } => (
+                json!({"pallet": "balances", "method": "transferKeepAlive"}),
+                json!({"dest": {"id": dest}, "value": planck.to_string()}),
+            ),
+            DotCall::Asset { id, target, amount } => (
+                json!({"pallet": "assets", "method": "transfer"}),
+                json!({"id": id.to_string(), "target": {"id": target}, "amount": amount.to_string()}),
+            ),
+            DotCall::BatchAll(calls) => {
+                let calls: Vec<Value> = calls
+                    .iter()
+                    .map(|c| {
+                        let (method, args) = c.method_and_args();
+                        json!({"method": method, "args": args})
+                    })
+                    .collect();
+                (json!({"pallet": "utility", "method": "batchAll"}), json!({"calls": calls}))
+            }
+        }
+    }
+
+    /// The events the call emits when it succeeds.
+    fn events(&self, signer: &str) -> Vec<Value> {
+        match self {
+            DotCall::Balances { dest, planck } => vec![json!({"method": {"pallet": "balances", "method": "Transfer"},
+                                                              "data": [signer, dest, planck.to_string()]})],
+            DotCall::Asset { id, target, amount } => {
+                vec![json!({"method": {"pallet": "assets", "method": "Transferred"},
+                                                                 "data": [id.to_string(), signer, target, amount.to_string()]})]
+            }
+            DotCall::BatchAll(calls) => {
+                let mut events = Vec::new();
+                for call in calls {
+                    events.extend(call.events(signer));
+                    events.push(json!({"method": {"pallet": "utility", "method": "ItemCompleted"}, "data": []}));
+                }
+                events.push(json!({"method": {"pallet": "utility", "method": "BatchCompleted"}, "data": []}));
+                events
+            }
+        }
+    }
 }
 
 /// A signed extrinsic.
@@ -107,24 +156,11 @@ fn sidecar_error(message: &str) -> HttpResponse {
 
 impl Xt {
     fn json(&self) -> Value {
-        let (method, args, transfer_event) = match &self.call {
-            DotCall::Balances { dest, planck } => (
-                json!({"pallet": "balances", "method": "transferKeepAlive"}),
-                json!({"dest": {"id": dest}, "value": planck.to_string()}),
-                json!({"method": {"pallet": "balances", "method": "Transfer"},
-                       "data": [self.signer, dest, planck.to_string()]}),
-            ),
-            DotCall::Asset { id, target, amount } => (
-                json!({"pallet": "assets", "method": "transfer"}),
-                json!({"id": id.to_string(), "target": {"id": target}, "amount": amount.to_string()}),
-                json!({"method": {"pallet": "assets", "method": "Transferred"},
-                       "data": [id.to_string(), self.signer, target, amount.to_string()]}),
-            ),
-        };
+        let (method, args) = self.call.method_and_args();
         let mut events = vec![json!({"method": {"pallet": "balances", "method": "Withdraw"},
                                      "data": [self.signer, "15937408"]})];
         if self.success {
-            events.push(transfer_event);
+            events.extend(self.call.events(&self.signer));
             events.push(json!({"method": {"pallet": "system", "method": "ExtrinsicSuccess"},
                                "data": [{"weight": {"refTime": "292714000", "proofSize": "3593"}, "class": "Normal", "paysFee": "Yes"}]}));
         } else {
