@@ -3,8 +3,8 @@
 //! comes every quarter second or so with hundreds of transactions, read in
 //! pages of 50; looking up the watched digests instead costs one request per
 //! 50 watched transactions per poll, the tip included in the same query
-//! (`transactionBlocks(filter: {transactionIds})` beside `checkpoint`, both
-//! answered at one checkpoint). The answers found carry everything the
+//! (`multiGetTransactions(keys)` beside `checkpoint`, both answered at one
+//! checkpoint). The answers found carry everything the
 //! tracker needs (status, checkpoint, balance changes), kept until the
 //! tracker asks `transaction` for the final ones: no second request.
 //!
@@ -22,12 +22,21 @@
 //! (`0xdba3...::usdc::usdc` for native USDC). A failed transaction changes
 //! only its gas payer's balance.
 //!
-//! Discovery: `transactionBlocks(filter: {affectedAddress})`, the address's
+//! Discovery: `transactions(filter: {affectedAddress})`, the address's
 //! newest 50 transactions (`AddressHistory`).
 //!
-//! Schema: <https://docs.sui.io/references/sui-api/sui-graphql/reference>
-//! (`Query.checkpoint`, `Query.transactionBlocks`, `TransactionBlockFilter`,
-//! `TransactionBlockEffects`, `BalanceChange`).
+//! The schema is the one the public service (`graphql.mainnet.sui.io`, the
+//! indexer-backed GraphQL RPC that replaces JSON-RPC) serves: `Transaction`
+//! and `TransactionEffects`, not the retired `TransactionBlock` of the first
+//! GraphQL service. The fields read here (`digest`, `expiration.epochId`,
+//! `effects.status`, `effects.checkpoint`, `effects.balanceChanges` with
+//! `owner.address`, `amount`, `coinType.repr`; the checkpoint's
+//! `sequenceNumber`, `digest`, `epoch.epochId`) are named alike in both.
+//!
+//! Schema: <https://docs.sui.io/references/sui-api/sui-graphql/beta/reference>
+//! (`Query.checkpoint`, `Query.multiGetTransactions`, `Query.transaction`,
+//! `Query.transactions`, `TransactionFilter`, `Transaction`,
+//! `TransactionEffects`, `BalanceChange`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -43,8 +52,8 @@ use super::{
     TxLocation, TxStatus,
 };
 
-/// The service's default page size limit (`maxPageSize`), and so the most
-/// digests one `transactionIds` filter answers in one page.
+/// Digests per `multiGetTransactions` (the service's default page size,
+/// well under its multi-get limit).
 pub const MAX_DIGESTS_PER_REQUEST: usize = 50;
 
 /// The native coin's type, in the normalized form payments carry.
@@ -52,7 +61,7 @@ pub const SUI_COIN_TYPE: &str = "0x000000000000000000000000000000000000000000000
 
 const CHECKPOINT_FIELDS: &str = "sequenceNumber digest timestamp epoch { epochId }";
 
-const TX_FRAGMENT: &str = "fragment Tx on TransactionBlock {
+const TX_FRAGMENT: &str = "fragment Tx on Transaction {
   digest
   expiration { epochId }
   effects {
@@ -91,7 +100,7 @@ struct CheckpointRef {
 }
 
 #[derive(Deserialize)]
-struct TransactionBlock {
+struct Transaction {
     digest: String,
     expiration: Option<Epoch>,
     effects: Option<Effects>,
@@ -139,19 +148,18 @@ struct TipData {
 #[serde(rename_all = "camelCase")]
 struct StatusesData {
     checkpoint: Checkpoint,
-    transaction_blocks: Connection<TransactionBlock>,
+    /// As long as the keys, `null` for a digest the service does not know.
+    multi_get_transactions: Vec<Option<Transaction>>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct AffectedData {
-    transaction_blocks: Connection<TransactionBlock>,
+    transactions: Connection<Transaction>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct TxData {
-    transaction_block: Option<TransactionBlock>,
+    transaction: Option<Transaction>,
 }
 
 /// A coin type as payments carry it: the address as 64 lower-case hex
@@ -173,7 +181,7 @@ fn normalize_address(address: &str) -> String {
     format!("0x{:0>64}", hex.to_ascii_lowercase())
 }
 
-impl TransactionBlock {
+impl Transaction {
     fn info(&self) -> Result<TxInfo, ChainError> {
         let effects = self.effects.as_ref();
         let location = match effects.and_then(|e| e.checkpoint.as_ref()) {
@@ -261,20 +269,17 @@ impl StatusChain for SuiClient {
     #[tracing::instrument(skip(self, txs), fields(txs = txs.len()), err(level = "debug"))]
     async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
         let query = format!(
-            "query Statuses($digests: [String!]!, $first: Int!) {{
+            "query Statuses($digests: [String!]!) {{
   checkpoint {{ {CHECKPOINT_FIELDS} }}
-  transactionBlocks(first: $first, filter: {{ transactionIds: $digests }}) {{ nodes {{ ...Tx }} }}
+  multiGetTransactions(keys: $digests) {{ ...Tx }}
 }}
 {TX_FRAGMENT}"
         );
         let digests: Vec<&str> = txs.iter().map(|t| t.txid.as_str()).collect();
-        let data: StatusesData = self
-            .api
-            .query("transactionBlocks", &query, json!({ "digests": digests, "first": MAX_DIGESTS_PER_REQUEST }))
-            .await?;
+        let data: StatusesData = self.api.query("multiGetTransactions", &query, json!({ "digests": digests })).await?;
         let (_, epoch) = tip_of(&data.checkpoint);
         let mut found = HashMap::new();
-        for tx in &data.transaction_blocks.nodes {
+        for tx in data.multi_get_transactions.iter().flatten() {
             found.insert(tx.digest.clone(), tx.info()?);
         }
         let statuses = txs
@@ -305,10 +310,9 @@ impl StatusChain for SuiClient {
         if let Some(info) = self.found.lock().expect("not poisoned").remove(txid) {
             return Ok(Some(info));
         }
-        let query =
-            format!("query Tx($digest: String!) {{ transactionBlock(digest: $digest) {{ ...Tx }} }}\n{TX_FRAGMENT}");
-        let data: TxData = self.api.query("transactionBlock", &query, json!({ "digest": txid })).await?;
-        data.transaction_block.map(|tx| tx.info()).transpose()
+        let query = format!("query Tx($digest: String!) {{ transaction(digest: $digest) {{ ...Tx }} }}\n{TX_FRAGMENT}");
+        let data: TxData = self.api.query("transaction", &query, json!({ "digest": txid })).await?;
+        data.transaction.map(|tx| tx.info()).transpose()
     }
 
     fn address_history(&self) -> Option<&dyn AddressHistory> {
@@ -316,7 +320,7 @@ impl StatusChain for SuiClient {
     }
 }
 
-/// `transactionBlocks(filter: {affectedAddress})`: the address's newest
+/// `transactions(filter: {affectedAddress})`: the address's newest
 /// transactions (a page of 50), for discovery.
 #[async_trait]
 impl AddressHistory for SuiClient {
@@ -324,16 +328,16 @@ impl AddressHistory for SuiClient {
     async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
         let query = format!(
             "query Affected($address: SuiAddress!, $last: Int!) {{
-  transactionBlocks(last: $last, filter: {{ affectedAddress: $address }}) {{ nodes {{ ...Tx }} }}
+  transactions(last: $last, filter: {{ affectedAddress: $address }}) {{ nodes {{ ...Tx }} }}
 }}
 {TX_FRAGMENT}"
         );
         let data: AffectedData = self
             .api
-            .query("transactionBlocks", &query, json!({ "address": address, "last": MAX_DIGESTS_PER_REQUEST }))
+            .query("transactions", &query, json!({ "address": address, "last": MAX_DIGESTS_PER_REQUEST }))
             .await?;
         // Oldest first in a page; newest first here.
-        data.transaction_blocks.nodes.iter().rev().map(TransactionBlock::info).collect()
+        data.transactions.nodes.iter().rev().map(Transaction::info).collect()
     }
 }
 

@@ -1,5 +1,5 @@
 //! The Sui client against a fake GraphQL RPC service: the tip checkpoint,
-//! statuses of up to 50 digests with the tip in one query, success and
+//! statuses of up to 50 digests with the tip in one query (`multiGetTransactions`), success and
 //! failure from the effects, SUI and USDC payments from balance changes,
 //! expiry by epoch, GraphQL `errors`, throttling, garbage, hangs and
 //! failover.

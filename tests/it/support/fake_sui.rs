@@ -132,11 +132,18 @@ impl SuiState {
         };
         let variables = body.get("variables").cloned().unwrap_or(json!({}));
         let mut data = serde_json::Map::new();
-        if query.contains("affectedAddress: $address") {
+        if query.contains("TransactionBlock") {
+            // The first GraphQL service's type; the current one has `Transaction`.
+            return errors("GRAPHQL_VALIDATION_FAILED", "Unknown type \"TransactionBlock\"");
+        }
+        if query.contains("transactions(last: $last, filter: { affectedAddress: $address })") {
             let Some(address) = variables["address"].as_str() else {
                 return errors("BAD_USER_INPUT", "Invalid value for argument \"address\"");
             };
             let last = variables["last"].as_u64().unwrap_or(20) as usize;
+            if last > 50 {
+                return errors("BAD_USER_INPUT", "Connection's page size of 51 exceeds max of 50");
+            }
             let mut hits: Vec<&SuiTx> = self
                 .txs
                 .values()
@@ -146,28 +153,26 @@ impl SuiState {
                 .collect();
             hits.sort_by_key(|tx| tx.checkpoint);
             let nodes: Vec<Value> = hits.iter().rev().take(last).rev().map(|tx| self.tx_json(tx)).collect();
-            data.insert("transactionBlocks".into(), json!({"nodes": nodes}));
-        } else if query.contains("transactionBlocks(") {
-            if !query.contains("transactionIds: $digests") {
-                return errors("GRAPHQL_VALIDATION_FAILED", "expected a transactionIds filter");
-            }
+            data.insert("transactions".into(), json!({"nodes": nodes}));
+        } else if query.contains("multiGetTransactions(keys: $digests)") {
             let Some(digests) = variables["digests"].as_array() else {
-                return errors("BAD_USER_INPUT", "Invalid value for argument \"digests\"");
+                return errors("BAD_USER_INPUT", "Invalid value for argument \"keys\"");
             };
-            let first = variables["first"].as_u64().unwrap_or(20);
-            if first > 50 {
-                return errors("BAD_USER_INPUT", "Connection's page size of 51 exceeds max of 50");
+            if digests.len() > 200 {
+                return errors("BAD_USER_INPUT", "Too many keys: at most 200");
             }
             let digests: Vec<String> = digests.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-            let nodes: Vec<Value> = digests.iter().filter_map(|d| self.known(d)).map(|tx| self.tx_json(tx)).collect();
+            // As long as the keys, null where unknown.
+            let nodes: Vec<Value> =
+                digests.iter().map(|d| self.known(d).map(|tx| self.tx_json(tx)).unwrap_or(Value::Null)).collect();
             self.last_batch = digests;
-            data.insert("transactionBlocks".into(), json!({"nodes": nodes}));
-        } else if query.contains("transactionBlock(") {
+            data.insert("multiGetTransactions".into(), Value::Array(nodes));
+        } else if query.contains("transaction(digest: $digest)") {
             let Some(digest) = variables["digest"].as_str() else {
                 return errors("BAD_USER_INPUT", "Invalid value for argument \"digest\"");
             };
             let node = self.known(digest).map(|tx| self.tx_json(tx)).unwrap_or(Value::Null);
-            data.insert("transactionBlock".into(), node);
+            data.insert("transaction".into(), node);
         }
         // The root field (a transaction's `effects.checkpoint` has no timestamp).
         if query.contains("checkpoint { sequenceNumber digest timestamp") {
