@@ -194,6 +194,9 @@ async fn polkadot_costs_a_fraction_of_a_request_per_completed_withdrawal() {
     let requests = fake.requests() - before;
     let per_completed = requests as f64 / total as f64;
     println!("DOT: {requests} requests for {total} completed withdrawals over {blocks} blocks: {per_completed:.4} per completed");
-    assert_eq!(requests, blocks, "one request per block read, none per withdrawal");
+    // One request per block read, none per withdrawal; the app's own poller
+    // ticks once at start and may overlap the first measured polls (a few
+    // blocks read twice).
+    assert!((blocks..=blocks + BLOCKS_PER_POLL + 1).contains(&requests), "{requests} requests for {blocks} blocks");
     assert!(per_completed <= 0.03, "{per_completed}");
 }
