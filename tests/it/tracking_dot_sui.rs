@@ -229,7 +229,11 @@ async fn a_sui_withdrawal_completes_once_checkpointed_and_wrong_payments_are_fla
     fake.execute(fake_sui::transfer(5, &sui_address("someone-else"), 1_500_000_000, SUI));
     let before = fake.requests();
     tick(&app).await;
-    assert_eq!(fake.requests() - before, 2, "the tip, then one query for all five with their details");
+    // The tip, then one query for all five with their details (not one more
+    // per final transaction); the app's own poller ticks once at start, at
+    // the same cost, should it land in this window.
+    let spent = fake.requests() - before;
+    assert!(spent == 2 || spent == 4, "{spent} requests");
     let view = app.get_withdrawal("w-good").await;
     assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
     assert_eq!(app.get_withdrawal("w-failed").await["state"], "failed");
