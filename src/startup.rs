@@ -18,7 +18,7 @@ use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
-    SolanaClient, TronClient, XrplClient,
+    SidecarClient, SolanaClient, SuiClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
@@ -325,6 +325,8 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
             let assets = chain.tokens.values().map(|t| t.contract.clone());
             Chain::Statuses(Arc::new(AptosClient::new(config.with_api_key(rest_key), assets)))
         }
+        ExplorerKind::Sidecar => Chain::Blocks(Arc::new(SidecarClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::SuiGraphql => Chain::Statuses(Arc::new(SuiClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

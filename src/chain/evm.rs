@@ -375,6 +375,10 @@ impl BlockChain for EvmClient {
         true
     }
 
+    fn discovers_in_blocks(&self) -> bool {
+        true
+    }
+
     async fn tip_block(&self) -> Result<Block, ChainError> {
         self.full_block(json!("latest")).await
     }

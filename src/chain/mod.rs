@@ -12,9 +12,12 @@ pub mod blockfrost;
 mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
+mod graphql;
 pub mod http;
 mod jsonrpc;
+pub mod sidecar;
 pub mod solana;
+pub mod sui;
 pub mod tron;
 pub mod xrpl;
 
@@ -36,7 +39,9 @@ pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use http::{ApiKey, ClientConfig, Gate};
+pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
+pub use sui::SuiClient;
 pub use tron::TronClient;
 pub use xrpl::XrplClient;
 
@@ -222,6 +227,26 @@ pub trait BlockChain: Send + Sync + 'static {
         None
     }
 
+    /// Whether discovery finds payments in each new block's own
+    /// transactions (`requested_payments`: account chains whose blocks carry
+    /// their calls, EVM and Polkadot) rather than through `address_history`.
+    fn discovers_in_blocks(&self) -> bool {
+        false
+    }
+
+    /// What the transactions of `block` (as this client returned it) ask to
+    /// pay, as the block itself tells, with no request: `(txid, payment)`.
+    /// Only the outcome (`transactions_in_block`) says whether they
+    /// happened. By default the EVM calls the block carries.
+    fn requested_payments(&self, block: &Block) -> Vec<(String, Payment)> {
+        block
+            .txs
+            .iter()
+            .filter_map(|tx| Some((tx, tx.call.as_ref()?)))
+            .flat_map(|(tx, call)| call.requested_payments().into_iter().map(move |p| (tx.txid.clone(), p)))
+            .collect()
+    }
+
     /// Whether `txid` was replaced by another transaction spending the same
     /// `conflict` (from its `TxInfo`); `None` while it was not (it may still
     /// be pending, mined, or just dropped).
@@ -280,6 +305,13 @@ pub trait StatusChain: Send + Sync + 'static {
     /// A final transaction's outcome and payments; `Ok(None)` when the node
     /// does not know it.
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
+
+    /// The API's index of transactions by address, where it has one (Sui's
+    /// `affectedAddress` filter): discovery of payments registered without
+    /// a hash.
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
+    }
 }
 
 /// A configured network's client, by how the tracker follows it.

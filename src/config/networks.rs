@@ -41,6 +41,10 @@ pub enum ExplorerKind {
     Xrpl,
     Blockfrost,
     Aptos,
+    /// Substrate API Sidecar (Polkadot Asset Hub).
+    Sidecar,
+    /// Sui GraphQL RPC.
+    SuiGraphql,
 }
 
 impl ExplorerKind {
@@ -54,6 +58,8 @@ impl ExplorerKind {
             ExplorerKind::Xrpl => "xrpl",
             ExplorerKind::Blockfrost => "blockfrost",
             ExplorerKind::Aptos => "aptos",
+            ExplorerKind::Sidecar => "sidecar",
+            ExplorerKind::SuiGraphql => "sui_graphql",
         }
     }
 
@@ -68,6 +74,8 @@ impl ExplorerKind {
             ExplorerKind::Xrpl => network == Xrp,
             ExplorerKind::Blockfrost => network == Ada,
             ExplorerKind::Aptos => network == Apt,
+            ExplorerKind::Sidecar => network == Dot,
+            ExplorerKind::SuiGraphql => network == Sui,
         }
     }
 }

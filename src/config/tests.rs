@@ -486,3 +486,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sidecar_serves_dot_and_sui_graphql_serves_sui_both_final_at_one_confirmation() {
+    let text = format!(
+        "{GOOD}\n[networks.DOT]\nexplorer = \"sidecar\"\nurls = [\"http://sidecar\"]\n\
+         [networks.DOT.tokens.USDT]\ncontract = \"1984\"\ndecimals = 6\n\
+         [networks.SUI]\nexplorer = \"sui_graphql\"\nurls = [\"http://sui/graphql\"]\n"
+    );
+    let settings = Config::parse_toml(&text, "t").unwrap().settings().unwrap();
+    let (dot, sui) = (&settings.networks[&Network::Dot], &settings.networks[&Network::Sui]);
+    assert_eq!((dot.explorer, dot.required_confirmations), (ExplorerKind::Sidecar, 1));
+    assert_eq!((sui.explorer, sui.required_confirmations), (ExplorerKind::SuiGraphql, 1));
+    assert_eq!((dot.explorer.as_str(), sui.explorer.as_str()), ("sidecar", "sui_graphql"));
+    for (code, explorer) in [("SUI", "sidecar"), ("DOT", "sui_graphql"), ("ETH", "sidecar")] {
+        let text = format!("{GOOD}\n[networks.{code}]\nexplorer = \"{explorer}\"\nurls = [\"http://x\"]");
+        let err = check(&text).unwrap_err().to_string();
+        assert!(err.contains(&format!("networks.{code}.explorer")), "{code} on {explorer}: {err}");
+    }
+}

@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod eta;
 pub mod ids;
 pub mod message;
+pub mod mortal_era;
 pub mod network;
 pub mod network_status;
 pub mod observation;

@@ -174,6 +174,10 @@ impl Network {
             Xrp => TxHashFormat::Hex { bytes: 32, upper: true },
             // Ed25519 signatures (64 bytes) in base58 are 86-88 characters.
             Sol => TxHashFormat::Base58 { min_len: 86, max_len: 88 },
+            // Extrinsic hashes (blake2-256), as Sidecar writes them.
+            Dot => TxHashFormat::PrefixedHex { bytes: 32 },
+            // Transaction digests: 32 bytes in base58.
+            Sui => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
             _ => TxHashFormat::Opaque,
         }
     }

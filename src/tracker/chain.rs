@@ -301,8 +301,8 @@ impl Blocks<'_> {
         if !self.network.is_evm() {
             self.look_up_new(tip.height, watched.not_looked_up()).await?;
         }
-        if self.settings.discover && !self.network.is_evm() {
-            self.discover_by_address(tip.height, &watched).await?;
+        if self.settings.discover && !self.client.discovers_in_blocks() {
+            self.discover_by_address(self.client.address_history(), self.client.name(), tip.height, &watched).await?;
             watched = self.watched().await?;
         }
         let mut height = cursor.recent.last().expect("not empty").height + 1;
@@ -327,7 +327,7 @@ impl Blocks<'_> {
                 height = previous.height;
                 continue;
             }
-            if self.settings.discover && self.network.is_evm() {
+            if self.settings.discover && self.client.discovers_in_blocks() {
                 self.discover_in_block(&block, &mut watched).await?;
             }
             report.matched += self.match_block(&block, &watched, tip.height).await?;
@@ -506,6 +506,10 @@ impl Statuses<'_> {
         let tip = self.client.tip().await?;
         report.tip_height = tip.height;
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        if self.settings.discover {
+            let watched = self.watched().await?;
+            self.discover_by_address(self.client.address_history(), self.client.name(), tip.height, &watched).await?;
+        }
         let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {
             let mut pending = Vec::with_capacity(chunk.len());

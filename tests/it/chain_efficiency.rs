@@ -148,3 +148,55 @@ async fn ether_costs_a_fraction_of_a_request_per_completed_withdrawal() {
     assert!(per_completed <= 0.1, "{per_completed}");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// Polkadot Asset Hub through Sidecar: a finalized block every 6 s, the
+/// tracker polling every 30 s (5 blocks a poll: the head with its block,
+/// then the 4 before it), 40 blocks of 50 withdrawals each. Details come
+/// from the blocks read: nothing per withdrawal.
+#[tokio::test]
+async fn polkadot_costs_a_fraction_of_a_request_per_completed_withdrawal() {
+    use crate::support::fake_sidecar::{dot_address, FakeSidecar, BASE_HEIGHT};
+    const BLOCKS_WITH_WITHDRAWALS: usize = 40;
+    const PER_BLOCK: usize = 50;
+    const BLOCKS_PER_POLL: usize = 5;
+    let fake = FakeSidecar::start(BASE_HEIGHT + 10).await;
+    let app = TestApp::spawn_with(Backend::Memory, {
+        let config = chain_config(ExplorerKind::Sidecar, &fake.base_url, 1);
+        move |c| {
+            c.networks.insert("DOT".into(), config);
+        }
+    })
+    .await;
+    let tracker = &app.chain_trackers[0];
+    tracker.tick().await.unwrap();
+    let payee = dot_address("user");
+    let before = fake.requests();
+    let total = BLOCKS_WITH_WITHDRAWALS * PER_BLOCK;
+    let mut n = 0;
+    let mut blocks = 0;
+    while completed(&app, Network::Dot).await < total as u64 {
+        for _ in 0..BLOCKS_PER_POLL {
+            let mut hashes = Vec::new();
+            while n < total && hashes.len() < PER_BLOCK {
+                let planck = 10_000_000_000 + n as u128;
+                let hash = fake.transfer(&payee, planck);
+                register(&app, &format!("w-{n}"), Network::Dot, "DOT", &payee, &format!("1.{:010}", n), &hash).await;
+                hashes.push(hash);
+                n += 1;
+            }
+            let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
+            fake.produce(&hashes);
+            blocks += 1;
+        }
+        tracker.tick().await.unwrap();
+        assert!(blocks < 200, "the tracker stalled");
+    }
+    let requests = fake.requests() - before;
+    let per_completed = requests as f64 / total as f64;
+    println!("DOT: {requests} requests for {total} completed withdrawals over {blocks} blocks: {per_completed:.4} per completed");
+    // One request per block read, none per withdrawal; the app's own poller
+    // ticks once at start and may overlap the first measured polls (a few
+    // blocks read twice).
+    assert!((blocks..=blocks + BLOCKS_PER_POLL + 1).contains(&requests), "{requests} requests for {blocks} blocks");
+    assert!(per_completed <= 0.03, "{per_completed}");
+}

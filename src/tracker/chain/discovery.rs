@@ -1,17 +1,17 @@
 //! Finding the transaction of a withdrawal registered without a hash: by
-//! its address's history (UTXO chains) or in each new block (EVM), for a
+//! its address's history (UTXO chains, Sui) or in each new block (EVM, Polkadot), for a
 //! payment of exactly its amount that no watched withdrawal claims. Which
 //! payment is the withdrawal's is the domain's rule (`payee`,
 //! `tracking::discovers`); this gathers the candidates.
 
-use super::{Blocks, TrackError, PAGE};
-use crate::chain::{Block, ChainError, TxInfo};
+use super::{Blocks, ChainTracker, TrackError, PAGE};
+use crate::chain::{AddressHistory, Block, ChainError, TxInfo};
 use crate::domain::observation::Observation;
 use crate::domain::payee::ExpectedPayment;
 use crate::domain::{tracking, Withdrawal, WithdrawalId};
 use crate::tracker::watched::Watched;
 
-impl Blocks<'_> {
+impl ChainTracker {
     /// Records a discovered transaction on `id`, then what it showed (its
     /// block, or the mempool).
     async fn record_discovery(&self, id: &WithdrawalId, tx: TxInfo, tip: u64) -> Result<(), TrackError> {
@@ -19,10 +19,17 @@ impl Blocks<'_> {
         self.observe(id, &Observation::Seen { tx, tip }).await
     }
 
-    /// UTXO chains: at most every `discover_interval`, a pending withdrawal's
-    /// address history, for a payment of its amount not already claimed and
-    /// in the mempool or a block after the tip when discovery first looked.
-    pub(super) async fn discover_by_address(&self, tip: u64, watched: &Watched) -> Result<(), TrackError> {
+    /// UTXO chains and Sui: at most every `discover_interval`, a pending
+    /// withdrawal's address history (`history`, from the client named
+    /// `client`), for a payment of its amount not already claimed and in
+    /// the mempool or a block after the tip when discovery first looked.
+    pub(super) async fn discover_by_address(
+        &self,
+        history: Option<&dyn AddressHistory>,
+        client: &str,
+        tip: u64,
+        watched: &Watched,
+    ) -> Result<(), TrackError> {
         const PER_TICK: usize = 20;
         let now = self.port.now();
         let next_at = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
@@ -33,9 +40,8 @@ impl Blocks<'_> {
                 continue;
             }
             let Ok(expected) = ExpectedPayment::of(&w, &self.port.rules().payee) else { continue };
-            let history = self.client.address_history().ok_or_else(|| {
-                ChainError::BadResponse(format!("{} cannot list an address's transactions", self.client.name()))
-            })?;
+            let history = history
+                .ok_or_else(|| ChainError::BadResponse(format!("{client} cannot list an address's transactions")))?;
             let candidates = history.payments_to(&w.address).await?;
             let found =
                 candidates.into_iter().find(|tx| !watched.may_hold(&tx.txid) && tracking::discovers(&w, tx, &expected));
@@ -48,8 +54,10 @@ impl Blocks<'_> {
         }
         Ok(())
     }
+}
 
-    /// EVM: a new block's transactions carry their payments; a pending
+impl Blocks<'_> {
+    /// EVM, Polkadot: a new block's transactions carry their payments; a pending
     /// withdrawal without a hash that one of them pays is discovered, and
     /// its hash joins the watched ones so this very block is matched.
     pub(super) async fn discover_in_block(&self, block: &Block, watched: &mut Watched) -> Result<(), TrackError> {
@@ -61,22 +69,22 @@ impl Blocks<'_> {
         let expectations: Vec<(Withdrawal, ExpectedPayment)> =
             waiting.into_iter().filter_map(|w| ExpectedPayment::of(&w, rules).ok().map(|e| (w, e))).collect();
         let mut claimed = std::collections::HashSet::new();
-        for tx in &block.txs {
-            let Some(call) = &tx.call else { continue };
-            if watched.may_hold(&tx.txid) {
+        let requested = self.client.requested_payments(block);
+        // Watched before this block's discoveries (one transaction may pay several).
+        let held: std::collections::HashSet<&str> =
+            requested.iter().map(|(txid, _)| txid.as_str()).filter(|txid| watched.may_hold(txid)).collect();
+        for (txid, payment) in &requested {
+            if held.contains(txid.as_str()) {
                 continue;
             }
-            for payment in call.requested_payments() {
-                let hit =
-                    expectations.iter().find(|(w, expected)| !claimed.contains(&w.id) && expected.paid_by(&payment));
-                if let Some((w, _)) = hit {
-                    if crate::domain::TxHash::parse(self.network, &tx.txid).is_err() {
-                        continue;
-                    }
-                    self.port.observe(&w.id, &Observation::Discovered { txid: tx.txid.clone() }).await?;
-                    claimed.insert(w.id.clone());
-                    watched.add(&tx.txid, w.id.clone());
+            let hit = expectations.iter().find(|(w, expected)| !claimed.contains(&w.id) && expected.paid_by(payment));
+            if let Some((w, _)) = hit {
+                if crate::domain::TxHash::parse(self.network, txid).is_err() {
+                    continue;
                 }
+                self.port.observe(&w.id, &Observation::Discovered { txid: txid.clone() }).await?;
+                claimed.insert(w.id.clone());
+                watched.add(txid, w.id.clone());
             }
         }
         Ok(())
