@@ -11,6 +11,7 @@ pub mod eta;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod networks;
 pub mod service;
 pub mod startup;
 pub mod store;

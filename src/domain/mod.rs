@@ -11,6 +11,7 @@ pub mod eta;
 pub mod ids;
 pub mod message;
 pub mod network;
+pub mod network_status;
 pub mod observation;
 pub mod onchain;
 pub mod payee;

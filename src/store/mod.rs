@@ -170,6 +170,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Sets `name` to `value` only if it still holds `expected` (`None`:
+    /// absent): a compare-and-set for named values several replicas change
+    /// (a network's status record). `false` when another writer came first.
+    async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError>;
     /// Adds to named counters in the hash `name` (`HINCRBY` on
     /// `{p}:stats:<name>`), in one round trip; the hash is deleted
     /// `keep_for` after its last addition. The arrival estimate's shared

@@ -25,6 +25,7 @@ mod signals;
 
 use super::watched::Watched;
 use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, StatusChain, TxInfo, TxLocation};
+use crate::domain::network_status::HealthRules;
 use crate::domain::observation::{DropReason, NetworkRules, Observation};
 use crate::domain::payee::PayeeRules;
 use crate::domain::tracking::{self, Expiry};
@@ -83,6 +84,8 @@ struct Cursor {
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickReport {
+    /// The chain's tip height this tick saw.
+    pub tip_height: u64,
     pub blocks: u64,
     pub matched: usize,
     pub reorged: usize,
@@ -217,6 +220,19 @@ impl ChainTracker {
                 Statuses { tracker: self, client: client.as_ref() }.statuses_tick(client.max_batch()).await
             }
         };
+        // What the chain showed feeds the network's status; our own store
+        // failing says nothing about the chain.
+        let outcome = match &result {
+            Ok(report) => Some(Ok(report.tip_height)),
+            Err(TrackError::Chain(error)) => Some(Err(error.to_string())),
+            Err(_) => None,
+        };
+        if let Some(outcome) = outcome {
+            let rules = HealthRules::defaults(self.network, self.settings.poll_interval);
+            if let Err(error) = self.port.report_poll(outcome, rules).await {
+                tracing::warn!(network = %self.network, %error, "cannot record the network's health");
+            }
+        }
         if let Err(TrackError::Chain(ChainError::Unavailable(_) | ChainError::RateLimited { .. })) = &result {
             self.record_explorer_down().await;
         }
@@ -260,6 +276,7 @@ impl Blocks<'_> {
             None => self.client.tip().await?,
         };
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        report.tip_height = tip.height;
         let mut cursor = self.load_cursor().await?;
         // The tip against the blocks read last, before anything below counts
         // confirmations: blocks above a lower tip, or another block at the
@@ -487,6 +504,7 @@ impl Statuses<'_> {
     async fn statuses_tick(&self, max_batch: usize) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();
         let tip = self.client.tip().await?;
+        report.tip_height = tip.height;
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {

@@ -23,6 +23,7 @@ mod eta_chains;
 mod faults;
 mod layout_upgrade;
 mod logs;
+mod network_status;
 mod observability;
 mod replicas;
 mod retention;
