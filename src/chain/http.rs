@@ -58,10 +58,17 @@ pub struct ApiKey {
     pub value: Secret,
 }
 
+/// Idle connections are not reused after this long: servers close idle
+/// keep-alive connections after a few seconds (actix-web after 5), and a
+/// request sent on one the server is closing fails ("error sending
+/// request"). Requests within one poll still share connections.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
 /// The HTTP client every explorer client uses: one timeout per request.
 fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
+        .pool_idle_timeout(POOL_IDLE)
         .user_agent(concat!("withdrawal-tracker/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("an HTTP client with default TLS builds")
