@@ -16,3 +16,4 @@ pub mod store;
 pub mod tickets;
 pub mod tracker;
 pub mod view;
+pub mod web;
