@@ -171,7 +171,13 @@ fn form(body: &[u8]) -> Result<BTreeMap<String, String>, Refusal> {
 /// A path on the console to return to after sign-in: never another site.
 fn safe_next(raw: Option<&str>) -> String {
     match raw {
-        Some(next) if next.starts_with("/console") && !next.contains("//") && !next.contains('\\') => next.to_owned(),
+        Some(next)
+            if next.starts_with("/console")
+                && !next.contains("//")
+                && next.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-.:?=&%+".contains(&b)) =>
+        {
+            next.to_owned()
+        }
         _ => "/console".to_owned(),
     }
 }
@@ -1099,7 +1105,7 @@ mod tests {
     #[test]
     fn only_console_paths_are_returned_to() {
         assert_eq!(safe_next(Some("/console/withdrawals/w-1")), "/console/withdrawals/w-1");
-        for bad in ["https://evil.example", "//evil.example", "/status/x", "/console//evil", "/console\\x"] {
+        for bad in ["https://evil.example", "//evil.example", "/status/x", "/console//evil", "/console\\x", "/console\"><b>"] {
             assert_eq!(safe_next(Some(bad)), "/console", "{bad}");
         }
         assert_eq!(safe_next(None), "/console");

@@ -26,4 +26,6 @@ mod retention;
 mod store_conformance;
 mod tls;
 mod tracking;
+mod web_browser;
+mod web_http;
 mod wire_times;
