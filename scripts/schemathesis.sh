@@ -60,6 +60,12 @@ user_jwt_secret = "schemathesis-user-jwt-secret-0123456789"
 [tickets]
 sink = "none"
 
+# The console and the status pages, so their routes answer as configured.
+[console]
+session_secret = "schemathesis-console-session-secret-0123"
+status_link_secret = "schemathesis-status-link-secret-01234567"
+plain_http = true
+
 # The fuzzer sends thousands of requests, many with bad tokens, from one IP.
 [rate_limit]
 per_token_per_second = 100000

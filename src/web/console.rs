@@ -39,7 +39,7 @@ const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];
 enum Refusal {
     /// The console is not configured: the same 404 as any unknown path.
     Disabled,
-    /// Not signed in: to the sign-in page, and back here afterwards.
+    /// Not signed in: the sign-in form (401), which returns here afterwards.
     SignIn,
     BadRequest(String),
     Forbidden(String),
@@ -131,7 +131,7 @@ impl<'a> Console<'a> {
 }
 
 /// Answers a refusal as a page (or, not signed in, a redirect to sign-in).
-fn refuse(req: &HttpRequest, refusal: Refusal) -> HttpResponse {
+fn refuse(req: &HttpRequest, state: &AppState, refusal: Refusal) -> HttpResponse {
     let language = page_language(req, Some(LANGUAGE_COOKIE));
     let t = text::texts(language);
     let back = Some("/console");
@@ -139,15 +139,18 @@ fn refuse(req: &HttpRequest, refusal: Refusal) -> HttpResponse {
         Refusal::Disabled => {
             message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, None)
         }
-        Refusal::SignIn => {
-            let here = match req.query_string() {
-                "" => req.path().to_owned(),
-                query => format!("{}?{query}", req.path()),
-            };
-            let next = if req.method() == actix_web::http::Method::GET { here } else { "/console".to_owned() };
-            let location = format!("/console/login?{}", serde_urlencoded::to_string([("next", next)]).unwrap_or_default());
-            see_other(&location).finish()
-        }
+        Refusal::SignIn => match Console::of(req, state) {
+            // The sign-in form, here: it returns to this page (a form post returns to the list).
+            Ok(console) => {
+                let here = match req.query_string() {
+                    "" => req.path().to_owned(),
+                    query => format!("{}?{query}", req.path()),
+                };
+                let next = if req.method() == actix_web::http::Method::GET { safe_next(Some(&here)) } else { "/console".to_owned() };
+                login_page(req, &console, StatusCode::UNAUTHORIZED, next, None)
+            }
+            Err(_) => message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, None),
+        },
         Refusal::BadRequest(message) => message_page(req, language, StatusCode::BAD_REQUEST, t.bad_request, &message, back),
         Refusal::Forbidden(message) => message_page(req, language, StatusCode::FORBIDDEN, t.forbidden, &message, back),
         Refusal::NotFound => message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, back),
@@ -157,8 +160,8 @@ fn refuse(req: &HttpRequest, refusal: Refusal) -> HttpResponse {
     }
 }
 
-fn respond(req: &HttpRequest, result: Result<HttpResponse, Refusal>) -> HttpResponse {
-    result.unwrap_or_else(|refusal| refuse(req, refusal))
+fn respond(req: &HttpRequest, state: &AppState, result: Result<HttpResponse, Refusal>) -> HttpResponse {
+    result.unwrap_or_else(|refusal| refuse(req, state, refusal))
 }
 
 /// A form body (`application/x-www-form-urlencoded`) as name → value.
@@ -213,7 +216,7 @@ fn login_page(
 
 /// `GET /console/login`.
 pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let next = safe_next(super::query_value(&req, "next").as_deref());
         if console.session(&req).is_ok() {
@@ -226,7 +229,7 @@ pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRes
 /// `POST /console/login`: `token`, `csrf`, `next`. A wrong token counts
 /// against the same per-IP limit as a failed API authentication.
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let fields = form(&body)?;
         let next = safe_next(fields.get("next").map(String::as_str));
@@ -266,7 +269,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
 
 /// `POST /console/logout`: `csrf`. Clears the cookie.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let fields = form(&body)?;
@@ -539,7 +542,7 @@ struct OverduePage {
 
 /// `GET /console`: the overdue (or at-risk) list with its filters and the chart.
 pub async fn overdue_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
@@ -632,7 +635,7 @@ fn row(console: &Console<'_>, w: &Withdrawal) -> Row {
 /// page on, up to 10,000), in the page's order, as `GET /v1/overdue` writes
 /// CSV.
 pub async fn overdue_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         console.session(&req)?;
         let mut filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
@@ -738,7 +741,7 @@ fn withdrawal_id(raw: &str) -> Result<WithdrawalId, Refusal> {
 
 /// `GET /console/withdrawals/{id}`.
 pub async fn withdrawal_page(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let id = withdrawal_id(&id)?;
@@ -849,7 +852,7 @@ struct ConfirmPage {
 
 /// `GET /console/withdrawals/{id}/retry` and `/resolve`: the confirmation.
 pub async fn confirm(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>, action: Action) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let id = withdrawal_id(&id)?;
@@ -890,7 +893,7 @@ pub async fn act(
     body: web::Bytes,
     action: Action,
 ) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let fields = form(&body)?;
@@ -947,7 +950,7 @@ struct SearchPage {
 /// `GET /console/search?q=`: a withdrawal id opens its page; otherwise the
 /// withdrawals whose transaction is `q` and those of user `q`.
 pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let q = super::query_value(&req, "q").unwrap_or_default().trim().to_owned();
@@ -1041,7 +1044,7 @@ fn explorer_figures(metrics: &crate::metrics::Metrics, network: Network) -> (Opt
 /// and how its polling goes. (Network status and incidents, once they exist,
 /// and their maintenance form belong here.)
 pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, async {
+    respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
         let session = console.session(&req)?;
         let rows = state

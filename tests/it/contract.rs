@@ -56,9 +56,9 @@ fn every_operation_documents_auth_and_the_error_shape() {
         if public.contains(&path.as_str()) {
             assert_eq!(operation["security"], Value::Sequence(vec![]), "{method} {path} is public");
         } else if path.starts_with("/console") {
-            // The console's pages sign in with a cookie: without one, 303 to the sign-in page.
+            // The console's pages sign in with a cookie: without one, 401 and the sign-in form.
             assert_eq!(operation["security"], console_session, "{method} {path} needs a console session");
-            assert!(responses.contains_key("303"), "{method} {path} documents the way to sign in");
+            assert!(responses.contains_key("401"), "{method} {path} documents the way to sign in");
             assert!(responses.contains_key("503"), "{method} {path} documents 503");
         } else {
             assert!(responses.contains_key("401"), "{method} {path} documents 401");

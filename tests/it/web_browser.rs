@@ -56,7 +56,11 @@ async fn row_ids(browser: &Browser) -> BTreeSet<String> {
 async fn overdue_with_dead_tickets() -> (TestApp, WebhookReceiver) {
     let receiver = WebhookReceiver::start().await;
     receiver.set_mode(Mode::Rejecting);
-    let app = TestApp::spawn_with(Backend::Memory, webhook(&receiver.url)).await;
+    let app = TestApp::spawn_with(Backend::Memory, |config| {
+        webhook(&receiver.url)(config);
+        config.console.as_mut().unwrap().support_time_zone = Some("Asia/Shanghai".to_owned());
+    })
+    .await;
     for (id, amount) in [("w-trx-1", "25.50"), ("w-trx-2", "1000")] {
         let created = app.register(&withdrawal(id, json!({ "amount": amount }))).await;
         assert_eq!(created.status(), StatusCode::CREATED);
@@ -83,9 +87,10 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     let (app, _receiver) = overdue_with_dead_tickets().await;
     let browser = Browser::start(1280, 1000).await;
 
-    // Not signed in: to the sign-in page, which refuses a wrong token.
+    // Not signed in: the sign-in form, which refuses a wrong token.
     browser.client.goto(&app.url("/console")).await.unwrap();
-    assert_eq!(path(&browser).await, "/console/login?next=%2Fconsole");
+    assert_eq!(path(&browser).await, "/console");
+    assert_eq!(css(&browser, "h1").await.text().await.unwrap(), "Sign in");
     sign_in(&browser, &app, "not-the-support-token-0123").await;
     assert_eq!(css(&browser, "#problem").await.text().await.unwrap(), "That is not a support token.");
     sign_in(&browser, &app, INGEST_TOKEN).await;
@@ -146,7 +151,10 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     assert_eq!(css(&browser, "#withdrawal-id").await.text().await.unwrap(), "w-trx-2");
     assert_eq!(texts(&browser, "#deliveries tr.dead .delivery-status").await, ["dead"]);
     assert!(css(&browser, "#history").await.text().await.unwrap().contains("pending"));
+    assert!(css(&browser, ".sla").await.text().await.unwrap().contains("2026-03-04 17:00 CST (UTC+08:00)"), "support's zone");
+    browser.client.set_window_size(1280, 1700).await.unwrap();
     browser.screenshot("console-withdrawal").await;
+    browser.client.set_window_size(1280, 1000).await.unwrap();
     css(&browser, "#retry").await.click().await.unwrap();
     assert!(css(&browser, "#question").await.text().await.unwrap().contains("again"));
     css(&browser, "#confirm").await.click().await.unwrap();
@@ -177,7 +185,8 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     css(&browser, "#sign-out").await.click().await.unwrap();
     assert_eq!(css(&browser, "#message").await.text().await.unwrap(), "You are signed out.");
     browser.client.goto(&app.url("/console/withdrawals/w-trx-2")).await.unwrap();
-    assert!(path(&browser).await.starts_with("/console/login"), "{}", path(&browser).await);
+    assert_eq!(css(&browser, "h1").await.text().await.unwrap(), "Sign in");
+    assert!(browser.client.find(Locator::Css("#withdrawal-id")).await.is_err(), "nothing of the withdrawal");
     browser.close().await;
 }
 
@@ -206,7 +215,7 @@ async fn the_status_page_fits_a_phone_and_works_without_javascript() {
     confirming(&app, "w-phone").await;
     let link = mint(&app, json!({ "withdrawal_id": "w-phone", "time_zone": "Europe/Berlin" })).await;
 
-    let phone = Browser::start(390, 844).await;
+    let phone = Browser::phone(390, 844, &[]).await;
     phone.client.goto(&app.url(&link)).await.unwrap();
     assert_eq!(css(&phone, "#state").await.text().await.unwrap(), "confirming");
     let progress = css(&phone, "progress#confirmations").await;
@@ -223,12 +232,14 @@ async fn the_status_page_fits_a_phone_and_works_without_javascript() {
         .await
         .unwrap();
     assert_eq!(fits, Value::Bool(true), "no sideways scrolling on a phone");
+    let width = phone.client.execute("return window.innerWidth", vec![]).await.unwrap();
+    assert_eq!(width, json!(390), "a phone's width");
     phone.screenshot("status-phone").await;
     phone.close().await;
 
     // Without JavaScript the page says the same (in Chinese: UTC+8 without a zone in the link).
     let zh_link = mint(&app, json!({ "withdrawal_id": "w-phone" })).await;
-    let no_script = Browser::start_with(390, 844, &["--blink-settings=scriptEnabled=false"]).await;
+    let no_script = Browser::phone(390, 844, &["--blink-settings=scriptEnabled=false"]).await;
     no_script.client.goto(&app.url(&format!("{zh_link}?lang=zh"))).await.unwrap();
     assert_eq!(css(&no_script, "#state").await.text().await.unwrap(), "确认中");
     assert_eq!(css(&no_script, "#expected-by").await.text().await.unwrap(), "2026-03-04 17:00 (UTC+08:00)");

@@ -70,7 +70,7 @@ async fn every_web_answer_carries_the_security_headers() {
     let (session, _) = sign_in(&app, &client).await;
     let link = mint(&app, INGEST_TOKEN, json!({ "withdrawal_id": "w-1" })).await["path"].as_str().unwrap().to_owned();
     for (path, cookie, status) in [
-        ("/console", "", StatusCode::SEE_OTHER),
+        ("/console", "", StatusCode::UNAUTHORIZED),
         ("/console/login", "", StatusCode::OK),
         ("/console", session.as_str(), StatusCode::OK),
         ("/console/withdrawals/w-1", session.as_str(), StatusCode::OK),
@@ -120,12 +120,13 @@ async fn the_session_cookie_is_http_only_strict_signed_and_secure_unless_configu
         let last = forged.pop().unwrap();
         forged.push(if last == 'A' { 'B' } else { 'A' });
         let refused = client.get(app.url("/console")).header("cookie", format!("wt_console={forged}")).send().await.unwrap();
-        assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
         // Expired: the session lasts console.session_ttl (8h by default) on the service's clock.
         app.clock.set(app.clock_now() + chrono::Duration::hours(8));
         let expired = client.get(app.url("/console")).header("cookie", format!("wt_console={value}")).send().await.unwrap();
-        assert_eq!(expired.status(), StatusCode::SEE_OTHER);
-        assert_eq!(expired.headers()["location"], "/console/login?next=%2Fconsole");
+        assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+        let form = expired.text().await.unwrap();
+        assert!(form.contains("id=\"token\"") && form.contains("name=\"next\" value=\"/console\""), "{form}");
     }
 }
 
@@ -154,7 +155,7 @@ async fn state_changing_forms_without_their_csrf_token_are_refused() {
     assert_eq!(page["items"][0]["deliveries"][0]["status"], "dead", "nothing was retried");
     // Without a session at all: to the sign-in page.
     let anonymous = client.post(app.url("/console/withdrawals/w-1/retry")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // A sign-in form without its token, or with another browser's: refused.
     let no_token = client.post(app.url("/console/login")).form(&[("token", SUPPORT_TOKEN)]).send().await.unwrap();
     assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
@@ -210,7 +211,7 @@ async fn an_sso_proxy_signs_people_in_only_from_its_own_address() {
             assert_eq!(page.status(), StatusCode::OK);
             assert!(page.text().await.unwrap().contains("<b id=\"who\">ann@example.com</b>"));
         } else {
-            assert_eq!(page.status(), StatusCode::SEE_OTHER, "a header from an untrusted address is ignored");
+            assert_eq!(page.status(), StatusCode::UNAUTHORIZED, "a header from an untrusted address is ignored");
         }
     }
 }

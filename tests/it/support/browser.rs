@@ -91,8 +91,19 @@ impl Browser {
         Self::start_with(width, height, &[]).await
     }
 
+    /// A phone's screen: Chromium's device emulation at `width` x `height`
+    /// CSS pixels (a headless window is never narrower than 500 pixels).
+    pub async fn phone(width: u32, height: u32, extra_args: &[&str]) -> Browser {
+        let emulation = json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "mobile": true, "touch": true } });
+        Self::launch(600, height + 100, extra_args, Some(emulation)).await
+    }
+
     /// With more Chromium flags (e.g. `--blink-settings=scriptEnabled=false`).
     pub async fn start_with(width: u32, height: u32, extra_args: &[&str]) -> Browser {
+        Self::launch(width, height, extra_args, None).await
+    }
+
+    async fn launch(width: u32, height: u32, extra_args: &[&str], emulation: Option<serde_json::Value>) -> Browser {
         let driver = ChromeDriver::start();
         let mut args = vec![
             "--headless=new".to_owned(),
@@ -112,6 +123,10 @@ impl Browser {
                 "prefs": { "intl.accept_languages": "en-US,en" },
             },
         });
+        let mut capabilities = capabilities;
+        if let Some(emulation) = emulation {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = emulation;
+        }
         let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
