@@ -116,7 +116,9 @@ async fn main() -> ExitCode {
             println!("{}", mint_user_jwt(settings.auth.user_jwt_secret.expose(), &user, expires));
             ExitCode::SUCCESS
         }
-        Command::MintStatusLink { withdrawal, ttl, time_zone } => mint_status_link(&settings, &withdrawal, ttl, time_zone),
+        Command::MintStatusLink { withdrawal, ttl, time_zone } => {
+            mint_status_link(&settings, &withdrawal, ttl, time_zone)
+        }
         Command::Serve => {
             // Held to the end: dropping it flushes the lines still queued.
             let _log_writer = logging::init(settings.log_format, settings.log_buffer_lines);

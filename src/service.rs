@@ -247,8 +247,14 @@ impl Service {
         for network in Network::ALL {
             let Ok(hash) = TxHash::parse(network, raw) else { continue };
             let tail = crate::store::in_flight::hash_tail(hash.as_str());
-            let ids: Vec<WithdrawalId> =
-                self.store.in_flight(network).await?.into_iter().filter(|e| e.hash_tail == tail).map(|e| e.id).collect();
+            let ids: Vec<WithdrawalId> = self
+                .store
+                .in_flight(network)
+                .await?
+                .into_iter()
+                .filter(|e| e.hash_tail == tail)
+                .map(|e| e.id)
+                .collect();
             for withdrawal in self.store.get_many(&ids).await?.into_iter().flatten() {
                 if withdrawal.tx_hash() == Some(&hash) {
                     found.push(withdrawal);

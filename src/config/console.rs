@@ -120,8 +120,8 @@ impl ConsoleConfig {
                 None
             }
             Some(header) => {
-                let valid_name = !header.is_empty()
-                    && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                let valid_name =
+                    !header.is_empty() && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
                 if !valid_name {
                     problems.add("console.sso_header", "must be an HTTP header name");
                 }

@@ -448,7 +448,10 @@ impl Config {
             toml::Value::Table(probe).try_into::<Config>().map(drop).map_err(|e| e.message().to_owned())
         };
         for (key, value) in table.clone() {
-            let nested = matches!(key.as_str(), "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "console" | "networks");
+            let nested = matches!(
+                key.as_str(),
+                "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "console" | "networks"
+            );
             match value {
                 toml::Value::Table(fields) if nested => {
                     for (field, field_value) in fields {

@@ -68,7 +68,11 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec { method: Method::POST, path: "/v1/status-links", handler: || web::post().to(crate::web::status::mint) },
     // The web pages (`crate::web`): HTML, and a session cookie instead of a bearer token.
-    RouteSpec { method: Method::GET, path: "/status/{link}", handler: || web::get().to(crate::web::status::status_page) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/status/{link}",
+        handler: || web::get().to(crate::web::status::status_page),
+    },
     RouteSpec { method: Method::GET, path: "/assets/web.css", handler: || web::get().to(crate::web::stylesheet) },
     RouteSpec { method: Method::GET, path: "/console", handler: || web::get().to(crate::web::console::overdue_page) },
     RouteSpec {
@@ -76,11 +80,23 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/console/overdue.csv",
         handler: || web::get().to(crate::web::console::overdue_csv),
     },
-    RouteSpec { method: Method::GET, path: "/console/login", handler: || web::get().to(crate::web::console::login_form) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/login",
+        handler: || web::get().to(crate::web::console::login_form),
+    },
     RouteSpec { method: Method::POST, path: "/console/login", handler: || web::post().to(crate::web::console::login) },
-    RouteSpec { method: Method::POST, path: "/console/logout", handler: || web::post().to(crate::web::console::logout) },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/logout",
+        handler: || web::post().to(crate::web::console::logout),
+    },
     RouteSpec { method: Method::GET, path: "/console/search", handler: || web::get().to(crate::web::console::search) },
-    RouteSpec { method: Method::GET, path: "/console/networks", handler: || web::get().to(crate::web::console::networks) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/networks",
+        handler: || web::get().to(crate::web::console::networks),
+    },
     RouteSpec {
         method: Method::GET,
         path: "/console/withdrawals/{id}",

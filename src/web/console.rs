@@ -136,9 +136,7 @@ fn refuse(req: &HttpRequest, state: &AppState, refusal: Refusal) -> HttpResponse
     let t = text::texts(language);
     let back = Some("/console");
     match refusal {
-        Refusal::Disabled => {
-            message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, None)
-        }
+        Refusal::Disabled => message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, None),
         Refusal::SignIn => match Console::of(req, state) {
             // The sign-in form, here: it returns to this page (a form post returns to the list).
             Ok(console) => {
@@ -146,12 +144,18 @@ fn refuse(req: &HttpRequest, state: &AppState, refusal: Refusal) -> HttpResponse
                     "" => req.path().to_owned(),
                     query => format!("{}?{query}", req.path()),
                 };
-                let next = if req.method() == actix_web::http::Method::GET { safe_next(Some(&here)) } else { "/console".to_owned() };
+                let next = if req.method() == actix_web::http::Method::GET {
+                    safe_next(Some(&here))
+                } else {
+                    "/console".to_owned()
+                };
                 login_page(req, &console, StatusCode::UNAUTHORIZED, next, None)
             }
             Err(_) => message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, None),
         },
-        Refusal::BadRequest(message) => message_page(req, language, StatusCode::BAD_REQUEST, t.bad_request, &message, back),
+        Refusal::BadRequest(message) => {
+            message_page(req, language, StatusCode::BAD_REQUEST, t.bad_request, &message, back)
+        }
         Refusal::Forbidden(message) => message_page(req, language, StatusCode::FORBIDDEN, t.forbidden, &message, back),
         Refusal::NotFound => message_page(req, language, StatusCode::NOT_FOUND, t.not_found, t.not_found_text, back),
         Refusal::Unavailable => {
@@ -205,8 +209,12 @@ fn login_page(
 ) -> HttpResponse {
     // A fresh nonce each time the form is shown; the form's token is bound to it.
     let nonce = random_id();
-    let template =
-        LoginPage { frame: console.frame(req, console.t.sign_in, None), csrf: login_csrf(console.key(), &nonce), next, problem };
+    let template = LoginPage {
+        frame: console.frame(req, console.t.sign_in, None),
+        csrf: login_csrf(console.key(), &nonce),
+        next,
+        problem,
+    };
     let mut response = console.render(req, status, &template);
     response
         .headers_mut()
@@ -216,76 +224,95 @@ fn login_page(
 
 /// `GET /console/login`.
 pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let next = safe_next(super::query_value(&req, "next").as_deref());
-        if console.session(&req).is_ok() {
-            return Ok(see_other(&next).finish());
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let next = safe_next(super::query_value(&req, "next").as_deref());
+            if console.session(&req).is_ok() {
+                return Ok(see_other(&next).finish());
+            }
+            Ok(login_page(&req, &console, StatusCode::OK, next, None))
         }
-        Ok(login_page(&req, &console, StatusCode::OK, next, None))
-    }.await)
+        .await,
+    )
 }
 
 /// `POST /console/login`: `token`, `csrf`, `next`. A wrong token counts
 /// against the same per-IP limit as a failed API authentication.
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let fields = form(&body)?;
-        let next = safe_next(fields.get("next").map(String::as_str));
-        let limiter = &state.rate_limiter;
-        let instant = std::time::Instant::now();
-        let ip = req.peer_addr().map(|addr| addr.ip());
-        if let Some(wait) = ip.and_then(|ip| limiter.failed_auth_per_ip.is_exhausted(&ip, instant)) {
-            let mut response = login_page(&req, &console, StatusCode::TOO_MANY_REQUESTS, next, Some(console.t.too_many_attempts));
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after_seconds(wait).into());
-            return Ok(response);
-        }
-        if !login_csrf_matches(console.key(), cookie(&req, LOGIN_COOKIE), fields.get("csrf").map(String::as_str)) {
-            return Ok(login_page(&req, &console, StatusCode::FORBIDDEN, next, Some(console.t.form_expired)));
-        }
-        let token = fields.get("token").map(|t| t.trim()).unwrap_or_default();
-        let bearer = format!("Bearer {token}");
-        match state.auth.authenticate(Some(&bearer), console.now.timestamp()) {
-            Ok(Caller::Support) => {
-                let session = Session::new(Identity::SupportToken, console.now + console.settings.session_ttl);
-                let max_age = console.settings.session_ttl.as_secs() as i64;
-                let mut response = see_other(&next);
-                response.append_header((header::SET_COOKIE, set_cookie(SESSION_COOKIE, &session.to_cookie(console.key()), max_age, console.secure())));
-                response.append_header((header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0, console.secure())));
-                tracing::info!("console sign-in");
-                Ok(response.finish())
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let fields = form(&body)?;
+            let next = safe_next(fields.get("next").map(String::as_str));
+            let limiter = &state.rate_limiter;
+            let instant = std::time::Instant::now();
+            let ip = req.peer_addr().map(|addr| addr.ip());
+            if let Some(wait) = ip.and_then(|ip| limiter.failed_auth_per_ip.is_exhausted(&ip, instant)) {
+                let mut response =
+                    login_page(&req, &console, StatusCode::TOO_MANY_REQUESTS, next, Some(console.t.too_many_attempts));
+                response.headers_mut().insert(header::RETRY_AFTER, retry_after_seconds(wait).into());
+                return Ok(response);
             }
-            _ => {
-                if let Some(ip) = ip {
-                    let _ = limiter.failed_auth_per_ip.take(&ip, instant);
+            if !login_csrf_matches(console.key(), cookie(&req, LOGIN_COOKIE), fields.get("csrf").map(String::as_str)) {
+                return Ok(login_page(&req, &console, StatusCode::FORBIDDEN, next, Some(console.t.form_expired)));
+            }
+            let token = fields.get("token").map(|t| t.trim()).unwrap_or_default();
+            let bearer = format!("Bearer {token}");
+            match state.auth.authenticate(Some(&bearer), console.now.timestamp()) {
+                Ok(Caller::Support) => {
+                    let session = Session::new(Identity::SupportToken, console.now + console.settings.session_ttl);
+                    let max_age = console.settings.session_ttl.as_secs() as i64;
+                    let mut response = see_other(&next);
+                    response.append_header((
+                        header::SET_COOKIE,
+                        set_cookie(SESSION_COOKIE, &session.to_cookie(console.key()), max_age, console.secure()),
+                    ));
+                    response.append_header((header::SET_COOKIE, set_cookie(LOGIN_COOKIE, "", 0, console.secure())));
+                    tracing::info!("console sign-in");
+                    Ok(response.finish())
                 }
-                tracing::warn!("console sign-in refused");
-                Ok(login_page(&req, &console, StatusCode::UNAUTHORIZED, next, Some(console.t.bad_token)))
+                _ => {
+                    if let Some(ip) = ip {
+                        let _ = limiter.failed_auth_per_ip.take(&ip, instant);
+                    }
+                    tracing::warn!("console sign-in refused");
+                    Ok(login_page(&req, &console, StatusCode::UNAUTHORIZED, next, Some(console.t.bad_token)))
+                }
             }
         }
-    }.await)
+        .await,
+    )
 }
 
 /// `POST /console/logout`: `csrf`. Clears the cookie.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let fields = form(&body)?;
-        if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
-            return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let fields = form(&body)?;
+            if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
+                return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
+            }
+            let template = super::MessagePage {
+                frame: console.frame(&req, console.t.sign_out, None),
+                heading: console.t.sign_out.to_owned(),
+                message: console.t.signed_out.to_owned(),
+                back: Some("/console/login".to_owned()),
+            };
+            let mut response = console.render(&req, StatusCode::OK, &template);
+            response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, console.secure()));
+            Ok(response)
         }
-        let template = super::MessagePage {
-            frame: console.frame(&req, console.t.sign_out, None),
-            heading: console.t.sign_out.to_owned(),
-            message: console.t.signed_out.to_owned(),
-            back: Some("/console/login".to_owned()),
-        };
-        let mut response = console.render(&req, StatusCode::OK, &template);
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, console.secure()));
-        Ok(response)
-    }.await)
+        .await,
+    )
 }
 
 // ---- the overdue list ----
@@ -358,11 +385,19 @@ impl Filters {
             .transpose()?;
         let sort = match get("sort") {
             None => Sort::Index,
-            Some(v) => SORTS.iter().find(|(name, _)| *name == v).map(|(_, s)| *s).ok_or_else(|| format!("sort: unknown order {v:?}"))?,
+            Some(v) => SORTS
+                .iter()
+                .find(|(name, _)| *name == v)
+                .map(|(_, s)| *s)
+                .ok_or_else(|| format!("sort: unknown order {v:?}"))?,
         };
         let limit = match get("limit") {
             None => 50,
-            Some(v) => v.parse().ok().filter(|n| PAGE_SIZES.contains(n)).ok_or_else(|| format!("limit: must be one of {PAGE_SIZES:?}"))?,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| PAGE_SIZES.contains(n))
+                .ok_or_else(|| format!("limit: must be one of {PAGE_SIZES:?}"))?,
         };
         let cursor = get("cursor")
             .map(|v| Cursor::decode(v).ok_or_else(|| "cursor: not one this service issued".to_owned()))
@@ -415,11 +450,7 @@ impl Filters {
     }
 }
 
-async fn read_page(
-    console: &Console<'_>,
-    filters: &Filters,
-    limit: usize,
-) -> Result<crate::store::Page, Refusal> {
+async fn read_page(console: &Console<'_>, filters: &Filters, limit: usize) -> Result<crate::store::Page, Refusal> {
     let also = filters.also(console.now);
     let query = filters.query(limit);
     let service = &console.state.service;
@@ -451,11 +482,7 @@ struct Choice {
 
 fn choices(options: impl IntoIterator<Item = (String, String)>, current: Option<&String>, any: &str) -> Vec<Choice> {
     let mut list = vec![Choice { value: String::new(), label: any.to_owned(), selected: current.is_none() }];
-    list.extend(options.into_iter().map(|(value, label)| Choice {
-        selected: current == Some(&value),
-        value,
-        label,
-    }));
+    list.extend(options.into_iter().map(|(value, label)| Choice { selected: current == Some(&value), value, label }));
     list
 }
 
@@ -542,57 +569,71 @@ struct OverduePage {
 
 /// `GET /console`: the overdue (or at-risk) list with its filters and the chart.
 pub async fn overdue_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
-        let mut page = read_page(&console, &filters, filters.limit).await?;
-        filters.sort(&mut page.items);
-        let counts = state.service.sla_counts(&[SlaStatus::AtRisk, SlaStatus::Overdue]).await?;
-        let t = console.t;
-        let rows = page.items.iter().map(|w| row(&console, w)).collect();
-        let bars = bars(&counts);
-        let chart_height = (bars.len() as u32 * (BAR_HEIGHT + 6)).max(BAR_HEIGHT) + 8;
-        let language = console.language;
-        let template = OverduePage {
-            frame: console.frame(&req, t.overdue_title, Some(&session)),
-            t,
-            rows,
-            bars,
-            chart_height,
-            chart_left: CHART_LEFT,
-            at_risk_label: text::sla_name(SlaStatus::AtRisk, language),
-            overdue_label: text::sla_name(SlaStatus::Overdue, language),
-            networks: choices(
-                Network::ALL.into_iter().map(|n| (n.code().to_owned(), format!("{} ({})", n.code(), n.display_name()))),
-                filters.raw.get("network"),
-                t.any,
-            ),
-            states: choices(
-                State::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| (s.as_str().to_owned(), text::state_name(s, language).to_owned())),
-                filters.raw.get("state"),
-                t.any,
-            ),
-            sla_at_risk: filters.sla == SlaFilter::AtRisk,
-            sorts: SORTS
-                .iter()
-                .map(|(name, sort)| Choice { value: (*name).to_owned(), label: sort_label(*sort, language).to_owned(), selected: filters.sort == *sort })
-                .collect(),
-            sizes: PAGE_SIZES
-                .iter()
-                .map(|n| Choice { value: n.to_string(), label: n.to_string(), selected: filters.limit == *n })
-                .collect(),
-            min_amount: filters.raw.get("min_amount").cloned().unwrap_or_default(),
-            older_than: filters.raw.get("older_than").cloned().unwrap_or_default(),
-            since_heading: if filters.sla == SlaFilter::AtRisk { t.at_risk_since } else { t.overdue_since },
-            csv_href: filters.href("/console/overdue.csv", &[("cursor", None)]),
-            refresh_href: filters.href("/console", &[]),
-            next_href: page.next.map(|c| filters.href("/console", &[("cursor", Some(&c.encode()))])),
-            first_href: filters.cursor.as_ref().map(|_| filters.href("/console", &[("cursor", None)])),
-            zone_note: format!("{} {}", t.times_in, console.settings.support_time_zone.name()),
-        };
-        Ok(console.render(&req, StatusCode::OK, &template))
-    }.await)
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
+            let mut page = read_page(&console, &filters, filters.limit).await?;
+            filters.sort(&mut page.items);
+            let counts = state.service.sla_counts(&[SlaStatus::AtRisk, SlaStatus::Overdue]).await?;
+            let t = console.t;
+            let rows = page.items.iter().map(|w| row(&console, w)).collect();
+            let bars = bars(&counts);
+            let chart_height = (bars.len() as u32 * (BAR_HEIGHT + 6)).max(BAR_HEIGHT) + 8;
+            let language = console.language;
+            let template = OverduePage {
+                frame: console.frame(&req, t.overdue_title, Some(&session)),
+                t,
+                rows,
+                bars,
+                chart_height,
+                chart_left: CHART_LEFT,
+                at_risk_label: text::sla_name(SlaStatus::AtRisk, language),
+                overdue_label: text::sla_name(SlaStatus::Overdue, language),
+                networks: choices(
+                    Network::ALL
+                        .into_iter()
+                        .map(|n| (n.code().to_owned(), format!("{} ({})", n.code(), n.display_name()))),
+                    filters.raw.get("network"),
+                    t.any,
+                ),
+                states: choices(
+                    State::ALL
+                        .into_iter()
+                        .filter(|s| !s.is_terminal())
+                        .map(|s| (s.as_str().to_owned(), text::state_name(s, language).to_owned())),
+                    filters.raw.get("state"),
+                    t.any,
+                ),
+                sla_at_risk: filters.sla == SlaFilter::AtRisk,
+                sorts: SORTS
+                    .iter()
+                    .map(|(name, sort)| Choice {
+                        value: (*name).to_owned(),
+                        label: sort_label(*sort, language).to_owned(),
+                        selected: filters.sort == *sort,
+                    })
+                    .collect(),
+                sizes: PAGE_SIZES
+                    .iter()
+                    .map(|n| Choice { value: n.to_string(), label: n.to_string(), selected: filters.limit == *n })
+                    .collect(),
+                min_amount: filters.raw.get("min_amount").cloned().unwrap_or_default(),
+                older_than: filters.raw.get("older_than").cloned().unwrap_or_default(),
+                since_heading: if filters.sla == SlaFilter::AtRisk { t.at_risk_since } else { t.overdue_since },
+                csv_href: filters.href("/console/overdue.csv", &[("cursor", None)]),
+                refresh_href: filters.href("/console", &[]),
+                next_href: page.next.map(|c| filters.href("/console", &[("cursor", Some(&c.encode()))])),
+                first_href: filters.cursor.as_ref().map(|_| filters.href("/console", &[("cursor", None)])),
+                zone_note: format!("{} {}", t.times_in, console.settings.support_time_zone.name()),
+            };
+            Ok(console.render(&req, StatusCode::OK, &template))
+        }
+        .await,
+    )
 }
 
 fn sort_label(sort: Sort, language: Language) -> &'static str {
@@ -635,31 +676,36 @@ fn row(console: &Console<'_>, w: &Withdrawal) -> Row {
 /// page on, up to 10,000), in the page's order, as `GET /v1/overdue` writes
 /// CSV.
 pub async fn overdue_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        console.session(&req)?;
-        let mut filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
-        filters.cursor = None;
-        let mut rows = Vec::new();
-        loop {
-            let page = read_page(&console, &filters, 500).await?;
-            rows.extend(page.items);
-            match page.next {
-                Some(next) if rows.len() < CSV_MAX_ROWS => filters.cursor = Some(next),
-                _ => break,
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            console.session(&req)?;
+            let mut filters = Filters::parse(req.query_string()).map_err(Refusal::BadRequest)?;
+            filters.cursor = None;
+            let mut rows = Vec::new();
+            loop {
+                let page = read_page(&console, &filters, 500).await?;
+                rows.extend(page.items);
+                match page.next {
+                    Some(next) if rows.len() < CSV_MAX_ROWS => filters.cursor = Some(next),
+                    _ => break,
+                }
             }
+            rows.truncate(CSV_MAX_ROWS);
+            filters.sort(&mut rows);
+            let body = crate::http::support::overdue_csv(&rows, &state);
+            let mut response = HttpResponse::Ok();
+            super::secure_headers(&mut response);
+            Ok(response
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"overdue.csv\""))
+                .content_type("text/csv; charset=utf-8")
+                .body(body))
         }
-        rows.truncate(CSV_MAX_ROWS);
-        filters.sort(&mut rows);
-        let body = crate::http::support::overdue_csv(&rows, &state);
-        let mut response = HttpResponse::Ok();
-        super::secure_headers(&mut response);
-        Ok(response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"overdue.csv\""))
-            .content_type("text/csv; charset=utf-8")
-            .body(body))
-    }.await)
+        .await,
+    )
 }
 
 // ---- one withdrawal ----
@@ -741,92 +787,107 @@ fn withdrawal_id(raw: &str) -> Result<WithdrawalId, Refusal> {
 
 /// `GET /console/withdrawals/{id}`.
 pub async fn withdrawal_page(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let id = withdrawal_id(&id)?;
-        let w = state.service.get_visible(&Caller::Support, &id).await?;
-        let context = console.context();
-        let view = WithdrawalView::new(&w, &context);
-        let t = console.t;
-        let language = console.language;
-        let notice = match super::query_value(&req, "done").as_deref() {
-            Some("retried") => Some(t.retried),
-            Some("resolved") => Some(t.resolved),
-            _ => None,
-        };
-        let ticket = w.escalation.as_ref().map(|e| TicketBox {
-            id: e.ticket_id.clone().unwrap_or_default(),
-            status: text::ticket_status_name(e.status, language),
-            level: e.level,
-            reason: text::trigger_name(e.reason, language),
-            opened_at: console.support_time(e.opened_at),
-            raised_at: e.raised_at.map(|at| console.support_time(at)).unwrap_or_default(),
-            resolved_at: e.resolved_at.map(|at| console.support_time(at)).unwrap_or_default(),
-            deliveries: e
-                .deliveries
-                .iter()
-                .map(|d| DeliveryRow {
-                    event: d.event.wire_name(),
-                    status: text::delivery_status_name(d.status, language),
-                    dead: d.status == DeliveryStatus::Dead,
-                    next_attempt: if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::InFlight) {
-                        console.support_time(d.next_attempt_at)
-                    } else {
-                        String::new()
-                    },
-                    attempts: d
-                        .attempts
-                        .iter()
-                        .map(|a| AttemptRow { at: console.support_time(a.at), outcome: a.outcome.clone() })
-                        .collect(),
-                })
-                .collect(),
-        });
-        let can_retry = ticket.as_ref().is_some_and(|t| t.deliveries.iter().any(|d| d.dead));
-        let can_resolve = w.escalation.as_ref().is_some_and(|e| e.status != crate::domain::escalation::TicketStatus::Resolved);
-        let template = WithdrawalPage {
-            frame: console.frame(&req, &format!("{} {}", t.withdrawal, w.id), Some(&session)),
-            t,
-            id: w.id.to_string(),
-            message: view.message.clone(),
-            user: w.user_id.to_string(),
-            user_href: format!("/console/search?{}", serde_urlencoded::to_string([("q", w.user_id.as_str())]).unwrap_or_default()),
-            coin: w.coin.clone(),
-            network: format!("{} ({})", w.network.code(), w.network.display_name()),
-            amount: w.amount.as_str().to_owned(),
-            address: w.address.clone(),
-            memo: w.memo.clone().unwrap_or_default(),
-            state: text::state_name(w.state(), language),
-            requested_support: console.support_time(view.requested_at),
-            requested_utc: in_utc(view.requested_at),
-            completed: view.completed_at.map(|at| (console.support_time(at), in_utc(at))),
-            tx_hash: view.tx_hash.map(str::to_owned),
-            explorer_url: view.explorer_url.clone(),
-            block: view.block_height,
-            confirmations: view.required_confirmations.map(|need| (view.confirmations.unwrap_or(0).min(need), need)),
-            payee_mismatch: view.payee_mismatch.map(str::to_owned),
-            sla: view.sla.as_ref().map(|s| SlaBox {
-                status: text::sla_name(s.status, language),
-                at_risk_support: console.support_time(s.at_risk_at),
-                at_risk_utc: in_utc(s.at_risk_at),
-                overdue_support: console.support_time(s.overdue_at),
-                overdue_utc: in_utc(s.overdue_at),
-                working_days: format!("{:.2}", s.working_days_elapsed),
-            }),
-            history: w
-                .history()
-                .iter()
-                .map(|h| HistoryRow { at: console.support_time(h.at), state: text::state_name(h.state, language), reason: h.reason.clone() })
-                .collect(),
-            ticket,
-            can_retry,
-            can_resolve,
-            notice,
-            zone: console.settings.support_time_zone.name().to_owned(),
-        };
-        Ok(console.render(&req, StatusCode::OK, &template))
-    }.await)
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let id = withdrawal_id(&id)?;
+            let w = state.service.get_visible(&Caller::Support, &id).await?;
+            let context = console.context();
+            let view = WithdrawalView::new(&w, &context);
+            let t = console.t;
+            let language = console.language;
+            let notice = match super::query_value(&req, "done").as_deref() {
+                Some("retried") => Some(t.retried),
+                Some("resolved") => Some(t.resolved),
+                _ => None,
+            };
+            let ticket = w.escalation.as_ref().map(|e| TicketBox {
+                id: e.ticket_id.clone().unwrap_or_else(|| "-".to_owned()),
+                status: text::ticket_status_name(e.status, language),
+                level: e.level,
+                reason: text::trigger_name(e.reason, language),
+                opened_at: console.support_time(e.opened_at),
+                raised_at: e.raised_at.map(|at| console.support_time(at)).unwrap_or_default(),
+                resolved_at: e.resolved_at.map(|at| console.support_time(at)).unwrap_or_default(),
+                deliveries: e
+                    .deliveries
+                    .iter()
+                    .map(|d| DeliveryRow {
+                        event: d.event.wire_name(),
+                        status: text::delivery_status_name(d.status, language),
+                        dead: d.status == DeliveryStatus::Dead,
+                        next_attempt: if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::InFlight) {
+                            console.support_time(d.next_attempt_at)
+                        } else {
+                            String::new()
+                        },
+                        attempts: d
+                            .attempts
+                            .iter()
+                            .map(|a| AttemptRow { at: console.support_time(a.at), outcome: a.outcome.clone() })
+                            .collect(),
+                    })
+                    .collect(),
+            });
+            let can_retry = ticket.as_ref().is_some_and(|t| t.deliveries.iter().any(|d| d.dead));
+            let can_resolve =
+                w.escalation.as_ref().is_some_and(|e| e.status != crate::domain::escalation::TicketStatus::Resolved);
+            let template = WithdrawalPage {
+                frame: console.frame(&req, &format!("{} {}", t.withdrawal, w.id), Some(&session)),
+                t,
+                id: w.id.to_string(),
+                message: view.message.clone(),
+                user: w.user_id.to_string(),
+                user_href: format!(
+                    "/console/search?{}",
+                    serde_urlencoded::to_string([("q", w.user_id.as_str())]).unwrap_or_default()
+                ),
+                coin: w.coin.clone(),
+                network: format!("{} ({})", w.network.code(), w.network.display_name()),
+                amount: w.amount.as_str().to_owned(),
+                address: w.address.clone(),
+                memo: w.memo.clone().unwrap_or_default(),
+                state: text::state_name(w.state(), language),
+                requested_support: console.support_time(view.requested_at),
+                requested_utc: in_utc(view.requested_at),
+                completed: view.completed_at.map(|at| (console.support_time(at), in_utc(at))),
+                tx_hash: view.tx_hash.map(str::to_owned),
+                explorer_url: view.explorer_url.clone(),
+                block: view.block_height,
+                confirmations: view
+                    .required_confirmations
+                    .map(|need| (view.confirmations.unwrap_or(0).min(need), need)),
+                payee_mismatch: view.payee_mismatch.map(str::to_owned),
+                sla: view.sla.as_ref().map(|s| SlaBox {
+                    status: text::sla_name(s.status, language),
+                    at_risk_support: console.support_time(s.at_risk_at),
+                    at_risk_utc: in_utc(s.at_risk_at),
+                    overdue_support: console.support_time(s.overdue_at),
+                    overdue_utc: in_utc(s.overdue_at),
+                    working_days: format!("{:.2}", s.working_days_elapsed),
+                }),
+                history: w
+                    .history()
+                    .iter()
+                    .map(|h| HistoryRow {
+                        at: console.support_time(h.at),
+                        state: text::state_name(h.state, language),
+                        reason: h.reason.clone(),
+                    })
+                    .collect(),
+                ticket,
+                can_retry,
+                can_resolve,
+                notice,
+                zone: console.settings.support_time_zone.name().to_owned(),
+            };
+            Ok(console.render(&req, StatusCode::OK, &template))
+        }
+        .await,
+    )
 }
 
 // ---- actions, each behind a confirmation ----
@@ -851,29 +912,39 @@ struct ConfirmPage {
 }
 
 /// `GET /console/withdrawals/{id}/retry` and `/resolve`: the confirmation.
-pub async fn confirm(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>, action: Action) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let id = withdrawal_id(&id)?;
-        state.service.get_visible(&Caller::Support, &id).await?;
-        let t = console.t;
-        let (question, button, verb) = match action {
-            Action::Retry => (t.confirm_retry, t.retry_dead, "retry"),
-            Action::Resolve => (t.confirm_resolve, t.resolve_ticket, "resolve"),
-        };
-        let template = ConfirmPage {
-            frame: console.frame(&req, button, Some(&session)),
-            t,
-            question,
-            button,
-            action: format!("/console/withdrawals/{id}/{verb}"),
-            back: format!("/console/withdrawals/{id}"),
-            csrf: session.csrf_token(console.key()),
-            id: id.to_string(),
-        };
-        Ok(console.render(&req, StatusCode::OK, &template))
-    }.await)
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    action: Action,
+) -> HttpResponse {
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let id = withdrawal_id(&id)?;
+            state.service.get_visible(&Caller::Support, &id).await?;
+            let t = console.t;
+            let (question, button, verb) = match action {
+                Action::Retry => (t.confirm_retry, t.retry_dead, "retry"),
+                Action::Resolve => (t.confirm_resolve, t.resolve_ticket, "resolve"),
+            };
+            let template = ConfirmPage {
+                frame: console.frame(&req, button, Some(&session)),
+                t,
+                question,
+                button,
+                action: format!("/console/withdrawals/{id}/{verb}"),
+                back: format!("/console/withdrawals/{id}"),
+                csrf: session.csrf_token(console.key()),
+                id: id.to_string(),
+            };
+            Ok(console.render(&req, StatusCode::OK, &template))
+        }
+        .await,
+    )
 }
 
 pub async fn confirm_retry(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
@@ -926,11 +997,21 @@ pub async fn act(
     }.await)
 }
 
-pub async fn retry(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>, body: web::Bytes) -> HttpResponse {
+pub async fn retry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     act(req, state, id, body, Action::Retry).await
 }
 
-pub async fn resolve(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>, body: web::Bytes) -> HttpResponse {
+pub async fn resolve(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     act(req, state, id, body, Action::Resolve).await
 }
 
@@ -950,37 +1031,42 @@ struct SearchPage {
 /// `GET /console/search?q=`: a withdrawal id opens its page; otherwise the
 /// withdrawals whose transaction is `q` and those of user `q`.
 pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let q = super::query_value(&req, "q").unwrap_or_default().trim().to_owned();
-        let mut found: Vec<Withdrawal> = Vec::new();
-        let mut heading = String::new();
-        if !q.is_empty() {
-            if let Ok(id) = WithdrawalId::parse(&q) {
-                match state.service.get_visible(&Caller::Support, &id).await {
-                    Ok(_) => return Ok(see_other(&format!("/console/withdrawals/{id}")).finish()),
-                    Err(ServiceError::NotFound | ServiceError::Expired { .. }) => {}
-                    Err(other) => return Err(other.into()),
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let q = super::query_value(&req, "q").unwrap_or_default().trim().to_owned();
+            let mut found: Vec<Withdrawal> = Vec::new();
+            let mut heading = String::new();
+            if !q.is_empty() {
+                if let Ok(id) = WithdrawalId::parse(&q) {
+                    match state.service.get_visible(&Caller::Support, &id).await {
+                        Ok(_) => return Ok(see_other(&format!("/console/withdrawals/{id}")).finish()),
+                        Err(ServiceError::NotFound | ServiceError::Expired { .. }) => {}
+                        Err(other) => return Err(other.into()),
+                    }
                 }
+                found.extend(state.service.in_flight_with_hash(&q).await?);
+                if let Ok(user_id) = crate::domain::UserId::parse(&q) {
+                    let query = ListQuery { user_id: Some(user_id), limit: 100, ..ListQuery::default() };
+                    found.extend(state.service.list(&query).await?.items);
+                }
+                heading = format!("{} {q}", console.t.results_for);
             }
-            found.extend(state.service.in_flight_with_hash(&q).await?);
-            if let Ok(user_id) = crate::domain::UserId::parse(&q) {
-                let query = ListQuery { user_id: Some(user_id), limit: 100, ..ListQuery::default() };
-                found.extend(state.service.list(&query).await?.items);
-            }
-            heading = format!("{} {q}", console.t.results_for);
+            let template = SearchPage {
+                frame: console.frame(&req, console.t.search, Some(&session)),
+                t: console.t,
+                rows: found.iter().map(|w| row(&console, w)).collect(),
+                searched: !q.is_empty(),
+                q,
+                heading,
+            };
+            Ok(console.render(&req, StatusCode::OK, &template))
         }
-        let template = SearchPage {
-            frame: console.frame(&req, console.t.search, Some(&session)),
-            t: console.t,
-            rows: found.iter().map(|w| row(&console, w)).collect(),
-            searched: !q.is_empty(),
-            q,
-            heading,
-        };
-        Ok(console.render(&req, StatusCode::OK, &template))
-    }.await)
+        .await,
+    )
 }
 
 // ---- networks ----
@@ -1044,29 +1130,35 @@ fn explorer_figures(metrics: &crate::metrics::Metrics, network: Network) -> (Opt
 /// and how its polling goes. (Network status and incidents, once they exist,
 /// and their maintenance form belong here.)
 pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, &state, async {
-        let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let rows = state
-            .explorers
-            .iter()
-            .map(|(network, (explorer, confirmations))| {
-                let (tip, lag, ok, errors) = explorer_figures(&state.service.metrics, *network);
-                NetworkRow {
-                    code: network.code(),
-                    name: network.display_name(),
-                    explorer,
-                    confirmations: *confirmations,
-                    tip: tip.map(|t| t.to_string()).unwrap_or_else(|| "-".to_owned()),
-                    lag: lag.map(|l| format!("{l:.0} {}", console.t.seconds)).unwrap_or_else(|| "-".to_owned()),
-                    ok,
-                    errors,
-                }
-            })
-            .collect();
-        let template = NetworksPage { frame: console.frame(&req, console.t.networks, Some(&session)), t: console.t, rows };
-        Ok(console.render(&req, StatusCode::OK, &template))
-    }.await)
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let rows = state
+                .explorers
+                .iter()
+                .map(|(network, (explorer, confirmations))| {
+                    let (tip, lag, ok, errors) = explorer_figures(&state.service.metrics, *network);
+                    NetworkRow {
+                        code: network.code(),
+                        name: network.display_name(),
+                        explorer,
+                        confirmations: *confirmations,
+                        tip: tip.map(|t| t.to_string()).unwrap_or_else(|| "-".to_owned()),
+                        lag: lag.map(|l| format!("{l:.0} {}", console.t.seconds)).unwrap_or_else(|| "-".to_owned()),
+                        ok,
+                        errors,
+                    }
+                })
+                .collect();
+            let template =
+                NetworksPage { frame: console.frame(&req, console.t.networks, Some(&session)), t: console.t, rows };
+            Ok(console.render(&req, StatusCode::OK, &template))
+        }
+        .await,
+    )
 }
 
 #[cfg(test)]
@@ -1075,7 +1167,9 @@ mod tests {
 
     #[test]
     fn filters_parse_and_name_the_bad_one() {
-        let f = Filters::parse("network=TRX&state=pending&sla=at_risk&min_amount=10.5&older_than=2d&sort=oldest&limit=25").unwrap();
+        let f =
+            Filters::parse("network=TRX&state=pending&sla=at_risk&min_amount=10.5&older_than=2d&sort=oldest&limit=25")
+                .unwrap();
         assert_eq!(f.network, Some(Network::parse("TRX").unwrap()));
         assert_eq!(f.state, Some(State::Pending));
         assert_eq!(f.sla, SlaFilter::AtRisk);
@@ -1101,14 +1195,19 @@ mod tests {
     #[test]
     fn links_keep_the_filters() {
         let f = Filters::parse("network=TRX&lang=zh&min_amount=5&sort=").unwrap();
-        assert_eq!(f.href("/console/overdue.csv", &[("cursor", None)]), "/console/overdue.csv?min_amount=5&network=TRX");
+        assert_eq!(
+            f.href("/console/overdue.csv", &[("cursor", None)]),
+            "/console/overdue.csv?min_amount=5&network=TRX"
+        );
         assert_eq!(f.href("/console", &[("cursor", Some("c1"))]), "/console?cursor=c1&min_amount=5&network=TRX");
     }
 
     #[test]
     fn only_console_paths_are_returned_to() {
         assert_eq!(safe_next(Some("/console/withdrawals/w-1")), "/console/withdrawals/w-1");
-        for bad in ["https://evil.example", "//evil.example", "/status/x", "/console//evil", "/console\\x", "/console\"><b>"] {
+        for bad in
+            ["https://evil.example", "//evil.example", "/status/x", "/console//evil", "/console\\x", "/console\"><b>"]
+        {
             assert_eq!(safe_next(Some(bad)), "/console", "{bad}");
         }
         assert_eq!(safe_next(None), "/console");
@@ -1128,7 +1227,11 @@ mod tests {
             (eth, SlaStatus::Overdue, 0),
         ];
         let bars = bars(&counts);
-        assert_eq!(bars.iter().map(|b| b.network).collect::<Vec<_>>(), ["TRX", "BTC"], "most overdue first; empty left out");
+        assert_eq!(
+            bars.iter().map(|b| b.network).collect::<Vec<_>>(),
+            ["TRX", "BTC"],
+            "most overdue first; empty left out"
+        );
         assert_eq!(bars[1].at_risk_width + bars[1].overdue_width, CHART_WIDTH, "the largest total fills the width");
         assert_eq!(bars[0].overdue_width, CHART_WIDTH * 3 / 7);
     }

@@ -121,8 +121,7 @@ pub fn query_value(req: &HttpRequest, name: &str) -> Option<String> {
 /// The current URL with `lang` set to `tag` (the other parameters kept):
 /// the language switch's links.
 pub fn with_language(req: &HttpRequest, tag: &str) -> String {
-    let mut pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     pairs.retain(|(key, _)| key != "lang");
     pairs.push(("lang".to_owned(), tag.to_owned()));
     format!("{}?{}", req.path(), serde_urlencoded::to_string(&pairs).unwrap_or_default())

@@ -189,7 +189,10 @@ mod tests {
             let cookie = session.to_cookie(KEY);
             assert_eq!(Session::from_cookie(KEY, &cookie, at("2026-03-02T17:59:59Z")), Some(session.clone()));
             assert_eq!(Session::from_cookie(KEY, &cookie, at("2026-03-02T18:00:00Z")), None, "expired");
-            assert_eq!(Session::from_cookie(b"another-key-0123456789abcdef012345", &cookie, at("2026-03-02T10:00:00Z")), None);
+            assert_eq!(
+                Session::from_cookie(b"another-key-0123456789abcdef012345", &cookie, at("2026-03-02T10:00:00Z")),
+                None
+            );
         }
     }
 
@@ -199,7 +202,12 @@ mod tests {
         let cookie = session.to_cookie(KEY);
         let (payload, signature) = cookie.split_once('.').unwrap();
         let longer = URL_SAFE_NO_PAD.encode(format!("{}|{}|t:", at("2030-01-01T00:00:00Z").timestamp(), session.id));
-        for forged in [format!("{longer}.{signature}"), format!("{payload}.{}", "A".repeat(43)), payload.to_owned(), String::new()] {
+        for forged in [
+            format!("{longer}.{signature}"),
+            format!("{payload}.{}", "A".repeat(43)),
+            payload.to_owned(),
+            String::new(),
+        ] {
             assert_eq!(Session::from_cookie(KEY, &forged, at("2026-03-02T10:00:00Z")), None, "{forged}");
         }
     }

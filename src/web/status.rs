@@ -45,14 +45,34 @@ struct StatusPage {
 
 /// The zone a user reads times in: the link's, else UTC+8 for Chinese and
 /// UTC for English.
-fn user_zone(link: &StatusLink, language: Language) -> (String, Box<dyn Fn(DateTime<Utc>) -> String>) {
-    match (link.time_zone, language) {
-        (Some(zone), _) => (zone.name().to_owned(), Box::new(move |at| in_zone(at, &zone))),
-        (None, Language::SimplifiedChinese) => {
-            let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
-            ("UTC+08:00".to_owned(), Box::new(move |at| in_zone(at, &offset)))
+enum UserZone {
+    Named(chrono_tz::Tz),
+    Offset(chrono::FixedOffset),
+}
+
+impl UserZone {
+    fn of(link: &StatusLink, language: Language) -> UserZone {
+        match (link.time_zone, language) {
+            (Some(zone), _) => UserZone::Named(zone),
+            (None, Language::SimplifiedChinese) => {
+                UserZone::Offset(chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset"))
+            }
+            (None, Language::English) => UserZone::Named(chrono_tz::UTC),
         }
-        (None, Language::English) => ("UTC".to_owned(), Box::new(|at| in_zone(at, &chrono::Utc))),
+    }
+
+    fn name(&self) -> String {
+        match self {
+            UserZone::Named(zone) => zone.name().to_owned(),
+            UserZone::Offset(offset) => format!("UTC{offset}"),
+        }
+    }
+
+    fn show(&self, at: DateTime<Utc>) -> String {
+        match self {
+            UserZone::Named(zone) => in_zone(at, zone),
+            UserZone::Offset(offset) => in_zone(at, offset),
+        }
     }
 }
 
@@ -69,11 +89,18 @@ pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, link: web
     let w = match state.service.get_visible(&Caller::Support, &link.withdrawal_id).await {
         Ok(w) => w,
         Err(ServiceError::Store(StoreError::Unavailable(_))) => {
-            return message_page(&req, language, StatusCode::SERVICE_UNAVAILABLE, t.unavailable, t.unavailable_text, None)
+            return message_page(
+                &req,
+                language,
+                StatusCode::SERVICE_UNAVAILABLE,
+                t.unavailable,
+                t.unavailable_text,
+                None,
+            )
         }
         Err(_) => return not_found(),
     };
-    let (zone, show) = user_zone(&link, language);
+    let zone = UserZone::of(&link, language);
     let chain = w.chain();
     let template = StatusPage {
         frame: Frame::new(&req, language, t.your_withdrawal),
@@ -86,9 +113,9 @@ pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, link: web
         network: w.network.display_name(),
         confirmations: chain.required_confirmations.map(|need| (chain.confirmations.unwrap_or(0).min(need), need)),
         explorer_url: w.tx_hash().and_then(|h| w.network.explorer_tx_url(h.as_str())),
-        expected_by: w.sla.as_ref().filter(|_| !w.state().is_terminal()).map(|d| show(d.overdue_at)),
-        expires: show(link.expires_at),
-        zone,
+        expected_by: w.sla.as_ref().filter(|_| !w.state().is_terminal()).map(|d| zone.show(d.overdue_at)),
+        expires: zone.show(link.expires_at),
+        zone: zone.name(),
     };
     page(StatusCode::OK, language, &template)
 }
@@ -122,18 +149,30 @@ pub async fn mint(
         return Err(ApiError::forbidden("minting a status link needs an ingest or support token"));
     }
     let settings = state.console.as_ref().ok_or_else(|| ApiError::not_found("status links are not configured"))?;
-    let raw_id = body.withdrawal_id.as_deref().ok_or_else(|| ApiError::invalid_field("withdrawal_id", "withdrawal_id is required"))?;
-    let id = WithdrawalId::parse(raw_id).map_err(|e| ApiError::invalid_field("withdrawal_id", e.message.replace("id ", "withdrawal_id ")))?;
+    let raw_id = body
+        .withdrawal_id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid_field("withdrawal_id", "withdrawal_id is required"))?;
+    let id = WithdrawalId::parse(raw_id)
+        .map_err(|e| ApiError::invalid_field("withdrawal_id", e.message.replace("id ", "withdrawal_id ")))?;
     let ttl = match body.ttl.as_deref() {
         None => settings.status_link_ttl,
-        Some(raw) => HumanDuration::parse(raw)
-            .filter(|d| !d.is_zero() && *d <= settings.status_link_ttl)
-            .ok_or_else(|| ApiError::invalid_field("ttl", format!("ttl must be a duration such as \"3d\", at most {}s", settings.status_link_ttl.as_secs())))?,
+        Some(raw) => {
+            HumanDuration::parse(raw).filter(|d| !d.is_zero() && *d <= settings.status_link_ttl).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "ttl",
+                    format!("ttl must be a duration such as \"3d\", at most {}s", settings.status_link_ttl.as_secs()),
+                )
+            })?
+        }
     };
     let time_zone = body
         .time_zone
         .as_deref()
-        .map(|raw| raw.parse::<chrono_tz::Tz>().map_err(|_| ApiError::invalid_field("time_zone", format!("{raw:?} is not an IANA time zone"))))
+        .map(|raw| {
+            raw.parse::<chrono_tz::Tz>()
+                .map_err(|_| ApiError::invalid_field("time_zone", format!("{raw:?} is not an IANA time zone")))
+        })
         .transpose()?;
     // Only for a withdrawal that exists (or, expired, the 410 that says so).
     state.service.get_visible(&Caller::Support, &id).await?;
@@ -144,7 +183,12 @@ pub async fn mint(
 }
 
 /// The CLI's mint: the same link, without asking the store.
-pub fn mint_offline(secret: &str, id: &WithdrawalId, expires_at: DateTime<Utc>, time_zone: Option<chrono_tz::Tz>) -> String {
+pub fn mint_offline(
+    secret: &str,
+    id: &WithdrawalId,
+    expires_at: DateTime<Utc>,
+    time_zone: Option<chrono_tz::Tz>,
+) -> String {
     let link = StatusLink { withdrawal_id: id.clone(), expires_at, time_zone };
     format!("{STATUS_PATH_PREFIX}{}", link.mint(secret.as_bytes()))
 }

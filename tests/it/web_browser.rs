@@ -151,7 +151,10 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     assert_eq!(css(&browser, "#withdrawal-id").await.text().await.unwrap(), "w-trx-2");
     assert_eq!(texts(&browser, "#deliveries tr.dead .delivery-status").await, ["dead"]);
     assert!(css(&browser, "#history").await.text().await.unwrap().contains("pending"));
-    assert!(css(&browser, ".sla").await.text().await.unwrap().contains("2026-03-04 17:00 CST (UTC+08:00)"), "support's zone");
+    assert!(
+        css(&browser, ".sla").await.text().await.unwrap().contains("2026-03-04 17:00 CST (UTC+08:00)"),
+        "support's zone"
+    );
     browser.client.set_window_size(1280, 1700).await.unwrap();
     browser.screenshot("console-withdrawal").await;
     browser.client.set_window_size(1280, 1000).await.unwrap();
@@ -226,11 +229,8 @@ async fn the_status_page_fits_a_phone_and_works_without_javascript() {
     assert!(css(&phone, "#explorer").await.attr("href").await.unwrap().unwrap().starts_with("https://tronscan.org/"));
     let page_text = css(&phone, "main").await.text().await.unwrap();
     assert!(!page_text.contains("alice"), "no user id on the page");
-    let fits = phone
-        .client
-        .execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![])
-        .await
-        .unwrap();
+    let fits =
+        phone.client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
     assert_eq!(fits, Value::Bool(true), "no sideways scrolling on a phone");
     let width = phone.client.execute("return window.innerWidth", vec![]).await.unwrap();
     assert_eq!(width, json!(390), "a phone's width");
@@ -274,7 +274,10 @@ async fn script_in_memos_search_and_filters_is_shown_as_text_never_run() {
         async move {
             let state = browser
                 .client
-                .execute("return [document.title, typeof window.__xss, document.querySelectorAll('main script').length]", vec![])
+                .execute(
+                    "return [document.title, typeof window.__xss, document.querySelectorAll('main script').length]",
+                    vec![],
+                )
                 .await
                 .unwrap();
             assert_eq!(state, json!([title, "undefined", 0]), "at {}", path(browser).await);
@@ -297,7 +300,7 @@ async fn script_in_memos_search_and_filters_is_shown_as_text_never_run() {
     browser.client.goto(&app.url(&format!("/console?{query}"))).await.unwrap();
     assert!(css(&browser, "#message").await.text().await.unwrap().starts_with("min_amount:"));
     untouched("Bad request").await;
-    let query = serde_urlencoded::to_string([("next", format!("/console\"><script>window.__xss=9</script>"))]).unwrap();
+    let query = serde_urlencoded::to_string([("next", "/console\"><script>window.__xss=9</script>")]).unwrap();
     browser.client.goto(&app.url(&format!("/console/login?{query}"))).await.unwrap();
     untouched("Overdue and at-risk withdrawals").await;
     browser.close().await;

@@ -22,7 +22,9 @@ fn cookies(headers: &HeaderMap) -> Vec<String> {
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    cookies(headers).iter().find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned()))
+    cookies(headers)
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_owned()))
 }
 
 /// The value of `<input ... name="NAME" value="...">` in a page.
@@ -109,7 +111,10 @@ async fn the_session_cookie_is_http_only_strict_signed_and_secure_unless_configu
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
         assert_eq!(answer.headers()["location"], "/console");
         let set = cookies(answer.headers()).into_iter().find(|c| c.starts_with("wt_console=")).unwrap();
-        assert!(set.contains("; HttpOnly") && set.contains("; SameSite=Strict") && set.contains("Max-Age=28800"), "{set}");
+        assert!(
+            set.contains("; HttpOnly") && set.contains("; SameSite=Strict") && set.contains("Max-Age=28800"),
+            "{set}"
+        );
         assert_eq!(set.contains("; Secure"), !plain_http, "{set}");
         assert!(!set.contains(SUPPORT_TOKEN), "the cookie holds no token");
         let value = cookie_value(answer.headers(), "wt_console").unwrap();
@@ -119,11 +124,13 @@ async fn the_session_cookie_is_http_only_strict_signed_and_secure_unless_configu
         let mut forged = value.clone();
         let last = forged.pop().unwrap();
         forged.push(if last == 'A' { 'B' } else { 'A' });
-        let refused = client.get(app.url("/console")).header("cookie", format!("wt_console={forged}")).send().await.unwrap();
+        let refused =
+            client.get(app.url("/console")).header("cookie", format!("wt_console={forged}")).send().await.unwrap();
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
         // Expired: the session lasts console.session_ttl (8h by default) on the service's clock.
         app.clock.set(app.clock_now() + chrono::Duration::hours(8));
-        let expired = client.get(app.url("/console")).header("cookie", format!("wt_console={value}")).send().await.unwrap();
+        let expired =
+            client.get(app.url("/console")).header("cookie", format!("wt_console={value}")).send().await.unwrap();
         assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
         let form = expired.text().await.unwrap();
         assert!(form.contains("id=\"token\"") && form.contains("name=\"next\" value=\"/console\""), "{form}");
@@ -154,18 +161,29 @@ async fn state_changing_forms_without_their_csrf_token_are_refused() {
     let page: Value = app.get_as("/v1/tickets?status=dead", SUPPORT_TOKEN).await.json().await.unwrap();
     assert_eq!(page["items"][0]["deliveries"][0]["status"], "dead", "nothing was retried");
     // Without a session at all: to the sign-in page.
-    let anonymous = client.post(app.url("/console/withdrawals/w-1/retry")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let anonymous =
+        client.post(app.url("/console/withdrawals/w-1/retry")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // A sign-in form without its token, or with another browser's: refused.
     let no_token = client.post(app.url("/console/login")).form(&[("token", SUPPORT_TOKEN)]).send().await.unwrap();
     assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
     // With it: done, and back on the withdrawal's page.
-    let done =
-        client.post(app.url("/console/withdrawals/w-1/retry")).header("cookie", &session).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let done = client
+        .post(app.url("/console/withdrawals/w-1/retry"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert_eq!(done.headers()["location"], "/console/withdrawals/w-1?done=retried");
-    let again =
-        client.post(app.url("/console/withdrawals/w-1/retry")).header("cookie", &session).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let again = client
+        .post(app.url("/console/withdrawals/w-1/retry"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), StatusCode::CONFLICT, "nothing left to retry");
 }
 
@@ -194,7 +212,8 @@ async fn failed_sign_ins_count_against_the_per_ip_limit_of_failed_authentication
     let limited = wrong().await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key("retry-after"));
-    expect_error(app.get_as("/v1/withdrawals/w-1", SUPPORT_TOKEN).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    expect_error(app.get_as("/v1/withdrawals/w-1", SUPPORT_TOKEN).await, StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        .await;
 }
 
 #[tokio::test]
@@ -206,7 +225,12 @@ async fn an_sso_proxy_signs_people_in_only_from_its_own_address() {
             console.trusted_proxies = proxies.clone();
         })
         .await;
-        let page = no_redirects().get(app.url("/console")).header("x-forwarded-email", "ann@example.com").send().await.unwrap();
+        let page = no_redirects()
+            .get(app.url("/console"))
+            .header("x-forwarded-email", "ann@example.com")
+            .send()
+            .await
+            .unwrap();
         if signed_in {
             assert_eq!(page.status(), StatusCode::OK);
             assert!(page.text().await.unwrap().contains("<b id=\"who\">ann@example.com</b>"));
@@ -231,7 +255,8 @@ async fn status_links_name_one_withdrawal_expire_and_refuse_tampering() {
         assert_eq!(minted["expires_at"], "2026-03-09T10:00:00Z", "7 days by default");
         assert!(minted["path"].as_str().unwrap().starts_with("/status/"));
     }
-    let minted = mint(&app, INGEST_TOKEN, json!({ "withdrawal_id": "w-1", "ttl": "1h", "time_zone": "America/New_York" })).await;
+    let minted =
+        mint(&app, INGEST_TOKEN, json!({ "withdrawal_id": "w-1", "ttl": "1h", "time_zone": "America/New_York" })).await;
     assert_eq!(minted["expires_at"], "2026-03-02T11:00:00Z");
     let path = minted["path"].as_str().unwrap().to_owned();
     let page = app.client.get(app.url(&path)).send().await.unwrap();
@@ -245,7 +270,8 @@ async fn status_links_name_one_withdrawal_expire_and_refuse_tampering() {
     for at in [0, link.len() / 2, link.len() - 1] {
         let mut bytes = link.as_bytes().to_vec();
         bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-        let tampered = app.client.get(app.url(&format!("/status/{}", String::from_utf8(bytes).unwrap()))).send().await.unwrap();
+        let tampered =
+            app.client.get(app.url(&format!("/status/{}", String::from_utf8(bytes).unwrap()))).send().await.unwrap();
         assert_eq!(tampered.status(), StatusCode::NOT_FOUND);
         assert!(tampered.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     }
@@ -275,9 +301,24 @@ async fn minting_refuses_users_unknown_withdrawals_and_bad_fields() {
     let app = TestApp::memory().await;
     app.register(&withdrawal("w-1", json!({}))).await;
     let user = app.user_token("alice");
-    expect_error(app.post_json("/v1/status-links", &user, &json!({ "withdrawal_id": "w-1" })).await, StatusCode::FORBIDDEN, "forbidden").await;
-    expect_error(app.post_json("/v1/status-links", "not-a-token-0123456789", &json!({})).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    expect_error(app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-none" })).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.post_json("/v1/status-links", &user, &json!({ "withdrawal_id": "w-1" })).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    expect_error(
+        app.post_json("/v1/status-links", "not-a-token-0123456789", &json!({})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    expect_error(
+        app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-none" })).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     for (body, field) in [
         (json!({}), "withdrawal_id"),
         (json!({ "withdrawal_id": "w 1" }), "withdrawal_id"),
@@ -285,10 +326,20 @@ async fn minting_refuses_users_unknown_withdrawals_and_bad_fields() {
         (json!({ "withdrawal_id": "w-1", "ttl": "soon" }), "ttl"),
         (json!({ "withdrawal_id": "w-1", "time_zone": "Mars/Olympus" }), "time_zone"),
     ] {
-        let refused = expect_error(app.post_json("/v1/status-links", INGEST_TOKEN, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+        let refused = expect_error(
+            app.post_json("/v1/status-links", INGEST_TOKEN, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        )
+        .await;
         assert_eq!(refused["error"]["field"], field, "{body}");
     }
-    expect_error(app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-1", "user_id": "alice" })).await, StatusCode::BAD_REQUEST, "bad_request").await;
+    expect_error(
+        app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-1", "user_id": "alice" })).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -298,7 +349,12 @@ async fn without_a_console_section_the_pages_are_not_there() {
         let response = no_redirects().get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    expect_error(app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-1" })).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.post_json("/v1/status-links", INGEST_TOKEN, &json!({ "withdrawal_id": "w-1" })).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[test]
