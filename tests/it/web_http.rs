@@ -395,3 +395,49 @@ fn the_dev_config_serves_the_console_over_plain_http_on_loopback() {
     assert!(console.plain_http && settings.listen.ip().is_loopback());
     assert_eq!(console.support_time_zone.name(), "Asia/Shanghai");
 }
+
+#[tokio::test]
+async fn the_cli_mints_links_the_service_opens() {
+    let app = TestApp::memory().await;
+    app.register(&withdrawal("w-1", json!({}))).await;
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[auth]\nuser_jwt_secret = \"{}\"\n[console]\nsession_secret = \"{}\"\nstatus_link_secret = \"{STATUS_LINK_SECRET}\"\n",
+            crate::support::app::JWT_SECRET,
+            crate::support::app::CONSOLE_SESSION_SECRET,
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_withdrawal-tracker"))
+            .args(args)
+            .args(["--config", config.path().to_str().unwrap()])
+            .env_remove("TRACKER_CONFIG")
+            .env_remove("TRACKER_STATUS_LINK_SECRET")
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, path, _) = run(&["mint-status-link", "--withdrawal", "w-1", "--ttl", "3d", "--time-zone", "Asia/Tokyo"]);
+    assert_eq!(code, Some(0));
+    assert!(path.starts_with("/status/"), "{path}");
+    let page = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Asia/Tokyo"));
+    for (args, complaint) in [
+        (vec!["mint-status-link"], "--withdrawal"),
+        (vec!["mint-status-link", "--withdrawal", "w 1"], "--withdrawal"),
+        (vec!["mint-status-link", "--withdrawal", "w-1", "--ttl", "30d"], "--ttl"),
+        (vec!["mint-status-link", "--withdrawal", "w-1", "--time-zone", "Nowhere"], "--time-zone"),
+    ] {
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert!(stderr.contains(complaint), "{args:?}: {stderr}");
+    }
+}
