@@ -34,6 +34,7 @@ const LOGIN_FORM_SECONDS: i64 = 3600;
 /// The most rows one CSV download holds.
 pub const CSV_MAX_ROWS: usize = 10_000;
 const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];
+const AUTO_REFRESH_SECONDS: [u32; 3] = [30, 60, 300];
 
 /// Why a console request did not get its page.
 enum Refusal {
@@ -352,6 +353,9 @@ struct Filters {
     // Issue 15 (delay reasons) adds its filter here: `delay_reason`.
     sort: Sort,
     limit: usize,
+    /// Reload the page every so many seconds (a `<meta http-equiv="refresh">`,
+    /// no script): the URL, hence the filters, stays the same.
+    every: Option<u32>,
     cursor: Option<Cursor>,
     /// As given, for the form and the links.
     raw: BTreeMap<String, String>,
@@ -399,10 +403,19 @@ impl Filters {
                 .filter(|n| PAGE_SIZES.contains(n))
                 .ok_or_else(|| format!("limit: must be one of {PAGE_SIZES:?}"))?,
         };
+        let every = match get("every") {
+            None => None,
+            Some(v) => Some(
+                v.parse()
+                    .ok()
+                    .filter(|n| AUTO_REFRESH_SECONDS.contains(n))
+                    .ok_or_else(|| format!("every: must be one of {AUTO_REFRESH_SECONDS:?} (seconds)"))?,
+            ),
+        };
         let cursor = get("cursor")
             .map(|v| Cursor::decode(v).ok_or_else(|| "cursor: not one this service issued".to_owned()))
             .transpose()?;
-        Ok(Filters { network, state, sla, min_amount, older_than, sort, limit, cursor, raw })
+        Ok(Filters { network, state, sla, min_amount, older_than, sort, limit, every, cursor, raw })
     }
 
     fn query(&self, limit: usize) -> OverdueQuery {
@@ -557,6 +570,8 @@ struct OverduePage {
     sla_at_risk: bool,
     sorts: Vec<Choice>,
     sizes: Vec<Choice>,
+    every: Vec<Choice>,
+    auto_refresh: Option<u32>,
     min_amount: String,
     older_than: String,
     since_heading: &'static str,
@@ -621,6 +636,12 @@ pub async fn overdue_page(req: HttpRequest, state: web::Data<AppState>) -> HttpR
                     .iter()
                     .map(|n| Choice { value: n.to_string(), label: n.to_string(), selected: filters.limit == *n })
                     .collect(),
+                every: choices(
+                    AUTO_REFRESH_SECONDS.iter().map(|n| (n.to_string(), every_label(*n, language))),
+                    filters.raw.get("every"),
+                    t.off,
+                ),
+                auto_refresh: filters.every,
                 min_amount: filters.raw.get("min_amount").cloned().unwrap_or_default(),
                 older_than: filters.raw.get("older_than").cloned().unwrap_or_default(),
                 since_heading: if filters.sla == SlaFilter::AtRisk { t.at_risk_since } else { t.overdue_since },
@@ -634,6 +655,15 @@ pub async fn overdue_page(req: HttpRequest, state: web::Data<AppState>) -> HttpR
         }
         .await,
     )
+}
+
+fn every_label(seconds: u32, language: Language) -> String {
+    match (language, seconds) {
+        (Language::English, s) if s < 60 => format!("{s} s"),
+        (Language::English, s) => format!("{} min", s / 60),
+        (Language::SimplifiedChinese, s) if s < 60 => format!("{s} 秒"),
+        (Language::SimplifiedChinese, s) => format!("{} 分钟", s / 60),
+    }
 }
 
 fn sort_label(sort: Sort, language: Language) -> &'static str {
@@ -1186,6 +1216,7 @@ mod tests {
             ("sort=random", "sort"),
             ("limit=7", "limit"),
             ("cursor=zzz", "cursor"),
+            ("every=5", "every"),
         ] {
             let error = Filters::parse(query).err().unwrap_or_else(|| panic!("{query} parses"));
             assert!(error.starts_with(field), "{query}: {error}");

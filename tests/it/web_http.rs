@@ -87,6 +87,10 @@ async fn every_web_answer_carries_the_security_headers() {
         assert_eq!(response.status(), status, "{path}");
         assert_secure_headers(response.headers(), path);
     }
+    let reloading =
+        client.get(app.url("/console?every=60&network=TRX")).header("cookie", &session).send().await.unwrap();
+    let reloading = reloading.text().await.unwrap();
+    assert!(reloading.contains("<meta http-equiv=\"refresh\" content=\"60\">"), "reloads itself, filters kept");
     let page = client.get(app.url(&link)).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<script") && !page.contains("style=") && !page.contains(" on"), "nothing inline");
 }
