@@ -20,7 +20,7 @@ repo=$(pwd)
 
 ST_VERSION=4.32.5
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-50}
-TIMEOUT=${SCHEMATHESIS_TIMEOUT:-150}
+TIMEOUT=${SCHEMATHESIS_TIMEOUT:-300}
 SEED=${SCHEMATHESIS_SEED:-$RANDOM}
 CHECKS=all
 EXCLUDE_CHECKS=positive_data_acceptance
@@ -59,6 +59,12 @@ user_jwt_secret = "schemathesis-user-jwt-secret-0123456789"
 
 [tickets]
 sink = "none"
+
+# The console and the status pages, so their routes answer as configured.
+[console]
+session_secret = "schemathesis-console-session-secret-0123"
+status_link_secret = "schemathesis-status-link-secret-01234567"
+plain_http = true
 
 # The fuzzer sends thousands of requests, many with bad tokens, from one IP.
 [rate_limit]

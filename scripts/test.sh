@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a machine that has only Rust: installs what the
 # tests start for real (redis-server and redis-cli, prometheus and promtool,
-# openssl, Node.js with the pinned ganache), then runs `cargo test`.
+# openssl, Node.js with the pinned ganache, Chromium and chromedriver for the
+# web pages' browser tests), then runs `cargo test`.
 #
 # Debian packages are installed with apt-get when this runs as root (or with
 # sudo when that works without a password); otherwise it stops and names the
@@ -22,6 +23,8 @@ declare -A package_of=(
   [openssl]=openssl
   [node]=nodejs
   [npm]=npm
+  [chromium]=chromium
+  [chromedriver]=chromium-driver
 )
 missing=()
 for command in "${!package_of[@]}"; do

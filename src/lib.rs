@@ -18,3 +18,4 @@ pub mod store;
 pub mod tickets;
 pub mod tracker;
 pub mod view;
+pub mod web;

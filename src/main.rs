@@ -14,6 +14,8 @@ usage:
   withdrawal-tracker check-config [--config PATH]    validate a config file and exit
   withdrawal-tracker mint-user-token --user ID [--ttl-seconds N] [--config PATH]
                                                      print a user JWT signed with auth.user_jwt_secret
+  withdrawal-tracker mint-status-link --withdrawal ID [--ttl 7d] [--time-zone ZONE] [--config PATH]
+                                                     print a /status/{link} path signed with console.status_link_secret
   withdrawal-tracker healthcheck [--url URL] [--config PATH]
                                                      exit 0 if GET /healthz answers 200 (for container HEALTHCHECK)
 The config path may also come from TRACKER_CONFIG.";
@@ -23,6 +25,7 @@ enum Command {
     CheckConfig,
     Healthcheck,
     MintUserToken { user: String, ttl_seconds: i64 },
+    MintStatusLink { withdrawal: String, ttl: Option<String>, time_zone: Option<String> },
 }
 
 struct Args {
@@ -37,6 +40,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut user = None;
     let mut url = None;
     let mut ttl_seconds = 3600;
+    let mut withdrawal = None;
+    let mut ttl = None;
+    let mut time_zone = None;
     let mut first = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,6 +50,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "healthcheck" if first => command = Command::Healthcheck,
             "--url" => url = Some(args.next().ok_or("--url needs a URL")?),
             "mint-user-token" if first => command = Command::MintUserToken { user: String::new(), ttl_seconds: 0 },
+            "mint-status-link" if first => {
+                command = Command::MintStatusLink { withdrawal: String::new(), ttl: None, time_zone: None }
+            }
+            "--withdrawal" => withdrawal = Some(args.next().ok_or("--withdrawal needs an id")?),
+            "--ttl" => ttl = Some(args.next().ok_or("--ttl needs a duration such as 7d")?),
+            "--time-zone" => time_zone = Some(args.next().ok_or("--time-zone needs an IANA zone")?),
             "--config" => config = Some(PathBuf::from(args.next().ok_or("--config needs a path")?)),
             "--user" => user = Some(args.next().ok_or("--user needs an id")?),
             "--ttl-seconds" => {
@@ -57,6 +69,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if let Command::MintUserToken { .. } = command {
         let user = user.ok_or("mint-user-token needs --user ID")?;
         command = Command::MintUserToken { user, ttl_seconds };
+    }
+    if let Command::MintStatusLink { .. } = command {
+        let withdrawal = withdrawal.ok_or("mint-status-link needs --withdrawal ID")?;
+        command = Command::MintStatusLink { withdrawal, ttl, time_zone };
     }
     Ok(Args { command, config, url })
 }
@@ -100,6 +116,9 @@ async fn main() -> ExitCode {
             println!("{}", mint_user_jwt(settings.auth.user_jwt_secret.expose(), &user, expires));
             ExitCode::SUCCESS
         }
+        Command::MintStatusLink { withdrawal, ttl, time_zone } => {
+            mint_status_link(&settings, &withdrawal, ttl, time_zone)
+        }
         Command::Serve => {
             // Held to the end: dropping it flushes the lines still queued.
             let _log_writer = logging::init(settings.log_format, settings.log_buffer_lines);
@@ -120,6 +139,47 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints a status link path; the withdrawal is not looked up (the
+/// `POST /v1/status-links` endpoint does that).
+fn mint_status_link(
+    settings: &withdrawal_tracker::config::Settings,
+    withdrawal: &str,
+    ttl: Option<String>,
+    time_zone: Option<String>,
+) -> ExitCode {
+    let Some(console) = &settings.console else {
+        eprintln!("error: the config has no [console] section (console.status_link_secret signs the links)");
+        return ExitCode::from(2);
+    };
+    let id = match withdrawal_tracker::domain::WithdrawalId::parse(withdrawal) {
+        Ok(id) => id,
+        Err(error) => {
+            eprintln!("error: --withdrawal: {}", error.message);
+            return ExitCode::from(2);
+        }
+    };
+    let ttl = match ttl.as_deref().map(withdrawal_tracker::config::HumanDuration::parse) {
+        None => console.status_link_ttl,
+        Some(Some(ttl)) if !ttl.is_zero() && ttl <= console.status_link_ttl => ttl,
+        Some(_) => {
+            eprintln!("error: --ttl must be a duration such as 3d, at most console.status_link_ttl");
+            return ExitCode::from(2);
+        }
+    };
+    let zone = match time_zone.as_deref().map(str::parse::<chrono_tz::Tz>) {
+        None => None,
+        Some(Ok(zone)) => Some(zone),
+        Some(Err(_)) => {
+            eprintln!("error: --time-zone must be an IANA zone such as Asia/Shanghai");
+            return ExitCode::from(2);
+        }
+    };
+    let expires_at = chrono::Utc::now() + ttl;
+    let secret = console.status_link_secret.expose();
+    println!("{}", withdrawal_tracker::web::status::mint_offline(secret, &id, expires_at, zone));
+    ExitCode::SUCCESS
 }
 
 /// A dependency-free HTTP/1.0 GET, so the runtime image needs no curl.

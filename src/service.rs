@@ -16,7 +16,9 @@ use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Wi
 use crate::eta::EtaBook;
 use crate::metrics::Metrics;
 use crate::networks::NetworkBoard;
-use crate::store::{Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
+use crate::store::{
+    Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, RecordFilter, Store, StoreError, Updated,
+};
 
 /// Concurrent writers retry a compare-and-set this many times before the
 /// request is answered "try again".
@@ -256,14 +258,77 @@ impl Service {
 
     /// Overdue, not terminal withdrawals, most late first.
     pub async fn overdue(&self, query: &OverdueQuery) -> Result<Page, ServiceError> {
+        self.overdue_where(query, &|_| true).await
+    }
+
+    /// [`Service::overdue`] keeping only what also passes `also` (the
+    /// console's state, SLA and age filters); the cursors stay the index's.
+    pub async fn overdue_where(&self, query: &OverdueQuery, also: RecordFilter<'_>) -> Result<Page, ServiceError> {
         let now = self.now();
         let keep = |w: &Withdrawal| {
             query.coin.as_ref().is_none_or(|coin| w.coin == *coin)
                 && query.min_amount.as_ref().is_none_or(|min| w.amount.cmp_value(min).is_ge())
                 && query.delay.is_none_or(|code| self.estimate(w, now).delay.is_some_and(|d| d.code == code))
+                && also(w)
         };
         let index = IndexKey::Overdue(query.network);
         Ok(self.store.page(&index, query.after.as_ref(), query.limit, &keep).await?)
+    }
+
+    /// In flight and at risk as of now (past `at_risk_at`, not yet overdue),
+    /// newest request first, also passing `also`. No index holds them (the
+    /// SLA index is counted only), so this reads the all-withdrawals index
+    /// with a filter: a console page, not a hot path.
+    pub async fn at_risk(&self, query: &OverdueQuery, also: RecordFilter<'_>) -> Result<Page, ServiceError> {
+        let now = self.now();
+        let keep = |w: &Withdrawal| {
+            !w.state().is_terminal()
+                && query.network.is_none_or(|n| w.network == n)
+                && query.coin.as_ref().is_none_or(|coin| w.coin == *coin)
+                && query.min_amount.as_ref().is_none_or(|min| w.amount.cmp_value(min).is_ge())
+                && w.sla.as_ref().is_some_and(|d| sla::status_at(d, w, now) == sla::SlaStatus::AtRisk)
+                && also(w)
+        };
+        Ok(self.store.page(&IndexKey::All, query.after.as_ref(), query.limit, &keep).await?)
+    }
+
+    /// How many withdrawals in flight are in each of `statuses` per network
+    /// (the counted SLA index, as of the last sweep), in one round trip.
+    pub async fn sla_counts(
+        &self,
+        statuses: &[sla::SlaStatus],
+    ) -> Result<Vec<(Network, sla::SlaStatus, u64)>, ServiceError> {
+        let keys: Vec<(Network, sla::SlaStatus)> =
+            Network::ALL.into_iter().flat_map(|n| statuses.iter().map(move |s| (n, *s))).collect();
+        let indexes: Vec<IndexKey> = keys.iter().map(|(n, s)| IndexKey::Sla(*s, *n)).collect();
+        let counts = self.store.count(&indexes).await?;
+        Ok(keys.into_iter().zip(counts).map(|((n, s), c)| (n, s, c)).collect())
+    }
+
+    /// Withdrawals whose transaction is `raw` on any network where `raw` is
+    /// a valid hash. Only those the chain tracker watches (broadcast,
+    /// confirming) are found: its in-flight index is the only one that
+    /// knows hashes (by their tail).
+    pub async fn in_flight_with_hash(&self, raw: &str) -> Result<Vec<Withdrawal>, ServiceError> {
+        let mut found = Vec::new();
+        for network in Network::ALL {
+            let Ok(hash) = TxHash::parse(network, raw) else { continue };
+            let tail = crate::store::in_flight::hash_tail(hash.as_str());
+            let ids: Vec<WithdrawalId> = self
+                .store
+                .in_flight(network)
+                .await?
+                .into_iter()
+                .filter(|e| e.hash_tail == tail)
+                .map(|e| e.id)
+                .collect();
+            for withdrawal in self.store.get_many(&ids).await?.into_iter().flatten() {
+                if withdrawal.tx_hash() == Some(&hash) {
+                    found.push(withdrawal);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Withdrawals whose escalation is in `status`, newest ticket first.

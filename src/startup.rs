@@ -150,8 +150,13 @@ impl Application {
         );
         let explorers =
             settings.networks.iter().map(|(n, c)| (*n, (c.explorer.as_str(), c.required_confirmations))).collect();
-        let state =
-            web::Data::new(AppState { service, auth: Authenticator::new(&settings.auth), rate_limiter, explorers });
+        let state = web::Data::new(AppState {
+            service,
+            auth: Authenticator::new(&settings.auth),
+            rate_limiter,
+            explorers,
+            console: settings.console.clone(),
+        });
 
         let (listener, port) = bind(settings.listen)?;
         let with_metrics = settings.metrics_listen.is_none();

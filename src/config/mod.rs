@@ -18,11 +18,13 @@ use crate::domain::calendar::{load_calendar_file, CalendarConfig, WorkingCalenda
 use crate::domain::sla::SlaPolicy;
 use crate::domain::Network;
 
+mod console;
 mod networks;
 mod problems;
 mod retention;
 mod tickets;
 
+pub use console::{ConsoleConfig, ConsoleSettings, SsoSettings, MIN_CONSOLE_SECRET_LEN};
 pub use networks::{ChainSettings, ExplorerKind, NetworkChainConfig, TokenConfig};
 pub use retention::{ArchiveConfig, ArchiveSettings, RetentionConfig, RetentionSettings};
 pub use tickets::{JiraConfig, SinkKind, SinkSettings, TicketSettings, TicketsConfig, ZendeskConfig};
@@ -42,6 +44,8 @@ pub const ENV_TICKETS_SECRET: &str = "TRACKER_TICKETS_SECRET";
 pub const ENV_ZENDESK_API_TOKEN: &str = "TRACKER_ZENDESK_API_TOKEN";
 pub const ENV_JIRA_API_TOKEN: &str = "TRACKER_JIRA_API_TOKEN";
 pub const ENV_RETENTION_ARCHIVE_SECRET: &str = "TRACKER_RETENTION_ARCHIVE_SECRET";
+pub const ENV_CONSOLE_SESSION_SECRET: &str = "TRACKER_CONSOLE_SESSION_SECRET";
+pub const ENV_STATUS_LINK_SECRET: &str = "TRACKER_STATUS_LINK_SECRET";
 
 const MIN_TOKEN_LEN: usize = 16;
 const MIN_JWT_SECRET_LEN: usize = 32;
@@ -141,6 +145,9 @@ pub struct Config {
     pub tickets: TicketsConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// The support console and the user status pages; absent: neither.
+    #[serde(default)]
+    pub console: Option<ConsoleConfig>,
     /// Chain tracking per network code; networks without an entry are tracked
     /// for the SLA only.
     #[serde(default)]
@@ -165,6 +172,8 @@ pub struct Settings {
     pub sla: SlaSettings,
     pub tickets: TicketSettings,
     pub retention: RetentionSettings,
+    /// `None`: no console and no status pages.
+    pub console: Option<ConsoleSettings>,
     /// Only networks with chain tracking.
     pub networks: BTreeMap<Network, ChainSettings>,
 }
@@ -446,7 +455,10 @@ impl Config {
             toml::Value::Table(probe).try_into::<Config>().map(drop).map_err(|e| e.message().to_owned())
         };
         for (key, value) in table.clone() {
-            let nested = matches!(key.as_str(), "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "networks");
+            let nested = matches!(
+                key.as_str(),
+                "auth" | "rate_limit" | "sla" | "tickets" | "retention" | "console" | "networks"
+            );
             match value {
                 toml::Value::Table(fields) if nested => {
                     for (field, field_value) in fields {
@@ -510,6 +522,14 @@ impl Config {
         {
             *secret = Secret(value);
         }
+        if let Some(console) = self.console.as_mut() {
+            if let Some(secret) = var(ENV_CONSOLE_SESSION_SECRET) {
+                console.session_secret = Secret(secret);
+            }
+            if let Some(secret) = var(ENV_STATUS_LINK_SECRET) {
+                console.status_link_secret = Secret(secret);
+            }
+        }
     }
 
     /// Converts the file into the settings the service runs on, in one pass
@@ -533,8 +553,9 @@ impl Config {
         }
         let retention = self.retention.settings(&mut problems);
         let tickets = self.tickets.settings(&mut problems);
-        match (listen, metrics_listen, store, sla, retention, tickets) {
-            (Some(listen), Some(metrics_listen), Some(store), Some(sla), Some(retention), Some(tickets))
+        let console = self.console.as_ref().map(|c| c.settings(listen, &self.sla.timezone, &mut problems));
+        match (listen, metrics_listen, store, sla, retention, tickets, console) {
+            (Some(listen), Some(metrics_listen), Some(store), Some(sla), Some(retention), Some(tickets), console)
                 if problems.0.is_empty() =>
             {
                 Ok(Settings {
@@ -548,6 +569,7 @@ impl Config {
                     sla,
                     tickets,
                     retention,
+                    console: console.flatten(),
                     networks,
                 })
             }

@@ -8,7 +8,7 @@ mod health;
 mod network_status;
 mod query;
 pub mod rate_limit;
-mod support;
+pub(crate) mod support;
 mod withdrawals;
 
 use std::sync::Arc;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub rate_limiter: rate_limit::RateLimiter,
     /// Networks followed on chain: explorer kind and required confirmations.
     pub explorers: std::collections::BTreeMap<crate::domain::Network, (&'static str, u64)>,
+    /// The console and the status pages (`crate::web`); `None`: not configured.
+    pub console: Option<crate::config::ConsoleSettings>,
 }
 
 /// One mounted route. The server is built from [`ROUTES`] alone, and a test
@@ -80,6 +82,62 @@ pub const ROUTES: &[RouteSpec] = &[
         method: Method::POST,
         path: "/v1/tickets/{withdrawal_id}/resolve",
         handler: || web::post().to(support::resolve_ticket),
+    },
+    RouteSpec { method: Method::POST, path: "/v1/status-links", handler: || web::post().to(crate::web::status::mint) },
+    // The web pages (`crate::web`): HTML, and a session cookie instead of a bearer token.
+    RouteSpec {
+        method: Method::GET,
+        path: "/status/{link}",
+        handler: || web::get().to(crate::web::status::status_page),
+    },
+    RouteSpec { method: Method::GET, path: "/assets/web.css", handler: || web::get().to(crate::web::stylesheet) },
+    RouteSpec { method: Method::GET, path: "/console", handler: || web::get().to(crate::web::console::overdue_page) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/overdue.csv",
+        handler: || web::get().to(crate::web::console::overdue_csv),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/login",
+        handler: || web::get().to(crate::web::console::login_form),
+    },
+    RouteSpec { method: Method::POST, path: "/console/login", handler: || web::post().to(crate::web::console::login) },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/logout",
+        handler: || web::post().to(crate::web::console::logout),
+    },
+    RouteSpec { method: Method::GET, path: "/console/search", handler: || web::get().to(crate::web::console::search) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/networks",
+        handler: || web::get().to(crate::web::console::networks),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/withdrawals/{id}",
+        handler: || web::get().to(crate::web::console::withdrawal_page),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/withdrawals/{id}/retry",
+        handler: || web::get().to(crate::web::console::confirm_retry),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/withdrawals/{id}/retry",
+        handler: || web::post().to(crate::web::console::retry),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/console/withdrawals/{id}/resolve",
+        handler: || web::get().to(crate::web::console::confirm_resolve),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/withdrawals/{id}/resolve",
+        handler: || web::post().to(crate::web::console::resolve),
     },
 ];
 

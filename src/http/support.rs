@@ -106,6 +106,23 @@ fn csv_row(item: &OverdueItem<'_>) -> String {
     fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
 }
 
+fn csv_text(items: &[OverdueItem<'_>]) -> String {
+    let mut body = String::from(CSV_HEADER);
+    body.push_str("\r\n");
+    for item in items {
+        body.push_str(&csv_row(item));
+        body.push_str("\r\n");
+    }
+    body
+}
+
+/// The overdue CSV of `withdrawals`, the same columns and quoting as
+/// `GET /v1/overdue` with `Accept: text/csv` (the console's download).
+pub(crate) fn overdue_csv(withdrawals: &[Withdrawal], state: &AppState) -> String {
+    let items: Vec<OverdueItem<'_>> = withdrawals.iter().map(|w| overdue_item(w, state)).collect();
+    csv_text(&items)
+}
+
 fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
@@ -148,12 +165,7 @@ pub async fn overdue(
     let items: Vec<OverdueItem<'_>> = page.items.iter().map(|w| overdue_item(w, &state)).collect();
     let next_cursor = page.next.map(|c| c.encode());
     if wants_csv(&req) {
-        let mut body = String::from(CSV_HEADER);
-        body.push_str("\r\n");
-        for item in &items {
-            body.push_str(&csv_row(item));
-            body.push_str("\r\n");
-        }
+        let body = csv_text(&items);
         let mut response = HttpResponse::Ok();
         response.content_type("text/csv; charset=utf-8");
         if let Some(cursor) = &next_cursor {

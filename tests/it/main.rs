@@ -37,4 +37,6 @@ mod tls;
 mod tracking;
 mod tracking_cardano_aptos;
 mod tracking_dot_sui;
+mod web_browser;
+mod web_http;
 mod wire_times;

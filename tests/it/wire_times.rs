@@ -83,6 +83,9 @@ async fn every_endpoint_writes_times_in_utc_with_z() {
     sweep_at(&app, "2026-03-04T12:00:00Z").await;
     let resolved = json_of("resolve", app.post_json("/v1/tickets/w-1/resolve", SUPPORT_TOKEN, &json!({})).await).await;
     assert_utc("POST /v1/tickets/{id}/resolve", &resolved, 8);
+    let link = app.post_json("/v1/status-links", SUPPORT_TOKEN, &json!({ "withdrawal_id": "w-1" })).await;
+    assert_eq!(link.status(), StatusCode::CREATED);
+    assert_utc("POST /v1/status-links", &link.json().await.unwrap(), 1);
 
     let delivered = receiver.accepted();
     assert!(!delivered.is_empty(), "the retried delivery reached the receiver");

@@ -24,6 +24,8 @@ use super::redis::{unique_prefix, RedisServer};
 pub const INGEST_TOKEN: &str = "test-ingest-token-0123456789";
 pub const SUPPORT_TOKEN: &str = "test-support-token-0123456789";
 pub const JWT_SECRET: &str = "test-user-jwt-secret-0123456789abcdef";
+pub const CONSOLE_SESSION_SECRET: &str = "test-console-session-secret-0123456789";
+pub const STATUS_LINK_SECRET: &str = "test-status-link-secret-0123456789abcd";
 
 pub fn test_config(redis_url: Option<&str>, key_prefix: &str) -> Config {
     let redis_lines = redis_url.map(|u| format!("redis_url = \"{u}\"")).unwrap_or_default();
@@ -53,6 +55,10 @@ fn config_with(redis_line: &str, key_prefix: &str) -> Config {
         ingest_tokens = ["{INGEST_TOKEN}"]
         support_tokens = ["{SUPPORT_TOKEN}"]
         user_jwt_secret = "{JWT_SECRET}"
+        [console]
+        session_secret = "{CONSOLE_SESSION_SECRET}"
+        status_link_secret = "{STATUS_LINK_SECRET}"
+        plain_http = true
         "#
     );
     Config::parse_toml(&text, "test").unwrap()

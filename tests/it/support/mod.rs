@@ -1,4 +1,5 @@
 pub mod app;
+pub mod browser;
 pub mod chains;
 pub mod cluster;
 pub mod escalation;
