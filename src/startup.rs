@@ -17,7 +17,8 @@ use tracing::Instrument;
 use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::{
-    ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, SolanaClient, TronClient, XrplClient,
+    ApiKey, BlockbookClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate, HorizonClient, SolanaClient,
+    ToncenterClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
@@ -283,6 +284,8 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         ExplorerKind::Evm => Chain::Blocks(Arc::new(EvmClient::new(config, chain.batch_size))),
         ExplorerKind::Solana => Chain::Statuses(Arc::new(SolanaClient::new(config))),
         ExplorerKind::Xrpl => Chain::Statuses(Arc::new(XrplClient::new(config))),
+        ExplorerKind::Horizon => Chain::Blocks(Arc::new(HorizonClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Toncenter => Chain::Statuses(Arc::new(ToncenterClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

@@ -9,9 +9,11 @@
 pub mod blockbook;
 pub mod esplora;
 pub mod evm;
+pub mod horizon;
 pub mod http;
 mod jsonrpc;
 pub mod solana;
+pub mod toncenter;
 pub mod tron;
 pub mod xrpl;
 
@@ -29,8 +31,10 @@ pub use crate::domain::onchain::{
 pub use blockbook::BlockbookClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
+pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
 pub use solana::SolanaClient;
+pub use toncenter::ToncenterClient;
 pub use tron::TronClient;
 pub use xrpl::XrplClient;
 

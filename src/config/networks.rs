@@ -39,6 +39,10 @@ pub enum ExplorerKind {
     Tron,
     Solana,
     Xrpl,
+    /// Stellar's Horizon REST API.
+    Horizon,
+    /// toncenter's indexer API v3.
+    Toncenter,
 }
 
 impl ExplorerKind {
@@ -50,6 +54,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => "tron",
             ExplorerKind::Solana => "solana",
             ExplorerKind::Xrpl => "xrpl",
+            ExplorerKind::Horizon => "horizon",
+            ExplorerKind::Toncenter => "toncenter",
         }
     }
 
@@ -62,6 +68,8 @@ impl ExplorerKind {
             ExplorerKind::Tron => network == Trx,
             ExplorerKind::Solana => network == Sol,
             ExplorerKind::Xrpl => network == Xrp,
+            ExplorerKind::Horizon => network == Xlm,
+            ExplorerKind::Toncenter => network == Ton,
         }
     }
 }
