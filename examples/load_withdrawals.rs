@@ -66,6 +66,7 @@ fn seen_in_the_mempool(w: &mut Withdrawal, now: chrono::DateTime<chrono::Utc>) {
         success: None,
         payments: vec![paid],
         conflict: ReplacementKey::Outpoints(Vec::new()),
+        valid_until: None,
     };
     w.observe(&Observation::LookedUp { txid, found: Some(tx), tip: 0 }, now, &rules).expect("a broadcast withdrawal");
 }

@@ -22,6 +22,7 @@
 //! gone while the node no longer knows our transaction, something else
 //! spent it, so it was replaced by an unnamed transaction.
 
+use super::unix_seconds;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -67,6 +68,9 @@ struct BbBlock {
     hash: String,
     height: u64,
     previous_block_hash: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    time: Option<i64>,
     #[serde(default)]
     txs: Vec<BbBlockTx>,
 }
@@ -244,6 +248,7 @@ fn tx_info(tx: BbTx) -> Result<TxInfo, ChainError> {
         success: Some(true),
         payments,
         conflict: ConflictKey::Outpoints(outpoints),
+        valid_until: None,
     })
 }
 
@@ -288,6 +293,7 @@ impl BlockChain for BlockbookClient {
         let hash = self.block_hash_at(height).await?;
         let mut txs = Vec::new();
         let mut page = 1;
+        let mut time = None;
         let parent_hash = loop {
             let path = format!("/api/v2/block/{hash}?page={page}");
             let block: BbBlock = self.get_json(&path).await?.ok_or(ChainError::NotFound)?;
@@ -297,13 +303,14 @@ impl BlockChain for BlockbookClient {
                     block.height, block.hash, block.page
                 )));
             }
+            time = time.or(block.time.and_then(unix_seconds));
             txs.extend(block.txs.into_iter().map(|tx| BlockTx { txid: tx.txid.to_ascii_lowercase(), call: None }));
             if page >= block.total_pages {
                 break block.previous_block_hash.map(|p| p.to_ascii_lowercase());
             }
             page += 1;
         };
-        Ok(Block { at: BlockRef { height, hash }, parent_hash, txs })
+        Ok(Block { at: BlockRef { height, hash }, parent_hash, txs, time, expiry_point: None })
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]

@@ -1,6 +1,7 @@
 //! Esplora REST (Blockstream, mempool.space): several base URLs tried in
 //! order, so a second explorer covers for the first.
 
+use super::unix_seconds;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -22,6 +23,9 @@ pub struct EsploraClient {
 struct EsploraBlock {
     height: u64,
     previousblockhash: Option<String>,
+    /// Unix seconds (the header's time).
+    #[serde(default)]
+    timestamp: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -130,7 +134,14 @@ fn tx_info(tx: EsploraTx) -> Result<TxInfo, ChainError> {
         .filter(|vin| !vin.is_coinbase)
         .map(|vin| OutPoint { txid: vin.txid, vout: vin.vout })
         .collect();
-    Ok(TxInfo { txid: tx.txid, location, success: Some(true), payments, conflict: ConflictKey::Outpoints(outpoints) })
+    Ok(TxInfo {
+        txid: tx.txid,
+        location,
+        success: Some(true),
+        payments,
+        conflict: ConflictKey::Outpoints(outpoints),
+        valid_until: None,
+    })
 }
 
 #[async_trait]
@@ -171,6 +182,8 @@ impl BlockChain for EsploraClient {
             at: BlockRef { height: block.height, hash },
             parent_hash: block.previousblockhash,
             txs: txids.into_iter().map(|txid| BlockTx { txid, call: None }).collect(),
+            time: block.timestamp.and_then(unix_seconds),
+            expiry_point: None,
         })
     }
 

@@ -2,6 +2,7 @@
 //! node accepts batches and reads a block's receipts in one call when it has
 //! `eth_getBlockReceipts`; both are detected once and remembered.
 
+use super::unix_seconds;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -77,6 +78,9 @@ struct RpcBlock<T> {
     number: Quantity,
     hash: String,
     parent_hash: String,
+    /// Unix seconds.
+    #[serde(default)]
+    timestamp: Option<Quantity>,
     transactions: Vec<T>,
 }
 
@@ -140,6 +144,8 @@ impl EvmClient {
             // Genesis names an all-zero parent.
             parent_hash: (height > 0).then(|| block.parent_hash.to_ascii_lowercase()),
             txs,
+            time: block.timestamp.and_then(|t| i64::try_from(t.0).ok()).and_then(unix_seconds),
+            expiry_point: None,
         })
     }
 
@@ -308,6 +314,7 @@ fn tx_info(
         success,
         payments,
         conflict: ConflictKey::Nonce { from: call.from.clone(), nonce: call.nonce },
+        valid_until: None,
     })
 }
 

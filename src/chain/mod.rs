@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What a chain says, as plain data: the domain owns these types (it applies
@@ -37,6 +38,11 @@ pub use solana::SolanaClient;
 pub use toncenter::ToncenterClient;
 pub use tron::TronClient;
 pub use xrpl::XrplClient;
+
+/// A block timestamp in unix seconds, as explorers write them.
+pub(crate) fn unix_seconds(seconds: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds, 0)
+}
 
 /// Sorted by what the caller should do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +69,14 @@ pub struct Block {
     pub parent_hash: Option<String>,
     /// In block order.
     pub txs: Vec<BlockTx>,
+    /// The block's own timestamp, where the response that carries the block
+    /// has it (block intervals for the arrival estimate).
+    pub time: Option<DateTime<Utc>>,
+    /// The block's place in its chain's expiry unit, the unit a transaction's
+    /// expiry is written in there (Cardano: slot; Stellar, Aptos, TON: close
+    /// time in unix seconds; Polkadot: block number; Sui: epoch). `None` on
+    /// chains whose transactions do not expire while pending.
+    pub expiry_point: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! Expiry is counted in **block heights** (`getBlockHeight`), the unit of
 //! `lastValidBlockHeight`; see `PendingTx`.
 
+use super::unix_seconds;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -114,6 +115,9 @@ struct RpcBlock {
     /// signature (its id), in block order.
     #[serde(default)]
     signatures: Vec<String>,
+    /// Unix seconds; `null` where the node does not know it.
+    #[serde(default)]
+    block_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -431,6 +435,7 @@ impl StatusChain for SolanaClient {
             success,
             payments,
             conflict: ConflictKey::Outpoints(Vec::new()),
+            valid_until: None,
         }))
     }
 }
@@ -447,6 +452,8 @@ impl SolanaClient {
             at: BlockRef { height, hash: block.blockhash },
             parent_hash: (height > 0).then_some(block.previous_blockhash),
             txs: block.signatures.into_iter().map(|txid| BlockTx { txid, call: None }).collect(),
+            time: block.block_time.and_then(unix_seconds),
+            expiry_point: None,
         })
     }
 

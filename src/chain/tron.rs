@@ -73,6 +73,9 @@ struct TronHeaderRaw {
     #[serde(default)]
     number: u64,
     parent_hash: Option<String>,
+    /// Unix milliseconds.
+    #[serde(default)]
+    timestamp: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +366,7 @@ fn tx_info(tx: &TronTx, info: Option<&TronTxInfo>, location: TxLocation) -> Resu
         success,
         payments,
         conflict: ConflictKey::Outpoints(Vec::new()),
+        valid_until: None,
     })
 }
 
@@ -382,6 +386,7 @@ impl BlockChain for TronClient {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
         let block = self.block("/walletsolidity/getblockbynum", height).await?.ok_or(ChainError::NotFound)?;
+        let time = block.block_header.raw_data.timestamp.and_then(chrono::DateTime::from_timestamp_millis);
         Ok(Block {
             at: BlockRef { height, hash: block.block_id },
             parent_hash: block.block_header.raw_data.parent_hash.map(|p| p.to_ascii_lowercase()).filter(|_| height > 0),
@@ -392,6 +397,8 @@ impl BlockChain for TronClient {
                 .into_iter()
                 .map(|tx| BlockTx { txid: tx.tx_id.to_ascii_lowercase(), call: None })
                 .collect(),
+            time,
+            expiry_point: None,
         })
     }
 

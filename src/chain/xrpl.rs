@@ -82,6 +82,9 @@ struct LedgerHeader {
     /// Hashes, with `transactions: true` and `expand: false`.
     #[serde(default)]
     transactions: Vec<String>,
+    /// Seconds since the Ripple epoch (2000-01-01T00:00:00Z).
+    #[serde(default)]
+    close_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -325,6 +328,7 @@ fn tx_info(txid: &str, tx: Tx, location: Option<BlockRef>) -> TxInfo {
         location: location.map_or(TxLocation::Mempool, TxLocation::Block),
         payments,
         conflict: ConflictKey::Nonce { from: tx.fields.account, nonce: u64::from(nonce) },
+        valid_until: None,
     }
 }
 
@@ -377,6 +381,9 @@ impl StatusChain for XrplClient {
     }
 }
 
+/// The Ripple epoch (2000-01-01T00:00:00Z) in unix seconds.
+const RIPPLE_EPOCH: i64 = 946_684_800;
+
 /// Reads beyond what the tracker follows XRPL by, kept for callers that want
 /// them: validated ledgers by index and whether one is still validated.
 impl XrplClient {
@@ -385,6 +392,7 @@ impl XrplClient {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
         let ledger = self.ledger(json!(height), true).await?.ok_or(ChainError::NotFound)?;
+        let time = ledger.ledger.close_time.map(|t| t + RIPPLE_EPOCH).and_then(super::unix_seconds);
         Ok(Block {
             at: Self::ledger_ref(&ledger),
             parent_hash: Some(ledger.ledger.parent_hash.to_ascii_uppercase()),
@@ -394,6 +402,8 @@ impl XrplClient {
                 .into_iter()
                 .map(|txid| BlockTx { txid: txid.to_ascii_uppercase(), call: None })
                 .collect(),
+            time,
+            expiry_point: None,
         })
     }
 

@@ -77,4 +77,8 @@ pub struct TxInfo {
     /// fit in `BaseUnits` are left out: no withdrawal can be that large.
     pub payments: Vec<Payment>,
     pub conflict: ReplacementKey,
+    /// The last point at which the transaction can still be included, in
+    /// its chain's expiry unit (see `chain::Block::expiry_point`), where the
+    /// answer says so; `None` on chains whose transactions do not expire.
+    pub valid_until: Option<u64>,
 }

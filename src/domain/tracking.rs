@@ -83,6 +83,11 @@ impl Withdrawal {
             return Ok(());
         }
         self.chain.replacement_key = Some(tx.conflict.clone());
+        // What the exchange said at broadcast stands; the chain's word fills
+        // in where it said nothing.
+        if self.chain.last_valid_height.is_none() {
+            self.chain.last_valid_height = tx.valid_until;
+        }
         match &tx.location {
             TxLocation::Block(block) => {
                 if tx.success == Some(false) {
@@ -114,6 +119,28 @@ impl Withdrawal {
 }
 
 const FAILED_ON_CHAIN: &str = "the transaction failed on chain";
+
+/// Whether a transaction the tracker cannot find in a block can still be
+/// included, by its last valid point and the newest block read, both in the
+/// chain's expiry unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// No last valid point is known, or the chain has no expiry clock: the
+    /// drop rule by time unseen decides.
+    Unknown,
+    /// The chain has not passed its last valid point: it may still land.
+    StillValid,
+    /// The chain passed its last valid point: it never will.
+    Passed,
+}
+
+pub fn expiry(last_valid: Option<u64>, expiry_point: Option<u64>) -> Expiry {
+    match (last_valid, expiry_point) {
+        (Some(last_valid), Some(point)) if point > last_valid => Expiry::Passed,
+        (Some(_), Some(_)) => Expiry::StillValid,
+        _ => Expiry::Unknown,
+    }
+}
 
 /// Whether the payee of `w`'s transaction still needs checking: the check
 /// runs once per transaction, and one that found a mismatch is done too.
@@ -418,7 +445,34 @@ mod tests {
                 memo: None,
             }],
             conflict: ReplacementKey::Outpoints(vec![OutPoint { txid: "cd".repeat(32), vout: 0 }]),
+            valid_until: None,
         }
+    }
+
+    #[test]
+    fn a_known_last_valid_point_decides_expiry_the_chain_fills_it_where_broadcast_said_nothing() {
+        let now = at("2026-03-02T10:10:00Z");
+        let mut w = broadcast();
+        assert_eq!(expiry(w.chain.last_valid_height, Some(1_000)), Expiry::Unknown, "no last valid point");
+        let pending = TxInfo { valid_until: Some(500), ..tx(TxLocation::Mempool, 100_000_000) };
+        w.observe(&Observation::Seen { tx: pending, tip: 7 }, now, &rules()).unwrap();
+        assert_eq!(w.chain.last_valid_height, Some(500));
+        let last_valid = w.chain.last_valid_height;
+        assert_eq!(expiry(last_valid, None), Expiry::Unknown, "a chain without an expiry clock");
+        assert_eq!(expiry(last_valid, Some(499)), Expiry::StillValid);
+        assert_eq!(
+            expiry(last_valid, Some(500)),
+            Expiry::StillValid,
+            "the last valid point itself may still include it"
+        );
+        assert_eq!(expiry(last_valid, Some(501)), Expiry::Passed);
+
+        let mut said_at_broadcast = crate::domain::sample_withdrawal("w", "2026-03-02T10:00:00Z", false);
+        let hash = TxHash::parse(crate::domain::Network::Btc, &"ab".repeat(32)).unwrap();
+        said_at_broadcast.set_tx_hash_expiring(hash, Some(300), now).unwrap();
+        let later = TxInfo { valid_until: Some(900), ..tx(TxLocation::Mempool, 100_000_000) };
+        said_at_broadcast.observe(&Observation::Seen { tx: later, tip: 7 }, now, &rules()).unwrap();
+        assert_eq!(said_at_broadcast.chain.last_valid_height, Some(300), "the exchange's word stands");
     }
 
     fn block(height: u64) -> BlockRef {

@@ -26,7 +26,8 @@ use super::watched::Watched;
 use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, StatusChain, TxInfo, TxLocation};
 use crate::domain::observation::{DropReason, NetworkRules, Observation};
 use crate::domain::payee::PayeeRules;
-use crate::domain::{tracking, State, WithdrawalId};
+use crate::domain::tracking::{self, Expiry};
+use crate::domain::{State, WithdrawalId};
 use crate::metrics::Metrics;
 use crate::service::{ChainPort, Service, ServiceError};
 use crate::store::StoreError;
@@ -69,6 +70,10 @@ struct Cursor {
     /// The blocks read last, oldest first: the chain they form is checked
     /// against each new block's parent.
     recent: Vec<BlockRef>,
+    /// The newest block read's place in the chain's expiry unit, on chains
+    /// whose pending transactions expire (`Block::expiry_point`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expiry_point: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +300,7 @@ impl Blocks<'_> {
             }
             report.matched += self.match_block(&block, &watched, tip.height).await?;
             report.blocks += 1;
+            cursor.expiry_point = block.expiry_point.or(cursor.expiry_point);
             cursor.recent.push(block.at.clone());
             if cursor.recent.len() > REMEMBERED_BLOCKS {
                 cursor.recent.remove(0);
@@ -303,7 +309,7 @@ impl Blocks<'_> {
         }
         self.save_cursor(&cursor).await?;
         report.reorged += self.update_confirmations(tip.height, &cursor.recent).await?;
-        report.dropped = self.check_drops().await?;
+        report.dropped = self.check_drops(cursor.expiry_point).await?;
         Ok(report)
     }
 
@@ -410,14 +416,24 @@ impl Blocks<'_> {
     }
 
     /// Broadcast transactions nobody has seen for `drop_after`: ask once; if
-    /// the node does not know them, they were dropped (or replaced).
-    async fn check_drops(&self) -> Result<usize, TrackError> {
+    /// the node does not know them, they were dropped (or replaced). Where
+    /// the transaction's last valid point is known, that decides instead: it
+    /// is not dropped before the chain (at `expiry_point`, the newest block
+    /// read) passes it, and is dropped as expired once it has.
+    async fn check_drops(&self, expiry_point: Option<u64>) -> Result<usize, TrackError> {
         let cutoff = self.port.now() - chrono::Duration::from_std(self.settings.drop_after).unwrap_or_default();
         let mut dropped = 0;
         for id in self.port.unseen_since(cutoff, MAX_DROP_CHECKS_PER_TICK).await? {
             let Some(w) = self.port.get(&id).await? else { continue };
             let Some(hash) = w.tx_hash().map(|h| h.as_str().to_owned()) else { continue };
-            match self.client.transaction(&hash).await? {
+            let found = self.client.transaction(&hash).await?;
+            let last_valid = w.chain().last_valid_height.or(found.as_ref().and_then(|tx| tx.valid_until));
+            let expiry = tracking::expiry(last_valid, expiry_point);
+            match found {
+                Some(TxInfo { location: TxLocation::Mempool, .. }) if expiry == Expiry::Passed => {
+                    self.port.observe(&id, &Observation::Dropped(DropReason::Expired)).await?;
+                    dropped += 1;
+                }
                 Some(TxInfo { location: TxLocation::Mempool, .. }) => {
                     self.port.observe(&id, &Observation::StillPending).await?;
                 }
@@ -430,9 +446,14 @@ impl Blocks<'_> {
                         Some(key) => self.client.replacement(&hash, key).await?,
                         None => None,
                     };
-                    let reason = match replaced {
-                        Some(r) => DropReason::Replaced { by: r.by },
-                        None => self.unseen_for(),
+                    let reason = match (replaced, expiry) {
+                        (Some(r), _) => DropReason::Replaced { by: r.by },
+                        (None, Expiry::Passed) => DropReason::Expired,
+                        (None, Expiry::StillValid) => {
+                            self.port.observe(&id, &Observation::StillPending).await?;
+                            continue;
+                        }
+                        (None, Expiry::Unknown) => self.unseen_for(),
                     };
                     self.port.observe(&id, &Observation::Dropped(reason)).await?;
                     dropped += 1;

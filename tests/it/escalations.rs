@@ -178,6 +178,7 @@ async fn a_wrong_payment_keeps_its_ticket_open_until_support_resolves_it() {
         success: Some(true),
         payments: vec![paid_elsewhere],
         conflict: ReplacementKey::Outpoints(Vec::new()),
+        valid_until: None,
     };
     let rules = NetworkRules { required_confirmations: 1, ..NetworkRules::default() };
     let seen = Observation::Seen { tx, tip: 7 };
