@@ -171,22 +171,14 @@ fn payment(op: &Operation, memo: &Option<String>) -> Option<Payment> {
 fn tx_info(tx: &Transaction, ops: &[&Operation], ledger: BlockRef) -> TxInfo {
     let memo = tx.memo();
     let payments = if tx.successful { ops.iter().filter_map(|op| payment(op, &memo)).collect() } else { Vec::new() };
-    with_valid_until(
-        TxInfo {
-            txid: tx.hash.to_ascii_lowercase(),
-            location: TxLocation::Block(ledger),
-            success: Some(tx.successful),
-            payments,
-            conflict: tx.conflict(),
-        },
-        tx.valid_until(),
-    )
-}
-
-/// EXPIRY-GROUNDWORK: `TxInfo::valid_until` once main has it.
-fn with_valid_until(info: TxInfo, valid_until: Option<u64>) -> TxInfo {
-    let _ = valid_until;
-    info
+    TxInfo {
+        txid: tx.hash.to_ascii_lowercase(),
+        location: TxLocation::Block(ledger),
+        success: Some(tx.successful),
+        payments,
+        conflict: tx.conflict(),
+        valid_until: tx.valid_until(),
+    }
 }
 
 /// Operations grouped by transaction, in the order listed; every record
@@ -294,14 +286,13 @@ impl HorizonClient {
 }
 
 fn block(ledger: &Ledger, txs: Vec<BlockTx>) -> Block {
-    let block = Block {
+    Block {
         at: HorizonClient::ledger_ref(ledger),
         parent_hash: ledger.prev_hash.as_deref().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase),
         txs,
-    };
-    // EXPIRY-GROUNDWORK: `Block::expiry_point` and `Block::time` once main has them.
-    let _ = (u64::try_from(ledger.closed_at.timestamp()).ok(), Some(ledger.closed_at));
-    block
+        time: Some(ledger.closed_at),
+        expiry_point: u64::try_from(ledger.closed_at.timestamp()).ok(),
+    }
 }
 
 #[async_trait]

@@ -452,7 +452,16 @@ impl ToncenterClient {
         };
         // TON wallets order messages by seqno, but nothing can take a sent
         // message's place: it lands or expires.
-        Ok(TxInfo { txid: txid.to_owned(), location, success, payments, conflict: ConflictKey::Outpoints(Vec::new()) })
+        Ok(TxInfo {
+            txid: txid.to_owned(),
+            location,
+            success,
+            payments,
+            conflict: ConflictKey::Outpoints(Vec::new()),
+            // The wallet message's `valid_until` is inside its signed body,
+            // which toncenter does not decode: only the recorded value tells.
+            valid_until: None,
+        })
     }
 
     async fn status(&self, pending: &PendingTx, tip: &McBlock) -> Result<TxStatus, ChainError> {

@@ -12,7 +12,7 @@ use withdrawal_tracker::chain::{
 
 use crate::support::explorer_transport;
 use crate::support::fake_horizon::{
-    ledger_hash, payment, tx_hash, FakeHorizon, FakeOp, HorizonTx, Mode, HOT_WALLET, USDC_ISSUER,
+    closed_at, ledger_hash, payment, tx_hash, FakeHorizon, FakeOp, HorizonTx, Mode, HOT_WALLET, USDC_ISSUER,
 };
 
 const LATEST: u64 = 55_000_000;
@@ -47,6 +47,8 @@ async fn a_ledger_brings_its_payments_and_their_transactions_in_one_read() {
     let block = horizon.block_at(sequence).await.unwrap();
     assert_eq!(fake.requests() - before, 2, "the header and one page of payments");
     assert_eq!(block.parent_hash.as_deref(), Some(ledger_hash(sequence - 1).as_str()));
+    assert_eq!(block.expiry_point, Some(closed_at(sequence) as u64), "its close time, the unit of time bounds");
+    assert_eq!(block.time.map(|t| t.timestamp()), Some(closed_at(sequence)));
     let ids: Vec<&str> = block.txs.iter().map(|t| t.txid.as_str()).collect();
     assert_eq!(ids, [tx_hash(1), tx_hash(2), tx_hash(3), tx_hash(4)], "each paying transaction once, in order");
     let last = fake.paths().pop().unwrap();
@@ -107,12 +109,14 @@ async fn a_busy_ledger_is_read_page_by_page() {
 async fn a_lookup_is_one_request_and_an_unknown_hash_is_none() {
     let fake = FakeHorizon::start(LATEST).await;
     let horizon = client(&[&fake.base_url]);
-    let sequence = fake.close_ledger(vec![payment(1, PAYEE, "3.0000000", None, Some(("text", "hi")))]);
+    let bounded = HorizonTx { max_time: 1_975_000_300, ..payment(1, PAYEE, "3.0000000", None, Some(("text", "hi"))) };
+    let sequence = fake.close_ledger(vec![bounded]);
     fake.close_ledger(vec![]);
     let before = fake.requests();
     let info = horizon.transaction(&tx_hash(1)).await.unwrap().expect("known");
     assert_eq!(info.location, TxLocation::Block(BlockRef { height: sequence, hash: ledger_hash(sequence) }));
     assert_eq!(info.payments[0].memo.as_deref(), Some("hi"));
+    assert_eq!(info.valid_until, Some(1_975_000_300), "preconditions.timebounds.max_time");
     assert_eq!(fake.requests() - before, 2, "operations with the transaction, and its ledger's hash");
 
     horizon.block_at(sequence).await.unwrap();

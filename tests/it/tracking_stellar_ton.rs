@@ -11,7 +11,7 @@ use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkCha
 
 use crate::support::app::{withdrawal, Backend, TestApp};
 use crate::support::chains::chain_config;
-use crate::support::fake_horizon::{payment, tx_hash, FakeHorizon, USDC_ISSUER};
+use crate::support::fake_horizon::{closed_at, payment, tx_hash, FakeHorizon, USDC_ISSUER};
 use crate::support::fake_toncenter::{friendly, raw_account, FakeToncenter, Outcome, Payout, USDT_MASTER};
 
 async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
@@ -116,6 +116,35 @@ async fn a_stellar_transaction_no_ledger_ever_held_is_dropped() {
     tick(&app).await;
     let view = app.get_withdrawal("w-lost").await;
     assert_eq!(view["state"], "dropped", "{view}");
+}
+
+#[tokio::test]
+async fn a_stellar_transaction_is_kept_until_a_ledger_closes_past_its_time_bounds_then_dropped_as_expired() {
+    let horizon = FakeHorizon::start(55_000_000).await;
+    let mut config = horizon_config(&horizon.base_url);
+    config.drop_after = HumanDuration(Duration::from_secs(600));
+    let app = app_following("XLM", config).await;
+    tick(&app).await;
+    let latest = 55_000_000;
+    let body = json!({"coin": "XLM", "network": "XLM", "address": XLM_PAYEE, "memo": "1", "amount": "1"});
+    app.register(&withdrawal("w-1", body)).await;
+    let max_time = closed_at(latest + 2) as u64;
+    let patched = app.patch("w-1", &json!({"tx_hash": tx_hash(1), "last_valid_height": max_time})).await;
+    assert_eq!(patched.status(), reqwest::StatusCode::OK);
+    tick(&app).await;
+    for _ in 0..2 {
+        app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
+        horizon.close_ledger(vec![]);
+        tick(&app).await;
+        let view = app.get_withdrawal("w-1").await;
+        assert_eq!(view["state"], "broadcast", "unseen past drop_after, but a ledger may still include it: {view}");
+    }
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
+    horizon.close_ledger(vec![]);
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!(view["state"], "dropped", "{view}");
+    assert_eq!(view["history"].as_array().unwrap().last().unwrap()["reason"], "expired before inclusion");
 }
 
 #[tokio::test]
