@@ -148,3 +148,46 @@ async fn ether_costs_a_fraction_of_a_request_per_completed_withdrawal() {
     assert!(per_completed <= 0.1, "{per_completed}");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// Stellar, ledger-driven: `pending` withdrawals (env `XLM_PENDING`, 2,000
+/// by default; docs/PERFORMANCE.md has 10,000), each its own transaction,
+/// registered before any ledger holds them (Horizon knows no pending
+/// transactions, so each first lookup finds nothing); 20 ledgers take them,
+/// one poll per ledger. The payee check comes from the ledger's payments
+/// with their transactions joined: no lookup per match.
+#[tokio::test]
+async fn stellar_costs_about_one_request_per_completed_withdrawal() {
+    use crate::support::fake_horizon::{payment, tx_hash, FakeHorizon};
+    const PAYEE: &str = "GCEZWKCA5VLDNRLN3RPRJMRZOX3Z6G5CHCGSNFHEYVXM3XOJMDS674JZ";
+    let pending: usize = std::env::var("XLM_PENDING").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let per_ledger = pending.div_ceil(20);
+    let horizon = FakeHorizon::start(55_000_000).await;
+    let app = TestApp::spawn_with(Backend::Memory, {
+        let config = chain_config(ExplorerKind::Horizon, &horizon.base_url, 1);
+        move |c| {
+            c.networks.insert("XLM".into(), config);
+        }
+    })
+    .await;
+    let tracker = &app.chain_trackers[0];
+    tracker.tick().await.unwrap();
+    let mut txs = Vec::with_capacity(pending);
+    for i in 0..pending {
+        let amount = format!("1.{i:07}");
+        register(&app, &format!("w-{i}"), Network::Xlm, "XLM", PAYEE, &amount, &tx_hash(i as u64)).await;
+        txs.push(payment(i as u64, PAYEE, &amount, None, None));
+    }
+    let before = horizon.requests();
+    let mut ledgers = 0;
+    let mut txs = txs.into_iter();
+    while completed(&app, Network::Xlm).await < pending as u64 {
+        tracker.tick().await.unwrap();
+        horizon.close_ledger(txs.by_ref().take(per_ledger).collect());
+        ledgers += 1;
+        assert!(ledgers < 40, "the tracker stalled");
+    }
+    let requests = horizon.requests() - before;
+    let per_completed = requests as f64 / pending as f64;
+    println!("XLM: {requests} requests for {pending} completed withdrawals over {ledgers} ledgers: {per_completed:.4} per completed");
+    assert!(per_completed <= 1.1, "{per_completed}");
+}
