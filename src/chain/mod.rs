@@ -264,6 +264,12 @@ pub trait StatusChain: Send + Sync + 'static {
     /// A final transaction's outcome and payments; `Ok(None)` when the node
     /// does not know it.
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
+
+    /// The API's address index, where it has one (toncenter): `None` for
+    /// chains whose payments cannot be found by address here.
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
+    }
 }
 
 /// A configured network's client, by how the tracker follows it.

@@ -34,10 +34,13 @@ use serde_json::Value;
 
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
-    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation, TxStatus,
+    AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
+    TxLocation, TxStatus,
 };
 use crate::domain::address::ton_raw_form;
 
+/// An account's newest transactions (and jetton transfers) read for discovery.
+const HISTORY_LIMIT: usize = 10;
 /// How many transactions one `statuses_of` call follows at once.
 pub const MAX_CONCURRENT: usize = 20;
 /// TEP-74 `transfer` (the owner's message to its jetton wallet).
@@ -85,7 +88,13 @@ struct Tx {
     lt: Number,
     #[serde(default)]
     mc_block_seqno: Option<u64>,
+    /// The hash of the trace's first transaction: for a payout's recipient,
+    /// the exchange wallet's transaction.
+    #[serde(default)]
+    trace_id: Option<String>,
     description: Description,
+    #[serde(default)]
+    in_msg: Option<Message>,
     #[serde(default)]
     out_msgs: Vec<Message>,
 }
@@ -117,6 +126,9 @@ struct ActionPhase {
 #[derive(Deserialize, Clone)]
 struct Message {
     hash: String,
+    /// `None` for an external message.
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default)]
     destination: Option<String>,
     #[serde(default)]
@@ -152,6 +164,8 @@ struct JettonTransfers {
 #[derive(Deserialize)]
 struct JettonTransfer {
     destination: String,
+    #[serde(default)]
+    trace_id: Option<String>,
     amount: String,
     jetton_master: String,
     transaction_hash: String,
@@ -526,6 +540,10 @@ impl StatusChain for ToncenterClient {
         Ok(statuses)
     }
 
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        Some(self)
+    }
+
     /// The payout's outcome and payments (from the last status when it was
     /// final, else read again); `None` when toncenter does not know it.
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -538,6 +556,73 @@ impl StatusChain for ToncenterClient {
             Some(followed) => Ok(Some(self.tx_info(txid, &followed, tip.seqno).await?)),
             None => Ok(None),
         }
+    }
+}
+
+/// A discovered payment, named by its trace's first transaction (the
+/// exchange wallet's, which `statuses_of` finds by its hash).
+fn discovered(root: String, block: BlockRef, payment: Option<Payment>) -> TxInfo {
+    TxInfo {
+        txid: root,
+        location: TxLocation::Block(block),
+        success: Some(payment.is_some()),
+        payments: payment.into_iter().collect(),
+        conflict: ConflictKey::Outpoints(Vec::new()),
+        valid_until: None,
+    }
+}
+
+#[async_trait]
+impl AddressHistory for ToncenterClient {
+    /// The account's newest incoming transfers: TON by its transactions
+    /// (`GET /api/v3/transactions?account=..&sort=desc`, the incoming
+    /// message's value and comment), jettons by the transfers it received
+    /// (`GET /api/v3/jetton/transfers?owner_address=..&direction=in`, each
+    /// transfer's transaction read for its masterchain block). Each is named
+    /// by its `trace_id`, the paying wallet's transaction.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        let limit = HISTORY_LIMIT.to_string();
+        let q = query(&[("account", address), ("limit", &limit), ("offset", "0"), ("sort", "desc")]);
+        let received: Transactions = self.get(format!("/api/v3/transactions?{q}")).await?;
+        let mut infos = Vec::new();
+        for tx in &received.transactions {
+            let (Some(message), Some(root), Some(block)) = (&tx.in_msg, &tx.trace_id, tx.block()) else { continue };
+            let (Some(_), Some(value)) = (&message.source, message.value) else { continue };
+            if root == &tx.hash {
+                continue; // started by an external message: nobody paid it
+            }
+            let payment = tx.kept_value().then(|| Payment {
+                to: raw(&tx.account),
+                amount: BaseUnits::new(u128::from(value.0)),
+                asset: Asset::Native,
+                memo: message.comment(),
+            });
+            infos.push(discovered(root.clone(), block, payment));
+        }
+        let q = query(&[
+            ("owner_address", address),
+            ("direction", "in"),
+            ("limit", &limit),
+            ("offset", "0"),
+            ("sort", "desc"),
+        ]);
+        let transfers: JettonTransfers = self.get(format!("/api/v3/jetton/transfers?{q}")).await?;
+        for transfer in transfers.jetton_transfers {
+            let (Some(root), false) = (transfer.trace_id.clone(), transfer.transaction_aborted) else { continue };
+            let Ok(amount) = transfer.amount.parse::<u128>() else { continue };
+            let q = query(&[("hash", &transfer.transaction_hash), ("limit", "1"), ("offset", "0")]);
+            let landed: Transactions = self.get(format!("/api/v3/transactions?{q}")).await?;
+            let Some(block) = landed.transactions.first().and_then(Tx::block) else { continue };
+            let payment = Payment {
+                to: raw(&transfer.destination),
+                amount: BaseUnits::new(amount),
+                asset: Asset::Token(raw(&transfer.jetton_master)),
+                memo: transfer.forward_payload.as_deref().and_then(boc_comment),
+            };
+            infos.push(discovered(root, block, Some(payment)));
+        }
+        Ok(infos)
     }
 }
 
@@ -584,6 +669,7 @@ mod tests {
     fn opcodes_as_numbers_or_hex_text() {
         let message = |opcode: Value| Message {
             hash: "h".into(),
+            source: None,
             destination: None,
             value: None,
             opcode: Some(opcode),

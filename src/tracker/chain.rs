@@ -470,6 +470,9 @@ impl Statuses<'_> {
         let mut report = TickReport::default();
         let tip = self.client.tip().await?;
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        if self.settings.discover {
+            self.discover_by_address(tip.height).await?;
+        }
         let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {
             let mut pending = Vec::with_capacity(chunk.len());

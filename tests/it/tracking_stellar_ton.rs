@@ -255,3 +255,39 @@ async fn a_ton_message_past_its_valid_until_is_dropped_as_expired() {
     assert_eq!(view["state"], "dropped", "{view}");
     assert_eq!(view["history"].as_array().unwrap().last().unwrap()["reason"], "expired before inclusion");
 }
+
+#[tokio::test]
+async fn a_ton_payment_registered_without_a_hash_is_discovered_but_an_older_one_is_not() {
+    let center = FakeToncenter::start(48_000_000).await;
+    let mut config = toncenter_config(&center.base_url);
+    config.discover = true;
+    config.discover_interval = HumanDuration(Duration::from_secs(60));
+    let app = app_following("TON", config).await;
+    let seqno = center.seqno();
+    let user = raw_account("user", 1);
+    // Earlier payments of the same amounts with the same comments: not these withdrawals'.
+    center.pay(&Payout::ton(1, &user, 2_000_000_000, Some("d")), seqno - 2, Some(seqno - 1));
+    center.pay(&Payout::usdt(2, &user, 5_000_000, Some("u")), seqno - 2, Some(seqno - 1));
+    tick(&app).await;
+    let body = |coin: &str, memo: &str, amount: &str| json!({"coin": coin, "network": "TON", "address": friendly(&user), "memo": memo, "amount": amount});
+    app.register(&withdrawal("w-ton", body("TON", "d", "2"))).await;
+    app.register(&withdrawal("w-usdt", body("USDT", "u", "5"))).await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    for id in ["w-ton", "w-usdt"] {
+        assert_eq!(app.get_withdrawal(id).await["state"], "pending", "{id}: the older payment is not claimed");
+    }
+
+    center.advance(1);
+    center.pay(&Payout::ton(3, &user, 2_000_000_000, Some("d")), seqno + 1, Some(seqno + 1));
+    center.pay(&Payout::usdt(4, &user, 5_000_000, Some("u")), seqno + 1, Some(seqno + 1));
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    for (id, n) in [("w-ton", 3), ("w-usdt", 4)] {
+        let view = app.get_withdrawal(id).await;
+        assert_eq!(view["tx_hash"], Payout::wallet_hash(n), "{id}: named by the paying wallet's transaction");
+        assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
+        assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"), "{view}");
+    }
+}

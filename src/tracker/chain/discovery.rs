@@ -1,15 +1,70 @@
 //! Finding the transaction of a withdrawal registered without a hash: by
-//! its address's history (UTXO chains) or in each new block (EVM), for a
+//! its address's history (UTXO chains, Stellar, TON) or in each new block
+//! (EVM), for a
 //! payment of exactly its amount that no watched withdrawal claims. Which
 //! payment is the withdrawal's is the domain's rule (`payee`,
 //! `tracking::discovers`); this gathers the candidates.
 
-use super::{Blocks, TrackError, PAGE};
-use crate::chain::{Block, ChainError, TxInfo};
+use super::{Blocks, ChainTracker, Statuses, TrackError, PAGE};
+use crate::chain::{AddressHistory, Block, ChainError, TxInfo};
 use crate::domain::observation::Observation;
 use crate::domain::payee::ExpectedPayment;
 use crate::domain::{tracking, Withdrawal, WithdrawalId};
 use crate::tracker::watched::Watched;
+
+impl ChainTracker {
+    /// At most every `discover_interval`, a pending withdrawal's address
+    /// history, for a payment of its amount not already claimed and in the
+    /// mempool or a block after the tip when discovery first looked: which
+    /// withdrawal found which transaction. Withdrawals looked at and found
+    /// nothing are marked checked.
+    pub(super) async fn discover_through(
+        &self,
+        history: Option<&dyn AddressHistory>,
+        explorer: &str,
+        tip: u64,
+        watched: &Watched,
+    ) -> Result<Vec<(WithdrawalId, TxInfo)>, TrackError> {
+        const PER_TICK: usize = 20;
+        let now = self.port.now();
+        let next_at = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
+        let checked = Observation::DiscoveryChecked { tip, next_at };
+        let mut found = Vec::new();
+        for w in self.port.undiscovered(Some(now), PER_TICK).await? {
+            if w.chain().discovery_from_height.is_none() {
+                self.port.observe(&w.id, &checked).await?;
+                continue;
+            }
+            let Ok(expected) = ExpectedPayment::of(&w, &self.port.rules().payee) else { continue };
+            let history = history
+                .ok_or_else(|| ChainError::BadResponse(format!("{explorer} cannot list an address's transactions")))?;
+            let candidates = history.payments_to(&w.address).await?;
+            let paid =
+                candidates.into_iter().find(|tx| !watched.may_hold(&tx.txid) && tracking::discovers(&w, tx, &expected));
+            match paid {
+                Some(tx) => found.push((w.id.clone(), tx)),
+                None => {
+                    self.port.observe(&w.id, &checked).await?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Statuses<'_> {
+    /// Status-followed chains with an address index (TON): a discovered
+    /// payment moves its withdrawal to `broadcast` with that transaction,
+    /// whose status the same tick then reads like any other.
+    pub(super) async fn discover_by_address(&self, tip: u64) -> Result<(), TrackError> {
+        let watched = self.watched().await?;
+        let history = self.client.address_history();
+        for (id, tx) in self.discover_through(history, self.client.name(), tip, &watched).await? {
+            self.port.observe(&id, &Observation::Discovered { txid: tx.txid }).await?;
+        }
+        Ok(())
+    }
+}
 
 impl Blocks<'_> {
     /// Records a discovered transaction on `id`, then what it showed (its
@@ -19,32 +74,12 @@ impl Blocks<'_> {
         self.observe(id, &Observation::Seen { tx, tip }).await
     }
 
-    /// UTXO chains: at most every `discover_interval`, a pending withdrawal's
-    /// address history, for a payment of its amount not already claimed and
-    /// in the mempool or a block after the tip when discovery first looked.
+    /// UTXO chains and Stellar: a pending withdrawal's address history (see
+    /// `ChainTracker::discover_through`); what was found is seen at once.
     pub(super) async fn discover_by_address(&self, tip: u64, watched: &Watched) -> Result<(), TrackError> {
-        const PER_TICK: usize = 20;
-        let now = self.port.now();
-        let next_at = now + chrono::Duration::from_std(self.settings.discover_interval).unwrap_or_default();
-        let checked = Observation::DiscoveryChecked { tip, next_at };
-        for w in self.port.undiscovered(Some(now), PER_TICK).await? {
-            if w.chain().discovery_from_height.is_none() {
-                self.port.observe(&w.id, &checked).await?;
-                continue;
-            }
-            let Ok(expected) = ExpectedPayment::of(&w, &self.port.rules().payee) else { continue };
-            let history = self.client.address_history().ok_or_else(|| {
-                ChainError::BadResponse(format!("{} cannot list an address's transactions", self.client.name()))
-            })?;
-            let candidates = history.payments_to(&w.address).await?;
-            let found =
-                candidates.into_iter().find(|tx| !watched.may_hold(&tx.txid) && tracking::discovers(&w, tx, &expected));
-            match found {
-                Some(tx) => self.record_discovery(&w.id, tx, tip).await?,
-                None => {
-                    self.port.observe(&w.id, &checked).await?;
-                }
-            }
+        let history = self.client.address_history();
+        for (id, tx) in self.discover_through(history, self.client.name(), tip, watched).await? {
+            self.record_discovery(&id, tx, tip).await?;
         }
         Ok(())
     }

@@ -67,6 +67,12 @@ pub struct TonTx {
     pub mc_block_seqno: Option<u64>,
     /// The message it processed.
     pub in_msg: String,
+    /// Who sent that message (`None`: an external message).
+    pub in_source: Option<String>,
+    pub in_value: u64,
+    pub in_comment: Option<String>,
+    /// The hash of its trace's first transaction.
+    pub trace_id: String,
     pub aborted: bool,
     pub compute_success: Option<bool>,
     pub compute_skipped: bool,
@@ -84,6 +90,7 @@ pub struct FakeJettonTransfer {
     pub transaction_lt: u64,
     pub aborted: bool,
     pub comment: Option<String>,
+    pub trace_id: String,
 }
 
 pub struct ToncenterState {
@@ -207,7 +214,7 @@ fn tx_json(tx: &TonTx) -> Value {
         "lt": tx.lt.to_string(),
         "now": GENESIS_TIME + 5 * mc,
         "mc_block_seqno": mc,
-        "trace_id": tx.hash,
+        "trace_id": tx.trace_id,
         "prev_trans_hash": ton_hash("prev", tx.lt),
         "prev_trans_lt": (tx.lt - 1).to_string(),
         "orig_status": "active",
@@ -231,8 +238,11 @@ fn tx_json(tx: &TonTx) -> Value {
                        "msgs_created": tx.out_msgs.len()},
         },
         "block_ref": {"workchain": 0, "shard": "8000000000000000", "seqno": 47_000_000 + mc},
-        "in_msg": {"hash": tx.in_msg, "source": null, "destination": tx.account, "value": null, "opcode": null,
-                   "message_content": {"hash": tx.in_msg, "body": "te6cckEBAQEAAgAAAEysuc0=", "decoded": null}},
+        "in_msg": {"hash": tx.in_msg, "source": tx.in_source, "destination": tx.account,
+                   "value": tx.in_source.as_ref().map(|_| tx.in_value.to_string()),
+                   "opcode": tx.in_comment.as_ref().map(|_| "0x00000000"), "bounced": false,
+                   "message_content": {"hash": tx.in_msg, "body": "te6cckEBAQEAAgAAAEysuc0=",
+                                       "decoded": tx.in_comment.as_ref().map(|c| json!({"type": "text_comment", "comment": c}))}},
         "out_msgs": tx.out_msgs.iter().map(|m| msg_json(m, &tx.account)).collect::<Vec<_>>(),
         "account_state_before": {"hash": ton_hash("state", tx.lt - 1), "balance": "1000000000", "account_status": "active"},
         "account_state_after": {"hash": ton_hash("state", tx.lt), "balance": "900000000", "account_status": "active"},
@@ -275,8 +285,19 @@ impl ToncenterState {
                 self.transactions(found)
             }
             "/api/v3/transactions" => {
-                let hash = query.get("hash");
-                let found = self.txs.iter().filter(|tx| Some(&tx.hash) == hash && self.served(tx)).collect();
+                let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
+                let mut found: Vec<&TonTx> = match (query.get("hash"), query.get("account")) {
+                    (Some(hash), _) => self.txs.iter().filter(|tx| &tx.hash == hash && self.served(tx)).collect(),
+                    (None, Some(account)) => {
+                        self.txs.iter().filter(|tx| same_account(&tx.account, account) && self.served(tx)).collect()
+                    }
+                    (None, None) => self.txs.iter().filter(|tx| self.served(tx)).collect(),
+                };
+                found.sort_by_key(|tx| std::cmp::Reverse(tx.lt));
+                if query.get("sort").map(String::as_str) == Some("asc") {
+                    found.reverse();
+                }
+                found.truncate(limit);
                 self.transactions(found)
             }
             "/api/v3/jetton/transfers" => {
@@ -284,10 +305,18 @@ impl ToncenterState {
                     return error(422, "owner_address or jetton_wallet is required");
                 };
                 let start_lt: u64 = query.get("start_lt").and_then(|l| l.parse().ok()).unwrap_or(0);
+                let incoming = query.get("direction").map(String::as_str) == Some("in");
+                let owned = |t: &FakeJettonTransfer| {
+                    if incoming {
+                        same_account(&t.destination, owner)
+                    } else {
+                        same_account(&t.source, owner)
+                    }
+                };
                 let transfers: Vec<Value> = self
                     .jetton_transfers
                     .iter()
-                    .filter(|t| same_account(&t.source, owner) && t.transaction_lt >= start_lt)
+                    .filter(|t| owned(t) && t.transaction_lt >= start_lt)
                     .filter(|t| self.txs.iter().any(|tx| tx.hash == t.transaction_hash && self.served(tx)))
                     .map(|t| {
                         json!({
@@ -305,7 +334,7 @@ impl ToncenterState {
                             "custom_payload": null,
                             "forward_ton_amount": "1",
                             "forward_payload": t.comment.as_deref().map(comment_boc),
-                            "trace_id": t.transaction_hash,
+                            "trace_id": t.trace_id,
                         })
                     })
                     .collect();
@@ -369,6 +398,11 @@ impl Payout {
             jetton_master: None,
             outcome: Outcome::Delivered,
         }
+    }
+
+    /// The wallet transaction's hash of payout `n` (the trace's first).
+    pub fn wallet_hash(n: u64) -> String {
+        ton_hash("wallet-tx", n)
     }
 
     pub fn usdt(n: u64, to: &str, units: u64, comment: Option<&str>) -> Payout {
@@ -442,18 +476,28 @@ impl FakeToncenter {
         let out_hash = ton_hash("out-msg", p.n);
         let recipient_hash = ton_hash("recipient-tx", p.n);
         let failed = p.outcome == Outcome::WalletFailed;
-        let (destination, value, opcode, comment) = match &p.jetton_master {
+        let (destination, value, opcode, comment): (String, u64, Option<u32>, Option<String>) = match &p.jetton_master {
             None => (p.to.clone(), p.amount, None, p.comment.clone()),
             Some(_) => (raw_account("jetton-wallet", 1), 50_000_000, Some(0x0f8a_7ea5), None),
         };
-        let out =
-            TonMsg { hash: out_hash.clone(), destination: destination.clone(), value, opcode, bounced: false, comment };
+        let out = TonMsg {
+            hash: out_hash.clone(),
+            destination: destination.clone(),
+            value,
+            opcode,
+            bounced: false,
+            comment: comment.clone(),
+        };
         state.txs.push(TonTx {
-            hash: wallet_hash,
+            hash: wallet_hash.clone(),
             account: hot_wallet(),
             lt,
             mc_block_seqno: Some(wallet_at),
             in_msg: external.clone(),
+            in_source: None,
+            in_value: 0,
+            in_comment: None,
+            trace_id: wallet_hash.clone(),
             aborted: failed,
             compute_success: Some(true),
             compute_skipped: false,
@@ -478,6 +522,10 @@ impl FakeToncenter {
             lt: lt + 1,
             mc_block_seqno: recipient_at,
             in_msg: out_hash,
+            in_source: Some(hot_wallet()),
+            in_value: value,
+            in_comment: comment,
+            trace_id: wallet_hash.clone(),
             aborted: bounced,
             compute_success: Some(!bounced),
             compute_skipped: false,
@@ -494,6 +542,7 @@ impl FakeToncenter {
                 transaction_lt: lt + 1,
                 aborted: bounced,
                 comment: p.comment.clone(),
+                trace_id: wallet_hash,
             });
         }
         external
