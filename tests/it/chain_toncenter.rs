@@ -154,3 +154,32 @@ async fn fails_over_to_the_next_url_in_order() {
     let (first, second) = (FakeToncenter::start(SEQNO).await, FakeToncenter::start(SEQNO + 1).await);
     explorer_transport::fails_over_to_the_next_url_in_order(&first, &second, SEQNO, "502", client).await;
 }
+
+#[tokio::test]
+async fn an_accounts_incoming_transfers_serve_discovery_named_by_the_paying_wallets_transaction() {
+    let fake = FakeToncenter::start(SEQNO).await;
+    let ton = client(&[&fake.base_url]);
+    let history = ton.address_history().expect("toncenter has an address index");
+    let friendly = crate::support::fake_toncenter::friendly(&user(1));
+    assert_eq!(history.payments_to(&friendly).await.unwrap(), Vec::new());
+    fake.pay(&Payout::ton(1, &user(1), 3_000_000_000, Some("t")), SEQNO - 1, Some(SEQNO));
+    fake.pay(&Payout::usdt(2, &user(1), 4_000_000, Some("j")), SEQNO - 1, Some(SEQNO));
+    fake.pay(&Payout::ton(3, &user(1), 1, None).turning_out(Outcome::Bounced), SEQNO - 1, Some(SEQNO));
+    let found = history.payments_to(&friendly).await.unwrap();
+    let summary: Vec<(String, Option<bool>, Vec<(u128, Option<String>)>)> = found
+        .iter()
+        .map(|tx| {
+            assert!(matches!(&tx.location, TxLocation::Block(b) if b.height == SEQNO), "{tx:?}");
+            (tx.txid.clone(), tx.success, tx.payments.iter().map(|p| (p.amount.get(), p.memo.clone())).collect())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (Payout::wallet_hash(3), Some(false), vec![]),
+            (Payout::wallet_hash(1), Some(true), vec![(3_000_000_000, Some("t".into()))]),
+            (Payout::wallet_hash(2), Some(true), vec![(4_000_000, Some("j".into()))]),
+        ],
+        "TON newest first, then the jetton transfers; a bounce pays nothing"
+    );
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 
-use crate::support::app::{withdrawal, Backend, TestApp};
+use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
 use crate::support::chains::chain_config;
 use crate::support::fake_horizon::{closed_at, payment, tx_hash, FakeHorizon, USDC_ISSUER};
 use crate::support::fake_toncenter::{friendly, raw_account, FakeToncenter, Outcome, Payout, USDT_MASTER};
@@ -75,6 +75,23 @@ async fn a_stellar_withdrawal_completes_in_its_ledger_and_a_failed_one_fails() {
         assert_eq!(states(&view), ["pending", "broadcast", "confirming", "completed"], "a closed ledger is final");
     }
     assert_eq!(app.get_withdrawal("w-failed").await["state"], "failed");
+    assert_explorer_shown(&app, "XLM", "horizon").await;
+}
+
+/// `/v1/networks` names the network's explorer and its confirmations, and
+/// the explorer's requests are counted under its name.
+async fn assert_explorer_shown(app: &TestApp, code: &str, explorer: &str) {
+    let body: Value = app.get_as("/v1/networks", SUPPORT_TOKEN).await.json().await.unwrap();
+    let network = body["networks"].as_array().unwrap().iter().find(|n| n["code"] == code).unwrap().clone();
+    assert_eq!((network["explorer"].as_str(), network["required_confirmations"].as_u64()), (Some(explorer), Some(1)));
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let counted = metrics.lines().any(|line| {
+        line.starts_with("withdrawal_tracker_explorer_requests_total{")
+            && line.contains(&format!("explorer=\"{explorer}\""))
+            && line.contains(&format!("network=\"{code}\""))
+            && line.contains("outcome=\"ok\"")
+    });
+    assert!(counted, "{metrics}");
 }
 
 #[tokio::test]
@@ -207,6 +224,7 @@ async fn a_ton_withdrawal_goes_broadcast_confirming_completed() {
     let view = app.get_withdrawal("w-ton").await;
     assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
     assert_eq!(states(&view), ["pending", "broadcast", "confirming", "completed"]);
+    assert_explorer_shown(&app, "TON", "toncenter").await;
 }
 
 #[tokio::test]
