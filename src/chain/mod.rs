@@ -151,7 +151,8 @@ pub struct PendingTx {
     /// The last height at which it can still be included, in the chain's
     /// own unit: Solana, the `lastValidBlockHeight` that `getLatestBlockhash`
     /// returned with the transaction's recent blockhash (a block height, not a
-    /// slot); XRPL, its `LastLedgerSequence` (a ledger index). The node cannot
+    /// slot); XRPL, its `LastLedgerSequence` (a ledger index); TON, the
+    /// wallet message's `valid_until` (unix seconds). The node cannot
     /// tell it for a transaction it never saw, so without it such a
     /// transaction is never `expired` (XRPL still reads it from a `tx` answer
     /// when the node knows the transaction).
