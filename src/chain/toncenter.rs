@@ -47,6 +47,11 @@ pub const MAX_CONCURRENT: usize = 20;
 pub const JETTON_TRANSFER_OPCODE: u32 = 0x0f8a_7ea5;
 /// Final answers kept for the `transaction` call that follows a final status.
 const KEPT_FINAL: usize = 4096;
+/// A hash no message had is asked as a transaction hash the first time and
+/// then every this many times.
+const RETRY_AS_TX_HASH: u32 = 10;
+/// Hashes whose misses are counted at most.
+const KEPT_MISSES: usize = 100_000;
 
 #[derive(Deserialize)]
 struct MasterchainInfo {
@@ -352,6 +357,8 @@ pub struct ToncenterClient {
     api: Endpoints,
     /// Final answers from `statuses_of`, for the `transaction` call after it.
     finals: Mutex<HashMap<String, TxInfo>>,
+    /// How often each hash was not found as a message's.
+    misses: Mutex<HashMap<String, u32>>,
 }
 
 fn ok_json<T: serde::de::DeserializeOwned>(reply: Reply, path: &str) -> Result<T, ChainError> {
@@ -367,7 +374,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 
 impl ToncenterClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config), finals: Mutex::new(HashMap::new()) }
+        Self { api: Endpoints::new(config), finals: Mutex::new(HashMap::new()), misses: Mutex::new(HashMap::new()) }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: String) -> Result<T, ChainError> {
@@ -387,10 +394,25 @@ impl ToncenterClient {
     }
 
     /// The wallet's transaction: by the external message's hash, else by
-    /// its own hash.
+    /// its own hash. A wallet transaction's hash is known only once the
+    /// indexer has it, so a hash not found as one the first time is mostly
+    /// a message still on its way: it is asked as a transaction hash again
+    /// only every `RETRY_AS_TX_HASH`-th time.
     async fn wallet_tx(&self, txid: &str) -> Result<Option<Tx>, ChainError> {
         if let Some(tx) = self.by_message(txid).await? {
             return Ok(Some(tx));
+        }
+        let misses = {
+            let mut misses = self.misses.lock().expect("not poisoned");
+            if misses.len() >= KEPT_MISSES {
+                misses.clear();
+            }
+            let count = misses.entry(txid.to_owned()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        if misses != 1 && misses % RETRY_AS_TX_HASH != 0 {
+            return Ok(None);
         }
         let q = query(&[("hash", txid), ("limit", "1"), ("offset", "0")]);
         let found: Transactions = self.get(format!("/api/v3/transactions?{q}")).await?;

@@ -191,3 +191,55 @@ async fn stellar_costs_about_one_request_per_completed_withdrawal() {
     println!("XLM: {requests} requests for {pending} completed withdrawals over {ledgers} ledgers: {per_completed:.4} per completed");
     assert!(per_completed <= 1.1, "{per_completed}");
 }
+
+/// TON, status-driven: `TON_PENDING` withdrawals (200 by default), each
+/// registered with its external message hash before it lands; 10 masterchain
+/// blocks take them (wallet and recipient transactions in the same block),
+/// one poll per block. toncenter v3 looks transactions up one message at a
+/// time, so a withdrawal costs one request per poll while it waits, and two
+/// (its wallet's and its recipient's transactions) once it lands; the
+/// details of a final one come from that same status read.
+#[tokio::test]
+async fn ton_costs_a_request_per_poll_while_pending() {
+    use crate::support::fake_toncenter::{friendly, raw_account, FakeToncenter, Payout};
+    let pending: u64 = std::env::var("TON_PENDING").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let blocks = 10;
+    let per_block = pending.div_ceil(blocks);
+    let center = FakeToncenter::start(48_000_000).await;
+    let app = TestApp::spawn_with(Backend::Memory, {
+        let config = chain_config(ExplorerKind::Toncenter, &center.base_url, 1);
+        move |c| {
+            c.networks.insert("TON".into(), config);
+        }
+    })
+    .await;
+    let tracker = &app.chain_trackers[0];
+    tracker.tick().await.unwrap();
+    let user = raw_account("user", 1);
+    for n in 0..pending {
+        let amount = format!("1.{n:09}");
+        let external = crate::support::fake_toncenter::external_hash(n);
+        register(&app, &format!("w-{n}"), Network::Ton, "TON", &friendly(&user), &amount, &external).await;
+    }
+    let before = center.requests();
+    let mut polls = 0;
+    let mut landed = 0;
+    while completed(&app, Network::Ton).await < pending {
+        tracker.tick().await.unwrap();
+        center.advance(1);
+        let seqno = center.seqno();
+        for n in landed..(landed + per_block).min(pending) {
+            center.pay(&Payout::ton(n, &user, 1_000_000_000 + n, None), seqno, Some(seqno));
+        }
+        landed = (landed + per_block).min(pending);
+        polls += 1;
+        assert!(polls < 30, "the tracker stalled");
+    }
+    let requests = center.requests() - before;
+    let per_completed = requests as f64 / pending as f64;
+    println!("TON: {requests} requests for {pending} completed withdrawals over {polls} polls: {per_completed:.4} per completed");
+    // 5.5 polls waiting on average (one request each; as a transaction hash
+    // too the first and every tenth time), 2 when it lands, the tip and one
+    // masterchain read per batch of 20 per poll: about 9.
+    assert!(per_completed <= 10.0, "{per_completed}");
+}

@@ -32,16 +32,16 @@ async fn a_payout_is_final_once_the_wallet_and_the_recipient_transactions_are_co
     let payout = Payout::ton(1, &user(1), 1_500_000_000, Some("order 7"));
     let external = fake.pay(&payout, SEQNO - 1, None);
 
-    let statuses = ton.statuses(&[external.clone()]).await.unwrap();
+    let statuses = ton.statuses(std::slice::from_ref(&external)).await.unwrap();
     let status = &statuses[0];
     assert!(matches!(&status.location, Some(TxLocation::Block(b)) if b.height == SEQNO - 1), "{status:?}");
     assert_eq!((status.finalized, status.success), (false, None), "the recipient's transaction is not in yet");
 
     fake.deliver(1, SEQNO + 1);
-    let status = &ton.statuses(&[external.clone()]).await.unwrap()[0];
+    let status = &ton.statuses(std::slice::from_ref(&external)).await.unwrap()[0];
     assert!(!status.finalized, "a block above the tip is not committed yet");
     fake.advance(1);
-    let status = &ton.statuses(&[external.clone()]).await.unwrap()[0];
+    let status = &ton.statuses(std::slice::from_ref(&external)).await.unwrap()[0];
     assert!(matches!(&status.location, Some(TxLocation::Block(b)) if b.height == SEQNO + 1), "{status:?}");
     assert_eq!((status.finalized, status.success, status.expired), (true, Some(true), false));
 
@@ -83,7 +83,7 @@ async fn a_usdt_payout_is_read_from_its_jetton_transfer() {
     let fake = FakeToncenter::start(SEQNO).await;
     let ton = client(&[&fake.base_url]);
     let external = fake.pay(&Payout::usdt(1, &user(1), 25_500_000, Some("memo 42")), SEQNO - 1, Some(SEQNO));
-    let status = &ton.statuses(&[external.clone()]).await.unwrap()[0];
+    let status = &ton.statuses(std::slice::from_ref(&external)).await.unwrap()[0];
     assert_eq!((status.finalized, status.success), (true, Some(true)));
     let info = ton.transaction(&external).await.unwrap().unwrap();
     assert_eq!(
@@ -166,7 +166,8 @@ async fn an_accounts_incoming_transfers_serve_discovery_named_by_the_paying_wall
     fake.pay(&Payout::usdt(2, &user(1), 4_000_000, Some("j")), SEQNO - 1, Some(SEQNO));
     fake.pay(&Payout::ton(3, &user(1), 1, None).turning_out(Outcome::Bounced), SEQNO - 1, Some(SEQNO));
     let found = history.payments_to(&friendly).await.unwrap();
-    let summary: Vec<(String, Option<bool>, Vec<(u128, Option<String>)>)> = found
+    type Seen = (String, Option<bool>, Vec<(u128, Option<String>)>);
+    let summary: Vec<Seen> = found
         .iter()
         .map(|tx| {
             assert!(matches!(&tx.location, TxLocation::Block(b) if b.height == SEQNO), "{tx:?}");
