@@ -185,14 +185,16 @@ fn tx_info(tx: &Transaction, ops: &[&Operation], ledger: BlockRef) -> TxInfo {
 /// must carry its joined transaction.
 fn by_transaction<'a>(ops: &'a [Operation], path: &str) -> Result<Vec<(Transaction, Vec<&'a Operation>)>, ChainError> {
     let mut grouped: Vec<(Transaction, Vec<&'a Operation>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for op in ops {
         let hash = op.transaction_hash.to_ascii_lowercase();
-        match grouped.iter_mut().find(|(tx, _)| tx.hash.eq_ignore_ascii_case(&hash)) {
-            Some((_, list)) => list.push(op),
+        match index.get(&hash) {
+            Some(&at) => grouped[at].1.push(op),
             None => {
                 let tx = op.transaction.clone().ok_or_else(|| {
                     ChainError::BadResponse(format!("{path}: an operation without its joined transaction"))
                 })?;
+                index.insert(hash, grouped.len());
                 grouped.push((tx, vec![op]));
             }
         }
