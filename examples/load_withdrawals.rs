@@ -27,6 +27,7 @@ use withdrawal_tracker::domain::payee::PayeeRules;
 use withdrawal_tracker::domain::sla::SlaPolicy;
 use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
+use withdrawal_tracker::networks::NetworkBoard;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::RedisStore;
 use withdrawal_tracker::view::{ViewContext, WithdrawalView};
@@ -81,13 +82,18 @@ async fn main() {
     let broadcast = looked_up || args.get(4).is_some_and(|a| a == "--broadcast");
     let id_digits: usize = std::env::var("LOAD_ID_DIGITS").map_or(7, |d| d.parse().expect("LOAD_ID_DIGITS: a number"));
     let calendar = WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap();
+    let store: Arc<dyn withdrawal_tracker::store::Store> =
+        Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap());
+    let (clock, metrics) = (Arc::new(SystemClock), Arc::new(Metrics::new()));
+    let networks = NetworkBoard::new(store.clone(), clock.clone(), metrics.clone(), false, calendar.timezone());
     let service = Service {
-        store: Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap()),
+        store,
         calendar: Arc::new(calendar),
         sla: SlaPolicy::default(),
         escalation: EscalationPolicy::default(),
-        clock: Arc::new(SystemClock),
-        metrics: Arc::new(Metrics::new()),
+        clock,
+        metrics,
+        networks: Arc::new(networks),
     };
     let client = redis::Client::open(url.as_str()).unwrap();
     let redis = redis::aio::ConnectionManager::new(client).await.unwrap();
@@ -99,11 +105,7 @@ async fn main() {
                 if baseline {
                     let mut w = Withdrawal::register(registration(i, false, id_digits), service.now());
                     service.refresh(&mut w, service.now());
-                    let context = ViewContext {
-                        calendar: service.calendar.as_ref(),
-                        now: service.now(),
-                        language: Language::English,
-                    };
+                    let context = ViewContext::new(service, Language::English);
                     let json = WithdrawalView::new(&w, &context).to_json().to_string();
                     let key = format!("{prefix}:baseline:{}", w.id);
                     redis::cmd("SET").arg(key).arg(json).query_async::<()>(&mut redis).await.unwrap();

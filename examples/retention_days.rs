@@ -29,6 +29,7 @@ use withdrawal_tracker::domain::onchain::BlockRef;
 use withdrawal_tracker::domain::sla::SlaPolicy;
 use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, Withdrawal, WithdrawalId};
 use withdrawal_tracker::metrics::Metrics;
+use withdrawal_tracker::networks::NetworkBoard;
 use withdrawal_tracker::service::Service;
 use withdrawal_tracker::store::{IndexKey, RedisStore, Store};
 use withdrawal_tracker::tracker::retention::{Retention, RetentionSettings};
@@ -77,13 +78,16 @@ async fn main() {
     let start: DateTime<Utc> = "2026-01-05T00:00:00Z".parse().unwrap();
     let clock = Arc::new(ManualClock::new(start));
     let store: Arc<dyn Store> = Arc::new(RedisStore::new(url, prefix, Duration::from_secs(5)).unwrap());
+    let metrics = Arc::new(Metrics::new());
+    let networks = NetworkBoard::new(store.clone(), clock.clone(), metrics.clone(), false, chrono_tz::UTC);
     let service = Arc::new(Service {
         store: store.clone(),
         calendar: Arc::new(WorkingCalendar::from_config(&CalendarConfig::default(), &[]).unwrap()),
         sla: SlaPolicy::default(),
         escalation: EscalationPolicy::default(),
         clock: clock.clone(),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
+        networks: Arc::new(networks),
     });
     let settings = RetentionSettings {
         terminal_for: Duration::from_secs(retention_days * 86_400),

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod networks;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub explorer_requests: IntCounterVec,
     pub explorer_request_duration: HistogramVec,
     pub chain_tip_height: IntGaugeVec,
+    /// 1 for each network's current status, 0 for the others.
+    pub network_status: IntGaugeVec,
     pub poll_lag_seconds: prometheus::GaugeVec,
     pub address_validations: IntCounterVec,
     pub http_requests: IntCounterVec,
@@ -111,6 +113,11 @@ impl Metrics {
                 &["network", "explorer"],
             ),
             chain_tip_height: gauge_vec("chain_tip_height", "Last chain tip height seen.", &["network"]),
+            network_status: gauge_vec(
+                "network_status",
+                "1 for the network's current status (operational, degraded, congested, halted, maintenance).",
+                &["network", "status"],
+            ),
             poll_lag_seconds: {
                 let metric = prometheus::GaugeVec::new(
                     opts("poll_lag_seconds", "Seconds since the last successful tip poll."),

@@ -13,6 +13,7 @@ use crate::domain::sla::{self, SlaPolicy, WorkingTime};
 use crate::domain::withdrawal::TransitionError;
 use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
 use crate::metrics::Metrics;
+use crate::networks::NetworkBoard;
 use crate::store::{Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
 
 /// Concurrent writers retry a compare-and-set this many times before the
@@ -68,6 +69,8 @@ pub struct Service {
     pub escalation: EscalationPolicy,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// Each network's status and maintenance windows (the SLA may skip them).
+    pub networks: Arc<NetworkBoard>,
 }
 
 impl Service {
@@ -79,8 +82,15 @@ impl Service {
     pub fn refresh(&self, withdrawal: &mut Withdrawal, now: DateTime<Utc>) {
         let calendar = self.calendar.as_ref();
         let (network, requested_at) = (withdrawal.network, withdrawal.requested_at.to_utc());
-        let mut deadlines =
-            withdrawal.sla.take().unwrap_or_else(|| self.sla.deadlines(calendar, network, requested_at));
+        // Declared maintenance moves the deadlines of what is still open
+        // (`sla.pause_during_maintenance`); otherwise they are fixed at
+        // registration.
+        let pauses = self.networks.sla_pauses(network);
+        let mut deadlines = match withdrawal.sla.take() {
+            Some(kept) if pauses.is_empty() || withdrawal.state().is_terminal() => kept,
+            _ if !pauses.is_empty() => self.sla.deadlines_with_pauses(calendar, network, requested_at, &pauses, now),
+            _ => self.sla.deadlines(calendar, network, requested_at),
+        };
         deadlines.status = sla::status_at(&deadlines, withdrawal, now);
         let status = deadlines.status;
         let threshold = sla::next_threshold(&deadlines, withdrawal, now);
@@ -88,6 +98,32 @@ impl Service {
         escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
         let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
         withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
+    }
+
+    /// Runs `refresh` on every open withdrawal on `network`: after its
+    /// maintenance was declared or ended, their deadlines move now rather
+    /// than at their next threshold. Returns how many changed.
+    pub async fn refresh_open_on(&self, network: Network) -> Result<usize, ServiceError> {
+        let mut changed = 0;
+        for state in State::ALL.into_iter().filter(|s| !s.is_terminal()) {
+            let mut after = None;
+            loop {
+                let query = ListQuery { user_id: None, state: Some(state), network: Some(network), after, limit: 200 };
+                let page = self.store.list(&query).await?;
+                for w in &page.items {
+                    match self.modify(&w.id, |_| Ok(())).await {
+                        Ok(now) if now.version != w.version => changed += 1,
+                        Ok(_) | Err(ServiceError::NotFound) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Counted by the one writer whose compare-and-set completed the
@@ -339,6 +375,15 @@ impl ChainPort {
 
     /// Where the tracker stopped on this network, as it saved it (its own
     /// format), so another replica resumes there.
+    /// After each poll: the tip seen, or why none was (the network's health).
+    pub async fn report_poll(
+        &self,
+        outcome: Result<u64, String>,
+        rules: crate::domain::network_status::HealthRules,
+    ) -> Result<(), crate::networks::BoardError> {
+        self.service.networks.report_poll(self.network, outcome, rules).await
+    }
+
     pub async fn load_cursor(&self) -> Result<Option<String>, StoreError> {
         self.service.store.get_meta(&self.cursor_name()).await
     }

@@ -27,6 +27,7 @@ use crate::domain::Network;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::networks::NetworkBoard;
 use crate::service::Service;
 use crate::store::{layout, MemoryStore, RedisStore, Store, StoreError};
 use crate::tickets::{build_sink, TicketSink};
@@ -64,6 +65,9 @@ pub fn build_store(settings: &StoreSettings) -> Result<Arc<dyn Store>, StoreErro
 }
 
 /// How often store-wide gauges are refreshed (and the exporter lease renewed).
+/// How often each replica rereads every network's status (maintenance
+/// declared on another replica shows here within this).
+const NETWORK_STATUS_RELOAD: Duration = Duration::from_secs(5);
 const STORE_GAUGES_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Application {
@@ -104,8 +108,22 @@ impl Application {
             ..EscalationPolicy::default()
         };
         let metrics = Arc::new(Metrics::new());
-        let service =
-            Arc::new(Service { store, calendar: Arc::new(calendar), sla: policy, escalation, clock, metrics });
+        let networks = Arc::new(NetworkBoard::new(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            settings.sla.pause_during_maintenance,
+            calendar.timezone(),
+        ));
+        let service = Arc::new(Service {
+            store,
+            calendar: Arc::new(calendar),
+            sla: policy,
+            escalation,
+            clock,
+            metrics,
+            networks,
+        });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
         let retention = Retention::new(
@@ -233,8 +251,18 @@ impl Application {
             futures_util::future::join_all(jobs.chain([Box::pin(retention.run()) as _])).await;
             std::future::pending::<()>().await
         };
+        let board = self.sweeper.service().networks.clone();
+        let network_status = async move {
+            loop {
+                if let Err(error) = board.reload().await {
+                    tracing::warn!(%error, "cannot read the networks' status");
+                }
+                tokio::time::sleep(NETWORK_STATUS_RELOAD).await;
+            }
+        };
         tokio::select! {
             result = self.server => result,
+            () = network_status => Ok(()),
             _ = trackers => Ok(()),
             result = metrics_server => result,
             () = sweeping => Ok(()),

@@ -6,14 +6,37 @@ use serde::Serialize;
 
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
 use crate::domain::message::{status_message, Language};
+use crate::domain::network_status::{self, NetworkStatus};
 use crate::domain::sla::{self, SlaStatus, WorkingTime};
 use crate::domain::{rfc3339, HistoryEntry, Network, State, Withdrawal};
+use crate::networks::NetworkBoard;
+use crate::service::Service;
 
 /// Everything a view needs besides the record.
 pub struct ViewContext<'a> {
     pub calendar: &'a dyn WorkingTime,
     pub now: DateTime<Utc>,
     pub language: Language,
+    /// Each network's status (maintenance, halts) and the SLA's pauses.
+    pub networks: &'a NetworkBoard,
+}
+
+impl<'a> ViewContext<'a> {
+    /// As of the service's clock now.
+    pub fn new(service: &'a Service, language: Language) -> Self {
+        ViewContext { calendar: service.calendar.as_ref(), now: service.now(), language, networks: &service.networks }
+    }
+}
+
+/// What the user is told about the withdrawal's network while it is in
+/// maintenance or halted.
+#[derive(Debug, Serialize)]
+pub struct NetworkNoticeView {
+    pub status: NetworkStatus,
+    pub message: String,
+    #[serde(with = "rfc3339::option")]
+    pub expected_end: Option<DateTime<Utc>>,
+    pub suspends_withdrawals: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -25,6 +48,10 @@ pub struct SlaView {
     #[serde(with = "rfc3339")]
     pub overdue_at: DateTime<Utc>,
     pub working_days_elapsed: f64,
+    /// Working days of declared maintenance the deadlines skipped
+    /// (`sla.pause_during_maintenance`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_working_days: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +106,9 @@ pub struct WithdrawalView<'a> {
     pub sla: Option<SlaView>,
     pub escalation: Option<EscalationView<'a>>,
     pub payee_mismatch: Option<&'a str>,
+    /// Present while the network is in maintenance or halted; `message`
+    /// carries the same sentence.
+    pub network_notice: Option<NetworkNoticeView>,
     pub message: String,
     pub history: &'a [HistoryEntry],
 }
@@ -90,7 +120,14 @@ impl<'a> WithdrawalView<'a> {
             at_risk_at: deadlines.at_risk_at,
             overdue_at: deadlines.overdue_at,
             working_days_elapsed: sla::working_days_elapsed(context.calendar, w, context.now),
+            paused_working_days: paused_working_days(w, context),
         });
+        let network_notice = (!w.state().is_terminal()).then(|| network_notice(w.network, context)).flatten();
+        let mut message = status_message(w, context.language);
+        if let Some(notice) = &network_notice {
+            message.push(' ');
+            message.push_str(&notice.message);
+        }
         WithdrawalView {
             id: w.id.as_str(),
             user_id: w.user_id.as_str(),
@@ -110,7 +147,8 @@ impl<'a> WithdrawalView<'a> {
             sla,
             escalation: w.escalation.as_ref().map(EscalationView::new),
             payee_mismatch: w.chain().payee_mismatch.as_deref(),
-            message: status_message(w, context.language),
+            network_notice,
+            message,
             history: w.history(),
         }
     }
@@ -118,6 +156,29 @@ impl<'a> WithdrawalView<'a> {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("the view serializes")
     }
+}
+
+fn network_notice(network: Network, context: &ViewContext<'_>) -> Option<NetworkNoticeView> {
+    let record = context.networks.record(network);
+    let message = network_status::notice(network, &record, context.language, context.networks.zone())?;
+    let maintenance = record.maintenance.as_ref();
+    Some(NetworkNoticeView {
+        status: record.status().0,
+        message,
+        expected_end: maintenance.and_then(|m| m.expected_end),
+        suspends_withdrawals: maintenance.is_some_and(|m| m.suspends_withdrawals),
+    })
+}
+
+fn paused_working_days(w: &Withdrawal, context: &ViewContext<'_>) -> Option<f64> {
+    let pauses = context.networks.sla_pauses(w.network);
+    if pauses.is_empty() {
+        return None;
+    }
+    let end = sla::clock_end(w, context.now);
+    let seconds = sla::paused_working_seconds(context.calendar, w.requested_at.to_utc(), end, &pauses, context.now);
+    let days = seconds as f64 / context.calendar.working_day_seconds() as f64;
+    (seconds > 0).then_some((days * 100.0).round() / 100.0)
 }
 
 #[derive(Debug, Serialize)]

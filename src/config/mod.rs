@@ -191,6 +191,8 @@ pub struct SlaSettings {
     pub policy: SlaPolicy,
     pub sweep_interval: Duration,
     pub escalate_again_after: u32,
+    /// Declared maintenance does not count as working time on its network.
+    pub pause_during_maintenance: bool,
 }
 
 /// `[rate_limit]`: per replica.
@@ -256,6 +258,9 @@ pub struct SlaConfig {
     pub sweep_interval: HumanDuration,
     /// Working days after level 1 until a still-open ticket is raised.
     pub escalate_again_after: u32,
+    /// Declared maintenance does not count as working time for withdrawals
+    /// on its network: their deadlines move by the paused working time.
+    pub pause_during_maintenance: bool,
 }
 
 impl Default for SlaConfig {
@@ -273,6 +278,7 @@ impl Default for SlaConfig {
             extra_working_days: BTreeMap::new(),
             sweep_interval: HumanDuration(Duration::from_secs(30)),
             escalate_again_after: 1,
+            pause_during_maintenance: false,
         }
     }
 }
@@ -335,6 +341,7 @@ impl SlaConfig {
             },
             sweep_interval: self.sweep_interval.0,
             escalate_again_after: self.escalate_again_after,
+            pause_during_maintenance: self.pause_during_maintenance,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod ids;
 pub mod message;
 pub mod network;
+pub mod network_status;
 pub mod observation;
 pub mod onchain;
 pub mod payee;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::network_status::Pause;
 use super::{rfc3339, Network, State, Withdrawal};
 
 /// Working time arithmetic; implemented by the working-day calendar.
@@ -14,6 +15,12 @@ pub trait WorkingTime: Send + Sync {
     fn add_working_days(&self, start: DateTime<Utc>, days: u32) -> DateTime<Utc>;
     /// Working time between two instants, in working days.
     fn working_days_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> f64;
+    /// The instant `seconds` of working time after `start`.
+    fn add_working_seconds(&self, start: DateTime<Utc>, seconds: i64) -> DateTime<Utc>;
+    /// Working time between two instants, in whole seconds.
+    fn working_seconds_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64;
+    /// One working day of working time, in seconds.
+    fn working_day_seconds(&self) -> i64;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +86,82 @@ impl SlaPolicy {
             status: SlaStatus::OnTrack,
         }
     }
+}
+
+impl SlaPolicy {
+    /// [`Self::deadlines`] where the working time inside `pauses` (declared
+    /// maintenance, with `sla.pause_during_maintenance`) does not count: each
+    /// deadline is the first instant by which that much unpaused working time
+    /// has accrued. A pause still open counts up to `now`, so the deadline
+    /// keeps moving while it lasts.
+    pub fn deadlines_with_pauses(
+        &self,
+        calendar: &dyn WorkingTime,
+        network: Network,
+        requested_at: DateTime<Utc>,
+        pauses: &[Pause],
+        now: DateTime<Utc>,
+    ) -> SlaDeadlines {
+        let extra = self.extra_working_days.get(&network).copied().unwrap_or(0);
+        let day = calendar.working_day_seconds();
+        let deadline = |days: u32| unpaused_deadline(calendar, requested_at, i64::from(days) * day, pauses, now);
+        SlaDeadlines {
+            at_risk_at: deadline(self.at_risk_after + extra),
+            overdue_at: deadline(self.overdue_after + extra),
+            status: SlaStatus::OnTrack,
+        }
+    }
+}
+
+/// The first instant after `start` by which `working` seconds of working
+/// time outside `pauses` have accrued. Each round adds the paused working
+/// time found before the current candidate; the candidate only moves later,
+/// and stops once no further pause time falls before it.
+fn unpaused_deadline(
+    calendar: &dyn WorkingTime,
+    start: DateTime<Utc>,
+    working: i64,
+    pauses: &[Pause],
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let mut deadline = calendar.add_working_seconds(start, working);
+    // Each round either stops or takes in at least one more pause.
+    for _ in 0..=pauses.len() {
+        let paused = paused_working_seconds(calendar, start, deadline, pauses, now);
+        let next = calendar.add_working_seconds(start, working.saturating_add(paused));
+        if next == deadline {
+            break;
+        }
+        deadline = next;
+    }
+    deadline
+}
+
+/// Working seconds inside `pauses` between `from` and `to` (overlapping
+/// pauses count once).
+pub fn paused_working_seconds(
+    calendar: &dyn WorkingTime,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pauses: &[Pause],
+    now: DateTime<Utc>,
+) -> i64 {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = pauses
+        .iter()
+        .map(|p| (p.start.max(from), p.end.unwrap_or(now).min(to)))
+        .filter(|(start, end)| start < end)
+        .collect();
+    spans.sort();
+    let mut total = 0;
+    let mut covered_until = from;
+    for (start, end) in spans {
+        let start = start.max(covered_until);
+        if start < end {
+            total += calendar.working_seconds_between(start, end);
+            covered_until = end;
+        }
+    }
+    total
 }
 
 /// Where a withdrawal stands at `now`. `failed` and `dropped` keep the clock
@@ -166,6 +249,79 @@ mod tests {
         assert_eq!(status_at(&d, &w, at("2026-03-20T00:00:00Z")), SlaStatus::Stopped);
         assert_eq!(next_threshold(&d, &w, at("2026-03-07T00:00:00Z")), None);
         assert_eq!(working_days_elapsed(&cal, &w, at("2026-03-20T00:00:00Z")), 1.0, "Fri 10:00 to Mon 10:00");
+    }
+
+    /// Shanghai, 09:00-18:00 working hours, weekends off, 2026-05-01 a
+    /// holiday and Saturday 2026-05-09 a make-up working day.
+    fn office_calendar() -> crate::domain::calendar::WorkingCalendar {
+        let config = crate::domain::calendar::CalendarConfig {
+            timezone: "Asia/Shanghai".into(),
+            working_hours: "09:00-18:00".into(),
+            holidays: vec!["2026-05-01".into()],
+            make_up_workdays: vec!["2026-05-09".into()],
+            ..Default::default()
+        };
+        crate::domain::calendar::WorkingCalendar::from_config(&config, &[]).unwrap()
+    }
+
+    fn pause(start: &str, end: Option<&str>) -> Pause {
+        Pause { start: at(start), end: end.map(at) }
+    }
+
+    #[test]
+    fn a_pause_moves_each_deadline_by_exactly_the_working_time_it_covers() {
+        let cal = office_calendar();
+        let policy = SlaPolicy::default();
+        // Wednesday 2026-04-29 10:00 Shanghai (02:00 UTC).
+        let requested = at("2026-04-29T02:00:00Z");
+        let plain = policy.deadlines(&cal, Network::Trx, requested);
+        let now = at("2026-06-01T00:00:00Z");
+        assert_eq!(policy.deadlines_with_pauses(&cal, Network::Trx, requested, &[], now), plain);
+        // Maintenance from Thursday 16:00 to Monday 11:00 Shanghai: across the
+        // Friday holiday and the weekend it covers 2 h on Thursday and 2 h on
+        // Monday, nothing else.
+        let window = pause("2026-04-30T08:00:00Z", Some("2026-05-04T03:00:00Z"));
+        assert_eq!(paused_working_seconds(&cal, requested, now, &[window], now), 4 * 3600);
+        let paused = policy.deadlines_with_pauses(&cal, Network::Trx, requested, &[window], now);
+        // at_risk (Thursday 10:00) comes before the pause: it stays. overdue
+        // (Monday 10:00, the Friday a holiday) moves by all 4 h, to 14:00.
+        assert_eq!((plain.at_risk_at, paused.at_risk_at), (at("2026-04-30T02:00:00Z"), plain.at_risk_at));
+        assert_eq!((plain.overdue_at, paused.overdue_at), (at("2026-05-04T02:00:00Z"), at("2026-05-04T06:00:00Z")));
+        assert_eq!(cal.working_seconds_between(plain.overdue_at, paused.overdue_at), 4 * 3600);
+    }
+
+    #[test]
+    fn a_pause_after_the_deadline_or_outside_working_hours_moves_nothing_and_an_open_one_runs_to_now() {
+        let cal = office_calendar();
+        let policy = SlaPolicy::default();
+        let requested = at("2026-04-29T02:00:00Z");
+        let plain = policy.deadlines(&cal, Network::Trx, requested);
+        let late = pause("2026-06-01T00:00:00Z", Some("2026-06-02T00:00:00Z"));
+        let weekend = pause("2026-05-02T00:00:00Z", Some("2026-05-03T12:00:00Z"));
+        let now = at("2026-06-10T00:00:00Z");
+        assert_eq!(policy.deadlines_with_pauses(&cal, Network::Trx, requested, &[late, weekend], now), plain);
+        // Open since Wednesday 15:00 Shanghai, now Thursday 12:00: 3 h + 3 h.
+        let open = pause("2026-04-29T07:00:00Z", None);
+        let now = at("2026-04-30T04:00:00Z");
+        let moving = policy.deadlines_with_pauses(&cal, Network::Trx, requested, &[open], now);
+        assert_eq!(cal.working_seconds_between(plain.overdue_at, moving.overdue_at), 6 * 3600);
+        // Overlapping pauses count once; the make-up Saturday counts as working time.
+        let both = [
+            pause("2026-05-08T01:00:00Z", Some("2026-05-09T10:00:00Z")),
+            pause("2026-05-09T01:00:00Z", Some("2026-05-09T05:00:00Z")),
+        ];
+        let friday_requested = at("2026-05-08T01:00:00Z");
+        assert_eq!(
+            paused_working_seconds(
+                &cal,
+                friday_requested,
+                at("2026-06-01T00:00:00Z"),
+                &both,
+                at("2026-06-01T00:00:00Z")
+            ),
+            2 * 9 * 3600,
+            "all of Friday and of the make-up Saturday"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ error_codes! {
     InvalidTransition = "invalid_transition", CONFLICT;
     NothingToRetry = "nothing_to_retry", CONFLICT;
     NothingToResolve = "nothing_to_resolve", CONFLICT;
+    NotInMaintenance = "not_in_maintenance", CONFLICT;
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     InvalidField = "invalid_field", UNPROCESSABLE_ENTITY;

@@ -80,7 +80,7 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Authenticated, Ap
 /// What a view of this request needs: the calendar, the service's clock and
 /// the negotiated language.
 pub fn view_context<'a>(state: &'a AppState, req: &HttpRequest) -> ViewContext<'a> {
-    ViewContext { calendar: state.service.calendar.as_ref(), now: state.service.now(), language: language(req) }
+    ViewContext::new(&state.service, language(req))
 }
 
 /// The language the caller's `Accept-Language` asks for.

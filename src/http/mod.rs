@@ -5,6 +5,7 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
+mod network_status;
 mod query;
 pub mod rate_limit;
 mod support;
@@ -52,6 +53,22 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: Method::PATCH, path: "/v1/withdrawals/{id}", handler: || web::patch().to(withdrawals::patch) },
     RouteSpec { method: Method::POST, path: "/v1/addresses/validate", handler: || web::post().to(addresses::validate) },
     RouteSpec { method: Method::GET, path: "/v1/networks", handler: || web::get().to(addresses::networks) },
+    RouteSpec { method: Method::GET, path: "/v1/networks/status", handler: || web::get().to(network_status::all) },
+    RouteSpec {
+        method: Method::GET,
+        path: "/v1/networks/{network}/history",
+        handler: || web::get().to(network_status::history),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/networks/{network}/maintenance",
+        handler: || web::post().to(network_status::declare),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/networks/{network}/maintenance/end",
+        handler: || web::post().to(network_status::end),
+    },
     RouteSpec { method: Method::GET, path: "/v1/overdue", handler: || web::get().to(support::overdue) },
     RouteSpec { method: Method::GET, path: "/v1/tickets", handler: || web::get().to(support::tickets) },
     RouteSpec {

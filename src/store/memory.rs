@@ -239,4 +239,13 @@ impl Store for MemoryStore {
         self.inner.write().map_err(|_| poisoned())?.meta.insert(name.to_owned(), value.to_owned());
         Ok(())
     }
+
+    async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError> {
+        let mut inner = self.inner.write().map_err(|_| poisoned())?;
+        if inner.meta.get(name).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        inner.meta.insert(name.to_owned(), value.to_owned());
+        Ok(true)
+    }
 }

@@ -170,6 +170,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Sets `name` to `value` only if it still holds `expected` (`None`:
+    /// absent): a compare-and-set for named values several replicas change
+    /// (a network's status record). `false` when another writer came first.
+    async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError>;
+
     /// How many entries each index holds, in one round trip. The only
     /// question [`IndexKey::is_counted_only`] indexes answer.
     async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError>;

@@ -103,6 +103,17 @@ return 1
 "#;
 
 /// Takes a free lease or extends one's own: KEYS[1] lease, ARGV owner, ttl ms.
+/// KEYS[1] the value; ARGV[1] `1` when a current value is expected, ARGV[2]
+/// that value, ARGV[3] the new one.
+const SWAP_SCRIPT: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if (ARGV[1] == '0' and current == false) or (ARGV[1] == '1' and current == ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"#;
+
 const LEASE_SCRIPT: &str = r#"
 local holder = redis.call('GET', KEYS[1])
 if holder == false or holder == ARGV[1] then
@@ -178,6 +189,7 @@ pub struct RedisStore {
     restore: Script,
     expire: Script,
     lease: Script,
+    swap: Script,
 }
 
 fn classify(error: RedisError) -> StoreError {
@@ -256,6 +268,7 @@ impl RedisStore {
             restore: Script::new(&format!("{APPLY_INDEX_CHANGES}{RESTORE_SCRIPT}")),
             expire: Script::new(&format!("{APPLY_INDEX_CHANGES}{EXPIRE_SCRIPT}")),
             lease: Script::new(LEASE_SCRIPT),
+            swap: Script::new(SWAP_SCRIPT),
         }
     }
 
@@ -602,6 +615,17 @@ impl Store for RedisStore {
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(classify)
+        })
+        .await
+    }
+
+    async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError> {
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            let mut invocation = self.swap.key(format!("{}:meta:{name}", self.tag));
+            invocation.arg(if expected.is_some() { "1" } else { "0" }).arg(expected.unwrap_or("")).arg(value);
+            let swapped: i64 = run_script(&invocation, &mut conn).await?;
+            Ok(swapped == 1)
         })
         .await
     }

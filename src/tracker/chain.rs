@@ -24,6 +24,7 @@ mod discovery;
 
 use super::watched::Watched;
 use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, StatusChain, TxInfo, TxLocation};
+use crate::domain::network_status::HealthRules;
 use crate::domain::observation::{DropReason, NetworkRules, Observation};
 use crate::domain::payee::PayeeRules;
 use crate::domain::tracking::{self, Expiry};
@@ -78,6 +79,8 @@ struct Cursor {
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickReport {
+    /// The chain's tip height this tick saw.
+    pub tip_height: u64,
     pub blocks: u64,
     pub matched: usize,
     pub reorged: usize,
@@ -202,12 +205,26 @@ impl ChainTracker {
     }
 
     pub async fn tick(&self) -> Result<TickReport, TrackError> {
-        match &self.client {
+        let result = match &self.client {
             Chain::Blocks(client) => Blocks { tracker: self, client: client.as_ref() }.blocks_tick().await,
             Chain::Statuses(client) => {
                 Statuses { tracker: self, client: client.as_ref() }.statuses_tick(client.max_batch()).await
             }
+        };
+        // What the chain showed feeds the network's status; our own store
+        // failing says nothing about the chain.
+        let outcome = match &result {
+            Ok(report) => Some(Ok(report.tip_height)),
+            Err(TrackError::Chain(error)) => Some(Err(error.to_string())),
+            Err(_) => None,
+        };
+        if let Some(outcome) = outcome {
+            let rules = HealthRules::defaults(self.network, self.settings.poll_interval);
+            if let Err(error) = self.port.report_poll(outcome, rules).await {
+                tracing::warn!(network = %self.network, %error, "cannot record the network's health");
+            }
         }
+        result
     }
 
     /// Every transaction being watched on this network.
@@ -247,6 +264,7 @@ impl Blocks<'_> {
             None => self.client.tip().await?,
         };
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
+        report.tip_height = tip.height;
         let mut cursor = self.load_cursor().await?;
         // The tip against the blocks read last, before anything below counts
         // confirmations: blocks above a lower tip, or another block at the
@@ -469,6 +487,7 @@ impl Statuses<'_> {
     async fn statuses_tick(&self, max_batch: usize) -> Result<TickReport, TrackError> {
         let mut report = TickReport::default();
         let tip = self.client.tip().await?;
+        report.tip_height = tip.height;
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         if self.settings.discover {
             self.discover_by_address(tip.height).await?;

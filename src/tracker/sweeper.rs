@@ -106,11 +106,7 @@ impl Sweeper {
             .await?;
         let Some(claimed) = claimed else { return Ok(None) };
 
-        let context = ViewContext {
-            calendar: self.service.calendar.as_ref(),
-            now: self.service.now(),
-            language: Language::English,
-        };
+        let context = ViewContext::new(&self.service, Language::English);
         let view = WithdrawalView::new(&record, &context).to_json();
         let text = TicketText::new(&claimed, &view);
         let outcome =

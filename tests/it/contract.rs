@@ -130,7 +130,7 @@ async fn live_answers_are_declared_in_the_spec() {
     app.register(&withdrawal("w-1", json!({}))).await;
     let mut checked = 0;
     for (method, path) in spec_operations(&spec) {
-        let concrete = path.replace("{id}", "w-1").replace("{withdrawal_id}", "w-1");
+        let concrete = path.replace("{id}", "w-1").replace("{withdrawal_id}", "w-1").replace("{network}", "TRX");
         let url = app.url(&concrete);
         let calls =
             [(SUPPORT_TOKEN, "{}"), (INGEST_TOKEN, "{}"), ("not-a-token-0123456789", "{}"), (INGEST_TOKEN, "{")];

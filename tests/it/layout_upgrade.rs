@@ -163,6 +163,9 @@ impl Store for UpdatedDuringTheUpgrade {
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.inner.set_meta(name, value).await
     }
+    async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError> {
+        self.inner.swap_meta(name, expected, value).await
+    }
     async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError> {
         self.inner.count(indexes).await
     }

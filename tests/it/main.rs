@@ -22,6 +22,7 @@ mod escalations;
 mod faults;
 mod layout_upgrade;
 mod logs;
+mod network_status;
 mod observability;
 mod replicas;
 mod retention;

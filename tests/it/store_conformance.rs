@@ -439,6 +439,29 @@ async fn expiry_is_a_compare_and_set_on_the_version(store: Arc<dyn Store>) {
     assert_eq!(store.tombstone(&judged.id).await.unwrap(), None);
 }
 
+/// A named value changes only from what the writer read: of racing writers
+/// that read the same value, one wins.
+async fn swapping_a_named_value_is_a_compare_and_set(store: Arc<dyn Store>) {
+    assert!(store.swap_meta("network:TRX", None, "v1").await.unwrap(), "absent, as expected");
+    assert!(!store.swap_meta("network:TRX", None, "v1b").await.unwrap(), "no longer absent");
+    assert!(!store.swap_meta("network:TRX", Some("v0"), "v2").await.unwrap(), "not what it holds");
+    assert_eq!(store.get_meta("network:TRX").await.unwrap().as_deref(), Some("v1"));
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { store.swap_meta("network:TRX", Some("v1"), &format!("racer {i}")).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    assert!(store.get_meta("network:TRX").await.unwrap().unwrap().starts_with("racer "));
+}
+
 fn redis_store(name: &str) -> Arc<dyn Store> {
     let server = RedisServer::shared();
     Arc::new(RedisStore::new(&server.url(), &unique_prefix(name), std::time::Duration::from_secs(2)).unwrap())
@@ -490,6 +513,7 @@ conformance!(
     expiry_deletes_the_record_and_every_index_entry,
     terminal_records_come_by_when_they_became_terminal,
     expiry_is_a_compare_and_set_on_the_version,
+    swapping_a_named_value_is_a_compare_and_set,
 );
 
 #[tokio::test]

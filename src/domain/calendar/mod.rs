@@ -126,22 +126,30 @@ impl WorkingCalendar {
     /// `end <= start`. Measured between local wall-clock readings, so an interval
     /// inside a DST fall-back overlap that reads backwards counts as 0.
     pub fn working_days_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+        self.working_nanos_between(start, end) as f64 / self.window_nanos() as f64
+    }
+
+    /// Working time accrued from `start` to `end`, in whole seconds.
+    pub fn working_seconds_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        i64::try_from(self.working_nanos_between(start, end) / i128::from(NANOS_PER_SEC)).unwrap_or(i64::MAX)
+    }
+
+    fn working_nanos_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i128 {
         if end <= start {
-            return 0.0;
+            return 0;
         }
         let (a, b) = (tz::to_local(&self.tz, start), tz::to_local(&self.tz, end));
         if b <= a {
-            return 0.0;
+            return 0;
         }
         let (da, db) = (a.date(), b.date());
-        let nanos = if da == db {
+        if da == db {
             self.accrued_by(db, tod_nanos(b)) - self.accrued_by(da, tod_nanos(a))
         } else {
             let first = self.day_total(da) - self.accrued_by(da, tod_nanos(a));
             let middle = self.count_working_days(da.succ_opt().unwrap_or(db), db) * self.window_nanos();
             first + middle + self.accrued_by(db, tod_nanos(b))
-        };
-        nanos as f64 / self.window_nanos() as f64
+        }
     }
 
     fn is_weekend(&self, day: Weekday) -> bool {
@@ -263,5 +271,17 @@ impl crate::domain::sla::WorkingTime for WorkingCalendar {
 
     fn working_days_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
         WorkingCalendar::working_days_between(self, start, end)
+    }
+
+    fn add_working_seconds(&self, start: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+        WorkingCalendar::add_working_time(self, start, seconds)
+    }
+
+    fn working_seconds_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+        WorkingCalendar::working_seconds_between(self, start, end)
+    }
+
+    fn working_day_seconds(&self) -> i64 {
+        WorkingCalendar::window_seconds(self)
     }
 }
