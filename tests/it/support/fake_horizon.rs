@@ -1,21 +1,27 @@
 //! A stand-in Stellar Horizon server answering in the documented shapes of
-//! the Horizon API reference
-//! (<https://developers.stellar.org/docs/data/apis/horizon/api-reference>):
+//! the Horizon API reference (base
+//! <https://developers.stellar.org/docs/data/apis/horizon/api-reference>;
+//! the OpenAPI bundle `stellar/stellar-docs` `openapi/horizon/bundled.yml`):
 //! - `GET /ledgers?order=desc&limit=1` and `GET /ledgers/{sequence}`
-//!   (".../list-all-ledgers", ".../retrieve-a-ledger": `sequence`, `hash`,
-//!   `prev_hash`, `closed_at`, ...);
-//! - `GET /ledgers/{sequence}/payments` (".../retrieve-a-ledgers-payments":
+//!   (`.../list-all-ledgers`, `.../retrieve-a-ledger`; the ledger object
+//!   `.../resources/ledgers/object`: `sequence`, `hash`, `prev_hash`,
+//!   `closed_at`, ...);
+//! - `GET /ledgers/{sequence}/payments`
+//!   (<https://developers.stellar.org/docs/data/apis/horizon/api-reference/retrieve-a-ledgers-payments>:
 //!   `cursor`, `limit` up to 200, `include_failed`, `join=transactions`;
 //!   `_embedded.records` of `payment`/`create_account`/path payments with
 //!   `transaction_successful`, `transaction_hash`, `to`, `amount` with 7
 //!   decimals, `asset_type`, `asset_code`, `asset_issuer`, `paging_token`);
-//! - `GET /transactions/{hash}/operations` (".../retrieve-a-transactions-operations",
-//!   the transaction object of ".../resources/transactions/object":
-//!   `successful`, `ledger`, `memo_type`, `memo`, `source_account_sequence`,
-//!   `preconditions.timebounds.max_time`, `valid_before`);
-//! - `GET /accounts/{account_id}/payments` (".../get-payments-by-account-id");
+//! - `GET /transactions/{hash}/operations` (`.../retrieve-a-transactions-operations`,
+//!   with the transaction object of
+//!   <https://developers.stellar.org/docs/data/horizon/api-reference/resources/transactions/object>
+//!   joined: `successful`, `ledger`, `memo_type`, `memo`,
+//!   `source_account_sequence`, `preconditions.timebounds.max_time`,
+//!   `valid_before`);
+//! - `GET /accounts/{account_id}/payments` (`.../get-payments-by-account-id`);
 //! - `GET /` (the root: `history_latest_ledger`);
-//! - errors as problem documents (".../errors/http-status-codes/horizon-specific"):
+//! - errors as problem documents
+//!   (<https://developers.stellar.org/network/horizon/api-reference/errors/http-status-codes/horizon-specific>):
 //!   404 `not_found`, 429 `rate_limit_exceeded` (with `Retry-After`), 503.
 //!
 //! Every request's path and query is logged; it can misbehave.

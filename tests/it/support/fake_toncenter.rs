@@ -1,5 +1,6 @@
-//! A stand-in toncenter indexer API v3 (<https://toncenter.com/api/v3/index.html>;
-//! the response models are the indexer's own, `toncenter/ton-indexer`
+//! A stand-in toncenter indexer API v3 (<https://toncenter.com/api/v3/index.html>,
+//! <https://docs.chainstack.com/reference/ton-transactionsbymessage-v3>; the
+//! response models are the indexer's own, `toncenter/ton-indexer`
 //! `index/models.go`, and its query parameters `index/request.go`):
 //! - `GET /api/v3/masterchainInfo`: `{"first": Block, "last": Block}` with
 //!   `seqno`, `root_hash` (base64), `gen_utime` (a decimal string);
