@@ -7,7 +7,8 @@
 //! message: `GET /api/v3/transactionsByMessage?msg_hash=..&direction=in`, or
 //! by its own hash: `GET /api/v3/transactions?hash=..`) plus the recipient's
 //! transaction of each message it sent (`transactionsByMessage` with the
-//! out-message hash). It failed when the wallet's transaction was
+//! out-message hash; a message to the wallet itself, as a highload wallet
+//! sends its batch, is followed through to that transaction's messages). It failed when the wallet's transaction was
 //! `description.aborted` or its compute or action phase did not succeed, or
 //! when a recipient's transaction bounced the value back; it is final once
 //! every one of them sits in a masterchain block at or below the newest
@@ -45,6 +46,9 @@ const HISTORY_LIMIT: usize = 10;
 pub const MAX_CONCURRENT: usize = 20;
 /// TEP-74 `transfer` (the owner's message to its jetton wallet).
 pub const JETTON_TRANSFER_OPCODE: u32 = 0x0f8a_7ea5;
+/// How many messages to itself a wallet's payout may pass through (a
+/// highload wallet v3 sends its batch from one).
+const MAX_RELAYS: usize = 2;
 /// Final answers kept for the `transaction` call that follows a final status.
 const KEPT_FINAL: usize = 4096;
 /// A hash no message had is asked as a transaction hash the first time and
@@ -313,37 +317,47 @@ fn parse_boc(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<usize>)>> {
 /// A wallet transaction followed to its recipients.
 struct Followed {
     wallet: Tx,
-    /// One per out-message, in order; `None` while not indexed yet.
-    recipients: Vec<Option<Tx>>,
+    /// The wallet's own later transactions on the way: a highload wallet
+    /// sends its batch from a message to itself.
+    relays: Vec<Tx>,
+    /// Each message paying out, with the transaction that received it
+    /// (`None` while not indexed yet).
+    legs: Vec<(Message, Option<Tx>)>,
 }
 
 impl Followed {
     fn all_arrived(&self) -> bool {
-        self.recipients.iter().all(Option::is_some)
+        self.legs.iter().all(|(_, tx)| tx.is_some())
+    }
+
+    fn parts(&self) -> impl Iterator<Item = &Tx> {
+        std::iter::once(&self.wallet).chain(&self.relays).chain(self.legs.iter().filter_map(|(_, tx)| tx.as_ref()))
     }
 
     fn success(&self) -> Option<bool> {
-        if self.wallet.failed() {
+        if self.wallet.failed() || self.relays.iter().any(Tx::failed) {
             return Some(false);
         }
         if !self.all_arrived() {
             return None;
         }
-        Some(self.recipients.iter().flatten().all(Tx::kept_value))
+        Some(self.legs.iter().filter_map(|(_, tx)| tx.as_ref()).all(Tx::kept_value))
     }
 
-    /// In masterchain blocks at or below `tip`: the wallet's transaction,
-    /// and each recipient's unless the wallet's failed (then there are none).
+    /// In masterchain blocks at or below `tip`: every part of it (only the
+    /// wallet's transaction when that failed: then nothing was sent).
     fn final_at(&self, tip: u64) -> bool {
         let settled = |tx: &Tx| tx.mc_block_seqno.is_some_and(|seqno| seqno <= tip);
-        settled(&self.wallet)
-            && (self.wallet.failed() || (self.all_arrived() && self.recipients.iter().flatten().all(settled)))
+        if self.wallet.failed() {
+            return settled(&self.wallet);
+        }
+        self.all_arrived() && self.parts().all(settled)
     }
 
     /// The masterchain block that completed it: the highest of its parts.
     fn block(&self) -> Option<BlockRef> {
         let mut block = self.wallet.block()?;
-        for tx in self.recipients.iter().flatten() {
+        for tx in self.parts() {
             if let Some(b) = tx.block().filter(|b| b.height > block.height) {
                 block = b;
             }
@@ -421,13 +435,30 @@ impl ToncenterClient {
 
     async fn follow(&self, txid: &str) -> Result<Option<Followed>, ChainError> {
         let Some(wallet) = self.wallet_tx(txid).await? else { return Ok(None) };
-        let mut recipients = Vec::new();
+        let (mut relays, mut legs) = (Vec::new(), Vec::new());
         if !wallet.failed() {
-            for message in wallet.out_msgs.iter().filter(|m| m.destination.is_some()) {
-                recipients.push(self.by_message(&message.hash).await?);
+            let own = raw(&wallet.account);
+            let mut sent: Vec<Message> = wallet.out_msgs.iter().filter(|m| m.destination.is_some()).cloned().collect();
+            for hop in 0..=MAX_RELAYS {
+                let mut next = Vec::new();
+                for message in sent {
+                    let received = self.by_message(&message.hash).await?;
+                    let to_self = message.destination.as_deref().is_some_and(|d| raw(d) == own);
+                    match received {
+                        Some(relay) if to_self && hop < MAX_RELAYS => {
+                            next.extend(relay.out_msgs.iter().filter(|m| m.destination.is_some()).cloned());
+                            relays.push(relay);
+                        }
+                        received => legs.push((message, received)),
+                    }
+                }
+                if next.is_empty() {
+                    break;
+                }
+                sent = next;
             }
         }
-        Ok(Some(Followed { wallet, recipients }))
+        Ok(Some(Followed { wallet, relays, legs }))
     }
 
     /// What the payout paid: TON by message, USDT (any jetton) through the
@@ -435,8 +466,7 @@ impl ToncenterClient {
     async fn payments(&self, followed: &Followed) -> Result<Vec<Payment>, ChainError> {
         let mut payments = Vec::new();
         let mut jetton_txs = Vec::new();
-        let messages = followed.wallet.out_msgs.iter().filter(|m| m.destination.is_some());
-        for (message, recipient) in messages.zip(&followed.recipients) {
+        for (message, recipient) in &followed.legs {
             if message.opcode() == Some(JETTON_TRANSFER_OPCODE) {
                 if let Some(tx) = recipient {
                     jetton_txs.push(tx.hash.clone());
@@ -457,7 +487,7 @@ impl ToncenterClient {
                 ("owner_address", followed.wallet.account.as_str()),
                 ("direction", "out"),
                 ("start_lt", lt.as_str()),
-                ("limit", "32"),
+                ("limit", "256"),
                 ("offset", "0"),
                 ("sort", "asc"),
             ]);

@@ -184,3 +184,25 @@ async fn an_accounts_incoming_transfers_serve_discovery_named_by_the_paying_wall
         "TON newest first, then the jetton transfers; a bounce pays nothing"
     );
 }
+
+#[tokio::test]
+async fn a_highload_wallet_batch_is_followed_through_its_message_to_itself() {
+    let fake = FakeToncenter::start(SEQNO).await;
+    let ton = client(&[&fake.base_url]);
+    let (first, second) = (user(1), user(2));
+    let transfers = [(first.as_str(), 1_000_000_000, Some("a")), (second.as_str(), 2_000_000_000, Some("b"))];
+    let external = fake.pay_batch(1, &transfers, SEQNO);
+    let status = &ton.statuses(std::slice::from_ref(&external)).await.unwrap()[0];
+    assert_eq!((status.finalized, status.success), (true, Some(true)), "{status:?}");
+    let info = ton.transaction(&external).await.unwrap().unwrap();
+    let paid: Vec<(String, u128, Option<String>)> =
+        info.payments.iter().map(|p| (p.to.clone(), p.amount.get(), p.memo.clone())).collect();
+    assert_eq!(
+        paid,
+        [
+            (user(1).to_ascii_lowercase(), 1_000_000_000, Some("a".into())),
+            (user(2).to_ascii_lowercase(), 2_000_000_000, Some("b".into())),
+        ],
+        "the batch's transfers, not the wallet's message to itself"
+    );
+}

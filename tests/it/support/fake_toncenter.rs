@@ -558,3 +558,73 @@ impl FakeToncenter {
         }
     }
 }
+
+impl FakeToncenter {
+    /// A highload-wallet batch `n`: the external message makes the wallet
+    /// send a message to itself, whose transaction sends one TON transfer per
+    /// `(to, nanotons, comment)`; all in masterchain block `at`. Returns the
+    /// external message hash.
+    pub fn pay_batch(&self, n: u64, transfers: &[(&str, u64, Option<&str>)], at: u64) -> String {
+        let mut state = self.state.lock().unwrap();
+        state.next_lt += 10 + transfers.len() as u64;
+        let lt = state.next_lt;
+        let external = external_hash(n);
+        let wallet_hash = ton_hash("wallet-tx", n);
+        let to_self = TonMsg {
+            hash: ton_hash("self-msg", n),
+            destination: hot_wallet(),
+            value: 100_000_000,
+            opcode: Some(0xae42_e5a4),
+            bounced: false,
+            comment: None,
+        };
+        let outgoing: Vec<TonMsg> = transfers
+            .iter()
+            .enumerate()
+            .map(|(i, (to, value, comment))| TonMsg {
+                hash: ton_hash("batch-msg", n * 1000 + i as u64),
+                destination: (*to).to_owned(),
+                value: *value,
+                opcode: comment.map(|_| 0),
+                bounced: false,
+                comment: comment.map(str::to_owned),
+            })
+            .collect();
+        let tx = |hash: String, account: String, lt: u64, in_msg: String, out_msgs: Vec<TonMsg>| TonTx {
+            hash,
+            account,
+            lt,
+            mc_block_seqno: Some(at),
+            in_msg,
+            in_source: None,
+            in_value: 0,
+            in_comment: None,
+            trace_id: wallet_hash.clone(),
+            aborted: false,
+            compute_success: Some(true),
+            compute_skipped: false,
+            action_success: Some(true),
+            out_msgs,
+        };
+        let wallet = tx(wallet_hash.clone(), hot_wallet(), lt, external.clone(), vec![to_self.clone()]);
+        let relay = tx(ton_hash("relay-tx", n), hot_wallet(), lt + 1, to_self.hash.clone(), outgoing.clone());
+        let mut received = Vec::new();
+        for (i, message) in outgoing.iter().enumerate() {
+            let mut recipient = tx(
+                ton_hash("batch-recipient", n * 1000 + i as u64),
+                message.destination.clone(),
+                lt + 2 + i as u64,
+                message.hash.clone(),
+                Vec::new(),
+            );
+            recipient.in_source = Some(hot_wallet());
+            recipient.in_value = message.value;
+            recipient.in_comment = message.comment.clone();
+            received.push(recipient);
+        }
+        state.txs.push(wallet);
+        state.txs.push(relay);
+        state.txs.extend(received);
+        external
+    }
+}
