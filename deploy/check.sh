@@ -26,7 +26,8 @@ families = {
     "withdrawal_tracker_chain_tip_height", "withdrawal_tracker_poll_lag_seconds",
     "withdrawal_tracker_address_validations_total", "withdrawal_tracker_http_requests_total",
     "withdrawal_tracker_http_request_duration_seconds", "withdrawal_tracker_store_up",
-    "withdrawal_tracker_log_lines_dropped_total", "withdrawal_tracker_network_status", "up",
+    "withdrawal_tracker_log_lines_dropped_total", "withdrawal_tracker_network_status",
+    "withdrawal_tracker_eta_outcomes_total", "up",
 }
 dashboard = json.load(open("grafana/dashboards/withdrawal-tracker.json"))
 for panel in dashboard["panels"]:

@@ -94,6 +94,7 @@ async fn main() {
         clock,
         metrics,
         networks: Arc::new(networks),
+        eta: Default::default(),
     };
     let client = redis::Client::open(url.as_str()).unwrap();
     let redis = redis::aio::ConnectionManager::new(client).await.unwrap();

@@ -88,6 +88,7 @@ async fn main() {
         clock: clock.clone(),
         metrics,
         networks: Arc::new(networks),
+        eta: Default::default(),
     });
     let settings = RetentionSettings {
         terminal_for: Duration::from_secs(retention_days * 86_400),

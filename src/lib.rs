@@ -7,6 +7,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod eta;
 pub mod http;
 pub mod logging;
 pub mod metrics;

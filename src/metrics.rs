@@ -19,6 +19,7 @@ pub struct Metrics {
     pub withdrawals: IntGaugeVec,
     pub sla: IntGaugeVec,
     pub sla_breaches: IntCounterVec,
+    pub eta_outcomes: IntCounterVec,
     pub completion_working_days: HistogramVec,
     pub escalations: IntCounterVec,
     pub deliveries_pending: IntGauge,
@@ -87,6 +88,12 @@ impl Metrics {
                 "sla_breaches_total",
                 "Withdrawals completed after their overdue deadline.",
                 &["network"],
+            ),
+            eta_outcomes: counter_vec(
+                "eta_outcomes_total",
+                "Arrival estimates judged at completion: done by the estimate's p50, by its p90, or late; \
+                 by the basis the estimate was given on (counted by the writer that completed the withdrawal).",
+                &["network", "basis", "outcome"],
             ),
             completion_working_days: histogram_vec(
                 "completion_working_days",

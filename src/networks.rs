@@ -154,6 +154,7 @@ impl NetworkBoard {
         network: Network,
         outcome: Result<u64, String>,
         rules: HealthRules,
+        congested: bool,
     ) -> Result<(), BoardError> {
         let now = self.clock.now();
         let known = self.health.read().unwrap_or_else(|e| e.into_inner()).get(&network).cloned();
@@ -176,7 +177,7 @@ impl NetworkBoard {
             let text = serde_json::to_string(&health).expect("health serializes");
             self.store.set_meta(&health_name(network), &text).await?;
         }
-        let (status, note) = observed_status(&health, rules, now);
+        let (status, note) = observed_status(&health, rules, congested, now);
         self.health.write().unwrap_or_else(|e| e.into_inner()).insert(network, health);
         if self.record(network).observed.map(|o| o.status) != Some(status) {
             self.change(network, |record, now| {

@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::domain::escalation::{self, EscalationPolicy, TicketStatus};
+use crate::domain::eta;
 use crate::domain::observation::{NetworkRules, Observation};
 use crate::domain::sla::{self, SlaPolicy, WorkingTime};
 use crate::domain::withdrawal::TransitionError;
 use crate::domain::{Amount, FieldError, Network, Registration, State, TxHash, Withdrawal, WithdrawalId};
+use crate::eta::EtaBook;
 use crate::metrics::Metrics;
 use crate::networks::NetworkBoard;
 use crate::store::{Cursor, InFlightEntry, IndexKey, Inserted, ListQuery, Page, Store, StoreError, Updated};
@@ -48,6 +50,8 @@ pub struct OverdueQuery {
     pub network: Option<Network>,
     pub coin: Option<String>,
     pub min_amount: Option<Amount>,
+    /// Only withdrawals late for this reason (as of now).
+    pub delay: Option<eta::DelayCode>,
     pub after: Option<Cursor>,
     pub limit: usize,
 }
@@ -71,6 +75,8 @@ pub struct Service {
     pub metrics: Arc<Metrics>,
     /// Each network's status and maintenance windows (the SLA may skip them).
     pub networks: Arc<NetworkBoard>,
+    /// This replica's copy of the arrival estimate's inputs (`eta.rs`).
+    pub eta: Arc<EtaBook>,
 }
 
 impl Service {
@@ -98,6 +104,12 @@ impl Service {
         escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
         let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
         withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
+        eta::issue(withdrawal, &self.eta.inputs(network), now);
+    }
+
+    /// The arrival estimate and delay of `withdrawal` at `now`.
+    pub fn estimate(&self, withdrawal: &Withdrawal, now: DateTime<Utc>) -> eta::Estimate {
+        eta::estimate(withdrawal, &self.eta.inputs(withdrawal.network), now)
     }
 
     /// Runs `refresh` on every open withdrawal on `network`: after its
@@ -137,6 +149,23 @@ impl Service {
         self.metrics.completion_working_days.with_label_values(&[network]).observe(days);
         if next.sla.as_ref().is_some_and(|s| s.status == sla::SlaStatus::Breached) {
             self.metrics.sla_breaches.with_label_values(&[network]).inc();
+        }
+        let completed_at = next.completed_at().unwrap_or(now);
+        for issued in &next.eta_issued {
+            let outcome = issued.judge(completed_at).as_str();
+            self.metrics.eta_outcomes.with_label_values(&[network, issued.basis.as_str(), outcome]).inc();
+        }
+    }
+
+    /// The durations a completed withdrawal adds to its network's shared
+    /// statistics, by the same one writer; a store that does not answer
+    /// loses these samples only.
+    async fn record_completion(&self, current: &Withdrawal, next: &Withdrawal, now: DateTime<Utc>) {
+        if next.state() != State::Completed || current.state() == State::Completed {
+            return;
+        }
+        if let Err(error) = crate::eta::record_completion(self.store.as_ref(), next, now).await {
+            tracing::warn!(withdrawal_id = %next.id, %error, "completion durations not recorded");
         }
     }
 
@@ -227,9 +256,11 @@ impl Service {
 
     /// Overdue, not terminal withdrawals, most late first.
     pub async fn overdue(&self, query: &OverdueQuery) -> Result<Page, ServiceError> {
+        let now = self.now();
         let keep = |w: &Withdrawal| {
             query.coin.as_ref().is_none_or(|coin| w.coin == *coin)
                 && query.min_amount.as_ref().is_none_or(|min| w.amount.cmp_value(min).is_ge())
+                && query.delay.is_none_or(|code| self.estimate(w, now).delay.is_some_and(|d| d.code == code))
         };
         let index = IndexKey::Overdue(query.network);
         Ok(self.store.page(&index, query.after.as_ref(), query.limit, &keep).await?)
@@ -331,6 +362,7 @@ impl Service {
                     if next.state() != current.state() {
                         tracing::info!(withdrawal_id = %id, from = %current.state(), to = %next.state(), "state changed");
                         self.count_completion(&current, &next, now);
+                        self.record_completion(&current, &next, now).await;
                     }
                     return Ok(next);
                 }
@@ -381,7 +413,8 @@ impl ChainPort {
         outcome: Result<u64, String>,
         rules: crate::domain::network_status::HealthRules,
     ) -> Result<(), crate::networks::BoardError> {
-        self.service.networks.report_poll(self.network, outcome, rules).await
+        let congested = self.service.eta.inputs(self.network).signals.congested_since.is_some();
+        self.service.networks.report_poll(self.network, outcome, rules, congested).await
     }
 
     pub async fn load_cursor(&self) -> Result<Option<String>, StoreError> {
@@ -440,6 +473,27 @@ impl ChainPort {
 
     pub async fn get(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>, StoreError> {
         self.service.store.get(id).await
+    }
+
+    /// Up to `limit` broadcast withdrawals of this network (not in a block yet).
+    pub async fn broadcast(&self, limit: usize) -> Result<Vec<Withdrawal>, StoreError> {
+        let index = IndexKey::StateNetwork(State::Broadcast, self.network);
+        Ok(self.service.store.page(&index, None, limit, &|_| true).await?.items)
+    }
+
+    /// Adds block intervals (seconds) to this network's shared statistics.
+    pub async fn record_block_intervals(&self, seconds: &[f64]) -> Result<(), StoreError> {
+        let (store, now) = (self.service.store.as_ref(), self.now());
+        crate::eta::record(store, self.network, crate::eta::Metric::BlockInterval, seconds, now).await
+    }
+
+    /// This network's chain signals as the last poll left them.
+    pub async fn load_signals(&self) -> Result<eta::ChainSignals, StoreError> {
+        crate::eta::load_signals(self.service.store.as_ref(), self.network).await
+    }
+
+    pub async fn save_signals(&self, signals: &eta::ChainSignals) -> Result<(), StoreError> {
+        crate::eta::save_signals(self.service.store.as_ref(), self.network, signals).await
     }
 
     /// Applies `observation` to `id` at the clock's time.

@@ -24,6 +24,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;
 use crate::domain::Network;
+use crate::eta::EtaBook;
 use crate::http::rate_limit::{BucketSpec, RateLimiter};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -115,6 +116,8 @@ impl Application {
             settings.sla.pause_during_maintenance,
             calendar.timezone(),
         ));
+        let required = settings.networks.iter().map(|(n, c)| (*n, c.required_confirmations)).collect();
+        let eta = Arc::new(EtaBook::new(required));
         let service = Arc::new(Service {
             store,
             calendar: Arc::new(calendar),
@@ -123,6 +126,7 @@ impl Application {
             clock,
             metrics,
             networks,
+            eta,
         });
         let sweeper = Sweeper::new(service.clone(), sink);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
@@ -240,7 +244,10 @@ impl Application {
             }
         };
         // Trackers run forever; with none configured this must not end the select.
-        let store = self.sweeper.service().store.clone();
+        let service = self.sweeper.service();
+        let store = service.store.clone();
+        let networks: Vec<_> = self.chain_trackers.iter().map(ChainTracker::network).collect();
+        let estimating = service.eta.clone().run(store.clone(), networks, service.clock.clone());
         let chain_trackers = self.chain_trackers;
         let retention = self.retention;
         let trackers = async move {
@@ -267,6 +274,7 @@ impl Application {
             result = metrics_server => result,
             () = sweeping => Ok(()),
             () = self.store_gauges.clone().run() => Ok(()),
+            () = estimating => Ok(()),
         }
     }
 }

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::escalation::{Delivery, Escalation, TicketStatus, Trigger};
-use crate::domain::message::{status_message, Language};
+use crate::domain::eta::{self, Delay, Eta};
+use crate::domain::message::{delay_message, status_message_with, Language};
 use crate::domain::network_status::{self, NetworkStatus};
 use crate::domain::sla::{self, SlaStatus, WorkingTime};
 use crate::domain::{rfc3339, HistoryEntry, Network, State, Withdrawal};
+use crate::eta::EtaBook;
 use crate::networks::NetworkBoard;
 use crate::service::Service;
 
@@ -17,6 +19,8 @@ pub struct ViewContext<'a> {
     pub calendar: &'a dyn WorkingTime,
     pub now: DateTime<Utc>,
     pub language: Language,
+    /// The arrival estimate's inputs per network.
+    pub eta: &'a EtaBook,
     /// Each network's status (maintenance, halts) and the SLA's pauses.
     pub networks: &'a NetworkBoard,
 }
@@ -24,7 +28,13 @@ pub struct ViewContext<'a> {
 impl<'a> ViewContext<'a> {
     /// As of the service's clock now.
     pub fn new(service: &'a Service, language: Language) -> Self {
-        ViewContext { calendar: service.calendar.as_ref(), now: service.now(), language, networks: &service.networks }
+        ViewContext {
+            calendar: service.calendar.as_ref(),
+            now: service.now(),
+            language,
+            eta: &service.eta,
+            networks: &service.networks,
+        }
     }
 }
 
@@ -82,6 +92,14 @@ impl<'a> EscalationView<'a> {
     }
 }
 
+/// Why a withdrawal is late, with the reason in the reader's language.
+#[derive(Debug, Serialize)]
+pub struct DelayView {
+    #[serde(flatten)]
+    pub delay: Delay,
+    pub message: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct WithdrawalView<'a> {
     pub id: &'a str,
@@ -106,6 +124,10 @@ pub struct WithdrawalView<'a> {
     pub sla: Option<SlaView>,
     pub escalation: Option<EscalationView<'a>>,
     pub payee_mismatch: Option<&'a str>,
+    /// When it is expected to complete (p50, p90) and on what basis.
+    pub eta: Eta,
+    /// Why it is late; `None` while on track.
+    pub delay: Option<DelayView>,
     /// Present while the network is in maintenance or halted; `message`
     /// carries the same sentence.
     pub network_notice: Option<NetworkNoticeView>,
@@ -122,8 +144,9 @@ impl<'a> WithdrawalView<'a> {
             working_days_elapsed: sla::working_days_elapsed(context.calendar, w, context.now),
             paused_working_days: paused_working_days(w, context),
         });
+        let estimate = eta::estimate(w, &context.eta.inputs(w.network), context.now);
         let network_notice = (!w.state().is_terminal()).then(|| network_notice(w.network, context)).flatten();
-        let mut message = status_message(w, context.language);
+        let mut message = status_message_with(w, &estimate, context.now, context.language);
         if let Some(notice) = &network_notice {
             message.push(' ');
             message.push_str(&notice.message);
@@ -147,6 +170,10 @@ impl<'a> WithdrawalView<'a> {
             sla,
             escalation: w.escalation.as_ref().map(EscalationView::new),
             payee_mismatch: w.chain().payee_mismatch.as_deref(),
+            eta: estimate.eta,
+            delay: estimate
+                .delay
+                .map(|delay| DelayView { message: delay_message(&delay, w.network, context.language), delay }),
             network_notice,
             message,
             history: w.history(),

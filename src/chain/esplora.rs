@@ -1,6 +1,10 @@
 //! Esplora REST (Blockstream, mempool.space): several base URLs tried in
 //! order, so a second explorer covers for the first.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::jsonrpc::{Support, SupportFlag};
 use super::unix_seconds;
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -10,12 +14,37 @@ use serde::Deserialize;
 use super::http::{parse_hash, parse_json, ClientConfig, Endpoints};
 use super::{
     AddressHistory, Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, OutPoint, Payment,
-    Replaced, TxInfo, TxLocation,
+    Readings, Replaced, TxInfo, TxLocation, TxReading,
 };
 
 /// Base URLs like `https://blockstream.info/api`.
 pub struct EsploraClient {
     api: Endpoints,
+    /// Fee rates (sat/vB) of mempool transactions from the lookups the
+    /// tracker makes anyway (`/tx/:txid` carries `fee` and `weight`), so the
+    /// chain signals need no request per transaction. Bounded.
+    fee_rates: Mutex<HashMap<String, f64>>,
+    /// Whether the server offers mempool.space's `/v1/fees/mempool-blocks`
+    /// (Blockstream's Esplora does not): asked once, remembered.
+    mempool_blocks: SupportFlag,
+}
+
+/// Fee rates remembered at most (then forgotten all at once).
+const MAX_FEE_RATES: usize = 20_000;
+
+/// `GET /mempool` (esplora API.md, "Mempool").
+#[derive(Deserialize)]
+struct EsploraMempool {
+    vsize: u64,
+}
+
+/// One projected block of `GET /v1/fees/mempool-blocks` (mempool.space REST
+/// API, "Get Mempool Blocks Fees"): `feeRange` from the lowest fee rate it
+/// takes to the highest, sat/vB.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MempoolBlock {
+    fee_range: Vec<f64>,
 }
 
 // Only the fields we read; the API sends more.
@@ -39,6 +68,11 @@ struct EsploraTx {
     vin: Vec<EsploraVin>,
     vout: Vec<EsploraVout>,
     status: EsploraTxStatus,
+    /// Satoshis paid in fees, and the weight (4 per virtual byte).
+    #[serde(default)]
+    fee: Option<u64>,
+    #[serde(default)]
+    weight: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +106,21 @@ struct EsploraOutspend {
 
 impl EsploraClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config) }
+        Self { api: Endpoints::new(config), fee_rates: Mutex::new(HashMap::new()), mempool_blocks: SupportFlag::new() }
+    }
+
+    /// Remembers the fee rate of a transaction seen in the mempool.
+    fn remember_fee_rate(&self, tx: &EsploraTx) {
+        let (Some(fee), Some(weight)) = (tx.fee, tx.weight.filter(|w| *w > 0)) else { return };
+        let mut rates = self.fee_rates.lock().unwrap_or_else(|e| e.into_inner());
+        if tx.status.confirmed {
+            rates.remove(&tx.txid);
+            return;
+        }
+        if rates.len() >= MAX_FEE_RATES {
+            rates.clear();
+        }
+        rates.insert(tx.txid.clone(), fee as f64 / (weight as f64 / 4.0));
     }
 
     /// The body of a 2xx answer; `None` on 404; any other 4xx is a
@@ -196,7 +244,48 @@ impl BlockChain for EsploraClient {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         let tx: Option<EsploraTx> = self.get_json(&format!("/tx/{txid}")).await?;
+        if let Some(tx) = &tx {
+            self.remember_fee_rate(tx);
+        }
         tx.map(tx_info).transpose()
+    }
+
+    /// `/mempool` (backlog), `/fee-estimates` (fee rate by blocks to wait),
+    /// and `/v1/fees/mempool-blocks` where the server offers it (the next
+    /// block's lowest fee rate); the waiting transactions' fee rates from
+    /// their lookups. Two or three requests, whatever the number waiting.
+    #[tracing::instrument(skip(self, waiting), err(level = "debug"))]
+    async fn signals(&self, waiting: &[String]) -> Result<Readings, ChainError> {
+        let mempool: EsploraMempool = self.get_json("/mempool").await?.ok_or(ChainError::NotFound)?;
+        let estimates: HashMap<String, f64> = self.get_json("/fee-estimates").await?.unwrap_or_default();
+        let mut fee_for_blocks: Vec<(u32, f64)> =
+            estimates.into_iter().filter_map(|(blocks, fee)| Some((blocks.parse().ok()?, fee))).collect();
+        fee_for_blocks.sort_by_key(|(blocks, _)| *blocks);
+        let mut next_block_min_fee = None;
+        if self.mempool_blocks.get() != Support::Unsupported {
+            match self.get_json::<Vec<MempoolBlock>>("/v1/fees/mempool-blocks").await? {
+                Some(blocks) => {
+                    self.mempool_blocks.set(Support::Supported);
+                    next_block_min_fee = blocks.first().and_then(|b| b.fee_range.first().copied());
+                }
+                None => self.mempool_blocks.set(Support::Unsupported),
+            }
+        }
+        let rates = self.fee_rates.lock().unwrap_or_else(|e| e.into_inner());
+        let txs = waiting
+            .iter()
+            .filter_map(|txid| {
+                let fee_rate = *rates.get(txid)?;
+                Some((txid.clone(), TxReading { fee_rate: Some(fee_rate), ..TxReading::default() }))
+            })
+            .collect();
+        Ok(Readings {
+            mempool_vsize: Some(mempool.vsize),
+            fee_for_blocks,
+            next_block_min_fee,
+            txs,
+            ..Readings::default()
+        })
     }
 
     #[tracing::instrument(skip(self, conflict), err(level = "debug"))]

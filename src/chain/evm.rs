@@ -11,9 +11,43 @@ use super::http::ClientConfig;
 pub use super::jsonrpc::Support;
 use super::jsonrpc::{from_value, Answer, Envelope, JsonRpc, RpcError, SupportFlag, METHOD_NOT_FOUND};
 use super::{
-    Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, EvmCall, Payment, Replaced,
-    TxInfo, TxLocation,
+    Asset, BaseUnits, Block, BlockChain, BlockRef, BlockTx, ChainError, ConflictKey, EvmCall, Payment, Readings,
+    Replaced, TxInfo, TxLocation, TxReading,
 };
+
+/// Waiting transactions looked at per `signals` call at most (one batch).
+const MAX_WAITING_LOOKUPS: usize = 50;
+/// Blocks of fee history read.
+const FEE_HISTORY_BLOCKS: u64 = 5;
+
+/// `eth_feeHistory` (execution-apis): `baseFeePerGas` has one entry more
+/// than the blocks asked for, the next block's base fee last.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcFeeHistory {
+    base_fee_per_gas: Vec<Quantity>,
+    gas_used_ratio: Vec<f64>,
+}
+
+/// What a waiting transaction offers and where it sits in its sender's order.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcPendingTx {
+    hash: String,
+    from: String,
+    nonce: Quantity,
+    /// EIP-1559 transactions.
+    #[serde(default)]
+    max_fee_per_gas: Option<Quantity>,
+    /// Legacy transactions (EIP-1559 ones carry it too, as the effective price).
+    #[serde(default)]
+    gas_price: Option<Quantity>,
+    block_number: Option<Quantity>,
+}
+
+fn gwei(wei: u128) -> f64 {
+    wei as f64 / 1e9
+}
 
 /// keccak256("Transfer(address,address,uint256)"): ERC-20 (and ERC-721, which
 /// has a fourth topic) transfer events.
@@ -420,6 +454,72 @@ impl BlockChain for EvmClient {
         // The sender's mined transactions use nonces 0..count: ours is taken,
         // yet ours has no receipt, so another transaction took it.
         Ok((count.0 > u128::from(*nonce)).then_some(Replaced { by: None }))
+    }
+
+    /// One batch: `eth_feeHistory` over the last blocks (the next base fee,
+    /// how full they ran) and `eth_getTransactionByHash` for each waiting
+    /// transaction (its max fee, sender and nonce); then, for the senders of
+    /// those still unmined, one batch of `eth_getTransactionCount` at
+    /// `latest` and `pending`. Two requests with batches, whatever the number
+    /// waiting (up to 50).
+    #[tracing::instrument(skip(self, waiting), err(level = "debug"))]
+    async fn signals(&self, waiting: &[String]) -> Result<Readings, ChainError> {
+        let waiting = &waiting[..waiting.len().min(MAX_WAITING_LOOKUPS)];
+        let mut calls = vec![("eth_feeHistory", json!([format!("{FEE_HISTORY_BLOCKS:#x}"), "latest", []]))];
+        calls.extend(waiting.iter().map(|txid| ("eth_getTransactionByHash", json!([txid]))));
+        let mut answers = self.rpc.batch(&calls).await?.into_iter();
+        let history = answers.next().ok_or_else(|| ChainError::BadResponse("no eth_feeHistory answer".to_owned()))?;
+        let history: RpcFeeHistory =
+            from_value(history.map_err(|e| classify(&e, "eth_feeHistory"))?, "eth_feeHistory")?;
+        let mut readings = Readings {
+            base_fee_gwei: history.base_fee_per_gas.last().map(|q| gwei(q.0)),
+            gas_used_ratio: (!history.gas_used_ratio.is_empty())
+                .then(|| history.gas_used_ratio.iter().sum::<f64>() / history.gas_used_ratio.len() as f64),
+            ..Readings::default()
+        };
+        let mut unmined = Vec::new();
+        for answer in answers {
+            let tx: Option<RpcPendingTx> =
+                from_value(answer.map_err(|e| classify(&e, "eth_getTransactionByHash"))?, "eth_getTransactionByHash")?;
+            if let Some(tx) = tx.filter(|tx| tx.block_number.is_none()) {
+                unmined.push(tx);
+            }
+        }
+        let mut senders: Vec<String> = unmined.iter().map(|tx| tx.from.to_ascii_lowercase()).collect();
+        senders.sort();
+        senders.dedup();
+        let calls: Vec<(&str, Value)> = senders
+            .iter()
+            .flat_map(|from| {
+                [
+                    ("eth_getTransactionCount", json!([from, "latest"])),
+                    ("eth_getTransactionCount", json!([from, "pending"])),
+                ]
+            })
+            .collect();
+        let mut counts = std::collections::HashMap::new();
+        for (from, pair) in senders.iter().zip(self.rpc.batch(&calls).await?.chunks(2)) {
+            let count = |answer: &Answer| -> Result<u64, ChainError> {
+                let quantity: Quantity = from_value(
+                    answer.clone().map_err(|e| classify(&e, "eth_getTransactionCount"))?,
+                    "eth_getTransactionCount",
+                )?;
+                quantity.as_u64("eth_getTransactionCount")
+            };
+            counts.insert(from.clone(), (count(&pair[0])?, count(&pair[1])?));
+        }
+        for tx in unmined {
+            let (latest, pending) = counts.get(&tx.from.to_ascii_lowercase()).copied().unzip();
+            let reading = TxReading {
+                max_fee_gwei: tx.max_fee_per_gas.or(tx.gas_price).map(|q| gwei(q.0)),
+                nonce: Some(tx.nonce.as_u64("nonce")?),
+                sender_latest_nonce: latest,
+                sender_pending_nonce: pending,
+                ..TxReading::default()
+            };
+            readings.txs.insert(tx.hash.to_ascii_lowercase(), reading);
+        }
+        Ok(readings)
     }
 }
 

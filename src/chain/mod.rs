@@ -226,7 +226,22 @@ pub trait BlockChain: Send + Sync + 'static {
     /// `conflict` (from its `TxInfo`); `None` while it was not (it may still
     /// be pending, mined, or just dropped).
     async fn replacement(&self, txid: &str, conflict: &ConflictKey) -> Result<Option<Replaced>, ChainError>;
+
+    /// How fast things move now (fee levels, backlog, how full blocks are)
+    /// and what holds each of the `waiting` transactions (its fee, its
+    /// sender's nonces): a few requests per call, never one per transaction.
+    /// The tracker asks once per poll, only while something waits. A chain
+    /// that offers nothing of the kind answers nothing (its estimates rest
+    /// on block times alone).
+    async fn signals(&self, waiting: &[String]) -> Result<Readings, ChainError> {
+        let _ = waiting;
+        Ok(Readings::default())
+    }
 }
+
+/// What a chain says about how fast things move: fees, backlog, and
+/// single waiting transactions (the arrival estimate's chain signals).
+pub use crate::domain::eta::{Readings, TxReading};
 
 /// An explorer's index of transactions by address.
 #[async_trait]

@@ -1,7 +1,10 @@
 //! The one sentence the exchange's app shows a user about their withdrawal,
 //! in English or Simplified Chinese.
 
-use super::{State, Withdrawal};
+use chrono::{DateTime, Utc};
+
+use super::eta::{Delay, DelayCode, Estimate};
+use super::{Network, State, Withdrawal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -90,9 +93,150 @@ pub fn status_message(withdrawal: &Withdrawal, language: Language) -> String {
     }
 }
 
+/// The status sentence with why it is late (when it is) and when it is
+/// expected (by the estimate's 90th percentile: "within about ..."), e.g.
+/// "The Bitcoin network is congested and your transaction's fee is below
+/// what miners take now; expected within about 3 hours."
+pub fn status_message_with(
+    withdrawal: &Withdrawal,
+    estimate: &Estimate,
+    now: DateTime<Utc>,
+    language: Language,
+) -> String {
+    let mut message = status_message(withdrawal, language);
+    let within = estimate.eta.p90.map(|p90| about(p90 - now, language));
+    let reason = estimate.delay.as_ref().map(|delay| reason(delay, withdrawal.network, language));
+    match (language, reason, within) {
+        (Language::English, Some(reason), Some(within)) => {
+            message.push_str(&format!(" {reason}; expected within about {within}."))
+        }
+        (Language::English, Some(reason), None) => message.push_str(&format!(" {reason}.")),
+        (Language::English, None, Some(within)) => message.push_str(&format!(" Expected within about {within}.")),
+        (Language::SimplifiedChinese, Some(reason), Some(within)) => {
+            message.push_str(&format!("{reason}，预计约 {within}内到账。"))
+        }
+        (Language::SimplifiedChinese, Some(reason), None) => message.push_str(&format!("{reason}。")),
+        (Language::SimplifiedChinese, None, Some(within)) => message.push_str(&format!("预计约 {within}内到账。")),
+        (_, None, None) => {}
+    }
+    message
+}
+
+/// Why it is late, as a sentence in `language` (the view's `delay.message`).
+pub fn delay_message(delay: &Delay, network: Network, language: Language) -> String {
+    let reason = reason(delay, network, language);
+    match language {
+        Language::English => format!("{reason}."),
+        Language::SimplifiedChinese => format!("{reason}。"),
+    }
+}
+
+/// Why it is late, as a clause (no closing stop).
+fn reason(delay: &Delay, network: Network, language: Language) -> String {
+    let name = network.display_name();
+    let congested = delay.details.network_congested;
+    match language {
+        Language::English => match delay.code {
+            DelayCode::AwaitingSend => "It is taking the exchange longer than usual to send it".to_owned(),
+            DelayCode::LowFee if congested => {
+                format!("The {name} network is congested and your transaction's fee is below what miners take now")
+            }
+            DelayCode::LowFee => format!("Your transaction's fee is below what the {name} network takes now"),
+            DelayCode::NetworkCongested => format!("The {name} network is congested"),
+            DelayCode::SlowBlocks => format!("{name} blocks are arriving more slowly than usual"),
+            DelayCode::StuckBehindEarlier => {
+                "Your transaction waits for an earlier transaction from the same sender".to_owned()
+            }
+            DelayCode::ExplorerUnavailable => {
+                format!("We cannot see the {name} network right now (the delay is on our side)")
+            }
+            DelayCode::AwaitingConfirmations => "Confirmations are taking longer than expected".to_owned(),
+        },
+        Language::SimplifiedChinese => match delay.code {
+            DelayCode::AwaitingSend => "交易所发送时间比平时长".to_owned(),
+            DelayCode::LowFee if congested => format!("{name} 网络拥堵，您的交易手续费低于矿工当前接受的水平"),
+            DelayCode::LowFee => format!("您的交易手续费低于 {name} 网络当前接受的水平"),
+            DelayCode::NetworkCongested => format!("{name} 网络拥堵"),
+            DelayCode::SlowBlocks => format!("{name} 出块比平时慢"),
+            DelayCode::StuckBehindEarlier => "您的交易正在等待同一发送方的较早交易先被确认".to_owned(),
+            DelayCode::ExplorerUnavailable => format!("我们暂时无法查看 {name} 网络（延迟在我方）"),
+            DelayCode::AwaitingConfirmations => "确认时间比预期长".to_owned(),
+        },
+    }
+}
+
+/// A duration the way people say it: minutes up to an hour, hours up to two
+/// days, then days (rounded up: "within" should not promise too early).
+fn about(duration: chrono::Duration, language: Language) -> String {
+    let minutes = (duration.num_seconds().max(60) + 59) / 60;
+    let (count, unit) = if minutes < 60 {
+        (minutes, 0)
+    } else if minutes < 48 * 60 {
+        ((minutes + 59) / 60, 1)
+    } else {
+        ((minutes + 24 * 60 - 1) / (24 * 60), 2)
+    };
+    match language {
+        Language::English => {
+            let unit = ["minute", "hour", "day"][unit];
+            if count == 1 {
+                format!("1 {unit}")
+            } else {
+                format!("{count} {unit}s")
+            }
+        }
+        Language::SimplifiedChinese => format!("{count} {}", ["分钟", "小时", "天"][unit]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Language::{self, *};
+    use super::*;
+    use crate::domain::eta::{Basis, DelayDetails, Eta};
+    use crate::domain::{at, sample_withdrawal};
+
+    fn estimate(hours: i64, delay: Option<(DelayCode, bool)>) -> Estimate {
+        let now = at("2026-03-02T10:00:00Z");
+        let p90 = now + chrono::Duration::hours(hours) - chrono::Duration::minutes(10);
+        Estimate {
+            eta: Eta { p50: Some(now), p90: Some(p90), basis: Basis::Mempool },
+            delay: delay.map(|(code, network_congested)| Delay {
+                code,
+                since: now,
+                details: DelayDetails { network_congested, ..Default::default() },
+            }),
+        }
+    }
+
+    #[test]
+    fn the_message_says_why_and_when() {
+        let w = sample_withdrawal("w", "2026-03-02T09:00:00Z", true);
+        let now = at("2026-03-02T10:00:00Z");
+        let base = "Your withdrawal has been sent to the Bitcoin network and is waiting to be included in a block.";
+        let cases = [
+            (estimate(3, Some((DelayCode::LowFee, true))), English, format!("{base} The Bitcoin network is congested and your transaction's fee is below what miners take now; expected within about 3 hours.")),
+            (estimate(1, None), English, format!("{base} Expected within about 50 minutes.")),
+            (estimate(72, Some((DelayCode::SlowBlocks, false))), English, format!("{base} Bitcoin blocks are arriving more slowly than usual; expected within about 3 days.")),
+            (estimate(3, Some((DelayCode::LowFee, true))), SimplifiedChinese, "您的提现已发送至 Bitcoin 网络，正在等待打包进区块。Bitcoin 网络拥堵，您的交易手续费低于矿工当前接受的水平，预计约 3 小时内到账。".to_owned()),
+            (estimate(2, None), SimplifiedChinese, "您的提现已发送至 Bitcoin 网络，正在等待打包进区块。预计约 2 小时内到账。".to_owned()),
+        ];
+        for (estimate, language, expected) in cases {
+            assert_eq!(status_message_with(&w, &estimate, now, language), expected);
+        }
+        let done = Estimate { eta: Eta { p50: None, p90: None, basis: Basis::None }, delay: None };
+        assert_eq!(status_message_with(&w, &done, now, English), base);
+    }
+
+    #[test]
+    fn every_delay_code_has_words_in_both_languages() {
+        for code in DelayCode::ALL {
+            let delay = Delay { code, since: at("2026-03-02T10:00:00Z"), details: DelayDetails::default() };
+            for language in [English, SimplifiedChinese] {
+                assert!(!reason(&delay, Network::Eth, language).is_empty());
+            }
+        }
+    }
 
     #[test]
     fn negotiates_the_languages_we_serve() {

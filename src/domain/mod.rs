@@ -7,6 +7,7 @@ pub mod address;
 pub mod amount;
 pub mod calendar;
 pub mod escalation;
+pub mod eta;
 pub mod ids;
 pub mod message;
 pub mod network;

@@ -124,6 +124,40 @@ impl Network {
         }
     }
 
+    /// The interval the network aims to produce blocks (or ledgers,
+    /// checkpoints, slots) at: what the arrival estimate assumes until the
+    /// tracker has observed this network's real block times.
+    pub fn target_block_interval(self) -> std::time::Duration {
+        use Network::*;
+        let millis = match self {
+            Btc | Bch => 600_000,
+            Ltc => 150_000,
+            Doge => 60_000,
+            Dash => 157_500,
+            Zec => 75_000,
+            Eth | Etc => 12_000,
+            Bsc => 3_000,
+            Polygon | Optimism | Base | Avaxc => 2_000,
+            Arbitrum => 250,
+            Trx => 3_000,
+            Sol => 400,
+            Xrp | Xlm => 5_000,
+            Ada => 20_000,
+            Dot => 6_000,
+            Atom => 6_000,
+            Ton => 5_000,
+            Near => 1_000,
+            Apt => 250,
+            Sui => 500,
+            Algo => 2_900,
+            Hbar => 2_000,
+            Eos => 500,
+            Xtz => 8_000,
+            Fil => 30_000,
+        };
+        std::time::Duration::from_millis(millis)
+    }
+
     pub fn is_evm(self) -> bool {
         use Network::*;
         matches!(self, Eth | Bsc | Polygon | Arbitrum | Optimism | Base | Avaxc | Etc)
@@ -250,6 +284,15 @@ mod tests {
         assert_eq!(Network::parse("eth"), None);
         assert_eq!(Network::parse("ERC20"), None);
         assert_eq!(Network::parse(" ETH"), None);
+    }
+
+    #[test]
+    fn every_network_has_a_target_block_interval() {
+        let cases = [(Network::Btc, 600), (Network::Eth, 12), (Network::Ltc, 150), (Network::Trx, 3)];
+        for (network, seconds) in cases {
+            assert_eq!(network.target_block_interval().as_secs(), seconds, "{network}");
+        }
+        assert!(Network::ALL.iter().all(|n| !n.target_block_interval().is_zero()));
     }
 
     #[test]

@@ -269,32 +269,20 @@ impl HealthRules {
     /// minutes, so a fast chain's short hiccup is not a halt); degraded: the
     /// explorer failing for three poll intervals (at least a minute).
     pub fn defaults(network: Network, poll_interval: Duration) -> HealthRules {
-        let halted_after = (usual_block_interval(network) * 10).max(Duration::from_secs(600));
+        let halted_after = (network.target_block_interval() * 10).max(Duration::from_secs(600));
         HealthRules { halted_after, degraded_after: (poll_interval * 3).max(Duration::from_secs(60)) }
     }
 }
 
-/// The block interval a network aims for.
-pub fn usual_block_interval(network: Network) -> Duration {
-    use Network::*;
-    let seconds = match network {
-        Btc | Bch => 600,
-        Ltc => 150,
-        Doge | Eos => 60,
-        Dash => 150,
-        Zec => 75,
-        Eth | Etc => 12,
-        Ada => 20,
-        Fil => 30,
-        Xtz => 10,
-        _ => 5,
-    };
-    Duration::from_secs(seconds)
-}
-
-/// What the chain shows, from the tracker's health report, and a short note
-/// for the history.
-pub fn observed_status(health: &ChainHealth, rules: HealthRules, now: DateTime<Utc>) -> (NetworkStatus, String) {
+/// What the chain shows, from the tracker's health report and whether the
+/// arrival estimate's signals call the network congested, and a short note
+/// for the history. We seeing less comes first, then a halt, then congestion.
+pub fn observed_status(
+    health: &ChainHealth,
+    rules: HealthRules,
+    congested: bool,
+    now: DateTime<Utc>,
+) -> (NetworkStatus, String) {
     let for_at_least = |since: Option<DateTime<Utc>>, limit: Duration| {
         since.is_some_and(|since| (now - since).to_std().is_ok_and(|elapsed| elapsed >= limit))
     };
@@ -305,6 +293,9 @@ pub fn observed_status(health: &ChainHealth, rules: HealthRules, now: DateTime<U
     if for_at_least(health.tip_changed_at, rules.halted_after) {
         let height = health.tip_height.map_or_else(|| "?".to_owned(), |h| h.to_string());
         return (NetworkStatus::Halted, format!("no new block since height {height}"));
+    }
+    if congested {
+        return (NetworkStatus::Congested, "fees or the backlog well above normal".to_owned());
     }
     (NetworkStatus::Operational, "blocks flowing".to_owned())
 }
@@ -400,14 +391,16 @@ mod tests {
         let rules = HealthRules { halted_after: Duration::from_secs(3600), degraded_after: Duration::from_secs(60) };
         let mut health = ChainHealth::empty();
         health.polled(100, at("2026-03-06T00:00:00Z"));
-        assert_eq!(observed_status(&health, rules, at("2026-03-06T00:59:59Z")).0, NetworkStatus::Operational);
-        assert_eq!(observed_status(&health, rules, at("2026-03-06T01:00:00Z")).0, NetworkStatus::Halted);
+        assert_eq!(observed_status(&health, rules, false, at("2026-03-06T00:59:59Z")).0, NetworkStatus::Operational);
+        assert_eq!(observed_status(&health, rules, false, at("2026-03-06T01:00:00Z")).0, NetworkStatus::Halted);
+        assert_eq!(observed_status(&health, rules, true, at("2026-03-06T01:00:00Z")).0, NetworkStatus::Halted);
         health.polled(101, at("2026-03-06T01:00:05Z"));
-        assert_eq!(observed_status(&health, rules, at("2026-03-06T01:00:10Z")).0, NetworkStatus::Operational);
+        assert_eq!(observed_status(&health, rules, false, at("2026-03-06T01:00:10Z")).0, NetworkStatus::Operational);
+        assert_eq!(observed_status(&health, rules, true, at("2026-03-06T01:00:10Z")).0, NetworkStatus::Congested);
         health.failed("HTTP 503", at("2026-03-06T01:01:00Z"));
         health.failed("HTTP 502", at("2026-03-06T01:01:30Z"));
-        assert_eq!(observed_status(&health, rules, at("2026-03-06T01:01:59Z")).0, NetworkStatus::Operational);
-        let (status, note) = observed_status(&health, rules, at("2026-03-06T01:02:00Z"));
+        assert_eq!(observed_status(&health, rules, false, at("2026-03-06T01:01:59Z")).0, NetworkStatus::Operational);
+        let (status, note) = observed_status(&health, rules, true, at("2026-03-06T01:02:00Z"));
         assert_eq!((status, note.as_str()), (NetworkStatus::Degraded, "explorer failing: HTTP 502"));
         assert!(HealthRules::defaults(Network::Btc, Duration::from_secs(30)).halted_after >= Duration::from_secs(6000));
         assert_eq!(

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::address::ValidatedAddress;
 use super::escalation::Escalation;
+use super::eta::IssuedEta;
 use super::onchain::ReplacementKey;
 use super::sla::SlaDeadlines;
 use super::{rfc3339, Amount, FieldError, Network, State, TxHash, UserId, WithdrawalId};
@@ -163,6 +164,9 @@ pub struct Withdrawal {
     pub next_deadline_at: Option<DateTime<Utc>>,
     pub sla: Option<SlaDeadlines>,
     pub escalation: Option<Escalation>,
+    /// The arrival estimate given on entering each basis (queue, mempool,
+    /// confirmations), judged when the withdrawal completes (`domain/eta`).
+    pub eta_issued: Vec<IssuedEta>,
     /// Written by chain tracking (`tracking.rs`) and reset by `set_tx_hash`.
     pub(super) chain: ChainProgress,
 }
@@ -281,6 +285,9 @@ struct StoredWithdrawal {
     /// current transaction, when the exchange sent it.
     #[serde(default)]
     pub last_valid_height: Option<u64>,
+    /// The arrival estimates given, to be judged at completion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eta_issued: Vec<IssuedEta>,
 }
 
 impl From<StoredWithdrawal> for Withdrawal {
@@ -305,6 +312,7 @@ impl From<StoredWithdrawal> for Withdrawal {
             next_deadline_at: r.next_deadline_at,
             sla: r.sla,
             escalation: r.escalation,
+            eta_issued: r.eta_issued,
             chain: ChainProgress {
                 block_hash: r.block_hash,
                 block_height: r.block_height,
@@ -358,6 +366,7 @@ impl From<Withdrawal> for StoredWithdrawal {
             discovery_from_height: chain.discovery_from_height,
             discovery_next_at: chain.discovery_next_at,
             last_valid_height: chain.last_valid_height,
+            eta_issued: w.eta_issued,
         }
     }
 }
@@ -400,6 +409,7 @@ impl Withdrawal {
             next_deadline_at: None,
             sla: None,
             escalation: None,
+            eta_issued: Vec::new(),
             chain: ChainProgress::default(),
         };
         if let Some(tx_hash) = registration.tx_hash {

@@ -11,6 +11,7 @@ use super::extract::{parse_query, view_context, Authenticated};
 use super::query::{parse_cursor, parse_limit, parse_network};
 use super::AppState;
 use crate::domain::escalation::TicketStatus;
+use crate::domain::eta::{Delay, DelayCode, Eta};
 use crate::domain::{rfc3339, sla};
 use crate::domain::{Amount, Withdrawal, WithdrawalId};
 use crate::service::OverdueQuery;
@@ -22,6 +23,7 @@ pub struct OverdueParams {
     network: Option<String>,
     coin: Option<String>,
     min_amount: Option<String>,
+    delay: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
 }
@@ -42,13 +44,17 @@ struct OverdueItem<'a> {
     overdue_at: Option<DateTime<Utc>>,
     working_days_elapsed: f64,
     ticket_id: Option<&'a str>,
+    /// When it is expected, and why it is late (`null` while on track).
+    eta: Eta,
+    delay: Option<Delay>,
 }
 
-const CSV_HEADER: &str =
-    "id,user_id,coin,network,amount,address,state,tx_hash,requested_at,overdue_at,working_days_elapsed,ticket_id";
+const CSV_HEADER: &str = "id,user_id,coin,network,amount,address,state,tx_hash,requested_at,overdue_at,\
+                          working_days_elapsed,ticket_id,delay_code,eta_p90";
 
 fn overdue_item<'a>(w: &'a Withdrawal, state: &AppState) -> OverdueItem<'a> {
     let now = state.service.now();
+    let estimate = state.service.estimate(w, now);
     OverdueItem {
         id: w.id.as_str(),
         user_id: w.user_id.as_str(),
@@ -62,6 +68,8 @@ fn overdue_item<'a>(w: &'a Withdrawal, state: &AppState) -> OverdueItem<'a> {
         overdue_at: w.sla.as_ref().map(|s| s.overdue_at),
         working_days_elapsed: sla::working_days_elapsed(state.service.calendar.as_ref(), w, now),
         ticket_id: w.escalation.as_ref().and_then(|e| e.ticket_id.as_deref()),
+        eta: estimate.eta,
+        delay: estimate.delay,
     }
 }
 
@@ -92,6 +100,8 @@ fn csv_row(item: &OverdueItem<'_>) -> String {
         item.overdue_at.as_ref().map(rfc3339::utc_text).unwrap_or_default(),
         format!("{:.2}", item.working_days_elapsed),
         item.ticket_id.unwrap_or("").to_owned(),
+        item.delay.as_ref().map(|d| d.code.as_str()).unwrap_or("").to_owned(),
+        item.eta.p90.as_ref().map(rfc3339::utc_text).unwrap_or_default(),
     ];
     fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
 }
@@ -119,6 +129,16 @@ pub async fn overdue(
             .map(|raw| {
                 Amount::parse(raw)
                     .map_err(|e| ApiError::invalid_field("min_amount", e.message.replace("amount", "min_amount")))
+            })
+            .transpose()?,
+        delay: params
+            .delay
+            .as_deref()
+            .map(|raw| {
+                DelayCode::parse(raw).ok_or_else(|| {
+                    let codes: Vec<&str> = DelayCode::ALL.iter().map(|c| c.as_str()).collect();
+                    ApiError::invalid_field("delay", format!("delay must be one of {}", codes.join(", ")))
+                })
             })
             .transpose()?,
         after: parse_cursor(params.cursor.as_deref())?,

@@ -26,6 +26,8 @@ struct Inner {
     indexes: HashMap<IndexKey, BTreeSet<String>>,
     meta: HashMap<String, String>,
     leases: HashMap<String, (String, std::time::Instant)>,
+    /// Counter hashes, each deleted at its instant.
+    counters: HashMap<String, (HashMap<String, u64>, std::time::Instant)>,
     /// Expired ids: when they expired, until when the tombstone is kept.
     tombstones: HashMap<WithdrawalId, (DateTime<Utc>, std::time::Instant)>,
     /// The same ids in the order their tombstones lapse (one TTL per store
@@ -233,6 +235,40 @@ impl Store for MemoryStore {
             inner.leases.insert(name.to_owned(), (owner.to_owned(), now + ttl));
         }
         Ok(free)
+    }
+
+    async fn add_counters(
+        &self,
+        name: &str,
+        increments: &[(String, u64)],
+        keep_for: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.write().map_err(|_| poisoned())?;
+        let now = std::time::Instant::now();
+        inner.counters.retain(|_, (_, until)| *until > now);
+        let (counters, until) = inner.counters.entry(name.to_owned()).or_insert_with(|| (HashMap::new(), now));
+        for (field, by) in increments {
+            let counter = counters.entry(field.clone()).or_insert(0);
+            *counter = counter.saturating_add(*by);
+        }
+        *until = now + keep_for;
+        Ok(())
+    }
+
+    async fn counters(&self, names: &[String]) -> Result<Vec<Vec<(String, u64)>>, StoreError> {
+        let inner = self.inner.read().map_err(|_| poisoned())?;
+        let now = std::time::Instant::now();
+        Ok(names
+            .iter()
+            .map(|name| match inner.counters.get(name) {
+                Some((counters, until)) if *until > now => {
+                    let mut all: Vec<(String, u64)> = counters.iter().map(|(f, c)| (f.clone(), *c)).collect();
+                    all.sort();
+                    all
+                }
+                _ => Vec::new(),
+            })
+            .collect())
     }
 
     async fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {

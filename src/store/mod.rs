@@ -174,6 +174,20 @@ pub trait Store: Send + Sync + 'static {
     /// absent): a compare-and-set for named values several replicas change
     /// (a network's status record). `false` when another writer came first.
     async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError>;
+    /// Adds to named counters in the hash `name` (`HINCRBY` on
+    /// `{p}:stats:<name>`), in one round trip; the hash is deleted
+    /// `keep_for` after its last addition. The arrival estimate's shared
+    /// statistics (`eta.rs`): one hash per network, metric and period.
+    async fn add_counters(
+        &self,
+        name: &str,
+        increments: &[(String, u64)],
+        keep_for: std::time::Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Every counter of each hash in `names`, in one round trip (a hash that
+    /// does not exist, or expired, has none).
+    async fn counters(&self, names: &[String]) -> Result<Vec<Vec<(String, u64)>>, StoreError>;
 
     /// How many entries each index holds, in one round trip. The only
     /// question [`IndexKey::is_counted_only`] indexes answer.

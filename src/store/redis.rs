@@ -630,6 +630,50 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn add_counters(
+        &self,
+        name: &str,
+        increments: &[(String, u64)],
+        keep_for: Duration,
+    ) -> Result<(), StoreError> {
+        if increments.is_empty() {
+            return Ok(());
+        }
+        self.bounded(async {
+            let key = format!("{}:stats:{name}", self.tag);
+            let mut pipe = redis::pipe();
+            for (field, by) in increments {
+                pipe.cmd("HINCRBY").arg(&key).arg(field).arg(*by).ignore();
+            }
+            pipe.cmd("PEXPIRE").arg(&key).arg(keep_for.as_millis().max(1) as u64).ignore();
+            let mut conn = self.connection().await?;
+            pipe.query_async::<()>(&mut conn).await.map_err(classify)
+        })
+        .await
+    }
+
+    async fn counters(&self, names: &[String]) -> Result<Vec<Vec<(String, u64)>>, StoreError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.bounded(async {
+            let mut pipe = redis::pipe();
+            for name in names {
+                pipe.cmd("HGETALL").arg(format!("{}:stats:{name}", self.tag));
+            }
+            let mut conn = self.connection().await?;
+            let hashes: Vec<Vec<(String, u64)>> = pipe.query_async(&mut conn).await.map_err(classify)?;
+            Ok(hashes
+                .into_iter()
+                .map(|mut hash| {
+                    hash.sort();
+                    hash
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.bounded(async {
             let mut conn = self.connection().await?;

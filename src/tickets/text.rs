@@ -24,6 +24,14 @@ fn field(view: &Value, name: &str) -> String {
     }
 }
 
+/// The delay's code and reason, or that it is on track.
+fn delay(view: &Value) -> String {
+    match &view["delay"] {
+        Value::Null => "none (on track)".to_owned(),
+        delay => format!("{}: {}", field(delay, "code"), field(delay, "message")),
+    }
+}
+
 impl TicketText {
     pub fn new(claimed: &Claimed, view: &Value) -> TicketText {
         let subject = format!(
@@ -53,6 +61,9 @@ impl TicketText {
             ("Overdue at", field(&view["sla"], "overdue_at")),
             ("Working days elapsed", field(&view["sla"], "working_days_elapsed")),
             ("SLA status", field(&view["sla"], "status")),
+            ("Delay", delay(view)),
+            ("Expected by", format!("{} (p50), {} (p90)", field(&view["eta"], "p50"), field(&view["eta"], "p90"))),
+            ("Message", field(view, "message")),
         ];
         for (label, value) in lines {
             let _ = writeln!(body, "{label}: {value}");

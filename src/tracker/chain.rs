@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod discovery;
+mod signals;
 
 use super::watched::Watched;
 use crate::chain::{Block, BlockChain, BlockRef, Chain, ChainError, PendingTx, StatusChain, TxInfo, TxLocation};
@@ -75,6 +76,10 @@ struct Cursor {
     /// whose pending transactions expire (`Block::expiry_point`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expiry_point: Option<u64>,
+    /// The newest block read with its time (height, time): the next one's
+    /// interval is measured from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_time: Option<(u64, chrono::DateTime<chrono::Utc>)>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +146,10 @@ impl ChainTracker {
         let metrics = service.metrics.clone();
         let port = ChainPort::new(service, network, rules);
         ChainTracker { network, client, port, metrics, owner, settings }
+    }
+
+    pub fn network(&self) -> crate::domain::Network {
+        self.network
     }
 
     /// Polls forever: only while holding the network's lease; backing off
@@ -224,6 +233,9 @@ impl ChainTracker {
                 tracing::warn!(network = %self.network, %error, "cannot record the network's health");
             }
         }
+        if let Err(TrackError::Chain(ChainError::Unavailable(_) | ChainError::RateLimited { .. })) = &result {
+            self.record_explorer_down().await;
+        }
         result
     }
 
@@ -295,6 +307,7 @@ impl Blocks<'_> {
         }
         let mut height = cursor.recent.last().expect("not empty").height + 1;
         let last = tip.height.min(height + MAX_BLOCKS_PER_TICK - 1);
+        let mut block_times = signals::BlockTimes::default();
         while height <= last {
             let block = match tip_block.take_if(|b| b.at.height == height) {
                 Some(block) => block,
@@ -307,6 +320,7 @@ impl Blocks<'_> {
                 // undo it, and read that height again.
                 report.reorged += self.undo_block(&previous).await?;
                 cursor.recent.pop();
+                cursor.last_time = None;
                 if cursor.recent.is_empty() {
                     cursor.recent.push(BlockRef { height: previous.height.saturating_sub(1), hash: String::new() });
                 }
@@ -319,6 +333,8 @@ impl Blocks<'_> {
             report.matched += self.match_block(&block, &watched, tip.height).await?;
             report.blocks += 1;
             cursor.expiry_point = block.expiry_point.or(cursor.expiry_point);
+            block_times.add(cursor.last_time, block.at.height, block.time);
+            cursor.last_time = block.time.map(|time| (block.at.height, time));
             cursor.recent.push(block.at.clone());
             if cursor.recent.len() > REMEMBERED_BLOCKS {
                 cursor.recent.remove(0);
@@ -328,6 +344,7 @@ impl Blocks<'_> {
         self.save_cursor(&cursor).await?;
         report.reorged += self.update_confirmations(tip.height, &cursor.recent).await?;
         report.dropped = self.check_drops(cursor.expiry_point).await?;
+        self.record_signals(block_times).await;
         Ok(report)
     }
 

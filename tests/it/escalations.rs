@@ -286,7 +286,8 @@ async fn overdue_lists_most_late_first_in_json_and_csv() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "id,user_id,coin,network,amount,address,state,tx_hash,requested_at,overdue_at,working_days_elapsed,ticket_id"
+        "id,user_id,coin,network,amount,address,state,tx_hash,requested_at,overdue_at,working_days_elapsed,ticket_id,\
+         delay_code,eta_p90"
     );
     assert_eq!(lines.len(), 4);
     assert!(
@@ -294,7 +295,22 @@ async fn overdue_lists_most_late_first_in_json_and_csv() {
         "{}",
         lines[1]
     );
-    assert!(lines[1].ends_with(",2026-03-04T08:00:00Z,2.07,"), "{}", lines[1]);
+    // Pending two days, far past the usual 4 hours to be sent: awaiting_send,
+    // with the estimate's p90 (whole seconds, UTC) after now.
+    let (before, p90) = lines[1].rsplit_once(',').unwrap();
+    assert!(before.ends_with(",2026-03-04T08:00:00Z,2.07,,awaiting_send"), "{}", lines[1]);
+    assert!(p90 > "2026-03-04T09:45:00Z" && p90.len() == 20 && p90.ends_with('Z'), "{p90}");
+
+    // The delay filter, and the delay and estimate in JSON.
+    let page: Value = app.get_as("/v1/overdue?delay=awaiting_send", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(ids(&page), ["w-early", "w-eth", "w-late"]);
+    assert_eq!(page["items"][0]["delay"]["code"], "awaiting_send");
+    assert_eq!(page["items"][0]["eta"]["basis"], "queue");
+    assert!(page["items"][0]["eta"]["p90"].as_str().unwrap() > "2026-03-04T09:45:00Z");
+    let page: Value = app.get_as("/v1/overdue?delay=low_fee", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(ids(&page), Vec::<String>::new());
+    let bad = app.get_as("/v1/overdue?delay=late", SUPPORT_TOKEN).await;
+    assert_eq!(expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await["error"]["field"], "delay");
 
     expect_error(app.get_as("/v1/overdue", &app.user_token("alice")).await, StatusCode::FORBIDDEN, "forbidden").await;
     expect_error(app.get_as("/v1/tickets", &app.user_token("alice")).await, StatusCode::FORBIDDEN, "forbidden").await;
@@ -326,6 +342,13 @@ async fn zendesk_gets_one_ticket_per_withdrawal_updated_in_place() {
     let first = tickets.iter().find(|t| t.external_id == "w-1").unwrap();
     assert!(first.tags.contains(&"overdue".to_owned()));
     assert!(first.comments[0].contains("Tx hash") && first.comments[0].contains("Working days elapsed"));
+    // The reason and the estimate: pending past the usual time to be sent.
+    assert!(
+        first.comments[0].contains("Delay: awaiting_send: It is taking the exchange longer"),
+        "{}",
+        first.comments[0]
+    );
+    assert!(first.comments[0].contains("Expected by: 2026-"), "{}", first.comments[0]);
 
     sweep_at(&app, RAISE_DUE).await;
     complete(&app, "w-1").await;

@@ -166,6 +166,17 @@ impl Store for UpdatedDuringTheUpgrade {
     async fn swap_meta(&self, name: &str, expected: Option<&str>, value: &str) -> Result<bool, StoreError> {
         self.inner.swap_meta(name, expected, value).await
     }
+    async fn add_counters(
+        &self,
+        name: &str,
+        increments: &[(String, u64)],
+        keep_for: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.inner.add_counters(name, increments, keep_for).await
+    }
+    async fn counters(&self, names: &[String]) -> Result<Vec<Vec<(String, u64)>>, StoreError> {
+        self.inner.counters(names).await
+    }
     async fn count(&self, indexes: &[IndexKey]) -> Result<Vec<u64>, StoreError> {
         self.inner.count(indexes).await
     }

@@ -476,6 +476,37 @@ fn cluster_store(name: &str) -> Arc<dyn Store> {
     Arc::new(RedisStore::cluster(&seeds, &cluster.prefix(name), std::time::Duration::from_secs(2)).unwrap())
 }
 
+/// The arrival estimate's shared statistics: counters add up across
+/// writers, hashes are read in one go, and a hash goes once its time is up.
+async fn counters_add_up_and_expire(store: Arc<dyn Store>) {
+    let keep = std::time::Duration::from_secs(60);
+    let names = ["eta:BTC:block_interval:1".to_owned(), "eta:BTC:block_interval:2".to_owned(), "none".to_owned()];
+    store.add_counters(&names[0], &[("37".into(), 2), ("40".into(), 1)], keep).await.unwrap();
+    store.add_counters(&names[0], &[("37".into(), 3)], keep).await.unwrap();
+    store.add_counters(&names[1], &[("12".into(), 7)], keep).await.unwrap();
+    store.add_counters(&names[1], &[], keep).await.unwrap();
+    let read = store.counters(&names).await.unwrap();
+    assert_eq!(read, vec![vec![("37".to_owned(), 5), ("40".to_owned(), 1)], vec![("12".to_owned(), 7)], Vec::new()]);
+    // Many writers at once lose nothing.
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let name = names[1].clone();
+            tokio::spawn(async move { store.add_counters(&name, &[("12".into(), 1)], keep).await.unwrap() })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(store.counters(&names[1..2]).await.unwrap(), vec![vec![("12".to_owned(), 15)]]);
+    // A hash kept for a moment is gone after it.
+    let short = "eta:ETH:broadcast_to_block:9".to_owned();
+    store.add_counters(&short, &[("3".into(), 1)], std::time::Duration::from_millis(50)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(store.counters(std::slice::from_ref(&short)).await.unwrap(), vec![Vec::new()]);
+    assert!(store.counters(&[]).await.unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -514,6 +545,7 @@ conformance!(
     terminal_records_come_by_when_they_became_terminal,
     expiry_is_a_compare_and_set_on_the_version,
     swapping_a_named_value_is_a_compare_and_set,
+    counters_add_up_and_expire,
 );
 
 #[tokio::test]

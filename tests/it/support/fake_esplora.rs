@@ -3,6 +3,17 @@
 //! hashes and heights, JSON for blocks, transactions and outspends, and
 //! plain-text 404s ("Block not found", "Transaction not found"). Its chain
 //! can be extended and reorganized, its mempool edited, and it can misbehave.
+//!
+//! The fee side, for the arrival estimate: `GET /mempool` (`count`, `vsize`,
+//! `total_fee`, `fee_histogram`) and `GET /fee-estimates` (confirmation
+//! target in blocks -> sat/vB) as esplora `API.md` documents them
+//! (<https://github.com/Blockstream/esplora/blob/master/API.md>, "Mempool"
+//! and "Fee estimates"); `GET /v1/fees/mempool-blocks` (projected blocks
+//! with `blockSize`, `blockVSize`, `nTx`, `totalFees`, `medianFee`,
+//! `feeRange`) only when set to answer as mempool.space does
+//! (<https://mempool.space/docs/api/rest#get-mempool-blocks-fees>), a plain
+//! 404 otherwise, as Blockstream's server; each transaction's `fee` follows
+//! the fee rate set for it (`weight` 561, so 140.25 vB).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,7 +46,25 @@ pub struct EsploraState {
     pub last_api_key: Option<String>,
     /// Every request as it arrived, so tests can tell apart who sent what and when.
     pub log: Vec<LoggedRequest>,
+    /// sat/vB by txid (10 when not set).
+    pub fee_rates: std::collections::HashMap<String, f64>,
+    /// `/fee-estimates`, by confirmation target.
+    pub fee_estimates: Vec<(u32, f64)>,
+    /// Virtual bytes waiting besides the ledger's own mempool transactions.
+    pub backlog_vsize: u64,
+    /// `Some(feeRange of the next projected block)`: answers
+    /// `/v1/fees/mempool-blocks` as mempool.space; `None`: 404.
+    pub mempool_blocks: Option<Vec<f64>>,
+    /// Block times (Unix seconds) by height, where set; otherwise one second apart.
+    pub block_times: std::collections::HashMap<u64, i64>,
 }
+
+/// The documented example's shape, at a quiet time.
+pub fn quiet_fee_estimates() -> Vec<(u32, f64)> {
+    vec![(1, 20.0), (2, 15.0), (3, 10.0), (6, 5.0), (12, 3.0), (144, 1.0), (504, 1.0), (1008, 1.0)]
+}
+
+const TX_WEIGHT: u64 = 561;
 
 #[derive(Debug, Clone)]
 pub struct LoggedRequest {
@@ -53,6 +82,35 @@ pub struct FakeEsplora {
 pub const BASE_HEIGHT: u64 = 840_000;
 
 impl EsploraState {
+    fn fee_rate(&self, txid: &str) -> f64 {
+        self.fee_rates.get(txid).copied().unwrap_or(10.0)
+    }
+
+    fn fee_of(&self, txid: &str) -> u64 {
+        (self.fee_rate(txid) * TX_WEIGHT as f64 / 4.0).round() as u64
+    }
+
+    fn block_time(&self, height: u64) -> i64 {
+        self.block_times.get(&height).copied().unwrap_or(1_713_571_767 + height as i64 - BASE_HEIGHT as i64)
+    }
+
+    fn mempool_json(&self) -> Value {
+        let waiting: Vec<&FakeTx> =
+            self.ledger.txs.values().filter(|tx| self.ledger.block_of(&tx.txid).is_none()).collect();
+        let vsize = (waiting.len() as u64 * TX_WEIGHT).div_ceil(4) + self.backlog_vsize;
+        let total_fee: u64 = waiting.iter().map(|tx| self.fee_of(&tx.txid)).sum();
+        let mut histogram: Vec<(f64, u64)> = Vec::new();
+        for tx in &waiting {
+            let rate = self.fee_rate(&tx.txid);
+            match histogram.iter_mut().find(|(r, _)| *r == rate) {
+                Some((_, size)) => *size += TX_WEIGHT.div_ceil(4),
+                None => histogram.push((rate, TX_WEIGHT.div_ceil(4))),
+            }
+        }
+        histogram.sort_by(|a, b| b.0.total_cmp(&a.0));
+        json!({"count": waiting.len(), "vsize": vsize, "total_fee": total_fee, "fee_histogram": histogram})
+    }
+
     fn block(&self, hash: &str) -> Option<(&FakeBlock, bool)> {
         let best = self.ledger.chain.iter().find(|b| b.hash == hash).map(|b| (b, true));
         best.or_else(|| self.ledger.stale.iter().find(|b| b.hash == hash).map(|b| (b, false)))
@@ -119,8 +177,8 @@ impl EsploraState {
             "vin": vin,
             "vout": vout,
             "size": 222,
-            "weight": 561,
-            "fee": 1_410,
+            "weight": TX_WEIGHT,
+            "fee": self.fee_of(&tx.txid),
             "status": self.status_json(&tx.txid),
         })
     }
@@ -130,7 +188,7 @@ impl EsploraState {
             "id": block.hash,
             "height": block.height,
             "version": 536_870_912,
-            "timestamp": 1_713_571_767 + block.height - BASE_HEIGHT,
+            "timestamp": self.block_time(block.height),
             "tx_count": block.txids.len(),
             "size": 2_325_617,
             "weight": 3_993_281,
@@ -150,6 +208,23 @@ impl EsploraState {
             |what: &str| HttpResponse::NotFound().content_type("text/plain").body(format!("{what} not found"));
         match parts.as_slice() {
             ["blocks", "tip", "height"] => text(self.ledger.tip().height.to_string()),
+            ["mempool"] => HttpResponse::Ok().json(self.mempool_json()),
+            ["fee-estimates"] => {
+                let estimates: serde_json::Map<String, Value> =
+                    self.fee_estimates.iter().map(|(blocks, fee)| (blocks.to_string(), json!(fee))).collect();
+                HttpResponse::Ok().json(estimates)
+            }
+            ["v1", "fees", "mempool-blocks"] => match &self.mempool_blocks {
+                Some(range) => HttpResponse::Ok().json(json!([{
+                    "blockSize": 1_573_512,
+                    "blockVSize": 997_968.25,
+                    "nTx": 3_153,
+                    "totalFees": 5_618_396,
+                    "medianFee": range.get(range.len() / 2).copied().unwrap_or(1.0),
+                    "feeRange": range,
+                }])),
+                None => HttpResponse::NotFound().content_type("text/plain").body("Not found"),
+            },
             ["blocks", "tip", "hash"] => text(self.ledger.tip().hash.clone()),
             ["block-height", height] => {
                 let found = height.parse::<u64>().ok().and_then(|h| self.ledger.chain.iter().find(|b| b.height == h));
@@ -266,7 +341,18 @@ impl FakeEsplora {
         for _ in 1..blocks {
             ledger.mine(&[]);
         }
-        let state = EsploraState { mode: Mode::Normal, ledger, requests: 0, last_api_key: None, log: Vec::new() };
+        let state = EsploraState {
+            mode: Mode::Normal,
+            ledger,
+            requests: 0,
+            last_api_key: None,
+            log: Vec::new(),
+            fee_rates: Default::default(),
+            fee_estimates: quiet_fee_estimates(),
+            backlog_vsize: 0,
+            mempool_blocks: None,
+            block_times: Default::default(),
+        };
         let state = Arc::new(Mutex::new(state));
         let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
         FakeEsplora { base_url: format!("http://127.0.0.1:{port}"), state }
@@ -308,6 +394,20 @@ impl FakeEsplora {
     /// Appends a block holding `txids`; returns it.
     pub fn mine(&self, txids: &[&str]) -> FakeBlock {
         self.state.lock().unwrap().ledger.mine(txids)
+    }
+
+    /// `mine`, the block's header time set to `unix_seconds`.
+    pub fn mine_at(&self, txids: &[&str], unix_seconds: i64) -> FakeBlock {
+        let mut state = self.state.lock().unwrap();
+        let block = state.ledger.mine(txids);
+        state.block_times.insert(block.height, unix_seconds);
+        block
+    }
+
+    /// Changes the fee side: `edit` gets the state (fee rates, estimates,
+    /// backlog, mempool-blocks).
+    pub fn set_fees(&self, edit: impl FnOnce(&mut EsploraState)) {
+        edit(&mut self.state.lock().unwrap());
     }
 
     /// See [`UtxoChain::reorg`].
