@@ -18,7 +18,7 @@ use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
-    SidecarClient, SolanaClient, SuiClient, TronClient, XrplClient,
+    HorizonClient, SidecarClient, SolanaClient, SuiClient, ToncenterClient, TronClient, XrplClient,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
@@ -332,6 +332,8 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         }
         ExplorerKind::Sidecar => Chain::Blocks(Arc::new(SidecarClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::SuiGraphql => Chain::Statuses(Arc::new(SuiClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Horizon => Chain::Blocks(Arc::new(HorizonClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Toncenter => Chain::Statuses(Arc::new(ToncenterClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

@@ -13,11 +13,13 @@ mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
 mod graphql;
+pub mod horizon;
 pub mod http;
 mod jsonrpc;
 pub mod sidecar;
 pub mod solana;
 pub mod sui;
+pub mod toncenter;
 pub mod tron;
 pub mod xrpl;
 
@@ -38,10 +40,12 @@ pub use blockbook::BlockbookClient;
 pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
+pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
 pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
 pub use sui::SuiClient;
+pub use toncenter::ToncenterClient;
 pub use tron::TronClient;
 pub use xrpl::XrplClient;
 
@@ -157,7 +161,8 @@ pub struct PendingTx {
     /// The last height at which it can still be included, in the chain's
     /// own unit: Solana, the `lastValidBlockHeight` that `getLatestBlockhash`
     /// returned with the transaction's recent blockhash (a block height, not a
-    /// slot); XRPL, its `LastLedgerSequence` (a ledger index). The node cannot
+    /// slot); XRPL, its `LastLedgerSequence` (a ledger index); TON, the
+    /// wallet message's `valid_until` (unix seconds). The node cannot
     /// tell it for a transaction it never saw, so without it such a
     /// transaction is never `expired` (XRPL still reads it from a `tx` answer
     /// when the node knows the transaction).
@@ -306,9 +311,10 @@ pub trait StatusChain: Send + Sync + 'static {
     /// does not know it.
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError>;
 
-    /// The API's index of transactions by address, where it has one (Sui's
-    /// `affectedAddress` filter): discovery of payments registered without
-    /// a hash.
+    /// The API's index of transactions by address, where it has one
+    /// (toncenter, Sui's `affectedAddress` filter): discovery of payments
+    /// registered without a hash. `None` for chains whose payments cannot be
+    /// found by address here.
     fn address_history(&self) -> Option<&dyn AddressHistory> {
         None
     }

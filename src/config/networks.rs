@@ -45,6 +45,10 @@ pub enum ExplorerKind {
     Sidecar,
     /// Sui GraphQL RPC.
     SuiGraphql,
+    /// Stellar's Horizon REST API.
+    Horizon,
+    /// toncenter's indexer API v3.
+    Toncenter,
 }
 
 impl ExplorerKind {
@@ -60,6 +64,8 @@ impl ExplorerKind {
             ExplorerKind::Aptos => "aptos",
             ExplorerKind::Sidecar => "sidecar",
             ExplorerKind::SuiGraphql => "sui_graphql",
+            ExplorerKind::Horizon => "horizon",
+            ExplorerKind::Toncenter => "toncenter",
         }
     }
 
@@ -76,6 +82,8 @@ impl ExplorerKind {
             ExplorerKind::Aptos => network == Apt,
             ExplorerKind::Sidecar => network == Dot,
             ExplorerKind::SuiGraphql => network == Sui,
+            ExplorerKind::Horizon => network == Xlm,
+            ExplorerKind::Toncenter => network == Ton,
         }
     }
 }

@@ -505,3 +505,26 @@ fn sidecar_serves_dot_and_sui_graphql_serves_sui_both_final_at_one_confirmation(
         assert!(err.contains(&format!("networks.{code}.explorer")), "{code} on {explorer}: {err}");
     }
 }
+
+#[test]
+fn horizon_follows_stellar_and_toncenter_follows_ton_only() {
+    let text = format!(
+        "{GOOD}\n[networks.XLM]\nexplorer = \"horizon\"\nurls = [\"https://horizon.stellar.org\"]\n\
+         [networks.TON]\nexplorer = \"toncenter\"\nurls = [\"https://toncenter.com\"]\n\
+         api_key_header = \"X-API-Key\"\napi_key = \"k\"\n"
+    );
+    let settings = check(&text).unwrap().settings().unwrap();
+    assert_eq!(
+        (settings.networks[&Network::Xlm].explorer, settings.networks[&Network::Xlm].required_confirmations),
+        (ExplorerKind::Horizon, 1),
+        "a closed ledger is final"
+    );
+    assert_eq!(settings.networks[&Network::Ton].explorer, ExplorerKind::Toncenter);
+    assert_eq!((ExplorerKind::Horizon.as_str(), ExplorerKind::Toncenter.as_str()), ("horizon", "toncenter"));
+    let misfits = format!(
+        "{GOOD}\n[networks.BTC]\nexplorer = \"horizon\"\nurls = [\"http://a\"]\n\
+         [networks.XLM]\nexplorer = \"toncenter\"\nurls = [\"http://b\"]\n"
+    );
+    let errors = check(&misfits).unwrap_err();
+    assert_eq!(errors.keys(), ["networks.BTC.explorer", "networks.XLM.explorer"], "{errors}");
+}

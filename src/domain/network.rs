@@ -172,6 +172,8 @@ impl Network {
                 TxHashFormat::Hex { bytes: 32, upper: false }
             }
             Xrp => TxHashFormat::Hex { bytes: 32, upper: true },
+            // Horizon writes transaction hashes in lower-case hex.
+            Xlm => TxHashFormat::Hex { bytes: 32, upper: false },
             // Ed25519 signatures (64 bytes) in base58 are 86-88 characters.
             Sol => TxHashFormat::Base58 { min_len: 86, max_len: 88 },
             // Extrinsic hashes (blake2-256), as Sidecar writes them.

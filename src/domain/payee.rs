@@ -23,11 +23,13 @@ pub struct ExpectedPayment {
     asset: Asset,
     units: BaseUnits,
     /// In the form payments carry it: EVM addresses in lowercase (the case
-    /// of a checksummed address is no part of it).
+    /// of a checksummed address is no part of it), TON addresses in their raw
+    /// `wc:hex` form (user-friendly and raw forms name one account).
     to: String,
-    /// XRPL: one address serves many accounts, told apart by the destination
-    /// tag, which must be the withdrawal's (none when it has none). `None`
-    /// on chains where a payment's memo says nothing about its payee.
+    /// XRPL, Stellar, TON: one address serves many accounts, told apart by
+    /// the destination tag, the memo or the text comment, which must be the
+    /// withdrawal's (none when it has none). `None` on chains where a
+    /// payment's memo says nothing about its payee.
     tag: Option<Option<String>>,
 }
 
@@ -45,19 +47,32 @@ impl ExpectedPayment {
     /// by itself.
     pub fn of(w: &Withdrawal, rules: &PayeeRules) -> Result<ExpectedPayment, String> {
         let (asset, decimals) = match rules.tokens.get(&w.coin) {
-            Some((contract, decimals)) => (Asset::Token(contract.to_ascii_lowercase()), *decimals),
+            Some((contract, decimals)) => (Asset::Token(payment_form(w.network, contract)), *decimals),
             None => (Asset::Native, rules.native_decimals),
         };
         let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
             .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
-        let to = if w.network.is_evm() { w.address.to_ascii_lowercase() } else { w.address.clone() };
-        let tag = (w.network == Network::Xrp).then(|| w.memo.clone());
+        let to = payment_form(w.network, &w.address);
+        let tag = matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton).then(|| w.memo.clone());
         Ok(ExpectedPayment { asset, units, to, tag })
     }
 
     pub fn paid_by(&self, payment: &Payment) -> bool {
         let tag_ok = self.tag.as_ref().is_none_or(|tag| payment.memo == *tag);
         payment.asset == self.asset && payment.amount == self.units && payment.to == self.to && tag_ok
+    }
+}
+
+/// An address or token contract as the network's payments carry it: EVM
+/// hex in lowercase, TON in its raw `wc:hex` form; elsewhere as written
+/// (base58, Stellar asset codes and the like are case-sensitive).
+fn payment_form(network: Network, address: &str) -> String {
+    if network.is_evm() {
+        address.to_ascii_lowercase()
+    } else if network == Network::Ton {
+        super::address::ton_raw_form(address).unwrap_or_else(|| address.to_owned())
+    } else {
+        address.to_owned()
     }
 }
 
@@ -112,8 +127,19 @@ mod tests {
         Withdrawal::register(registration, crate::domain::at("2026-03-02T10:00:00Z"))
     }
 
+    const USDC_XLM: &str = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN";
+    const TON_FRIENDLY: &str = "EQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPrHF";
+    const TON_RAW: &str = "0:ca6e321c7cce9ecedf0a8ca2492ec8592494aa5fb5ce0387dff96ef6af982a3e";
+    const USDT_TON: &str = "EQCxE6mUtQJKFnGfaROTKOt1lZbDiiX1kCixRv7Nw2Id_sDs";
+    const USDT_TON_RAW: &str = "0:b113a994b5024a16719f69139328eb759596c38a25f59028b146fecdc3621dfe";
+
     fn rules(network: Network) -> PayeeRules {
-        let tokens = [("USDT".to_owned(), (USDT_ERC20.to_owned(), 6))].into();
+        let token = match network {
+            Network::Xlm => ("USDC", USDC_XLM, 7),
+            Network::Ton => ("USDT", USDT_TON, 6),
+            _ => ("USDT", USDT_ERC20, 6),
+        };
+        let tokens = [(token.0.to_owned(), (token.1.to_owned(), token.2))].into();
         PayeeRules { native_decimals: network.native_decimals(), tokens }
     }
 
@@ -143,6 +169,10 @@ mod tests {
             Some("12345"),
             "1",
         );
+        let xlm_usdc = withdrawal(Network::Xlm, "USDC", &xlm.address, Some("12345"), "1");
+        let ton = withdrawal(Network::Ton, "TON", TON_FRIENDLY, Some("order 7"), "1.5");
+        let ton_usdt = withdrawal(Network::Ton, "USDT", TON_FRIENDLY, Some("order 7"), "2");
+        let eos = withdrawal(Network::Eos, "EOS", "eosio.token", Some("memo"), "1");
         let eth_lower = ETH_CHECKSUMMED.to_ascii_lowercase();
         let usdt_lower = USDT_ERC20.to_ascii_lowercase();
         let wei = 1_500_000_000_000_000_000;
@@ -177,7 +207,39 @@ mod tests {
             ("XRP: no tag", &xrp, tagged(XRP_ADDRESS, 10_000_000, None), false),
             ("XRP: no tag expected, none sent", &xrp_untagged, tagged(XRP_ADDRESS, 10_000_000, None), true),
             ("XRP: no tag expected, one sent", &xrp_untagged, tagged(XRP_ADDRESS, 10_000_000, Some("7")), false),
-            ("memo chains other than XRP: the memo is not checked", &xlm, tagged(&xlm.address, 10_000_000, None), true),
+            ("XLM: the memo must match", &xlm, tagged(&xlm.address, 10_000_000, Some("12345")), true),
+            ("XLM: another memo", &xlm, tagged(&xlm.address, 10_000_000, Some("12346")), false),
+            ("XLM: no memo", &xlm, tagged(&xlm.address, 10_000_000, None), false),
+            (
+                "XLM: the asset is compared as written",
+                &xlm_usdc,
+                Payment { memo: Some("12345".into()), ..token(USDC_XLM, &xlm.address, 10_000_000) },
+                true,
+            ),
+            (
+                "XLM: asset codes are case-sensitive",
+                &xlm_usdc,
+                Payment {
+                    memo: Some("12345".into()),
+                    ..token(&USDC_XLM.to_ascii_lowercase(), &xlm.address, 10_000_000)
+                },
+                false,
+            ),
+            ("TON: the raw form of the address", &ton, tagged(TON_RAW, 1_500_000_000, Some("order 7")), true),
+            ("TON: another comment", &ton, tagged(TON_RAW, 1_500_000_000, Some("order 8")), false),
+            (
+                "TON: the jetton by its master's raw form",
+                &ton_usdt,
+                Payment { memo: Some("order 7".into()), ..token(USDT_TON_RAW, TON_RAW, 2_000_000) },
+                true,
+            ),
+            (
+                "TON: another jetton",
+                &ton_usdt,
+                Payment { memo: Some("order 7".into()), ..token(TON_RAW, TON_RAW, 2_000_000) },
+                false,
+            ),
+            ("memo chains without a memo check: EOS", &eos, tagged(&eos.address, 10_000, None), true),
         ];
         for (case, w, payment, pays) in cases {
             let expected = ExpectedPayment::of(w, &rules(w.network)).unwrap();

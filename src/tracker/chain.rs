@@ -302,7 +302,7 @@ impl Blocks<'_> {
             self.look_up_new(tip.height, watched.not_looked_up()).await?;
         }
         if self.settings.discover && !self.client.discovers_in_blocks() {
-            self.discover_by_address(self.client.address_history(), self.client.name(), tip.height, &watched).await?;
+            self.discover_by_address(tip.height, &watched).await?;
             watched = self.watched().await?;
         }
         let mut height = cursor.recent.last().expect("not empty").height + 1;
@@ -507,8 +507,7 @@ impl Statuses<'_> {
         report.tip_height = tip.height;
         self.metrics.chain_tip_height.with_label_values(&[self.network.code()]).set(tip.height as i64);
         if self.settings.discover {
-            let watched = self.watched().await?;
-            self.discover_by_address(self.client.address_history(), self.client.name(), tip.height, &watched).await?;
+            self.discover_by_address(tip.height).await?;
         }
         let watched: Vec<WithdrawalId> = self.watched().await?.ids().cloned().collect();
         for chunk in watched.chunks(max_batch.max(1)) {

@@ -6,11 +6,9 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use withdrawal_tracker::chain::sui::normalize_coin_type;
 use withdrawal_tracker::chain::{
-    Asset, BaseUnits, Block, BlockChain, BlockRef, ChainError, ClientConfig, ConflictKey, PendingTx, Replaced,
-    StatusChain, SuiClient, TxInfo, TxLocation,
+    Asset, BaseUnits, ChainError, ClientConfig, ConflictKey, PendingTx, StatusChain, SuiClient, TxLocation,
 };
 
 use crate::support::explorer_transport;
@@ -119,34 +117,9 @@ async fn more_digests_than_a_page_are_never_asked_at_once() {
     assert_eq!(fake.state.lock().unwrap().last_batch.len(), 50);
 }
 
-/// The shared transport checks ask a `BlockChain` for its tip; Sui is a
-/// `StatusChain`, so this hands them its tip and nothing else.
-struct TipOf(SuiClient);
-
-#[async_trait]
-impl BlockChain for TipOf {
-    fn name(&self) -> &'static str {
-        "sui"
-    }
-    async fn tip(&self) -> Result<BlockRef, ChainError> {
-        StatusChain::tip(&self.0).await
-    }
-    async fn block_at(&self, _: u64) -> Result<Block, ChainError> {
-        unreachable!("only the tip is asked")
-    }
-    async fn is_in_best_chain(&self, _: &BlockRef) -> Result<bool, ChainError> {
-        unreachable!("only the tip is asked")
-    }
-    async fn transaction(&self, _: &str) -> Result<Option<TxInfo>, ChainError> {
-        unreachable!("only the tip is asked")
-    }
-    async fn replacement(&self, _: &str, _: &ConflictKey) -> Result<Option<Replaced>, ChainError> {
-        unreachable!("only the tip is asked")
-    }
-}
-
-fn tip_client(urls: &[&str]) -> TipOf {
-    TipOf(client(urls))
+/// The shared transport checks ask only for the tip (`explorer_transport::Tip`).
+fn tip_client(urls: &[&str]) -> SuiClient {
+    client(urls)
 }
 
 #[tokio::test]

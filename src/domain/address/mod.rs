@@ -23,6 +23,7 @@ mod solana;
 mod stellar;
 mod tezos;
 mod ton;
+pub use ton::raw_form as ton_raw_form;
 mod tron;
 mod xrp;
 

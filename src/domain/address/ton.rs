@@ -72,3 +72,31 @@ fn raw(wc: &str, hex: &str) -> Result<Parsed, AddressError> {
     codec::check_hex(hex, wc.len() + 1)?;
     Ok(Parsed::new(format!("{wc}:{}", hex.to_ascii_lowercase()), "raw"))
 }
+
+/// The raw form `wc:<64 lower-case hex>` of any valid TON address (what
+/// explorers such as toncenter print), so that the user-friendly and raw
+/// forms of one account compare equal; `None` for an invalid address.
+pub fn raw_form(s: &str) -> Option<String> {
+    let parsed = parse(s).ok()?;
+    if parsed.normalized.contains(':') {
+        return Some(parsed.normalized);
+    }
+    let bytes = URL_SAFE.decode(&parsed.normalized).ok()?;
+    let workchain = if bytes[1] == 0xff { "-1" } else { "0" };
+    let hex: String = bytes[2..34].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("{workchain}:{hex}"))
+}
+
+#[cfg(test)]
+mod raw_form_tests {
+    use super::raw_form;
+
+    #[test]
+    fn user_friendly_and_raw_forms_of_one_account_agree() {
+        let raw = "0:ca6e321c7cce9ecedf0a8ca2492ec8592494aa5fb5ce0387dff96ef6af982a3e";
+        assert_eq!(raw_form("EQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPrHF").as_deref(), Some(raw));
+        assert_eq!(raw_form(&raw.to_ascii_uppercase()).as_deref(), Some(raw));
+        assert_eq!(raw_form(raw).as_deref(), Some(raw));
+        assert_eq!(raw_form("EQDKbjIcfM6ezt8KjKJJLshZJJSqX7XOA4ff-W72r5gqPrHG"), None, "bad checksum");
+    }
+}

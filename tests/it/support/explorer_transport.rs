@@ -1,15 +1,39 @@
 //! What every REST explorer client does with a misbehaving server: a hang
 //! is `Unavailable`, throttling is an answer (no failover), and an outage
 //! or a dead URL fails over to the next URL in order. Written once, run
-//! against each explorer's fake (Esplora, Blockbook, TronGrid).
+//! against each explorer's fake (Esplora, Blockbook, TronGrid, Horizon,
+//! toncenter, Blockfrost, Sidecar, Sui).
 
 use std::time::{Duration, Instant};
 
-use withdrawal_tracker::chain::{BlockChain, ChainError};
+use withdrawal_tracker::chain::{
+    AptosClient, BlockChain, BlockRef, BlockbookClient, BlockfrostClient, ChainError, EsploraClient, HorizonClient,
+    SidecarClient, StatusChain, SuiClient, ToncenterClient, TronClient,
+};
 
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
+use super::fake_horizon::{self, FakeHorizon};
+use super::fake_toncenter::{self, FakeToncenter};
 use super::fake_tron::{self, FakeTron};
+
+/// What these checks ask of a client, whichever trait it fills in: its tip.
+pub trait Tip {
+    fn tip_now(&self) -> impl std::future::Future<Output = Result<BlockRef, ChainError>>;
+}
+
+macro_rules! tip_through {
+    ($trait:ident: $($client:ty),+) => {$(
+        impl Tip for $client {
+            async fn tip_now(&self) -> Result<BlockRef, ChainError> {
+                $trait::tip(self).await
+            }
+        }
+    )+};
+}
+
+tip_through!(BlockChain: EsploraClient, BlockbookClient, TronClient, HorizonClient, BlockfrostClient, SidecarClient);
+tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
@@ -84,38 +108,72 @@ impl ExplorerFake for FakeTron {
     }
 }
 
+impl ExplorerFake for FakeHorizon {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeHorizon::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_horizon::Mode::Normal,
+            Behaviour::Down => fake_horizon::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_horizon::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_horizon::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeToncenter {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeToncenter::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_toncenter::Mode::Normal,
+            Behaviour::Down => fake_toncenter::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_toncenter::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_toncenter::Mode::Hang,
+        });
+    }
+}
+
 /// `client` builds the explorer's client over some URLs, with a 500 ms timeout.
-pub async fn a_hanging_server_times_out_as_unavailable<C: BlockChain>(
+pub async fn a_hanging_server_times_out_as_unavailable<C: Tip>(
     fake: &impl ExplorerFake,
     client: impl Fn(&[&str]) -> C,
 ) {
     let explorer = client(&[fake.base_url()]);
     fake.behave(Behaviour::Hang);
     let started = Instant::now();
-    assert_eq!(explorer.tip().await, Err(ChainError::Unavailable("timed out".to_owned())));
+    assert_eq!(explorer.tip_now().await, Err(ChainError::Unavailable("timed out".to_owned())));
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
 /// `fake` is throttled; `second`, listed after it, must never be asked.
-pub async fn throttling_is_rate_limited_with_retry_after<C: BlockChain>(
+pub async fn throttling_is_rate_limited_with_retry_after<C: Tip>(
     fake: &impl ExplorerFake,
     second: &impl ExplorerFake,
     client: impl Fn(&[&str]) -> C,
 ) {
     fake.behave(Behaviour::RateLimited(7));
     assert_eq!(
-        client(&[fake.base_url()]).tip().await,
+        client(&[fake.base_url()]).tip_now().await,
         Err(ChainError::RateLimited { retry_after: Some(Duration::from_secs(7)) })
     );
     let both = client(&[fake.base_url(), second.base_url()]);
-    assert!(matches!(both.tip().await, Err(ChainError::RateLimited { .. })), "429 is an answer, not an outage");
+    assert!(matches!(both.tip_now().await, Err(ChainError::RateLimited { .. })), "429 is an answer, not an outage");
     assert_eq!(second.requests(), 0);
 }
 
 /// `first`'s tip is at `base_height`, `second`'s one block higher, so each
 /// answer tells which server gave it. `down_status` is what `first` answers
 /// when down.
-pub async fn fails_over_to_the_next_url_in_order<C: BlockChain>(
+pub async fn fails_over_to_the_next_url_in_order<C: Tip>(
     first: &impl ExplorerFake,
     second: &impl ExplorerFake,
     base_height: u64,
@@ -123,20 +181,20 @@ pub async fn fails_over_to_the_next_url_in_order<C: BlockChain>(
     client: impl Fn(&[&str]) -> C,
 ) {
     let explorer = client(&[&dead_url(), second.base_url()]);
-    assert_eq!(explorer.tip().await.unwrap().height, base_height + 1, "connection refused → second");
+    assert_eq!(explorer.tip_now().await.unwrap().height, base_height + 1, "connection refused → second");
 
     first.behave(Behaviour::Down);
     let explorer = client(&[first.base_url(), second.base_url()]);
-    assert_eq!(explorer.tip().await.unwrap().height, base_height + 1, "{down_status} → second");
+    assert_eq!(explorer.tip_now().await.unwrap().height, base_height + 1, "{down_status} → second");
     assert!(first.requests() > 0);
 
     first.behave(Behaviour::Normal);
-    assert_eq!(explorer.tip().await.unwrap().height, base_height, "the first is preferred again once it is back");
+    assert_eq!(explorer.tip_now().await.unwrap().height, base_height, "the first is preferred again once it is back");
 
     let nothing = client(&[&dead_url(), &dead_url()]);
-    assert!(matches!(nothing.tip().await, Err(ChainError::Unavailable(_))));
+    assert!(matches!(nothing.tip_now().await, Err(ChainError::Unavailable(_))));
     first.behave(Behaviour::Down);
     assert!(
-        matches!(client(&[first.base_url()]).tip().await, Err(ChainError::Unavailable(m)) if m.contains(down_status))
+        matches!(client(&[first.base_url()]).tip_now().await, Err(ChainError::Unavailable(m)) if m.contains(down_status))
     );
 }
