@@ -64,10 +64,11 @@ impl ExpectedPayment {
 }
 
 /// An address or token contract as the network's payments carry it: EVM
-/// hex in lowercase, TON in its raw `wc:hex` form; elsewhere as written
+/// hex and Sui (hex addresses, coin types as the Sui client normalizes
+/// them) in lowercase, TON in its raw `wc:hex` form; elsewhere as written
 /// (base58, Stellar asset codes and the like are case-sensitive).
 fn payment_form(network: Network, address: &str) -> String {
-    if network.is_evm() {
+    if network.is_evm() || network == Network::Sui {
         address.to_ascii_lowercase()
     } else if network == Network::Ton {
         super::address::ton_raw_form(address).unwrap_or_else(|| address.to_owned())

@@ -17,12 +17,13 @@ use super::{age, cookie, in_utc, in_zone, message_page, page, page_language, see
 use crate::auth::Caller;
 use crate::config::ConsoleSettings;
 use crate::domain::escalation::DeliveryStatus;
+use crate::domain::eta::DelayCode;
 use crate::domain::message::Language;
 use crate::domain::sla::SlaStatus;
 use crate::domain::{Amount, Network, State, Withdrawal, WithdrawalId};
 use crate::http::rate_limit::retry_after_seconds;
 use crate::http::AppState;
-use crate::service::{OverdueQuery, ServiceError};
+use crate::service::{OverdueQuery, Service, ServiceError};
 use crate::store::{Cursor, ListQuery, StoreError};
 use crate::view::{ViewContext, WithdrawalView};
 
@@ -350,7 +351,8 @@ struct Filters {
     sla: SlaFilter,
     min_amount: Option<Amount>,
     older_than: Option<chrono::Duration>,
-    // Issue 15 (delay reasons) adds its filter here: `delay_reason`.
+    /// Why it is late, by the arrival estimate (`delay.code`).
+    delay: Option<DelayCode>,
     sort: Sort,
     limit: usize,
     /// Reload the page every so many seconds (a `<meta http-equiv="refresh">`,
@@ -387,6 +389,9 @@ impl Filters {
                     .ok_or_else(|| format!("older_than: {v:?} is not a duration such as 12h or 3d"))
             })
             .transpose()?;
+        let delay = get("delay")
+            .map(|v| DelayCode::parse(v).ok_or_else(|| format!("delay: unknown delay reason {v:?}")))
+            .transpose()?;
         let sort = match get("sort") {
             None => Sort::Index,
             Some(v) => SORTS
@@ -415,7 +420,7 @@ impl Filters {
         let cursor = get("cursor")
             .map(|v| Cursor::decode(v).ok_or_else(|| "cursor: not one this service issued".to_owned()))
             .transpose()?;
-        Ok(Filters { network, state, sla, min_amount, older_than, sort, limit, every, cursor, raw })
+        Ok(Filters { network, state, sla, min_amount, older_than, delay, sort, limit, every, cursor, raw })
     }
 
     fn query(&self, limit: usize) -> OverdueQuery {
@@ -430,10 +435,11 @@ impl Filters {
     }
 
     /// The filters besides those the service's query holds.
-    fn also(&self, now: DateTime<Utc>) -> impl Fn(&Withdrawal) -> bool + Send + Sync + '_ {
+    fn also<'s>(&'s self, service: &'s Service, now: DateTime<Utc>) -> impl Fn(&Withdrawal) -> bool + Send + Sync + 's {
         move |w: &Withdrawal| {
             self.state.is_none_or(|s| w.state() == s)
                 && self.older_than.is_none_or(|age| w.requested_at.to_utc() <= now - age)
+                && self.delay.is_none_or(|code| service.estimate(w, now).delay.is_some_and(|d| d.code == code))
         }
     }
 
@@ -465,9 +471,9 @@ impl Filters {
 }
 
 async fn read_page(console: &Console<'_>, filters: &Filters, limit: usize) -> Result<crate::store::Page, Refusal> {
-    let also = filters.also(console.now);
-    let query = filters.query(limit);
     let service = &console.state.service;
+    let also = filters.also(service, console.now);
+    let query = filters.query(limit);
     Ok(match filters.sla {
         SlaFilter::Overdue => service.overdue_where(&query, &also).await?,
         SlaFilter::AtRisk => service.at_risk(&query, &also).await?,
@@ -485,6 +491,8 @@ struct Row {
     sla: &'static str,
     since: String,
     age: String,
+    /// The arrival estimate's delay reason, empty while on track.
+    delay: &'static str,
     ticket: String,
 }
 
@@ -575,6 +583,7 @@ struct OverduePage {
     auto_refresh: Option<u32>,
     min_amount: String,
     older_than: String,
+    delays: Vec<Choice>,
     since_heading: &'static str,
     csv_href: String,
     refresh_href: String,
@@ -645,6 +654,11 @@ pub async fn overdue_page(req: HttpRequest, state: web::Data<AppState>) -> HttpR
                 auto_refresh: filters.every,
                 min_amount: filters.raw.get("min_amount").cloned().unwrap_or_default(),
                 older_than: filters.raw.get("older_than").cloned().unwrap_or_default(),
+                delays: choices(
+                    DelayCode::ALL.into_iter().map(|code| (code.as_str().to_owned(), code.as_str().replace('_', " "))),
+                    filters.raw.get("delay"),
+                    t.any,
+                ),
                 since_heading: if filters.sla == SlaFilter::AtRisk { t.at_risk_since } else { t.overdue_since },
                 csv_href: filters.href("/console/overdue.csv", &[("cursor", None)]),
                 refresh_href: filters.href("/console", &[]),
@@ -699,6 +713,7 @@ fn row(console: &Console<'_>, w: &Withdrawal) -> Row {
         sla: status.map(|s| text::sla_name(s, console.language)).unwrap_or(""),
         since: since.map(|at| console.support_time(at)).unwrap_or_default(),
         age: age((console.now - w.requested_at.to_utc()).num_seconds()),
+        delay: console.state.service.estimate(w, console.now).delay.map_or("", |d| d.code.as_str()),
         ticket: w.escalation.as_ref().and_then(|e| e.ticket_id.clone()).unwrap_or_default(),
     }
 }

@@ -14,13 +14,14 @@ use super::text::{self, Texts};
 use super::{in_zone, message_page, page, page_language, Frame};
 use crate::auth::Caller;
 use crate::config::HumanDuration;
-use crate::domain::message::{status_message, Language};
+use crate::domain::message::Language;
 use crate::domain::{rfc3339, WithdrawalId};
 use crate::http::error::ApiError;
 use crate::http::extract::{Authenticated, JsonBody};
 use crate::http::AppState;
 use crate::service::ServiceError;
 use crate::store::StoreError;
+use crate::view::{ViewContext, WithdrawalView};
 
 pub const STATUS_PATH_PREFIX: &str = "/status/";
 
@@ -40,7 +41,10 @@ struct StatusPage {
     expected_by: Option<String>,
     expires: String,
     zone: String,
-    // Issue 15 adds the delay reason and the arrival estimate here.
+    /// The arrival estimate's p90, in the user's zone, while in flight.
+    likely_by: Option<String>,
+    /// Why it is late, in the user's language; `None` while on track.
+    delay: Option<String>,
 }
 
 /// The zone a user reads times in: the link's, else UTC+8 for Chinese and
@@ -102,11 +106,14 @@ pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, link: web
     };
     let zone = UserZone::of(&link, language);
     let chain = w.chain();
+    // The status view's sentence: the state, the delay reason, the estimate
+    // and any network notice, as the API tells it.
+    let view = WithdrawalView::new(&w, &ViewContext::new(&state.service, language));
     let template = StatusPage {
         frame: Frame::new(&req, language, t.your_withdrawal),
         t,
         id: w.id.to_string(),
-        message: status_message(&w, language),
+        message: view.message.clone(),
         state: text::state_name(w.state(), language),
         coin: w.coin.clone(),
         amount: w.amount.as_str().to_owned(),
@@ -114,6 +121,8 @@ pub async fn status_page(req: HttpRequest, state: web::Data<AppState>, link: web
         confirmations: chain.required_confirmations.map(|need| (chain.confirmations.unwrap_or(0).min(need), need)),
         explorer_url: w.tx_hash().and_then(|h| w.network.explorer_tx_url(h.as_str())),
         expected_by: w.sla.as_ref().filter(|_| !w.state().is_terminal()).map(|d| zone.show(d.overdue_at)),
+        likely_by: view.eta.p90.map(|at| zone.show(at)),
+        delay: view.delay.as_ref().map(|d| d.message.clone()),
         expires: zone.show(link.expires_at),
         zone: zone.name(),
     };

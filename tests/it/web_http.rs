@@ -445,3 +445,38 @@ async fn the_cli_mints_links_the_service_opens() {
         assert!(stderr.contains(complaint), "{args:?}: {stderr}");
     }
 }
+
+/// The overdue list filters by the arrival estimate's delay reason and shows
+/// it; the status page gives the estimate and the reason (issue 15 on the
+/// pages of issue 17).
+#[tokio::test]
+async fn the_console_filters_by_delay_reason_and_the_status_page_tells_why_and_when() {
+    let app = TestApp::memory().await;
+    for id in ["w-1", "w-2"] {
+        app.register(&withdrawal(id, json!({}))).await;
+    }
+    sweep_at(&app, OVERDUE).await;
+    let client = no_redirects();
+    let (session, _) = sign_in(&app, &client).await;
+    let list = |query: &'static str| {
+        let (client, session) = (client.clone(), session.clone());
+        let url = app.url(&format!("/console?{query}"));
+        async move { client.get(url).header("cookie", session).send().await.unwrap() }
+    };
+    let waiting = list("delay=awaiting_send").await;
+    assert_eq!(waiting.status(), StatusCode::OK);
+    let page = waiting.text().await.unwrap();
+    for id in ["w-1", "w-2"] {
+        assert!(page.contains(&format!("data-id=\"{id}\"")), "{id} is waiting to be sent: {page}");
+    }
+    assert!(page.contains("<td class=\"delay\">awaiting_send</td>"), "the reason is shown");
+    assert!(page.contains("<option value=\"awaiting_send\" selected>"), "the filter is kept");
+    let low_fee = list("delay=low_fee").await.text().await.unwrap();
+    assert!(!low_fee.contains("data-id=\"w-1\"") && !low_fee.contains("data-id=\"w-2\""), "{low_fee}");
+    assert_eq!(list("delay=sunspots").await.status(), StatusCode::BAD_REQUEST);
+
+    let minted = mint(&app, INGEST_TOKEN, json!({ "withdrawal_id": "w-1" })).await;
+    let page = app.client.get(app.url(minted["path"].as_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"likely-by\""), "the arrival estimate: {page}");
+    assert!(page.contains("id=\"delay\""), "why it is late: {page}");
+}
