@@ -115,6 +115,16 @@ pub const ROUTES: &[RouteSpec] = &[
         handler: || web::get().to(crate::web::console::networks),
     },
     RouteSpec {
+        method: Method::POST,
+        path: "/console/networks/maintenance",
+        handler: || web::post().to(crate::web::console::declare_maintenance),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/networks/maintenance/end",
+        handler: || web::post().to(crate::web::console::end_maintenance),
+    },
+    RouteSpec {
         method: Method::GET,
         path: "/console/withdrawals/{id}",
         handler: || web::get().to(crate::web::console::withdrawal_page),

@@ -1128,12 +1128,27 @@ struct NetworkRow {
     errors: u64,
 }
 
+/// A network's status as support sees it, with the maintenance in force.
+struct StatusRow {
+    code: &'static str,
+    name: &'static str,
+    status: &'static str,
+    since: String,
+    reason: String,
+    expected_end: String,
+    in_maintenance: bool,
+}
+
 #[derive(Template)]
 #[template(path = "web/networks.html")]
 struct NetworksPage {
     frame: Frame,
     t: &'static Texts,
     rows: Vec<NetworkRow>,
+    statuses: Vec<StatusRow>,
+    networks: Vec<Choice>,
+    csrf: String,
+    done: Option<String>,
 }
 
 /// What this replica's metrics say of one network's explorer: last tip,
@@ -1199,9 +1214,120 @@ pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
                     }
                 })
                 .collect();
-            let template =
-                NetworksPage { frame: console.frame(&req, console.t.networks, Some(&session)), t: console.t, rows };
+            let statuses = state
+                .service
+                .networks
+                .snapshot()
+                .into_iter()
+                .map(|snapshot| {
+                    let (status, since) = snapshot.record.status();
+                    let maintenance = snapshot.record.maintenance.as_ref();
+                    let reason = maintenance.map(|m| match console.language {
+                        Language::English => m.reason.en.clone(),
+                        Language::SimplifiedChinese => m.reason.zh.clone(),
+                    });
+                    StatusRow {
+                        code: snapshot.network.code(),
+                        name: snapshot.network.display_name(),
+                        status: status.as_str(),
+                        since: since.map(|at| console.support_time(at)).unwrap_or_default(),
+                        reason: reason.unwrap_or_default(),
+                        expected_end: maintenance
+                            .and_then(|m| m.expected_end)
+                            .map(|at| console.support_time(at))
+                            .unwrap_or_default(),
+                        in_maintenance: maintenance.is_some(),
+                    }
+                })
+                .collect();
+            let networks = choices(
+                Network::ALL.into_iter().map(|n| (n.code().to_owned(), format!("{} ({})", n.code(), n.display_name()))),
+                None,
+                "-",
+            );
+            let template = NetworksPage {
+                frame: console.frame(&req, console.t.networks, Some(&session)),
+                t: console.t,
+                rows,
+                statuses,
+                networks,
+                csrf: session.csrf_token(console.key()),
+                done: super::query_value(&req, "done").filter(|d| d == "declared" || d == "ended"),
+            };
             Ok(console.render(&req, StatusCode::OK, &template))
+        }
+        .await,
+    )
+}
+
+/// `POST /console/networks/maintenance`: support declares maintenance (or
+/// updates the one in force), as `POST /v1/networks/{network}/maintenance`,
+/// signed with who is signed in.
+pub async fn declare_maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    maintenance(req, state, body, true).await
+}
+
+/// `POST /console/networks/maintenance/end`.
+pub async fn end_maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    maintenance(req, state, body, false).await
+}
+
+async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes, declare: bool) -> HttpResponse {
+    respond(
+        &req,
+        &state,
+        async {
+            let console = Console::of(&req, &state)?;
+            let session = console.session(&req)?;
+            let fields = form(&body)?;
+            if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
+                return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
+            }
+            let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+            let network = Network::parse(field("network"))
+                .ok_or_else(|| Refusal::BadRequest(format!("network: unknown network {:?}", field("network"))))?;
+            let by = session.identity.label().to_owned();
+            let board = &state.service.networks;
+            let result = if declare {
+                let reason = crate::domain::network_status::Reason::parse(field("reason_en"), field("reason_zh"))
+                    .map_err(|e| Refusal::BadRequest(e.message))?;
+                let expected_end = match field("expected_end").trim() {
+                    "" => None,
+                    text => Some(
+                        DateTime::parse_from_rfc3339(text)
+                            .map_err(|_| Refusal::BadRequest(format!("expected_end: {text:?} is not an RFC 3339 time")))?
+                            .to_utc(),
+                    ),
+                };
+                let declaration = crate::networks::Declaration {
+                    reason,
+                    expected_end,
+                    suspends_withdrawals: fields.contains_key("suspends_withdrawals"),
+                    by: by.clone(),
+                };
+                board.declare_maintenance(network, declaration).await
+            } else {
+                board.end_maintenance(network, &by).await
+            };
+            tracing::info!(%network, who = by.as_str(), declare, ok = result.is_ok(), "console maintenance");
+            match result {
+                Ok(_) => {
+                    if board.pauses_sla() {
+                        let service = state.service.clone();
+                        tokio::spawn(async move {
+                            if let Err(error) = service.refresh_open_on(network).await {
+                                tracing::warn!(%network, %error, "cannot move the deadlines after a maintenance change");
+                            }
+                        });
+                    }
+                    let done = if declare { "declared" } else { "ended" };
+                    Ok(see_other(&format!("/console/networks?done={done}")).finish())
+                }
+                Err(crate::networks::BoardError::Rule(rule)) => Err(Refusal::BadRequest(rule.to_string())),
+                Err(crate::networks::BoardError::Store(_) | crate::networks::BoardError::Contended) => {
+                    Err(Refusal::Unavailable)
+                }
+            }
         }
         .await,
     )

@@ -7,28 +7,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use withdrawal_tracker::chain::ChainError;
-use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 use withdrawal_tracker::tracker::chain::TrackError;
 
-use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
-use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
+use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{app_following, chain_config, tick, BTC_PAYEE, ETH_PAYEE};
 use crate::support::evm_contracts::{init_code, token_runtime, transfer_call, REVERTER};
 use crate::support::fake_blockbook::FakeBlockbook;
 use crate::support::fake_esplora::{FakeEsplora, Mode};
 use crate::support::fake_utxo_chain::{FakeBlock, UtxoFake};
 use crate::support::ganache::Ganache;
-
-async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
-    let network = network.to_owned();
-    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
-        c.networks.insert(network, config);
-    })
-    .await
-}
-
-async fn tick(app: &TestApp) {
-    app.chain_trackers[0].tick().await.expect("the tick succeeds");
-}
 
 async fn state_of(app: &TestApp, id: &str) -> Value {
     app.get_withdrawal(id).await

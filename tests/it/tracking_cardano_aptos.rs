@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 
 use crate::chain_aptos::USDT_METADATA;
 use crate::chain_blockfrost::ADA_PAYEE;
-use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
-use crate::support::chains::chain_config;
+use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{app_following, chain_config, tick};
 use crate::support::fake_aptos::{account, tx_hash, AptTx, FakeAptos, BASE_TIME_SECS};
 use crate::support::fake_blockfrost::{fake_hash, slot_of, AdaOutput, FakeBlockfrost};
 use crate::support::fake_utxo_chain::UtxoFake;
@@ -21,18 +21,6 @@ use crate::support::fake_utxo_chain::UtxoFake;
 const USDM: &str = "c48cbb3d5e57ed56e276bc45f99ab39abe94e6cd7ac39fb402da47ad0014df105553444d";
 const ELSEWHERE: &str =
     "addr1q9ld26v2lv8wvrxxmvg90pn8n8n5k6tdst06q2s856rwmvnueldzuuqmnsye359fqrk8hwvenjnqultn7djtrlft7jnq7dy7wv";
-
-async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
-    let network = network.to_owned();
-    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
-        c.networks.insert(network, config);
-    })
-    .await
-}
-
-async fn tick(app: &TestApp) {
-    app.chain_trackers[0].tick().await.expect("the tick succeeds");
-}
 
 async fn view(app: &TestApp, id: &str) -> Value {
     app.get_withdrawal(id).await

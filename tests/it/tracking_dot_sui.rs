@@ -8,25 +8,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use withdrawal_tracker::chain::ChainError;
-use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 use withdrawal_tracker::tracker::chain::TrackError;
 
-use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
-use crate::support::chains::chain_config;
+use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{app_following, chain_config, tick};
 use crate::support::fake_sidecar::{dot_address, DotCall, FakeSidecar, Mode, BASE_HEIGHT, USDT_ASSET};
 use crate::support::fake_sui::{self, digest, sui_address, FakeSui, BASE_CHECKPOINT, BASE_EPOCH, SUI, USDC};
-
-async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
-    let network = network.to_owned();
-    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
-        c.networks.insert(network, config);
-    })
-    .await
-}
-
-async fn tick(app: &TestApp) {
-    app.chain_trackers[0].tick().await.expect("the tick succeeds");
-}
 
 async fn register(app: &TestApp, body: Value) {
     let response = app.register(&body).await;

@@ -7,24 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 
-use crate::support::app::{withdrawal, Backend, TestApp, SUPPORT_TOKEN};
-use crate::support::chains::chain_config;
+use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
+use crate::support::chains::{app_following, chain_config, tick};
 use crate::support::fake_horizon::{closed_at, payment, tx_hash, FakeHorizon, USDC_ISSUER};
 use crate::support::fake_toncenter::{friendly, raw_account, FakeToncenter, Outcome, Payout, USDT_MASTER};
-
-async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
-    let network = network.to_owned();
-    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
-        c.networks.insert(network, config);
-    })
-    .await
-}
-
-async fn tick(app: &TestApp) {
-    app.chain_trackers[0].tick().await.expect("the tick succeeds");
-}
 
 fn states(view: &Value) -> Vec<&str> {
     view["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect()

@@ -480,3 +480,57 @@ async fn the_console_filters_by_delay_reason_and_the_status_page_tells_why_and_w
     assert!(page.contains("id=\"likely-by\""), "the arrival estimate: {page}");
     assert!(page.contains("id=\"delay\""), "why it is late: {page}");
 }
+
+/// Support declares and ends maintenance from the networks page, with its
+/// CSRF token, as the signed-in person; the API shows the same status.
+#[tokio::test]
+async fn the_networks_page_shows_each_status_and_declares_and_ends_maintenance() {
+    let app = TestApp::memory().await;
+    let client = no_redirects();
+    let (session, csrf) = sign_in(&app, &client).await;
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>, csrf: Option<String>| {
+        let (client, session) = (client.clone(), session.clone());
+        let url = app.url(path);
+        async move {
+            let mut fields: Vec<(&str, String)> = fields.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+            if let Some(csrf) = csrf {
+                fields.push(("csrf", csrf));
+            }
+            client.post(url).header("cookie", session).form(&fields).send().await.unwrap()
+        }
+    };
+    let declaration = vec![
+        ("network", "TRX"),
+        ("reason_en", "network upgrade"),
+        ("reason_zh", "网络升级"),
+        ("expected_end", "2026-03-02T14:00:00Z"),
+        ("suspends_withdrawals", "on"),
+    ];
+    let forged = post("/console/networks/maintenance", declaration.clone(), None).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let declared = post("/console/networks/maintenance", declaration, Some(csrf.clone())).await;
+    assert_eq!(declared.status(), StatusCode::SEE_OTHER);
+    assert_eq!(declared.headers()["location"], "/console/networks?done=declared");
+
+    let status: Value = app.get_as("/v1/networks/status", SUPPORT_TOKEN).await.json().await.unwrap();
+    let trx = status["networks"].as_array().unwrap().iter().find(|n| n["network"] == "TRX").unwrap().clone();
+    assert_eq!(trx["status"], "maintenance");
+    assert_eq!(trx["maintenance"]["declared_by"], "support token", "{trx}");
+    assert_eq!(trx["maintenance"]["suspends_withdrawals"], true);
+    let page = client.get(app.url("/console/networks")).header("cookie", &session).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"data-network="TRX" data-status="maintenance""#), "{page}");
+    assert!(page.contains("network upgrade") && page.contains("class=\"end-maintenance\""), "{page}");
+
+    let bad = post("/console/networks/maintenance", vec![("network", "TRX"), ("reason_en", "x")], Some(csrf.clone()));
+    assert_eq!(bad.await.status(), StatusCode::BAD_REQUEST, "no Chinese reason");
+    let ended = post("/console/networks/maintenance/end", vec![("network", "TRX")], Some(csrf.clone())).await;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    let status: Value = app.get_as("/v1/networks/status", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(
+        status["networks"].as_array().unwrap().iter().find(|n| n["network"] == "TRX").unwrap()["status"],
+        "operational"
+    );
+    let again = post("/console/networks/maintenance/end", vec![("network", "TRX")], Some(csrf)).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "not in maintenance");
+}

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig};
+use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig};
 use withdrawal_tracker::domain::address::ValidatedAddress;
 use withdrawal_tracker::domain::Network;
+
+use super::app::{Backend, TestApp};
 
 /// Satoshi's genesis address: a valid mainnet P2PKH.
 pub const BTC_PAYEE: &str = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
@@ -41,4 +43,18 @@ pub fn destination(network: Network) -> ValidatedAddress {
         other => panic!("no test destination for {other}"),
     };
     ValidatedAddress::parse(network, address, None).expect("a valid test destination")
+}
+
+/// The service following `network` with `config`, on the in-memory store.
+pub async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp {
+    let network = network.to_owned();
+    TestApp::spawn_with(Backend::Memory, move |c: &mut Config| {
+        c.networks.insert(network, config);
+    })
+    .await
+}
+
+/// One tick of the (only) chain tracker, which must succeed.
+pub async fn tick(app: &TestApp) {
+    app.chain_trackers[0].tick().await.expect("the tick succeeds");
 }
