@@ -43,6 +43,27 @@ async fn path(browser: &Browser) -> String {
     }
 }
 
+/// Clicks `selector`, which loads another page, and waits until that page
+/// is the document: WebDriver's click can return before a form's or a
+/// link's navigation has finished, and a read right after would see the
+/// page before.
+async fn click_to_load(browser: &Browser, selector: &str) {
+    let element = css(browser, selector).await;
+    browser.client.execute("window.__loaded_before_click = true;", vec![]).await.unwrap();
+    element.click().await.unwrap();
+    let probe = "return window.__loaded_before_click === true ? 'before' : document.readyState;";
+    for _ in 0..200 {
+        // A navigation in progress can refuse the script: ask again.
+        if let Ok(state) = browser.client.execute(probe, vec![]).await {
+            if state == "complete" {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("clicking {selector} loaded no new page within 10 s");
+}
+
 async fn row_ids(browser: &Browser) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for row in browser.client.find_all(Locator::Css("#list tr.row")).await.unwrap() {
@@ -77,7 +98,7 @@ async fn overdue_with_dead_tickets() -> (TestApp, WebhookReceiver) {
 
 async fn sign_in(browser: &Browser, app: &TestApp, token: &str) {
     css(browser, "#token").await.send_keys(token).await.unwrap();
-    css(browser, "#sign-in").await.click().await.unwrap();
+    click_to_load(browser, "#sign-in").await;
     let _ = app;
 }
 
@@ -111,7 +132,7 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     // Filter by network and amount; the form keeps what was chosen.
     css(&browser, "#f-network").await.select_by_value("TRX").await.unwrap();
     css(&browser, "#f-sort").await.select_by_value("amount_desc").await.unwrap();
-    css(&browser, "#apply").await.click().await.unwrap();
+    click_to_load(&browser, "#apply").await;
     assert!(path(&browser).await.contains("network=TRX"), "{}", path(&browser).await);
     assert_eq!(row_ids(&browser).await, BTreeSet::from(["w-trx-1".into(), "w-trx-2".into()]));
     let mut order = Vec::new();
@@ -120,7 +141,7 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     }
     assert_eq!(order, ["w-trx-2", "w-trx-1"], "largest amount first");
     css(&browser, "#f-min-amount").await.send_keys("100").await.unwrap();
-    css(&browser, "#apply").await.click().await.unwrap();
+    click_to_load(&browser, "#apply").await;
     assert_eq!(row_ids(&browser).await, BTreeSet::from(["w-trx-2".into()]));
 
     // The CSV link, fetched with the browser's session cookie, holds exactly the filtered rows.
@@ -142,12 +163,12 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     assert_eq!(ids, ["w-trx-2"], "{body}");
 
     // Refresh keeps the filters.
-    css(&browser, "#refresh").await.click().await.unwrap();
+    click_to_load(&browser, "#refresh").await;
     assert!(path(&browser).await.contains("min_amount=100"));
     assert_eq!(row_ids(&browser).await, BTreeSet::from(["w-trx-2".into()]));
 
     // A withdrawal's page: its ticket's delivery is dead; retry it behind a confirmation.
-    css(&browser, "#list a[href='/console/withdrawals/w-trx-2']").await.click().await.unwrap();
+    click_to_load(&browser, "#list a[href='/console/withdrawals/w-trx-2']").await;
     assert_eq!(css(&browser, "#withdrawal-id").await.text().await.unwrap(), "w-trx-2");
     assert_eq!(texts(&browser, "#deliveries tr.dead .delivery-status").await, ["dead"]);
     assert!(css(&browser, "#history").await.text().await.unwrap().contains("pending"));
@@ -158,9 +179,9 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     browser.client.set_window_size(1280, 1700).await.unwrap();
     browser.screenshot("console-withdrawal").await;
     browser.client.set_window_size(1280, 1000).await.unwrap();
-    css(&browser, "#retry").await.click().await.unwrap();
+    click_to_load(&browser, "#retry").await;
     assert!(css(&browser, "#question").await.text().await.unwrap().contains("again"));
-    css(&browser, "#confirm").await.click().await.unwrap();
+    click_to_load(&browser, "#confirm").await;
     assert_eq!(path(&browser).await, "/console/withdrawals/w-trx-2?done=retried");
     assert!(css(&browser, "#notice").await.text().await.unwrap().contains("sent again"));
     assert!(texts(&browser, "#deliveries tr.dead").await.is_empty(), "no dead delivery left");
@@ -169,13 +190,13 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
     assert_ne!(retried["deliveries"][0]["status"], "dead", "{retried}");
 
     // Switch language; the choice sticks on the next page.
-    css(&browser, "#lang-zh").await.click().await.unwrap();
+    click_to_load(&browser, "#lang-zh").await;
     let lang = browser.client.execute("return document.documentElement.lang", vec![]).await.unwrap();
     assert_eq!(lang, "zh-CN");
     assert!(css(&browser, "h1").await.text().await.unwrap().starts_with("提现"));
     browser.client.goto(&app.url("/console")).await.unwrap();
     assert_eq!(css(&browser, "h1").await.text().await.unwrap(), "逾期与有逾期风险的提现");
-    css(&browser, "#lang-en").await.click().await.unwrap();
+    click_to_load(&browser, "#lang-en").await;
     assert_eq!(css(&browser, "h1").await.text().await.unwrap(), "Overdue and at-risk withdrawals");
 
     // Search by user id, then sign out: the console asks to sign in again.
@@ -185,7 +206,7 @@ async fn support_signs_in_filters_downloads_opens_retries_switches_language_and_
         found.insert(row.attr("data-id").await.unwrap().unwrap());
     }
     assert_eq!(found, BTreeSet::from(["w-trx-1".into(), "w-trx-2".into(), "w-eos-1".into()]));
-    css(&browser, "#sign-out").await.click().await.unwrap();
+    click_to_load(&browser, "#sign-out").await;
     assert_eq!(css(&browser, "#message").await.text().await.unwrap(), "You are signed out.");
     browser.client.goto(&app.url("/console/withdrawals/w-trx-2")).await.unwrap();
     assert_eq!(css(&browser, "h1").await.text().await.unwrap(), "Sign in");
