@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::domain::network_status::{
     observed_status, ChainHealth, HealthRules, NetworkRecord, NetworkStatus, NetworkStatusError, Pause, Reason,
 };
-use crate::domain::Network;
+use crate::domain::{FieldError, Network};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -35,6 +35,28 @@ pub struct Declaration {
     pub expected_end: Option<DateTime<Utc>>,
     pub suspends_withdrawals: bool,
     pub by: String,
+}
+
+impl Declaration {
+    /// From the API's body or the console's form: the reasons, and the
+    /// expected end as RFC 3339 text (absent or blank: none).
+    pub fn parse(
+        reason_en: &str,
+        reason_zh: &str,
+        expected_end: Option<&str>,
+        suspends_withdrawals: bool,
+        by: String,
+    ) -> Result<Declaration, FieldError> {
+        let expected_end = match expected_end.map(str::trim).filter(|text| !text.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| FieldError::new("expected_end", "expected_end must be an RFC 3339 time"))?
+                    .to_utc(),
+            ),
+        };
+        Ok(Declaration { reason: Reason::parse(reason_en, reason_zh)?, expected_end, suspends_withdrawals, by })
+    }
 }
 
 /// One network as the status endpoint shows it.

@@ -114,6 +114,42 @@ impl Service {
         eta::estimate(withdrawal, &self.eta.inputs(withdrawal.network), now)
     }
 
+    /// Declares maintenance on `network`; see [`Service::follow_maintenance`].
+    pub async fn declare_maintenance(
+        self: &Arc<Self>,
+        network: Network,
+        declaration: crate::networks::Declaration,
+    ) -> Result<Arc<crate::domain::network_status::NetworkRecord>, crate::networks::BoardError> {
+        let record = self.networks.declare_maintenance(network, declaration).await?;
+        self.follow_maintenance(network);
+        Ok(record)
+    }
+
+    pub async fn end_maintenance(
+        self: &Arc<Self>,
+        network: Network,
+        by: &str,
+    ) -> Result<Arc<crate::domain::network_status::NetworkRecord>, crate::networks::BoardError> {
+        let record = self.networks.end_maintenance(network, by).await?;
+        self.follow_maintenance(network);
+        Ok(record)
+    }
+
+    /// When the SLA pauses for maintenance, the open withdrawals' deadlines
+    /// move in the background after each change (the caller is answered at
+    /// once; their next threshold would move them anyway).
+    fn follow_maintenance(self: &Arc<Self>, network: Network) {
+        if !self.networks.pauses_sla() {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = service.refresh_open_on(network).await {
+                tracing::warn!(%network, %error, "cannot move the deadlines after a maintenance change");
+            }
+        });
+    }
+
     /// Runs `refresh` on every open withdrawal on `network`: after its
     /// maintenance was declared or ended, their deadlines move now rather
     /// than at their next threshold. Returns how many changed.

@@ -155,20 +155,14 @@ fn parse_by(by: &str) -> Result<String, FieldError> {
 
 impl DeclareRequest {
     fn parse(self) -> Result<Declaration, FieldError> {
-        let expected_end = match self.expected_end.as_deref() {
-            None => None,
-            Some(text) => Some(
-                DateTime::parse_from_rfc3339(text)
-                    .map_err(|_| FieldError::new("expected_end", "expected_end must be an RFC 3339 time"))?
-                    .to_utc(),
-            ),
-        };
-        Ok(Declaration {
-            reason: Reason::parse(&self.reason_en, &self.reason_zh)?,
-            expected_end,
-            suspends_withdrawals: self.suspends_withdrawals,
-            by: parse_by(&self.by)?,
-        })
+        let by = parse_by(&self.by)?;
+        Declaration::parse(
+            &self.reason_en,
+            &self.reason_zh,
+            self.expected_end.as_deref(),
+            self.suspends_withdrawals,
+            by,
+        )
     }
 }
 
@@ -181,7 +175,7 @@ pub async fn declare(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_support()?;
     let network = path_network(&network)?;
-    let record = state.service.networks.declare_maintenance(network, body.parse()?).await?;
+    let record = state.service.declare_maintenance(network, body.parse()?).await?;
     changed(&state, network, &record)
 }
 
@@ -195,21 +189,12 @@ pub async fn end(
     caller.require_support()?;
     let network = path_network(&network)?;
     let by = parse_by(&body.by)?;
-    let record = state.service.networks.end_maintenance(network, &by).await?;
+    let record = state.service.end_maintenance(network, &by).await?;
     changed(&state, network, &record)
 }
 
-/// The network's new status; when the SLA pauses for maintenance, the open
-/// withdrawals' deadlines move in the background.
+/// The network's new status.
 fn changed(state: &AppState, network: Network, record: &NetworkRecord) -> Result<HttpResponse, ApiError> {
-    if state.service.networks.pauses_sla() {
-        let service = state.service.clone();
-        tokio::spawn(async move {
-            if let Err(error) = service.refresh_open_on(network).await {
-                tracing::warn!(%network, %error, "cannot move the deadlines after a maintenance change");
-            }
-        });
-    }
     let snapshot = NetworkSnapshot { network, record: std::sync::Arc::new(record.clone()), health: None };
     Ok(HttpResponse::Ok().json(status_view(&snapshot, state, true)))
 }

@@ -87,6 +87,17 @@ impl<'a> Console<'a> {
 
     /// The session of this request: an SSO proxy's word (from a trusted
     /// address only) or a valid session cookie.
+    /// A state-changing form's session and fields, once its CSRF token
+    /// proved it came from this session's own page.
+    fn signed_form(&self, req: &HttpRequest, body: &[u8]) -> Result<(Session, BTreeMap<String, String>), Refusal> {
+        let session = self.session(req)?;
+        let fields = form(body)?;
+        if !session.csrf_matches(self.key(), fields.get("csrf").map(String::as_str)) {
+            return Err(Refusal::Forbidden(self.t.form_expired.to_owned()));
+        }
+        Ok((session, fields))
+    }
+
     fn session(&self, req: &HttpRequest) -> Result<Session, Refusal> {
         if let Some(sso) = &self.settings.sso {
             let trusted = req.peer_addr().is_some_and(|addr| sso.trusted_proxies.contains(&addr.ip()));
@@ -298,11 +309,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         &state,
         async {
             let console = Console::of(&req, &state)?;
-            let session = console.session(&req)?;
-            let fields = form(&body)?;
-            if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
-                return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
-            }
+            console.signed_form(&req, &body)?;
             let template = super::MessagePage {
                 frame: console.frame(&req, console.t.sign_out, None),
                 heading: console.t.sign_out.to_owned(),
@@ -1012,11 +1019,7 @@ pub async fn act(
 ) -> HttpResponse {
     respond(&req, &state, async {
         let console = Console::of(&req, &state)?;
-        let session = console.session(&req)?;
-        let fields = form(&body)?;
-        if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
-            return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
-        }
+        let (session, _) = console.signed_form(&req, &body)?;
         let id = withdrawal_id(&id)?;
         let t = console.t;
         let back = format!("/console/withdrawals/{id}");
@@ -1278,48 +1281,27 @@ async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::By
         &state,
         async {
             let console = Console::of(&req, &state)?;
-            let session = console.session(&req)?;
-            let fields = form(&body)?;
-            if !session.csrf_matches(console.key(), fields.get("csrf").map(String::as_str)) {
-                return Err(Refusal::Forbidden(console.t.form_expired.to_owned()));
-            }
+            let (session, fields) = console.signed_form(&req, &body)?;
             let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
             let network = Network::parse(field("network"))
                 .ok_or_else(|| Refusal::BadRequest(format!("network: unknown network {:?}", field("network"))))?;
             let by = session.identity.label().to_owned();
-            let board = &state.service.networks;
             let result = if declare {
-                let reason = crate::domain::network_status::Reason::parse(field("reason_en"), field("reason_zh"))
-                    .map_err(|e| Refusal::BadRequest(e.message))?;
-                let expected_end = match field("expected_end").trim() {
-                    "" => None,
-                    text => Some(
-                        DateTime::parse_from_rfc3339(text)
-                            .map_err(|_| Refusal::BadRequest(format!("expected_end: {text:?} is not an RFC 3339 time")))?
-                            .to_utc(),
-                    ),
-                };
-                let declaration = crate::networks::Declaration {
-                    reason,
-                    expected_end,
-                    suspends_withdrawals: fields.contains_key("suspends_withdrawals"),
-                    by: by.clone(),
-                };
-                board.declare_maintenance(network, declaration).await
+                let declaration = crate::networks::Declaration::parse(
+                    field("reason_en"),
+                    field("reason_zh"),
+                    Some(field("expected_end")),
+                    fields.contains_key("suspends_withdrawals"),
+                    by.clone(),
+                )
+                .map_err(|e| Refusal::BadRequest(e.message))?;
+                state.service.declare_maintenance(network, declaration).await
             } else {
-                board.end_maintenance(network, &by).await
+                state.service.end_maintenance(network, &by).await
             };
             tracing::info!(%network, who = by.as_str(), declare, ok = result.is_ok(), "console maintenance");
             match result {
                 Ok(_) => {
-                    if board.pauses_sla() {
-                        let service = state.service.clone();
-                        tokio::spawn(async move {
-                            if let Err(error) = service.refresh_open_on(network).await {
-                                tracing::warn!(%network, %error, "cannot move the deadlines after a maintenance change");
-                            }
-                        });
-                    }
                     let done = if declare { "declared" } else { "ended" };
                     Ok(see_other(&format!("/console/networks?done={done}")).finish())
                 }
