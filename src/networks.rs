@@ -39,7 +39,8 @@ pub struct Declaration {
 
 impl Declaration {
     /// From the API's body or the console's form: the reasons, and the
-    /// expected end as RFC 3339 text (absent or blank: none).
+    /// expected end as RFC 3339 text (absent: none; anything else, blank
+    /// too, must be a time).
     pub fn parse(
         reason_en: &str,
         reason_zh: &str,
@@ -47,7 +48,7 @@ impl Declaration {
         suspends_withdrawals: bool,
         by: String,
     ) -> Result<Declaration, FieldError> {
-        let expected_end = match expected_end.map(str::trim).filter(|text| !text.is_empty()) {
+        let expected_end = match expected_end {
             None => None,
             Some(text) => Some(
                 DateTime::parse_from_rfc3339(text)

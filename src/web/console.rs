@@ -1290,7 +1290,8 @@ async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::By
                 let declaration = crate::networks::Declaration::parse(
                     field("reason_en"),
                     field("reason_zh"),
-                    Some(field("expected_end")),
+                    // The form's empty box means no expected end.
+                    Some(field("expected_end").trim()).filter(|text| !text.is_empty()),
                     fields.contains_key("suspends_withdrawals"),
                     by.clone(),
                 )

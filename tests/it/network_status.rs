@@ -62,6 +62,9 @@ async fn maintenance_is_declared_shown_to_every_role_and_told_to_users_in_both_l
     )
     .await;
     assert_eq!(body["error"]["field"], "reason_zh");
+    let blank = app.post_json(path, SUPPORT_TOKEN, &declaration("")).await;
+    let body = expect_error(blank, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
+    assert_eq!(body["error"]["field"], "expected_end", "an empty string is no time (null or absent is none)");
     let past = app.post_json(path, SUPPORT_TOKEN, &declaration("2026-03-02T09:00:00Z")).await;
     let body = expect_error(past, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field").await;
     assert_eq!(body["error"]["field"], "expected_end");
