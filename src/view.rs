@@ -47,6 +47,8 @@ pub struct NetworkNoticeView {
     #[serde(with = "rfc3339::option")]
     pub expected_end: Option<DateTime<Utc>>,
     pub suspends_withdrawals: bool,
+    /// The network's open incident, if any.
+    pub incident: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -194,6 +196,7 @@ fn network_notice(network: Network, context: &ViewContext<'_>) -> Option<Network
         message,
         expected_end: maintenance.and_then(|m| m.expected_end),
         suspends_withdrawals: maintenance.is_some_and(|m| m.suspends_withdrawals),
+        incident: record.open_incident().map(|i| i.id.clone()),
     })
 }
 

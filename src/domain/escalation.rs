@@ -98,9 +98,11 @@ pub struct Attempt {
     pub outcome: String,
 }
 
+/// One event in an outbox (a withdrawal's ticket events, or an incident's:
+/// `E` names them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub event: TicketEvent,
+pub struct Delivery<E = TicketEvent> {
+    pub event: E,
     pub idempotency_key: String,
     pub status: DeliveryStatus,
     #[serde(with = "rfc3339")]
@@ -170,15 +172,33 @@ fn new_delivery(
     now: DateTime<Utc>,
     policy: &EscalationPolicy,
 ) -> Delivery {
-    Delivery {
-        event,
-        idempotency_key: format!("{}:{}", withdrawal.id, event.as_str()),
-        status: DeliveryStatus::Pending,
-        next_attempt_at: now,
-        attempts: Vec::new(),
-        attempt_limit: policy.max_attempts,
-        claim: None,
+    Delivery::new(event, format!("{}:{}", withdrawal.id, event.as_str()), now, policy)
+}
+
+impl<E> Delivery<E> {
+    /// Due at once; `idempotency_key` names the event for the receiver.
+    pub fn new(event: E, idempotency_key: String, now: DateTime<Utc>, policy: &EscalationPolicy) -> Delivery<E> {
+        Delivery {
+            event,
+            idempotency_key,
+            status: DeliveryStatus::Pending,
+            next_attempt_at: now,
+            attempts: Vec::new(),
+            attempt_limit: policy.max_attempts,
+            claim: None,
+        }
     }
+}
+
+/// Where a late withdrawal's escalation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// A ticket of its own.
+    Own,
+    /// Its network has an open incident: lateness is that incident's one
+    /// ticket, not one per withdrawal (failures, drops and wrong payments
+    /// still get their own).
+    InIncident,
 }
 
 /// Opens, raises or resolves the withdrawal's ticket as its state and SLA
@@ -190,13 +210,28 @@ pub fn evaluate(
     policy: &EscalationPolicy,
     now: DateTime<Utc>,
 ) {
+    evaluate_grouped(withdrawal, sla, Grouping::Own, calendar, policy, now);
+}
+
+/// [`evaluate`], with lateness held back while the network's incident is open.
+pub fn evaluate_grouped(
+    withdrawal: &mut Withdrawal,
+    sla: Option<SlaStatus>,
+    grouping: Grouping,
+    calendar: &dyn WorkingTime,
+    policy: &EscalationPolicy,
+    now: DateTime<Utc>,
+) {
     let terminal = withdrawal.state().is_terminal();
     match withdrawal.escalation.take() {
         None => {
             // A wrong payment first seen when it already completes the withdrawal
             // (a lagging tracker, one confirmation, a chain's own finality) still
             // escalates at once.
-            let opens = |reason: &Trigger| !terminal || *reason == Trigger::PayeeMismatch;
+            let opens = |reason: &Trigger| {
+                (!terminal || *reason == Trigger::PayeeMismatch)
+                    && !(*reason == Trigger::Overdue && grouping == Grouping::InIncident)
+            };
             if let Some(reason) = trigger_for(withdrawal, sla).filter(opens) {
                 let delivery = new_delivery(withdrawal, TicketEvent::Opened, now, policy);
                 withdrawal.escalation = Some(Escalation {
@@ -252,10 +287,100 @@ fn ticket_status(escalation: &Escalation) -> TicketStatus {
     }
 }
 
-/// Deliveries go out in order: a later event needs the ticket the earlier
-/// one created. This is the one that may go next.
-fn next_undelivered(escalation: &mut Escalation) -> Option<&mut Delivery> {
-    escalation.deliveries.iter_mut().find(|d| d.status != DeliveryStatus::Delivered)
+/// A delivery claimed from an outbox: what to send, and whether an earlier
+/// attempt may have reached the sink (look before creating).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxClaim<E> {
+    pub event: E,
+    pub idempotency_key: String,
+    pub uncertain: bool,
+}
+
+/// Claims the next delivery of an outbox if it is due (or its previous
+/// claim expired). Deliveries go out in order: a later event needs the
+/// ticket the earlier one created.
+pub fn claim_next<E: Copy>(
+    deliveries: &mut [Delivery<E>],
+    owner: &str,
+    policy: &EscalationPolicy,
+    now: DateTime<Utc>,
+) -> Option<OutboxClaim<E>> {
+    let delivery = deliveries.iter_mut().find(|d| d.status != DeliveryStatus::Delivered)?;
+    let due = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::InFlight)
+        && delivery.next_attempt_at <= now;
+    if !due {
+        return None;
+    }
+    let uncertain = delivery.status == DeliveryStatus::InFlight || !delivery.attempts.is_empty();
+    if delivery.status == DeliveryStatus::InFlight {
+        delivery.attempts.push(Attempt { at: now, outcome: "no result before the claim expired".into() });
+    }
+    delivery.status = DeliveryStatus::InFlight;
+    delivery.claim = Some(owner.to_owned());
+    delivery.next_attempt_at = now + policy.claim_lease;
+    Some(OutboxClaim { event: delivery.event, idempotency_key: delivery.idempotency_key.clone(), uncertain })
+}
+
+/// Records the outcome of `owner`'s claim on `key` in an outbox: `None` when
+/// the claim is no longer theirs (it expired and someone else took it),
+/// else the ticket a delivery named.
+pub fn record_in<E>(
+    deliveries: &mut [Delivery<E>],
+    key: &str,
+    owner: &str,
+    outcome: SendOutcome,
+    policy: &EscalationPolicy,
+    jitter: f64,
+    now: DateTime<Utc>,
+) -> Option<Option<String>> {
+    let delivery = deliveries.iter_mut().find(|d| d.idempotency_key == key)?;
+    if delivery.status != DeliveryStatus::InFlight || delivery.claim.as_deref() != Some(owner) {
+        return None;
+    }
+    delivery.claim = None;
+    match outcome {
+        SendOutcome::Delivered { ticket_id } => {
+            delivery.attempts.push(Attempt { at: now, outcome: "delivered".into() });
+            delivery.status = DeliveryStatus::Delivered;
+            return Some(ticket_id);
+        }
+        SendOutcome::Retry { reason, retry_after } => {
+            delivery.attempts.push(Attempt { at: now, outcome: reason });
+            if delivery.attempts.len() as u32 >= delivery.attempt_limit {
+                delivery.status = DeliveryStatus::Dead;
+            } else {
+                let wait = backoff(delivery.attempts.len() as u32, policy, jitter).max(retry_after.unwrap_or_default());
+                delivery.status = DeliveryStatus::Pending;
+                delivery.next_attempt_at = now + wait;
+            }
+        }
+        SendOutcome::GiveUp { reason } => {
+            delivery.attempts.push(Attempt { at: now, outcome: reason });
+            delivery.status = DeliveryStatus::Dead;
+        }
+    }
+    Some(None)
+}
+
+/// Dead deliveries get a fresh set of attempts; false when none was dead.
+pub fn retry_dead_in<E>(deliveries: &mut [Delivery<E>], policy: &EscalationPolicy, now: DateTime<Utc>) -> bool {
+    let mut retried = false;
+    for delivery in deliveries.iter_mut().filter(|d| d.status == DeliveryStatus::Dead) {
+        delivery.status = DeliveryStatus::Pending;
+        delivery.next_attempt_at = now;
+        delivery.attempt_limit = delivery.attempts.len() as u32 + policy.max_attempts;
+        retried = true;
+    }
+    retried
+}
+
+/// When an outbox next needs attention: its next delivery's due time.
+pub fn next_due_in<E>(deliveries: &[Delivery<E>]) -> Option<DateTime<Utc>> {
+    deliveries
+        .iter()
+        .find(|d| d.status != DeliveryStatus::Delivered)
+        .filter(|d| d.status != DeliveryStatus::Dead)
+        .map(|d| d.next_attempt_at)
 }
 
 /// A delivery this replica has claimed and must now send.
@@ -270,7 +395,8 @@ pub struct Claimed {
     pub uncertain: bool,
 }
 
-/// Claims the next delivery if it is due (or its previous claim expired).
+/// Claims the withdrawal's next delivery if it is due (or its previous
+/// claim expired).
 pub fn claim(
     withdrawal: &mut Withdrawal,
     owner: &str,
@@ -278,27 +404,14 @@ pub fn claim(
     now: DateTime<Utc>,
 ) -> Option<Claimed> {
     let escalation = withdrawal.escalation.as_mut()?;
-    let (level, reason, ticket_id) = (escalation.level, escalation.reason, escalation.ticket_id.clone());
-    let delivery = next_undelivered(escalation)?;
-    let due = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::InFlight)
-        && delivery.next_attempt_at <= now;
-    if !due {
-        return None;
-    }
-    let uncertain = delivery.status == DeliveryStatus::InFlight || !delivery.attempts.is_empty();
-    if delivery.status == DeliveryStatus::InFlight {
-        delivery.attempts.push(Attempt { at: now, outcome: "no result before the claim expired".into() });
-    }
-    delivery.status = DeliveryStatus::InFlight;
-    delivery.claim = Some(owner.to_owned());
-    delivery.next_attempt_at = now + policy.claim_lease;
+    let claim = claim_next(&mut escalation.deliveries, owner, policy, now)?;
     Some(Claimed {
-        event: delivery.event,
-        idempotency_key: delivery.idempotency_key.clone(),
-        level,
-        reason,
-        ticket_id,
-        uncertain,
+        event: claim.event,
+        idempotency_key: claim.idempotency_key,
+        level: escalation.level,
+        reason: escalation.reason,
+        ticket_id: escalation.ticket_id.clone(),
+        uncertain: claim.uncertain,
     })
 }
 
@@ -322,33 +435,11 @@ pub fn record_outcome(
     now: DateTime<Utc>,
 ) -> bool {
     let Some(escalation) = withdrawal.escalation.as_mut() else { return false };
-    let Some(delivery) = escalation.deliveries.iter_mut().find(|d| d.idempotency_key == key) else { return false };
-    if delivery.status != DeliveryStatus::InFlight || delivery.claim.as_deref() != Some(owner) {
+    let Some(ticket_id) = record_in(&mut escalation.deliveries, key, owner, outcome, policy, jitter, now) else {
         return false;
-    }
-    delivery.claim = None;
-    match outcome {
-        SendOutcome::Delivered { ticket_id } => {
-            delivery.attempts.push(Attempt { at: now, outcome: "delivered".into() });
-            delivery.status = DeliveryStatus::Delivered;
-            if ticket_id.is_some() {
-                escalation.ticket_id = ticket_id;
-            }
-        }
-        SendOutcome::Retry { reason, retry_after } => {
-            delivery.attempts.push(Attempt { at: now, outcome: reason });
-            if delivery.attempts.len() as u32 >= delivery.attempt_limit {
-                delivery.status = DeliveryStatus::Dead;
-            } else {
-                let wait = backoff(delivery.attempts.len() as u32, policy, jitter).max(retry_after.unwrap_or_default());
-                delivery.status = DeliveryStatus::Pending;
-                delivery.next_attempt_at = now + wait;
-            }
-        }
-        SendOutcome::GiveUp { reason } => {
-            delivery.attempts.push(Attempt { at: now, outcome: reason });
-            delivery.status = DeliveryStatus::Dead;
-        }
+    };
+    if ticket_id.is_some() {
+        escalation.ticket_id = ticket_id;
     }
     escalation.status = ticket_status(escalation);
     true
@@ -365,13 +456,7 @@ pub fn backoff(attempts: u32, policy: &EscalationPolicy, jitter: f64) -> Duratio
 /// Support's retry of dead deliveries: they get a fresh set of attempts.
 pub fn retry_dead(withdrawal: &mut Withdrawal, policy: &EscalationPolicy, now: DateTime<Utc>) -> bool {
     let Some(escalation) = withdrawal.escalation.as_mut() else { return false };
-    let mut retried = false;
-    for delivery in escalation.deliveries.iter_mut().filter(|d| d.status == DeliveryStatus::Dead) {
-        delivery.status = DeliveryStatus::Pending;
-        delivery.next_attempt_at = now;
-        delivery.attempt_limit = delivery.attempts.len() as u32 + policy.max_attempts;
-        retried = true;
-    }
+    let retried = retry_dead_in(&mut escalation.deliveries, policy, now);
     escalation.status = ticket_status(escalation);
     retried
 }
@@ -395,13 +480,7 @@ pub fn resolve_by_hand(withdrawal: &mut Withdrawal, policy: &EscalationPolicy, n
 /// When the outbox next needs attention: the next delivery's due time, or
 /// when level 2 is due.
 pub fn next_due(escalation: &Escalation) -> Option<DateTime<Utc>> {
-    let delivery = escalation
-        .deliveries
-        .iter()
-        .find(|d| d.status != DeliveryStatus::Delivered)
-        .filter(|d| d.status != DeliveryStatus::Dead)
-        .map(|d| d.next_attempt_at);
-    [delivery, escalation.raise_at].into_iter().flatten().min()
+    [next_due_in(&escalation.deliveries), escalation.raise_at].into_iter().flatten().min()
 }
 
 #[cfg(test)]
@@ -453,6 +532,22 @@ mod tests {
         evaluate(&mut w, Some(SlaStatus::Breached), &cal, &policy, at("2026-03-07T11:00:00Z"));
         assert_eq!(events(&w), [TicketEvent::Opened, TicketEvent::Raised, TicketEvent::Resolved]);
         assert_eq!(w.escalation.as_ref().unwrap().status, TicketStatus::Resolved, "decided, the delivery follows");
+    }
+
+    #[test]
+    fn lateness_in_an_open_incident_waits_for_it_and_failures_do_not() {
+        let (cal, policy) = (calendar(), policy());
+        let late = at("2026-03-04T10:00:00Z");
+        let mut w = withdrawal();
+        evaluate_grouped(&mut w, Some(SlaStatus::Overdue), Grouping::InIncident, &cal, &policy, late);
+        assert!(w.escalation.is_none(), "the incident's ticket covers it");
+        evaluate_grouped(&mut w, Some(SlaStatus::Overdue), Grouping::Own, &cal, &policy, late);
+        assert_eq!(events(&w), [TicketEvent::Opened], "the incident closed and it is still late");
+
+        let mut w = withdrawal();
+        w.transition(State::Failed, "reverted", late).unwrap();
+        evaluate_grouped(&mut w, Some(SlaStatus::Overdue), Grouping::InIncident, &cal, &policy, late);
+        assert_eq!(w.escalation.as_ref().unwrap().reason, Trigger::Failed);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod escalation;
 pub mod eta;
 pub mod ids;
+pub mod incident;
 pub mod message;
 pub mod mortal_era;
 pub mod network;

@@ -126,6 +126,9 @@ pub struct NetworkRecord {
     /// What the tracker's health showed last, and since when.
     #[serde(default)]
     pub observed: Option<Observed>,
+    /// The open incident (last) and the newest closed ones: `incident.rs`.
+    #[serde(default)]
+    pub incidents: Vec<super::incident::Incident>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +214,7 @@ impl NetworkRecord {
         }
     }
 
-    fn push_history(&mut self, change: StatusChange) {
+    pub(super) fn push_history(&mut self, change: StatusChange) {
         self.history.push(change);
         let excess = self.history.len().saturating_sub(Self::MAX_HISTORY);
         self.history.drain(..excess);
@@ -336,7 +339,22 @@ pub fn notice(network: Network, record: &NetworkRecord, language: Language, zone
                 Language::SimplifiedChinese => format!("{name} 网络已暂停出块，网络恢复后您的提现将继续处理。"),
             })
         }
-        _ => None,
+        _ => {
+            let incident = record.open_incident()?;
+            let reason = incident.reason.as_ref().map(|r| r.in_language(language));
+            Some(match (language, reason) {
+                (Language::English, Some(reason)) => {
+                    format!("{name} withdrawals are delayed by a known problem ({reason}); we are working on it.")
+                }
+                (Language::English, None) => {
+                    format!("{name} withdrawals are delayed by a known problem; we are working on it.")
+                }
+                (Language::SimplifiedChinese, Some(reason)) => {
+                    format!("{name} 提现因已知问题（{reason}）出现延迟，我们正在处理。")
+                }
+                (Language::SimplifiedChinese, None) => format!("{name} 提现因已知问题出现延迟，我们正在处理。"),
+            })
+        }
     }
 }
 
@@ -441,6 +459,18 @@ mod tests {
         record.end_maintenance("alice", at("2026-03-06T05:00:00Z")).unwrap();
         record.observe(NetworkStatus::Halted, "no new block", at("2026-03-06T05:00:00Z"));
         assert!(notice(Network::Trx, &record, Language::English, zone).unwrap().contains("stopped producing blocks"));
+        record.observe(NetworkStatus::Operational, "blocks flowing", at("2026-03-06T05:30:00Z"));
+        let policy = crate::domain::escalation::EscalationPolicy::default();
+        let hot_wallet = Reason::parse("hot wallet refill", "热钱包补充").unwrap();
+        record.declare_incident(Network::Trx, hot_wallet, "alice", &policy, at("2026-03-06T05:40:00Z")).unwrap();
+        assert_eq!(
+            notice(Network::Trx, &record, Language::English, zone).unwrap(),
+            "TRON withdrawals are delayed by a known problem (hot wallet refill); we are working on it."
+        );
+        assert_eq!(
+            notice(Network::Trx, &record, Language::SimplifiedChinese, zone).unwrap(),
+            "TRON 提现因已知问题（热钱包补充）出现延迟，我们正在处理。"
+        );
         let utc: Tz = "UTC".parse().unwrap();
         let mut record = NetworkRecord::default();
         record.declare(reason(), Some(at("2026-03-06T06:30:00Z")), false, "a", at("2026-03-06T02:00:00Z")).unwrap();
