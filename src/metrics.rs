@@ -29,6 +29,13 @@ pub struct Metrics {
     pub chain_tip_height: IntGaugeVec,
     /// 1 for each network's current status, 0 for the others.
     pub network_status: IntGaugeVec,
+    /// 1 while the network has an open incident.
+    pub incidents_open: IntGaugeVec,
+    pub incidents_opened: IntCounterVec,
+    pub incidents_closed: IntCounterVec,
+    /// Late withdrawals taken into an incident instead of a ticket of their own.
+    pub withdrawals_grouped: IntCounterVec,
+    pub incident_events: IntCounterVec,
     pub poll_lag_seconds: prometheus::GaugeVec,
     pub address_validations: IntCounterVec,
     pub http_requests: IntCounterVec,
@@ -124,6 +131,31 @@ impl Metrics {
                 "network_status",
                 "1 for the network's current status (operational, degraded, congested, halted, maintenance).",
                 &["network", "status"],
+            ),
+            incidents_open: gauge_vec(
+                "incidents_open",
+                "1 while the network has an open incident, else 0.",
+                &["network"],
+            ),
+            incidents_opened: counter_vec(
+                "incidents_opened_total",
+                "Incidents opened, by network and cause (halted, overdue, declared).",
+                &["network", "cause"],
+            ),
+            incidents_closed: counter_vec(
+                "incidents_closed_total",
+                "Incidents closed, by network and cause.",
+                &["network", "cause"],
+            ),
+            withdrawals_grouped: counter_vec(
+                "withdrawals_grouped_total",
+                "Late withdrawals taken into an incident's one ticket instead of their own.",
+                &["network"],
+            ),
+            incident_events: counter_vec(
+                "incident_events_total",
+                "Incident ticket deliveries attempted, by sink, event (opened, updated, closed) and result.",
+                &["sink", "event", "result"],
             ),
             poll_lag_seconds: {
                 let metric = prometheus::GaugeVec::new(

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::clock::Clock;
+use crate::domain::escalation::{EscalationPolicy, OutboxClaim, SendOutcome};
+use crate::domain::incident::{IncidentError, IncidentEvent, IncidentRules, Outcomes, Sighting, StepReport};
 use crate::domain::network_status::{
     observed_status, ChainHealth, HealthRules, NetworkRecord, NetworkStatus, NetworkStatusError, Pause, Reason,
 };
@@ -22,6 +24,8 @@ use crate::store::{Store, StoreError};
 pub enum BoardError {
     #[error(transparent)]
     Rule(#[from] NetworkStatusError),
+    #[error(transparent)]
+    Incident(#[from] IncidentError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the network's record keeps changing under us")]
@@ -153,19 +157,113 @@ impl NetworkBoard {
         declaration: Declaration,
     ) -> Result<Arc<NetworkRecord>, BoardError> {
         self.change(network, |record, now| {
-            record.declare(
+            Ok(record.declare(
                 declaration.reason.clone(),
                 declaration.expected_end,
                 declaration.suspends_withdrawals,
                 &declaration.by,
                 now,
-            )
+            )?)
         })
         .await
+        .map(|(record, ())| record)
     }
 
     pub async fn end_maintenance(&self, network: Network, by: &str) -> Result<Arc<NetworkRecord>, BoardError> {
-        self.change(network, |record, now| record.end_maintenance(by, now)).await
+        self.change(network, |record, now| Ok(record.end_maintenance(by, now)?)).await.map(|(record, ())| record)
+    }
+
+    /// Support opens an incident on `network` by hand.
+    pub async fn declare_incident(
+        &self,
+        network: Network,
+        reason: Reason,
+        by: &str,
+        policy: &EscalationPolicy,
+    ) -> Result<Arc<NetworkRecord>, BoardError> {
+        let (record, ()) = self
+            .change(network, |record, now| {
+                record.declare_incident(network, reason.clone(), by, policy, now)?;
+                Ok(())
+            })
+            .await?;
+        let cause = crate::domain::incident::IncidentCause::Declared;
+        self.metrics.incidents_opened.with_label_values(&[network.code(), cause.as_str()]).inc();
+        Ok(record)
+    }
+
+    /// Support closes the open incident on `network`, with its withdrawals'
+    /// outcomes as read just before.
+    pub async fn close_incident(
+        &self,
+        network: Network,
+        outcomes: Outcomes,
+        by: &str,
+        policy: &EscalationPolicy,
+    ) -> Result<Arc<NetworkRecord>, BoardError> {
+        let (record, cause) = self
+            .change(network, |record, now| Ok(record.close_incident(outcomes.clone(), by, policy, now)?.cause))
+            .await?;
+        self.metrics.incidents_closed.with_label_values(&[network.code(), cause.as_str()]).inc();
+        Ok(record)
+    }
+
+    /// One round of the incident rules on `network` (compare-and-set, so
+    /// replicas racing here open one incident and count each withdrawal once).
+    pub async fn step_incidents(
+        &self,
+        network: Network,
+        sighting: &Sighting,
+        rules: &IncidentRules,
+        policy: &EscalationPolicy,
+    ) -> Result<StepReport, BoardError> {
+        let (_, report) = self
+            .change(network, |record, now| Ok(record.step_incidents(network, sighting, rules, policy, now)))
+            .await?;
+        let code = network.code();
+        if let Some(cause) = report.opened {
+            self.metrics.incidents_opened.with_label_values(&[code, cause.as_str()]).inc();
+        }
+        if let Some(cause) = report.closed {
+            self.metrics.incidents_closed.with_label_values(&[code, cause.as_str()]).inc();
+        }
+        if report.attached > 0 {
+            self.metrics.withdrawals_grouped.with_label_values(&[code]).inc_by(report.attached);
+        }
+        Ok(report)
+    }
+
+    /// Claims the next due incident event on `network` for `owner`.
+    pub async fn claim_incident_event(
+        &self,
+        network: Network,
+        owner: &str,
+        policy: &EscalationPolicy,
+    ) -> Result<Option<(Arc<NetworkRecord>, String, OutboxClaim<IncidentEvent>)>, BoardError> {
+        if !self.record(network).incident_events_waiting() {
+            return Ok(None);
+        }
+        let (record, claim) =
+            self.change(network, |record, now| Ok(record.claim_incident_event(owner, policy, now))).await?;
+        Ok(claim.map(|(incident, claim)| (record, incident, claim)))
+    }
+
+    /// Records how a claimed incident event went.
+    pub async fn record_incident_outcome(
+        &self,
+        network: Network,
+        claimed: (&str, &str, &str),
+        outcome: SendOutcome,
+        policy: &EscalationPolicy,
+        jitter: f64,
+    ) -> Result<bool, BoardError> {
+        let (incident, key, owner) = claimed;
+        let (_, recorded) = self
+            .change(network, |record, now| {
+                Ok(record.record_incident_outcome(incident, key, owner, outcome.clone(), policy, jitter, now))
+            })
+            .await?;
+        Ok(recorded)
     }
 
     /// The polling replica's report after each poll: the tip it saw, or why
@@ -213,19 +311,24 @@ impl NetworkBoard {
     }
 
     /// Applies `edit` to the stored record by compare-and-set, retrying on
-    /// a concurrent change; the cache follows.
-    async fn change(
+    /// a concurrent change; the cache follows. An edit that changes nothing
+    /// writes nothing.
+    async fn change<T>(
         &self,
         network: Network,
-        edit: impl Fn(&mut NetworkRecord, DateTime<Utc>) -> Result<(), NetworkStatusError>,
-    ) -> Result<Arc<NetworkRecord>, BoardError> {
+        mut edit: impl FnMut(&mut NetworkRecord, DateTime<Utc>) -> Result<T, BoardError>,
+    ) -> Result<(Arc<NetworkRecord>, T), BoardError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let (raw, current) = self.read_record(network).await?;
+            let before = current.clone();
             let mut next = current.unwrap_or_default();
-            edit(&mut next, self.clock.now())?;
+            let result = edit(&mut next, self.clock.now())?;
+            if before.as_ref() == Some(&next) {
+                return Ok((self.cache(network, next), result));
+            }
             let text = serde_json::to_string(&next).expect("a network record serializes");
             if self.store.swap_meta(&record_name(network), raw.as_deref(), &text).await? {
-                return Ok(self.cache(network, next));
+                return Ok((self.cache(network, next), result));
             }
         }
         Err(BoardError::Contended)
@@ -240,6 +343,8 @@ impl NetworkBoard {
 
     fn cache(&self, network: Network, record: NetworkRecord) -> Arc<NetworkRecord> {
         let status = record.status().0;
+        let incident_open = i64::from(record.open_incident().is_some());
+        self.metrics.incidents_open.with_label_values(&[network.code()]).set(incident_open);
         for candidate in NetworkStatus::ALL {
             self.metrics
                 .network_status

@@ -103,7 +103,11 @@ impl Service {
         let status = deadlines.status;
         let threshold = sla::next_threshold(&deadlines, withdrawal, now);
         withdrawal.sla = Some(deadlines);
-        escalation::evaluate(withdrawal, Some(status), calendar, &self.escalation, now);
+        let grouping = match self.networks.record(network).open_incident() {
+            Some(_) => escalation::Grouping::InIncident,
+            None => escalation::Grouping::Own,
+        };
+        escalation::evaluate_grouped(withdrawal, Some(status), grouping, calendar, &self.escalation, now);
         let outbox = withdrawal.escalation.as_ref().and_then(escalation::next_due);
         withdrawal.next_deadline_at = [threshold, outbox].into_iter().flatten().min();
         eta::issue(withdrawal, &self.eta.inputs(network), now);
@@ -133,6 +137,57 @@ impl Service {
         let record = self.networks.end_maintenance(network, by).await?;
         self.follow_maintenance(network);
         Ok(record)
+    }
+
+    /// Support opens an incident on `network`: from now on its late
+    /// withdrawals join the incident's one ticket.
+    pub async fn declare_incident(
+        &self,
+        network: Network,
+        reason: crate::domain::network_status::Reason,
+        by: &str,
+    ) -> Result<Arc<crate::domain::network_status::NetworkRecord>, crate::networks::BoardError> {
+        self.networks.declare_incident(network, reason, by, &self.escalation).await
+    }
+
+    /// Support closes the open incident on `network`; the withdrawals still
+    /// late get tickets of their own (in the background: the caller is
+    /// answered at once).
+    pub async fn close_incident(
+        self: &Arc<Self>,
+        network: Network,
+        by: &str,
+    ) -> Result<Arc<crate::domain::network_status::NetworkRecord>, crate::networks::BoardError> {
+        let record = self.networks.record(network);
+        let incident = record.open_incident().ok_or(crate::domain::incident::IncidentError::NoneOpen)?;
+        let outcomes = self.incident_outcomes(incident).await?;
+        let record = self.networks.close_incident(network, outcomes, by, &self.escalation).await?;
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = service.refresh_open_on(network).await {
+                tracing::warn!(%network, %error, "cannot open the tickets of an incident's late withdrawals");
+            }
+        });
+        Ok(record)
+    }
+
+    /// How an incident's withdrawals stand: completed ones recovered, those
+    /// still in flight still late (the rest ended otherwise, with tickets of
+    /// their own where they failed).
+    pub async fn incident_outcomes(
+        &self,
+        incident: &crate::domain::incident::Incident,
+    ) -> Result<crate::domain::incident::Outcomes, StoreError> {
+        let mut outcomes = crate::domain::incident::Outcomes::default();
+        for raw in &incident.affected {
+            let Ok(id) = WithdrawalId::parse(raw) else { continue };
+            match self.store.get(&id).await? {
+                Some(w) if w.state() == State::Completed => outcomes.recovered.push(raw.clone()),
+                Some(w) if !w.state().is_terminal() => outcomes.still_late.push(raw.clone()),
+                _ => {}
+            }
+        }
+        Ok(outcomes)
     }
 
     /// When the SLA pauses for maintenance, the open withdrawals' deadlines

@@ -128,7 +128,7 @@ impl Application {
             networks,
             eta,
         });
-        let sweeper = Sweeper::new(service.clone(), sink);
+        let sweeper = Sweeper::new(service.clone(), sink, settings.incidents);
         let store_gauges = StoreGauges::new(service.clone(), sweeper.owner().to_owned(), STORE_GAUGES_INTERVAL);
         let retention = Retention::new(
             service.clone(),
@@ -343,6 +343,7 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         tokens: chain.tokens.iter().map(|(coin, t)| (coin.clone(), (t.contract.clone(), t.decimals))).collect(),
         discover: chain.discover,
         discover_interval: chain.discover_interval,
+        halted_after: chain.halted_after,
     };
     ChainTracker::new(network, client, service.clone(), owner.to_owned(), settings)
 }

@@ -238,3 +238,52 @@ impl<'a> TicketView<'a> {
         }
     }
 }
+
+/// An incident as support, the API and the webhook see it (its outbox
+/// aside): what happened, the late withdrawals it holds and, once closed,
+/// which recovered.
+#[derive(Debug, Serialize)]
+pub struct IncidentView<'a> {
+    pub id: &'a str,
+    pub network: Network,
+    pub status: &'static str,
+    pub cause: crate::domain::incident::IncidentCause,
+    pub note: &'a str,
+    pub reason: Option<&'a crate::domain::network_status::Reason>,
+    #[serde(with = "rfc3339")]
+    pub opened_at: DateTime<Utc>,
+    pub opened_by: &'a str,
+    #[serde(with = "rfc3339::option")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<&'a str>,
+    pub affected_count: u64,
+    /// More went late than the incident lists.
+    pub truncated: bool,
+    pub affected: Vec<&'a str>,
+    pub recovered: &'a [String],
+    pub still_late: &'a [String],
+    pub ticket_id: Option<&'a str>,
+}
+
+impl<'a> IncidentView<'a> {
+    pub fn new(incident: &'a crate::domain::incident::Incident) -> Self {
+        IncidentView {
+            id: &incident.id,
+            network: incident.network,
+            status: if incident.is_open() { "open" } else { "closed" },
+            cause: incident.cause,
+            note: &incident.note,
+            reason: incident.reason.as_ref(),
+            opened_at: incident.opened_at,
+            opened_by: &incident.opened_by,
+            closed_at: incident.closed_at,
+            closed_by: incident.closed_by.as_deref(),
+            affected_count: incident.affected_count(),
+            truncated: incident.truncated,
+            affected: incident.affected.iter().map(String::as_str).collect(),
+            recovered: &incident.recovered,
+            still_late: &incident.still_late,
+            ticket_id: incident.ticket_id.as_deref(),
+        }
+    }
+}

@@ -19,12 +19,14 @@ use crate::domain::sla::SlaPolicy;
 use crate::domain::Network;
 
 mod console;
+mod incidents;
 mod networks;
 mod problems;
 mod retention;
 mod tickets;
 
 pub use console::{ConsoleConfig, ConsoleSettings, SsoSettings, MIN_CONSOLE_SECRET_LEN};
+pub use incidents::IncidentsConfig;
 pub use networks::{ChainSettings, ExplorerKind, NetworkChainConfig, TokenConfig};
 pub use retention::{ArchiveConfig, ArchiveSettings, RetentionConfig, RetentionSettings};
 pub use tickets::{JiraConfig, SinkKind, SinkSettings, TicketSettings, TicketsConfig, ZendeskConfig};
@@ -145,6 +147,8 @@ pub struct Config {
     pub tickets: TicketsConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    #[serde(default)]
+    pub incidents: IncidentsConfig,
     /// The support console and the user status pages; absent: neither.
     #[serde(default)]
     pub console: Option<ConsoleConfig>,
@@ -172,6 +176,7 @@ pub struct Settings {
     pub sla: SlaSettings,
     pub tickets: TicketSettings,
     pub retention: RetentionSettings,
+    pub incidents: crate::domain::incident::IncidentRules,
     /// `None`: no console and no status pages.
     pub console: Option<ConsoleSettings>,
     /// Only networks with chain tracking.
@@ -552,6 +557,7 @@ impl Config {
             }
         }
         let retention = self.retention.settings(&mut problems);
+        let incidents = self.incidents.settings(&mut problems);
         let tickets = self.tickets.settings(&mut problems);
         let console = self.console.as_ref().map(|c| c.settings(listen, &self.sla.timezone, &mut problems));
         match (listen, metrics_listen, store, sla, retention, tickets, console) {
@@ -569,6 +575,7 @@ impl Config {
                     sla,
                     tickets,
                     retention,
+                    incidents,
                     console: console.flatten(),
                     networks,
                 })

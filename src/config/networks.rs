@@ -28,6 +28,9 @@ pub struct ChainSettings {
     pub tokens: BTreeMap<String, TokenConfig>,
     pub discover: bool,
     pub discover_interval: Duration,
+    /// No new block for this long is a halt; `None`: ten usual block
+    /// intervals, at least 10 minutes.
+    pub halted_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -127,6 +130,11 @@ pub struct NetworkChainConfig {
     /// discovers from the blocks it reads anyway).
     #[serde(default = "default_discover_interval")]
     pub discover_interval: HumanDuration,
+    /// No new block for this long makes the network `halted` (and opens an
+    /// incident); default: ten of the network's usual block intervals, at
+    /// least 10 minutes.
+    #[serde(default)]
+    pub halted_after: Option<HumanDuration>,
 }
 
 fn default_discover_interval() -> HumanDuration {
@@ -242,6 +250,7 @@ impl NetworkChainConfig {
             tokens: self.tokens.clone(),
             discover: self.discover,
             discover_interval: self.discover_interval.0,
+            halted_after: self.halted_after.map(|d| d.0),
         };
         Some((network, settings))
     }

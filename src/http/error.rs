@@ -56,6 +56,8 @@ error_codes! {
     NothingToRetry = "nothing_to_retry", CONFLICT;
     NothingToResolve = "nothing_to_resolve", CONFLICT;
     NotInMaintenance = "not_in_maintenance", CONFLICT;
+    IncidentOpen = "incident_open", CONFLICT;
+    NoOpenIncident = "no_open_incident", CONFLICT;
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE;
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     InvalidField = "invalid_field", UNPROCESSABLE_ENTITY;

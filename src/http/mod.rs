@@ -5,6 +5,7 @@ mod addresses;
 pub mod error;
 pub mod extract;
 mod health;
+mod incidents;
 mod network_status;
 mod query;
 pub mod rate_limit;
@@ -70,6 +71,21 @@ pub const ROUTES: &[RouteSpec] = &[
         method: Method::POST,
         path: "/v1/networks/{network}/maintenance/end",
         handler: || web::post().to(network_status::end),
+    },
+    RouteSpec {
+        method: Method::GET,
+        path: "/v1/networks/{network}/incidents",
+        handler: || web::get().to(incidents::list),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/networks/{network}/incidents",
+        handler: || web::post().to(incidents::open),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/v1/networks/{network}/incidents/close",
+        handler: || web::post().to(incidents::close),
     },
     RouteSpec { method: Method::GET, path: "/v1/overdue", handler: || web::get().to(support::overdue) },
     RouteSpec { method: Method::GET, path: "/v1/tickets", handler: || web::get().to(support::tickets) },

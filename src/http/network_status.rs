@@ -8,6 +8,7 @@ use super::error::{ApiError, Code};
 use super::extract::{Authenticated, JsonBody};
 use super::AppState;
 use crate::auth::Caller;
+use crate::domain::incident::{IncidentCause, IncidentError};
 use crate::domain::network_status::{
     ChainHealth, Maintenance, NetworkRecord, NetworkStatus, NetworkStatusError, Reason, StatusChange,
 };
@@ -72,8 +73,20 @@ struct NetworkStatusView<'a> {
     /// Followed on chain here (an explorer is configured).
     followed: bool,
     maintenance: Option<MaintenanceView<'a>>,
+    /// The open incident, if any (its withdrawals are for support: see
+    /// `/v1/networks/{network}/incidents`).
+    incident: Option<IncidentSummary<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chain: Option<ChainView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct IncidentSummary<'a> {
+    id: &'a str,
+    cause: IncidentCause,
+    #[serde(with = "rfc3339")]
+    opened_at: DateTime<Utc>,
+    affected_count: u64,
 }
 
 fn status_view<'a>(snapshot: &'a NetworkSnapshot, state: &AppState, staff: bool) -> NetworkStatusView<'a> {
@@ -85,6 +98,12 @@ fn status_view<'a>(snapshot: &'a NetworkSnapshot, state: &AppState, staff: bool)
         since,
         followed: state.explorers.contains_key(&snapshot.network),
         maintenance: snapshot.record.maintenance.as_ref().map(|m| MaintenanceView::new(m, staff)),
+        incident: snapshot.record.open_incident().map(|i| IncidentSummary {
+            id: &i.id,
+            cause: i.cause,
+            opened_at: i.opened_at,
+            affected_count: i.affected_count(),
+        }),
         chain: snapshot.health.as_ref().filter(|_| staff).map(ChainView::new),
     }
 }
@@ -145,7 +164,7 @@ pub struct EndRequest {
 }
 
 /// Who made a change: support's own name for it, one line.
-fn parse_by(by: &str) -> Result<String, FieldError> {
+pub(super) fn parse_by(by: &str) -> Result<String, FieldError> {
     let by = by.trim();
     if by.is_empty() || by.chars().count() > 128 || by.chars().any(char::is_control) {
         return Err(FieldError::new("by", "by must name who makes the change: 1 to 128 characters, one line"));
@@ -199,7 +218,7 @@ fn changed(state: &AppState, network: Network, record: &NetworkRecord) -> Result
     Ok(HttpResponse::Ok().json(status_view(&snapshot, state, true)))
 }
 
-fn path_network(raw: &str) -> Result<Network, ApiError> {
+pub(super) fn path_network(raw: &str) -> Result<Network, ApiError> {
     Network::parse(raw).ok_or_else(|| {
         ApiError::new(Code::UnknownNetwork, format!("{raw:?} is not a network code")).with_field("network")
     })
@@ -213,6 +232,12 @@ impl From<BoardError> for ApiError {
             }
             BoardError::Rule(NetworkStatusError::EndInThePast) => {
                 ApiError::invalid_field("expected_end", "expected_end must be later than now")
+            }
+            BoardError::Incident(IncidentError::AlreadyOpen) => {
+                ApiError::new(Code::IncidentOpen, "the network already has an open incident")
+            }
+            BoardError::Incident(IncidentError::NoneOpen) => {
+                ApiError::new(Code::NoOpenIncident, "the network has no open incident")
             }
             BoardError::Store(error) => error.into(),
             BoardError::Contended => ApiError::new(Code::Conflict, "the network's status changed meanwhile; try again"),

@@ -9,11 +9,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::{
-    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, TicketRequest,
-    TicketSink,
+    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, IncidentRequest,
+    TicketRequest, TicketSink,
 };
 use crate::config::JiraConfig;
 use crate::domain::escalation::{SendOutcome, TicketEvent};
+use crate::domain::incident::IncidentEvent;
 
 pub struct JiraSink {
     client: reqwest::Client,
@@ -55,8 +56,8 @@ impl JiraSink {
         json_body(response).await
     }
 
-    async fn find_by_label(&self, withdrawal_id: &str) -> Result<Option<String>, Failure> {
-        let jql = format!("labels = \"{}\"", label(withdrawal_id));
+    async fn find_by_label(&self, label: &str) -> Result<Option<String>, Failure> {
+        let jql = format!("labels = \"{label}\"");
         let url = format!("{}/rest/api/2/search", self.base_url);
         let found = self.call(self.client.get(url).query(&[("jql", jql.as_str()), ("fields", "key")])).await?;
         let issues = found["issues"].as_array().ok_or_else(|| unexpected("no `issues` array"))?;
@@ -87,13 +88,55 @@ impl JiraSink {
 
     async fn comment(&self, request: &TicketRequest<'_>, key: &str) -> Result<(), Failure> {
         let claimed = request.claimed;
-        if claimed.uncertain && self.find_comment_with(key, &claimed.idempotency_key).await? {
+        self.comment_once(key, &claimed.idempotency_key, claimed.uncertain, request.text.update_comment(claimed)).await
+    }
+
+    /// Adds `body` unless an uncertain earlier attempt already did (its
+    /// comment carries `marker`).
+    async fn comment_once(&self, key: &str, marker: &str, uncertain: bool, body: String) -> Result<(), Failure> {
+        if uncertain && self.find_comment_with(key, marker).await? {
             return Ok(());
         }
         let url = format!("{}/rest/api/2/issue/{key}/comment", self.base_url);
-        self.call(self.client.post(url).json(&json!({ "body": request.text.update_comment(claimed) })))
-            .await
-            .map(|_| ())
+        self.call(self.client.post(url).json(&json!({ "body": body }))).await.map(|_| ())
+    }
+
+    /// An incident is one issue labelled `incident-<id>`; updates and the
+    /// close are comments listing the withdrawals, and the close moves it
+    /// to done.
+    async fn deliver_incident(&self, request: &IncidentRequest<'_>) -> Result<String, Failure> {
+        let claim = request.claim;
+        let reference = request.reference();
+        let known = match &request.incident.ticket_id {
+            Some(key) => Some(key.clone()),
+            None if claim.uncertain || claim.event != IncidentEvent::Opened => self.find_by_label(&reference).await?,
+            None => None,
+        };
+        let key = match (claim.event, known) {
+            (IncidentEvent::Opened, Some(key)) => return Ok(key),
+            (IncidentEvent::Opened, None) => {
+                let body = json!({
+                    "fields": {
+                        "project": { "key": self.config.project_key },
+                        "summary": request.text.subject,
+                        "description": request.text.body,
+                        "issuetype": { "name": self.config.issue_type },
+                        "labels": ["withdrawal-tracker", "incident", reference, request.incident.cause.as_str()],
+                        "priority": { "name": "Highest" },
+                    }
+                });
+                let url = format!("{}/rest/api/2/issue", self.base_url);
+                let created = self.call(self.client.post(url).json(&body)).await?;
+                return created["key"].as_str().map(str::to_owned).ok_or_else(|| unexpected("no issue key"));
+            }
+            (_, Some(key)) => key,
+            (_, None) => return Err(unexpected("no incident issue to update")),
+        };
+        self.comment_once(&key, &request.text.marker, claim.uncertain, request.text.comment.clone()).await?;
+        if claim.event == IncidentEvent::Closed {
+            self.close(&key).await?;
+        }
+        Ok(key)
     }
 
     async fn raise(&self, key: &str) -> Result<(), Failure> {
@@ -123,7 +166,7 @@ impl JiraSink {
         let known = match &claimed.ticket_id {
             Some(key) => Some(key.clone()),
             None if claimed.uncertain || claimed.event != TicketEvent::Opened => {
-                self.find_by_label(request.withdrawal.id.as_str()).await?
+                self.find_by_label(&label(request.withdrawal.id.as_str())).await?
             }
             None => None,
         };
@@ -153,5 +196,9 @@ impl TicketSink for JiraSink {
 
     async fn send(&self, request: &TicketRequest<'_>) -> SendOutcome {
         outcome(self.deliver(request).await)
+    }
+
+    async fn send_incident(&self, request: &IncidentRequest<'_>) -> SendOutcome {
+        outcome(self.deliver_incident(request).await)
     }
 }

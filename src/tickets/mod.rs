@@ -15,7 +15,8 @@ use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 
 use crate::config::{SinkSettings, TicketSettings};
-use crate::domain::escalation::{Claimed, SendOutcome};
+use crate::domain::escalation::{Claimed, OutboxClaim, SendOutcome};
+use crate::domain::incident::{Incident, IncidentEvent};
 use crate::domain::Withdrawal;
 
 pub use jira::JiraSink;
@@ -31,11 +32,29 @@ pub struct TicketRequest<'a> {
     pub text: &'a text::TicketText,
 }
 
+/// Everything a sink needs to write one incident event.
+pub struct IncidentRequest<'a> {
+    pub claim: &'a OutboxClaim<IncidentEvent>,
+    pub incident: &'a Incident,
+    pub text: &'a text::IncidentText,
+}
+
+impl IncidentRequest<'_> {
+    /// Where the sink finds the incident's ticket again: Zendesk's
+    /// `external_id`, Jira's label.
+    pub fn reference(&self) -> String {
+        format!("incident-{}", self.incident.id)
+    }
+}
+
 #[async_trait]
 pub trait TicketSink: Send + Sync + 'static {
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;
     async fn send(&self, request: &TicketRequest<'_>) -> SendOutcome;
+    /// An incident's parent ticket: opened, updated with the late
+    /// withdrawals it holds, closed with those that recovered.
+    async fn send_incident(&self, request: &IncidentRequest<'_>) -> SendOutcome;
 }
 
 /// Records escalations without sending them anywhere.
@@ -48,6 +67,10 @@ impl TicketSink for NoSink {
     }
 
     async fn send(&self, _: &TicketRequest<'_>) -> SendOutcome {
+        SendOutcome::Delivered { ticket_id: None }
+    }
+
+    async fn send_incident(&self, _: &IncidentRequest<'_>) -> SendOutcome {
         SendOutcome::Delivered { ticket_id: None }
     }
 }

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::domain::escalation::{Claimed, TicketEvent};
+use crate::domain::incident::Incident;
+use crate::domain::rfc3339;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketText {
@@ -85,5 +87,65 @@ impl TicketText {
             TicketEvent::Opened => "Escalation opened.",
         };
         format!("{headline}\n\n{}", self.body)
+    }
+}
+
+/// What an incident's parent ticket says: what happened, and every late
+/// withdrawal it holds (support works them from this one ticket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentText {
+    pub subject: String,
+    /// The new ticket's description.
+    pub body: String,
+    /// The comment an update or the close adds.
+    pub comment: String,
+    /// In every text this event writes, so a retry can see whether it landed.
+    pub marker: String,
+}
+
+fn id_list(ids: impl ExactSizeIterator<Item = impl std::fmt::Display>) -> String {
+    if ids.len() == 0 {
+        return "  (none)\n".to_owned();
+    }
+    ids.map(|id| format!("- {id}\n")).collect()
+}
+
+impl IncidentText {
+    pub fn new(incident: &Incident, key: &str) -> IncidentText {
+        let network = incident.network;
+        let count = incident.affected_count();
+        let subject = format!(
+            "[incident] {} ({}) {}: {count} withdrawal{} late",
+            network.display_name(),
+            network.code(),
+            incident.cause.as_str(),
+            if count == 1 { "" } else { "s" },
+        );
+        let marker = format!("[ref {key}]");
+        let mut body = String::new();
+        let _ = writeln!(body, "Incident: {}", incident.id);
+        let _ = writeln!(body, "Network: {} ({})", network.display_name(), network.code());
+        let _ = writeln!(body, "Cause: {}: {}", incident.cause.as_str(), incident.note);
+        if let Some(reason) = &incident.reason {
+            let _ = writeln!(body, "Told to users: {} / {}", reason.en, reason.zh);
+        }
+        let _ = writeln!(body, "Opened at: {} by {}", rfc3339::utc_text(&incident.opened_at), incident.opened_by);
+        let more = if incident.truncated { " (more than listed)" } else { "" };
+        let _ = writeln!(body, "Late withdrawals held in this incident: {count}{more}");
+        body.push_str(&id_list(incident.affected.iter()));
+        let comment = match incident.closed_at {
+            Some(closed_at) => format!(
+                "Incident closed at {} by {}.\nRecovered ({}):\n{}Still late ({}), each now gets a ticket of its own:\n{}\n{marker}",
+                rfc3339::utc_text(&closed_at),
+                incident.closed_by.as_deref().unwrap_or("-"),
+                incident.recovered.len(),
+                id_list(incident.recovered.iter()),
+                incident.still_late.len(),
+                id_list(incident.still_late.iter()),
+            ),
+            None => format!("Update: {count} withdrawals late{more}:\n{}\n{marker}", id_list(incident.affected.iter())),
+        };
+        let _ = write!(body, "\n{marker}");
+        IncidentText { subject, body, comment, marker }
     }
 }

@@ -5,9 +5,10 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use super::{check_status, transport_failure, TicketRequest, TicketSink};
+use super::{check_status, transport_failure, IncidentRequest, TicketRequest, TicketSink};
 use crate::config::Secret;
 use crate::domain::escalation::SendOutcome;
+use crate::view::IncidentView;
 
 pub struct WebhookSink {
     client: reqwest::Client,
@@ -43,13 +44,28 @@ impl TicketSink for WebhookSink {
             "reason": claimed.reason.as_str(),
             "level": claimed.level,
             "withdrawal": request.view,
-        })
-        .to_string();
+        });
+        self.post(&claimed.idempotency_key, body.to_string()).await
+    }
+
+    async fn send_incident(&self, request: &IncidentRequest<'_>) -> SendOutcome {
+        let body = json!({
+            "event": request.claim.event.wire_name(),
+            "idempotency_key": request.claim.idempotency_key,
+            "incident": IncidentView::new(request.incident),
+        });
+        self.post(&request.claim.idempotency_key, body.to_string()).await
+    }
+}
+
+impl WebhookSink {
+    /// One signed POST; receivers deduplicate on the key.
+    async fn post(&self, idempotency_key: &str, body: String) -> SendOutcome {
         let sent = self
             .client
             .post(&self.url)
             .header("content-type", "application/json")
-            .header("idempotency-key", &claimed.idempotency_key)
+            .header("idempotency-key", idempotency_key)
             .header("x-tracker-signature", signature(&self.secret, body.as_bytes()))
             .body(body)
             .send()

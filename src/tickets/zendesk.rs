@@ -7,11 +7,12 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::{
-    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, TicketRequest,
-    TicketSink,
+    check_status, has_comment_with, json_body, outcome, transport_failure, unexpected, Failure, IncidentRequest,
+    TicketRequest, TicketSink,
 };
 use crate::config::ZendeskConfig;
 use crate::domain::escalation::{SendOutcome, TicketEvent};
+use crate::domain::incident::IncidentEvent;
 
 pub struct ZendeskSink {
     client: reqwest::Client,
@@ -104,6 +105,55 @@ impl ZendeskSink {
     }
 }
 
+impl ZendeskSink {
+    /// An incident is a Zendesk "problem" ticket (found again by
+    /// `external_id`); updates and the close are comments listing the
+    /// withdrawals, and the close solves it.
+    async fn deliver_incident(&self, request: &IncidentRequest<'_>) -> Result<String, Failure> {
+        let claim = request.claim;
+        let reference = request.reference();
+        let known = match &request.incident.ticket_id {
+            Some(id) => Some(id.clone()),
+            None if claim.uncertain || claim.event != IncidentEvent::Opened => {
+                self.find_by_external_id(&reference).await?
+            }
+            None => None,
+        };
+        let ticket = match (claim.event, known) {
+            (IncidentEvent::Opened, Some(ticket)) => return Ok(ticket),
+            (IncidentEvent::Opened, None) => {
+                let network = request.incident.network.code().to_lowercase();
+                let body = json!({
+                    "ticket": {
+                        "subject": request.text.subject,
+                        "comment": { "body": request.text.body, "public": false },
+                        "priority": "urgent",
+                        "type": "problem",
+                        "external_id": reference,
+                        "tags": ["withdrawal-tracker", "incident", request.incident.cause.as_str(), format!("network-{network}")],
+                    }
+                });
+                let url = format!("{}/api/v2/tickets.json", self.base_url);
+                let request = self.client.post(url).header("idempotency-key", &claim.idempotency_key).json(&body);
+                let created = self.call(request).await?;
+                return ticket_id(&created["ticket"]["id"]).ok_or_else(|| unexpected("no ticket id"));
+            }
+            (_, Some(ticket)) => ticket,
+            (_, None) => return Err(unexpected("no incident ticket to update")),
+        };
+        if claim.uncertain && self.find_comment_with(&ticket, &request.text.marker).await? {
+            return Ok(ticket);
+        }
+        let comment = json!({ "body": request.text.comment, "public": false });
+        let change = match claim.event {
+            IncidentEvent::Closed => json!({ "ticket": { "status": "solved", "comment": comment } }),
+            _ => json!({ "ticket": { "comment": comment } }),
+        };
+        let url = format!("{}/api/v2/tickets/{ticket}.json", self.base_url);
+        self.call(self.client.put(url).json(&change)).await.map(|_| ticket)
+    }
+}
+
 fn ticket_id(value: &Value) -> Option<String> {
     value.as_u64().map(|id| id.to_string()).or_else(|| value.as_str().map(str::to_owned))
 }
@@ -116,5 +166,9 @@ impl TicketSink for ZendeskSink {
 
     async fn send(&self, request: &TicketRequest<'_>) -> SendOutcome {
         outcome(self.deliver(request).await)
+    }
+
+    async fn send_incident(&self, request: &IncidentRequest<'_>) -> SendOutcome {
+        outcome(self.deliver_incident(request).await)
     }
 }

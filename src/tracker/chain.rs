@@ -64,6 +64,8 @@ pub struct TrackerSettings {
     /// Look for the payments of pending withdrawals registered without a hash.
     pub discover: bool,
     pub discover_interval: Duration,
+    /// `networks.<CODE>.halted_after`: overrides the default halt rule.
+    pub halted_after: Option<Duration>,
 }
 
 /// Where the tracker stopped, kept in the store so another replica resumes.
@@ -228,7 +230,10 @@ impl ChainTracker {
             Err(_) => None,
         };
         if let Some(outcome) = outcome {
-            let rules = HealthRules::defaults(self.network, self.settings.poll_interval);
+            let mut rules = HealthRules::defaults(self.network, self.settings.poll_interval);
+            if let Some(halted_after) = self.settings.halted_after {
+                rules.halted_after = halted_after;
+            }
             if let Err(error) = self.port.report_poll(outcome, rules).await {
                 tracing::warn!(network = %self.network, %error, "cannot record the network's health");
             }

@@ -9,11 +9,13 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::domain::escalation::{self, Claimed};
+use crate::domain::incident::IncidentRules;
 use crate::domain::message::Language;
 use crate::domain::WithdrawalId;
 use crate::service::{Service, ServiceError};
 use crate::tickets::text::TicketText;
 use crate::tickets::{TicketRequest, TicketSink};
+use crate::tracker::incidents::{DeskReport, IncidentDesk};
 use crate::view::{ViewContext, WithdrawalView};
 
 /// Records handled per sweep; the rest wait for the next one.
@@ -25,6 +27,7 @@ pub struct Sweeper {
     sink: Arc<dyn TicketSink>,
     /// This replica's name in delivery claims.
     owner: String,
+    incidents: IncidentDesk,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +35,14 @@ pub struct SweepReport {
     pub examined: usize,
     pub delivered: usize,
     pub failed_deliveries: usize,
+    pub incidents: DeskReport,
 }
 
 impl Sweeper {
-    pub fn new(service: Arc<Service>, sink: Arc<dyn TicketSink>) -> Sweeper {
+    pub fn new(service: Arc<Service>, sink: Arc<dyn TicketSink>, incident_rules: IncidentRules) -> Sweeper {
         let owner = format!("replica-{:016x}", rand::rng().random::<u64>());
-        Sweeper { service, sink, owner }
+        let incidents = IncidentDesk::new(service.clone(), sink.clone(), incident_rules, owner.clone());
+        Sweeper { service, sink, owner, incidents }
     }
 
     pub fn owner(&self) -> &str {
@@ -75,8 +80,14 @@ impl Sweeper {
 
     pub async fn sweep_once(&self) -> Result<SweepReport, ServiceError> {
         let _timer = self.service.metrics.sweep_duration.start_timer();
-        let due = self.service.store.due(self.service.now(), SWEEP_BATCH).await?;
         let mut report = SweepReport::default();
+        // Incidents first: a withdrawal that goes late in this sweep joins
+        // an incident opened in it rather than opening a ticket of its own.
+        match self.incidents.round().await {
+            Ok(incidents) => report.incidents = incidents,
+            Err(error) => tracing::warn!(%error, "incident round failed; the sweep goes on"),
+        }
+        let due = self.service.store.due(self.service.now(), SWEEP_BATCH).await?;
         for withdrawal in due {
             report.examined += 1;
             match self.process(&withdrawal.id).await {

@@ -1307,6 +1307,7 @@ async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::By
                     Ok(see_other(&format!("/console/networks?done={done}")).finish())
                 }
                 Err(crate::networks::BoardError::Rule(rule)) => Err(Refusal::BadRequest(rule.to_string())),
+                Err(crate::networks::BoardError::Incident(rule)) => Err(Refusal::BadRequest(rule.to_string())),
                 Err(crate::networks::BoardError::Store(_) | crate::networks::BoardError::Contended) => {
                     Err(Refusal::Unavailable)
                 }
