@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::domain::escalation::SendOutcome;
 use crate::domain::incident::{IncidentRules, Sighting};
 use crate::domain::network_status::NetworkStatus;
 use crate::domain::sla::SlaStatus;
-use crate::domain::Network;
+use crate::domain::{Network, Withdrawal};
 use crate::networks::BoardError;
 use crate::service::{OverdueQuery, Service, ServiceError};
 use crate::tickets::text::IncidentText;
@@ -43,19 +44,29 @@ impl IncidentDesk {
         IncidentDesk { service, sink, rules, owner }
     }
 
-    pub async fn round(&self) -> Result<DeskReport, DeskError> {
+    /// One round over every network. `due` is what the sweep is about to
+    /// handle: withdrawals crossing their overdue deadline in it count as
+    /// overdue already, so a storm opens its incident before their tickets.
+    pub async fn round(&self, due: &[Withdrawal]) -> Result<DeskReport, DeskError> {
         let board = &self.service.networks;
         // What other replicas declared and opened, before anything is decided.
         board.reload().await?;
+        let now = self.service.now();
         let counts = self.service.sla_counts(&[SlaStatus::Overdue]).await?;
         let mut report = DeskReport::default();
         for network in Network::ALL {
+            let crossing: Vec<(String, DateTime<Utc>)> = due
+                .iter()
+                .filter(|w| w.network == network && !w.state().is_terminal())
+                .filter_map(|w| w.sla.as_ref().map(|d| (w.id.as_str().to_owned(), d.overdue_at)))
+                .filter(|(_, overdue_at)| *overdue_at <= now)
+                .collect();
             let overdue = counts.iter().find(|(n, _, _)| *n == network).map_or(0, |(_, _, count)| *count);
             let record = board.record(network);
             let halted = record.status().0 == NetworkStatus::Halted;
-            let idle = overdue == 0 && !halted && record.open_incident().is_none();
+            let idle = overdue == 0 && crossing.is_empty() && !halted && record.open_incident().is_none();
             if !idle {
-                self.step(network, halted, &mut report).await?;
+                self.step(network, halted, crossing, &mut report).await?;
             }
             if board.record(network).incident_events_waiting() {
                 self.deliver(network, &mut report).await?;
@@ -64,10 +75,22 @@ impl IncidentDesk {
         Ok(report)
     }
 
-    async fn step(&self, network: Network, halted: bool, report: &mut DeskReport) -> Result<(), DeskError> {
+    async fn step(
+        &self,
+        network: Network,
+        halted: bool,
+        crossing: Vec<(String, DateTime<Utc>)>,
+        report: &mut DeskReport,
+    ) -> Result<(), DeskError> {
         let board = &self.service.networks;
         let policy = &self.service.escalation;
-        let mut sighting = Sighting { halted, overdue: self.overdue_on(network).await?, outcomes: None };
+        let mut overdue = self.overdue_on(network).await?;
+        for (id, at) in crossing {
+            if !overdue.iter().any(|(known, _)| *known == id) {
+                overdue.push((id, at));
+            }
+        }
+        let mut sighting = Sighting { halted, overdue, outcomes: None };
         let mut step = board.step_incidents(network, &sighting, &self.rules, policy).await?;
         if step.needs_outcomes {
             if let Some(incident) = board.record(network).open_incident() {
@@ -89,7 +112,7 @@ impl IncidentDesk {
     }
 
     /// The network's overdue withdrawals in flight, most late first.
-    async fn overdue_on(&self, network: Network) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, ServiceError> {
+    async fn overdue_on(&self, network: Network) -> Result<Vec<(String, DateTime<Utc>)>, ServiceError> {
         let mut overdue = Vec::new();
         let mut after = None;
         loop {

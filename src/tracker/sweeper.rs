@@ -81,13 +81,13 @@ impl Sweeper {
     pub async fn sweep_once(&self) -> Result<SweepReport, ServiceError> {
         let _timer = self.service.metrics.sweep_duration.start_timer();
         let mut report = SweepReport::default();
+        let due = self.service.store.due(self.service.now(), SWEEP_BATCH).await?;
         // Incidents first: a withdrawal that goes late in this sweep joins
         // an incident opened in it rather than opening a ticket of its own.
-        match self.incidents.round().await {
+        match self.incidents.round(&due).await {
             Ok(incidents) => report.incidents = incidents,
             Err(error) => tracing::warn!(%error, "incident round failed; the sweep goes on"),
         }
-        let due = self.service.store.due(self.service.now(), SWEEP_BATCH).await?;
         for withdrawal in due {
             report.examined += 1;
             match self.process(&withdrawal.id).await {

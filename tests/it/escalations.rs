@@ -11,28 +11,13 @@ use withdrawal_tracker::domain::onchain::{Asset, BaseUnits, BlockRef, Payment, R
 use withdrawal_tracker::domain::{State, WithdrawalId};
 
 use crate::support::app::{expect_error, tron_hash, withdrawal, Backend, TestApp, INGEST_TOKEN, SUPPORT_TOKEN};
-use crate::support::escalation::{at, sweep_at, webhook, OVERDUE, WEBHOOK_SECRET};
+use crate::support::escalation::{at, complete, sweep_at, webhook, OVERDUE, WEBHOOK_SECRET};
 use crate::support::fakes::{
     FakeJira, FakeZendesk, Mode, WebhookReceiver, JIRA_EMAIL, JIRA_TOKEN, ZENDESK_EMAIL, ZENDESK_TOKEN,
 };
 use crate::support::redis::{unique_prefix, RedisServer};
 
 const RAISE_DUE: &str = "2026-03-05T09:00:00Z";
-
-async fn complete(app: &TestApp, id: &str) {
-    let id = WithdrawalId::parse(id).unwrap();
-    let now = app.clock_now();
-    app.service
-        .modify(&id, |w| {
-            if w.tx_hash().is_none() {
-                w.set_tx_hash(withdrawal_tracker::domain::TxHash::parse(w.network, &tron_hash("aa"))?, now)?;
-            }
-            w.transition(State::Confirming, "in block", now)?;
-            Ok(w.transition(State::Completed, "confirmed", now)?)
-        })
-        .await
-        .unwrap();
-}
 
 fn verify_signature(body: &str, signature: &str) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
@@ -233,8 +218,14 @@ async fn a_failed_transaction_escalates_at_once_and_cancellation_resolves() {
 async fn two_instances_on_one_redis_deliver_each_event_once() {
     let receiver = WebhookReceiver::start().await;
     let prefix = unique_prefix("twosweep");
-    let a = TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix.clone()), webhook(&receiver.url)).await;
-    let b = TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix), webhook(&receiver.url)).await;
+    // Ten late at once would be one incident (tests/it/incidents.rs); here
+    // each withdrawal's own ticket is under test.
+    let own_tickets = |c: &mut withdrawal_tracker::config::Config| {
+        webhook(&receiver.url)(c);
+        c.incidents.automatic = false;
+    };
+    let a = TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix.clone()), own_tickets).await;
+    let b = TestApp::spawn_with(Backend::Redis(RedisServer::shared(), prefix), own_tickets).await;
     let count = 10;
     for i in 0..count {
         a.register(&withdrawal(&format!("w-{i}"), json!({}))).await;

@@ -28,6 +28,7 @@ mod eta;
 mod eta_calibration;
 mod eta_chains;
 mod faults;
+mod incidents;
 mod layout_upgrade;
 mod logs;
 mod network_status;

@@ -167,6 +167,9 @@ async fn btc_replica(esplora: &FakeEsplora, prefix: &str, i: usize, webhook: Opt
         if let Some(url) = webhook {
             crate::support::escalation::webhook(url)(c);
         }
+        // Every withdrawal's own ticket is under test here, not the grouping
+        // of a storm of them into one incident (tests/it/incidents.rs).
+        c.incidents.automatic = false;
         c.networks.insert("BTC".into(), chain);
     })
     .await

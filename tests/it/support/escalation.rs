@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use withdrawal_tracker::config::{Config, Secret, SinkKind};
 
-use super::app::TestApp;
+use withdrawal_tracker::domain::{State, WithdrawalId};
+
+use super::app::{tron_hash, TestApp};
 
 pub const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
 
@@ -28,4 +30,21 @@ pub fn webhook(url: &str) -> impl FnOnce(&mut Config) + '_ {
         config.tickets.secret = Some(Secret::from(WEBHOOK_SECRET));
         config.tickets.max_attempts = 4;
     }
+}
+
+/// Completes `id` as a confirmed payment would (the hash is made up where
+/// none was reported).
+pub async fn complete(app: &TestApp, id: &str) {
+    let id = WithdrawalId::parse(id).unwrap();
+    let now = app.clock_now();
+    app.service
+        .modify(&id, |w| {
+            if w.tx_hash().is_none() {
+                w.set_tx_hash(withdrawal_tracker::domain::TxHash::parse(w.network, &tron_hash("aa"))?, now)?;
+            }
+            w.transition(State::Confirming, "in block", now)?;
+            Ok(w.transition(State::Completed, "confirmed", now)?)
+        })
+        .await
+        .unwrap();
 }
