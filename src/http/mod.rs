@@ -141,6 +141,16 @@ pub const ROUTES: &[RouteSpec] = &[
         handler: || web::post().to(crate::web::console::end_maintenance),
     },
     RouteSpec {
+        method: Method::POST,
+        path: "/console/networks/incidents",
+        handler: || web::post().to(crate::web::console::open_incident),
+    },
+    RouteSpec {
+        method: Method::POST,
+        path: "/console/networks/incidents/close",
+        handler: || web::post().to(crate::web::console::close_incident),
+    },
+    RouteSpec {
         method: Method::GET,
         path: "/console/withdrawals/{id}",
         handler: || web::get().to(crate::web::console::withdrawal_page),

@@ -1140,6 +1140,8 @@ struct StatusRow {
     reason: String,
     expected_end: String,
     in_maintenance: bool,
+    /// The open incident: its id, cause and how many late withdrawals it holds.
+    incident: Option<(String, &'static str, u64)>,
 }
 
 #[derive(Template)]
@@ -1191,8 +1193,8 @@ fn explorer_figures(metrics: &crate::metrics::Metrics, network: Network) -> (Opt
 }
 
 /// `GET /console/networks`: each network followed on chain, its explorer
-/// and how its polling goes. (Network status and incidents, once they exist,
-/// and their maintenance form belong here.)
+/// and how its polling goes; every network's status, maintenance and open
+/// incident, with the forms that change them.
 pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     respond(
         &req,
@@ -1240,6 +1242,10 @@ pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
                             .map(|at| console.support_time(at))
                             .unwrap_or_default(),
                         in_maintenance: maintenance.is_some(),
+                        incident: snapshot
+                            .record
+                            .open_incident()
+                            .map(|i| (i.id.clone(), i.cause.as_str(), i.affected_count())),
                     }
                 })
                 .collect();
@@ -1255,7 +1261,7 @@ pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
                 statuses,
                 networks,
                 csrf: session.csrf_token(console.key()),
-                done: super::query_value(&req, "done").filter(|d| d == "declared" || d == "ended"),
+                done: super::query_value(&req, "done").filter(|d| NetworkAction::DONE.contains(&d.as_str())),
             };
             Ok(console.render(&req, StatusCode::OK, &template))
         }
@@ -1263,19 +1269,51 @@ pub async fn networks(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     )
 }
 
-/// `POST /console/networks/maintenance`: support declares maintenance (or
-/// updates the one in force), as `POST /v1/networks/{network}/maintenance`,
-/// signed with who is signed in.
+/// What a networks-page form does, each as its API call does it, signed
+/// with who is signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NetworkAction {
+    DeclareMaintenance,
+    EndMaintenance,
+    OpenIncident,
+    CloseIncident,
+}
+
+impl NetworkAction {
+    /// The `done` the page is sent back with, one per action.
+    const DONE: [&'static str; 4] = ["declared", "ended", "incident_opened", "incident_closed"];
+
+    fn done(self) -> &'static str {
+        Self::DONE[self as usize]
+    }
+}
+
+/// `POST /console/networks/maintenance`: as `POST /v1/networks/{network}/maintenance`.
 pub async fn declare_maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    maintenance(req, state, body, true).await
+    change_network(req, state, body, NetworkAction::DeclareMaintenance).await
 }
 
 /// `POST /console/networks/maintenance/end`.
 pub async fn end_maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    maintenance(req, state, body, false).await
+    change_network(req, state, body, NetworkAction::EndMaintenance).await
 }
 
-async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes, declare: bool) -> HttpResponse {
+/// `POST /console/networks/incidents`: as `POST /v1/networks/{network}/incidents`.
+pub async fn open_incident(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    change_network(req, state, body, NetworkAction::OpenIncident).await
+}
+
+/// `POST /console/networks/incidents/close`.
+pub async fn close_incident(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    change_network(req, state, body, NetworkAction::CloseIncident).await
+}
+
+async fn change_network(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+    action: NetworkAction,
+) -> HttpResponse {
     respond(
         &req,
         &state,
@@ -1286,26 +1324,31 @@ async fn maintenance(req: HttpRequest, state: web::Data<AppState>, body: web::By
             let network = Network::parse(field("network"))
                 .ok_or_else(|| Refusal::BadRequest(format!("network: unknown network {:?}", field("network"))))?;
             let by = session.identity.label().to_owned();
-            let result = if declare {
-                let declaration = crate::networks::Declaration::parse(
-                    field("reason_en"),
-                    field("reason_zh"),
-                    // The form's empty box means no expected end.
-                    Some(field("expected_end").trim()).filter(|text| !text.is_empty()),
-                    fields.contains_key("suspends_withdrawals"),
-                    by.clone(),
-                )
-                .map_err(|e| Refusal::BadRequest(e.message))?;
-                state.service.declare_maintenance(network, declaration).await
-            } else {
-                state.service.end_maintenance(network, &by).await
-            };
-            tracing::info!(%network, who = by.as_str(), declare, ok = result.is_ok(), "console maintenance");
-            match result {
-                Ok(_) => {
-                    let done = if declare { "declared" } else { "ended" };
-                    Ok(see_other(&format!("/console/networks?done={done}")).finish())
+            let service = &state.service;
+            let result = match action {
+                NetworkAction::DeclareMaintenance => {
+                    let declaration = crate::networks::Declaration::parse(
+                        field("reason_en"),
+                        field("reason_zh"),
+                        // The form's empty box means no expected end.
+                        Some(field("expected_end").trim()).filter(|text| !text.is_empty()),
+                        fields.contains_key("suspends_withdrawals"),
+                        by.clone(),
+                    )
+                    .map_err(|e| Refusal::BadRequest(e.message))?;
+                    service.declare_maintenance(network, declaration).await
                 }
+                NetworkAction::EndMaintenance => service.end_maintenance(network, &by).await,
+                NetworkAction::OpenIncident => {
+                    let reason = crate::domain::network_status::Reason::parse(field("reason_en"), field("reason_zh"))
+                        .map_err(|e| Refusal::BadRequest(e.message))?;
+                    service.declare_incident(network, reason, &by).await
+                }
+                NetworkAction::CloseIncident => service.close_incident(network, &by).await,
+            };
+            tracing::info!(%network, who = by.as_str(), action = action.done(), ok = result.is_ok(), "console network change");
+            match result {
+                Ok(_) => Ok(see_other(&format!("/console/networks?done={}", action.done())).finish()),
                 Err(crate::networks::BoardError::Rule(rule)) => Err(Refusal::BadRequest(rule.to_string())),
                 Err(crate::networks::BoardError::Incident(rule)) => Err(Refusal::BadRequest(rule.to_string())),
                 Err(crate::networks::BoardError::Store(_) | crate::networks::BoardError::Contended) => {

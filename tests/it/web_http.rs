@@ -531,6 +531,26 @@ async fn the_networks_page_shows_each_status_and_declares_and_ends_maintenance()
         status["networks"].as_array().unwrap().iter().find(|n| n["network"] == "TRX").unwrap()["status"],
         "operational"
     );
-    let again = post("/console/networks/maintenance/end", vec![("network", "TRX")], Some(csrf)).await;
+    let again = post("/console/networks/maintenance/end", vec![("network", "TRX")], Some(csrf.clone())).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST, "not in maintenance");
+
+    // An incident opened and closed from the same page.
+    let incident = vec![("network", "ETH"), ("reason_en", "hot wallet refill"), ("reason_zh", "热钱包补充")];
+    let forged = post("/console/networks/incidents", incident.clone(), None).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let opened = post("/console/networks/incidents", incident.clone(), Some(csrf.clone())).await;
+    assert_eq!(opened.headers()["location"], "/console/networks?done=incident_opened");
+    let twice = post("/console/networks/incidents", incident, Some(csrf.clone())).await;
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST, "one open incident per network");
+    let page = client.get(app.url("/console/networks")).header("cookie", &session).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"data-incident="ETH-20260302T100000Z""#) && page.contains("class=\"close-incident\""), "{page}");
+    let listed: Value = app.get_as("/v1/networks/ETH/incidents", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(listed["incidents"][0]["opened_by"], "support token");
+    let closed = post("/console/networks/incidents/close", vec![("network", "ETH")], Some(csrf.clone())).await;
+    assert_eq!(closed.headers()["location"], "/console/networks?done=incident_closed");
+    let listed: Value = app.get_as("/v1/networks/ETH/incidents", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(listed["incidents"][0]["status"], "closed");
+    let again = post("/console/networks/incidents/close", vec![("network", "ETH")], Some(csrf)).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "none open");
 }
