@@ -27,7 +27,9 @@ families = {
     "withdrawal_tracker_address_validations_total", "withdrawal_tracker_http_requests_total",
     "withdrawal_tracker_http_request_duration_seconds", "withdrawal_tracker_store_up",
     "withdrawal_tracker_log_lines_dropped_total", "withdrawal_tracker_network_status",
-    "withdrawal_tracker_eta_outcomes_total", "up",
+    "withdrawal_tracker_eta_outcomes_total", "withdrawal_tracker_incidents_open",
+    "withdrawal_tracker_incidents_opened_total", "withdrawal_tracker_incidents_closed_total",
+    "withdrawal_tracker_withdrawals_grouped_total", "withdrawal_tracker_incident_events_total", "up",
 }
 dashboard = json.load(open("grafana/dashboards/withdrawal-tracker.json"))
 for panel in dashboard["panels"]:
