@@ -41,6 +41,7 @@ mod tls;
 mod tracking;
 mod tracking_cardano_aptos;
 mod tracking_dot_sui;
+mod tracking_eos;
 mod tracking_stellar_ton;
 mod web_browser;
 mod web_http;
