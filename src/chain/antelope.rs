@@ -15,7 +15,7 @@
 //! header alone). A lookup by id is `get_transaction_status` (nodeos 3.1+
 //! with `transaction-finality-status-max-storage-size-gb`; a node without it
 //! answers 404 and the transaction is found in its block): an irreversible
-//! one is read from its block.
+//! one is read from its block, anything not final yet is `None`.
 //!
 //! Expiry: a transaction's `expiration` (UTC, whole seconds) against the
 //! irreversible blocks' times (`Block::expiry_point`, unix seconds): once
@@ -24,6 +24,7 @@
 //! itself) are not seen: `get_block` carries no traces.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -121,6 +122,8 @@ struct Status {
     state: String,
     #[serde(default)]
     block_number: Option<u64>,
+    #[serde(default)]
+    irreversible_number: Option<u64>,
 }
 
 /// An Antelope time (`2024-06-01T12:00:00.500`, UTC without a zone; a
@@ -170,6 +173,8 @@ struct ReadTx {
 #[derive(Clone)]
 struct ReadBlock {
     at: BlockRef,
+    /// As `block_at` returns it.
+    block: Block,
     txs: Vec<ReadTx>,
 }
 
@@ -183,6 +188,10 @@ struct Recent {
 }
 
 impl Recent {
+    fn at_height(&self, height: u64) -> Option<&ReadBlock> {
+        self.blocks.iter().find(|b| b.at.height == height)
+    }
+
     fn find(&self, txid: &str) -> Option<&ReadTx> {
         self.blocks.iter().rev().flat_map(|b| b.txs.iter()).find(|tx| tx.info.txid == txid)
     }
@@ -211,7 +220,10 @@ impl Recent {
 /// tried in order.
 pub struct AntelopeClient {
     api: Endpoints,
+    /// Final blocks read (only those are kept), and delayed transactions.
     recent: Mutex<Recent>,
+    /// The highest last irreversible block any answer named.
+    irreversible: AtomicU64,
 }
 
 /// nodeos' error body: `{"code": 400, "message": "Unknown Block", "error":
@@ -235,7 +247,7 @@ fn read<T: serde::de::DeserializeOwned>(reply: Reply, path: &str) -> Result<T, C
 
 impl AntelopeClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config), recent: Mutex::new(Recent::default()) }
+        Self { api: Endpoints::new(config), recent: Mutex::new(Recent::default()), irreversible: AtomicU64::new(0) }
     }
 
     async fn call<T: serde::de::DeserializeOwned>(&self, path: &str, body: Value) -> Result<T, ChainError> {
@@ -301,7 +313,7 @@ impl AntelopeClient {
             time: Some(block_time),
             expiry_point: u64::try_from(block_time.timestamp()).ok(),
         };
-        Ok((block, ReadBlock { at, txs }))
+        Ok((block.clone(), ReadBlock { at, block, txs }))
     }
 
     fn remembered(&self, block: &BlockRef) -> Option<ReadBlock> {
@@ -320,15 +332,22 @@ impl BlockChain for AntelopeClient {
     async fn tip(&self) -> Result<BlockRef, ChainError> {
         let info: Info = self.call("/v1/chain/get_info", json!({})).await?;
         let hash = parse_hash(&info.last_irreversible_block_id, "get_info last_irreversible_block_id")?;
+        self.irreversible.fetch_max(info.last_irreversible_block_num, Ordering::Relaxed);
         Ok(BlockRef { height: info.last_irreversible_block_num, hash })
     }
 
     /// One `get_block`: the receipts with their transactions and actions.
-    /// Delayed receipts are left out until their execution.
+    /// Delayed receipts are left out until their execution. An irreversible
+    /// block read already (a lookup's) is not asked again: it cannot change.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
+        if let Some(read) = self.recent.lock().expect("not poisoned").at_height(height) {
+            return Ok(read.block.clone());
+        }
         let (block, read) = self.read_block(height).await?;
-        self.recent.lock().expect("not poisoned").remember(read);
+        if height <= self.irreversible.load(Ordering::Relaxed) {
+            self.recent.lock().expect("not poisoned").remember(read);
+        }
         Ok(block)
     }
 
@@ -341,10 +360,12 @@ impl BlockChain for AntelopeClient {
     }
 
     /// From the blocks read, else `get_transaction_status`: an irreversible
-    /// transaction is read from its block (one more request); one in a
-    /// reversible block is pending, with what it asks to pay; anything else
-    /// (applied by the node only, forked out, failed, unknown, or a node
-    /// without the status index) is `None`.
+    /// transaction is read from its block (one more request, and the
+    /// tracker's own read of that block then costs none). Anything else
+    /// (applied by the node only, in a reversible block, forked out, failed,
+    /// unknown, or a node without the status index) is `None`: the tracker
+    /// finds it in its block once that is irreversible, and reading a
+    /// reversible block for every lookup would cost a request each.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         let txid = txid.to_ascii_lowercase();
@@ -363,20 +384,15 @@ impl BlockChain for AntelopeClient {
             })
             .await?;
         let Some(status) = status else { return Ok(None) };
-        let (irreversible, Some(height)) = (status.state == "IRREVERSIBLE", status.block_number) else {
+        self.irreversible.fetch_max(status.irreversible_number.unwrap_or_default(), Ordering::Relaxed);
+        let (true, Some(height)) = (status.state == "IRREVERSIBLE", status.block_number) else {
             return Ok(None);
         };
-        if !(irreversible || status.state == "IN_BLOCK") {
-            return Ok(None);
-        }
+        self.irreversible.fetch_max(height, Ordering::Relaxed);
         let (_, read) = self.read_block(height).await?;
-        let Some(tx) = read.txs.iter().find(|tx| tx.info.txid == txid).cloned() else { return Ok(None) };
-        if irreversible {
-            self.recent.lock().expect("not poisoned").remember(read);
-            return Ok(Some(tx.info));
-        }
-        let payments = if tx.info.success == Some(false) { Vec::new() } else { tx.requested };
-        Ok(Some(TxInfo { location: TxLocation::Mempool, success: None, payments, ..tx.info }))
+        let found = read.txs.iter().find(|tx| tx.info.txid == txid).map(|tx| tx.info.clone());
+        self.recent.lock().expect("not poisoned").remember(read);
+        Ok(found)
     }
 
     /// From the block read: no request (a transaction it did not hold is

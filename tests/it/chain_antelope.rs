@@ -51,6 +51,7 @@ async fn the_tip_is_the_last_irreversible_block_and_a_block_brings_its_transfers
 
     let before = fake.requests();
     let infos = eos.transactions_in_block(&block, &[tx_id(1), tx_id(2), tx_id(3), tx_id(4)]).await.unwrap();
+    assert_eq!(eos.block_at(height).await.as_ref(), Ok(&block), "an irreversible block cannot change");
     assert_eq!(fake.requests(), before, "answered from the block read");
     assert_eq!(infos[0].location, TxLocation::Block(block.at.clone()));
     assert_eq!(
@@ -89,6 +90,7 @@ async fn a_deferred_transaction_is_reported_at_its_execution_with_what_it_asked(
     let executed = fake.produce(vec![FakeTx { status: "executed".into(), id_only: true, ..delayed.clone() }]);
     let failed = fake.produce(vec![FakeTx { id: tx_id(2), status: "hard_fail".into(), id_only: true, ..delayed }]);
     fake.finalize(failed);
+    eos.tip().await.unwrap();
     assert!(eos.block_at(scheduled).await.unwrap().txs.is_empty(), "scheduled, not run: not in this block");
     let block = eos.block_at(executed).await.unwrap();
     let info = eos.transactions_in_block(&block, &[tx_id(1)]).await.unwrap().remove(0);
@@ -106,18 +108,20 @@ async fn a_lookup_asks_the_transaction_status_then_reads_an_irreversible_block()
     let height = fake.produce(vec![transfer(1, "eosio.token", "payee", "3.0000 EOS", "m")]);
 
     let before = fake.requests();
-    let pending = eos.transaction(&tx_id(1)).await.unwrap().expect("in a reversible block");
-    assert_eq!(fake.requests() - before, 2, "the status and the block");
-    assert_eq!((pending.location, pending.success), (TxLocation::Mempool, None), "not final yet");
-    assert_eq!(pending.payments[0].amount, BaseUnits::new(30_000), "what it asks, for the payee check");
+    assert_eq!(eos.transaction(&tx_id(1)).await.unwrap(), None, "in a reversible block: not final yet");
+    assert_eq!(fake.requests() - before, 1, "the status alone");
 
     fake.finalize(height);
+    let before = fake.requests();
     let found = eos.transaction(&tx_id(1).to_ascii_uppercase()).await.unwrap().expect("irreversible");
+    assert_eq!(fake.requests() - before, 2, "the status and the block");
+    assert_eq!(found.payments[0].amount, BaseUnits::new(30_000));
     assert_eq!(found.location, TxLocation::Block(BlockRef { height, hash: block_id(height) }));
     assert_eq!(found.success, Some(true));
     let before = fake.requests();
     assert!(eos.transaction(&tx_id(1)).await.unwrap().is_some());
-    assert_eq!(fake.requests(), before, "remembered with its block");
+    assert_eq!(eos.block_at(height).await.unwrap().txs[0].txid, tx_id(1));
+    assert_eq!(fake.requests(), before, "remembered with its block: the tracker's read of it costs nothing");
 
     assert_eq!(eos.transaction(&tx_id(9)).await.unwrap(), None, "UNKNOWN");
     fake.state.lock().unwrap().status_index = false;

@@ -82,6 +82,7 @@ async fn a_deferred_transfer_that_overdraws_when_it_runs_hard_fails_on_chain() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let lib = node.info()["head_block_num"].as_u64().unwrap();
     node.wait_irreversible(lib).await;
+    eos.tip().await.unwrap();
 
     let scheduled = eos.block_at(delayed.block).await.unwrap();
     assert!(!scheduled.txs.iter().any(|t| t.txid == delayed.id), "scheduled only: no outcome yet");

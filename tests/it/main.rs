@@ -13,6 +13,7 @@ mod chain_blockfrost;
 mod chain_dot;
 mod chain_efficiency;
 mod chain_efficiency_cardano_aptos;
+mod chain_efficiency_eos;
 mod chain_esplora;
 mod chain_eos_node;
 mod chain_evm;

@@ -323,10 +323,6 @@ impl FakeAntelope {
         }
     }
 
-    pub fn lib(&self) -> u64 {
-        self.state.lock().unwrap().lib
-    }
-
     pub fn requests(&self) -> usize {
         self.state.lock().unwrap().requests.len()
     }
