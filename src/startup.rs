@@ -16,11 +16,11 @@ use tracing::Instrument;
 
 use crate::archive::build_archive;
 use crate::auth::Authenticator;
+use crate::chain::AntelopeClient;
 use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
     HorizonClient, SidecarClient, SolanaClient, SuiClient, ToncenterClient, TronClient, XrplClient,
 };
-use crate::chain::AntelopeClient;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;

@@ -452,7 +452,10 @@ mod tests {
             })
         );
         let usdt = payment(&transfer("tethertether", "payee", "25.5000 USDT", "")).unwrap();
-        assert_eq!((usdt.amount, usdt.asset, usdt.memo), (BaseUnits::new(255_000), Asset::Token("USDT:tethertether".into()), None));
+        assert_eq!(
+            (usdt.amount, usdt.asset, usdt.memo),
+            (BaseUnits::new(255_000), Asset::Token("USDT:tethertether".into()), None)
+        );
         let fake_eos = payment(&transfer("fakeeostoken", "payee", "1.0000 EOS", "")).unwrap();
         assert_eq!(fake_eos.asset, Asset::Token("EOS:fakeeostoken".into()), "EOS from another contract is not EOS");
         assert_eq!(payment(&transfer("eosio.token", "payee", "1 EOS", "")).map(|p| p.amount), Some(BaseUnits::new(1)));

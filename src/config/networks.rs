@@ -345,7 +345,8 @@ mod antelope_tests {
         assert_eq!(settings.networks[&Network::Eos].required_confirmations, 1, "final at the irreversible block");
         assert_eq!(ExplorerKind::Antelope.as_str(), "antelope");
 
-        assert!(problems("[networks.XLM]\nexplorer = \"antelope\"\nurls = [\"http://x\"]").contains("networks.XLM.explorer"));
+        assert!(problems("[networks.XLM]\nexplorer = \"antelope\"\nurls = [\"http://x\"]")
+            .contains("networks.XLM.explorer"));
         for bad in ["tethertether", "usdt:tethertether", "USDT:Tether", "USDT:tethertether.", "USDTUSDT:tether"] {
             let text = eos.replace("USDT:tethertether", bad);
             assert!(problems(&text).contains("networks.EOS.tokens.USDT.contract"), "{bad}: {}", problems(&text));

@@ -53,7 +53,8 @@ impl ExpectedPayment {
         let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
             .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
         let to = payment_form(w.network, &w.address);
-        let tag = matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Eos).then(|| w.memo.clone());
+        let tag =
+            matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Eos).then(|| w.memo.clone());
         Ok(ExpectedPayment { asset, units, to, tag })
     }
 

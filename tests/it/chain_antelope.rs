@@ -56,7 +56,12 @@ async fn the_tip_is_the_last_irreversible_block_and_a_block_brings_its_transfers
     assert_eq!(infos[0].location, TxLocation::Block(block.at.clone()));
     assert_eq!(
         infos[0].payments,
-        [Payment { to: "payee".into(), amount: BaseUnits::new(15_000), asset: Asset::Native, memo: Some("order 7".into()) }]
+        [Payment {
+            to: "payee".into(),
+            amount: BaseUnits::new(15_000),
+            asset: Asset::Native,
+            memo: Some("order 7".into())
+        }]
     );
     assert_eq!(
         (infos[1].payments[0].amount, &infos[1].payments[0].asset, &infos[1].payments[0].memo),

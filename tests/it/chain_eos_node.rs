@@ -47,7 +47,12 @@ async fn real_transfers_with_memos_are_read_from_irreversible_blocks() {
     assert_eq!((info.success, &info.location), (Some(true), &TxLocation::Block(block.at.clone())));
     assert_eq!(
         info.payments,
-        [Payment { to: payee.clone(), amount: BaseUnits::new(15_000), asset: Asset::Native, memo: Some("order 7".into()) }]
+        [Payment {
+            to: payee.clone(),
+            amount: BaseUnits::new(15_000),
+            asset: Asset::Native,
+            memo: Some("order 7".into())
+        }]
     );
     assert!(info.valid_until.unwrap() > block.expiry_point.unwrap() + 3000, "expires an hour after it was built");
     let discovered = eos.requested_payments(&block);
@@ -55,7 +60,10 @@ async fn real_transfers_with_memos_are_read_from_irreversible_blocks() {
 
     let (_, info) = read(&eos, dollars.block, &dollars.id).await;
     let paid = &info.expect("the USDT transfer").payments[0];
-    assert_eq!((paid.amount, &paid.asset, &paid.memo), (BaseUnits::new(252_500), &Asset::Token("USDT:tethertether".into()), &None));
+    assert_eq!(
+        (paid.amount, &paid.asset, &paid.memo),
+        (BaseUnits::new(252_500), &Asset::Token("USDT:tethertether".into()), &None)
+    );
 
     let fresh = client(node);
     let looked_up = fresh.transaction(&coins.id).await.unwrap().expect("get_transaction_status knows it");
@@ -67,7 +75,12 @@ async fn real_transfers_with_memos_are_read_from_irreversible_blocks() {
 }
 
 fn info_payments(payee: &str) -> Vec<Payment> {
-    vec![Payment { to: payee.into(), amount: BaseUnits::new(15_000), asset: Asset::Native, memo: Some("order 7".into()) }]
+    vec![Payment {
+        to: payee.into(),
+        amount: BaseUnits::new(15_000),
+        asset: Asset::Native,
+        memo: Some("order 7".into()),
+    }]
 }
 
 #[tokio::test]

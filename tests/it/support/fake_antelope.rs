@@ -137,7 +137,14 @@ fn error(status: u16, message: &str, code: u64, name: &str, what: &str, detail: 
 }
 
 fn unknown_block(what: &str) -> HttpResponse {
-    error(400, "Unknown Block", 3_100_002, "unknown_block_exception", "Unknown block", &format!("Could not find block: {what}"))
+    error(
+        400,
+        "Unknown Block",
+        3_100_002,
+        "unknown_block_exception",
+        "Unknown block",
+        &format!("Could not find block: {what}"),
+    )
 }
 
 fn action_json(action: &FakeAction) -> Value {
@@ -276,7 +283,9 @@ async fn dispatch(request: HttpRequest, body: web::Bytes, state: web::Data<Arc<M
         Mode::RateLimited(seconds) => HttpResponse::TooManyRequests()
             .insert_header(("retry-after", seconds.to_string()))
             .json(json!({"code": 429, "message": "Too Many Requests"})),
-        Mode::Down => HttpResponse::ServiceUnavailable().content_type("text/html").body("<html>503 Service Unavailable</html>"),
+        Mode::Down => {
+            HttpResponse::ServiceUnavailable().content_type("text/html").body("<html>503 Service Unavailable</html>")
+        }
         Mode::NotJson => HttpResponse::Ok().content_type("text/html").body("<html>maintenance</html>"),
         Mode::Malformed => HttpResponse::Ok().json(json!({"head_block_num": "x", "transactions": 7})),
         Mode::Hang => {

@@ -134,8 +134,14 @@ impl Nodeos {
             data.path().display()
         );
         let _ = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::null()).spawn();
-        let mut node =
-            Nodeos { url: format!("http://127.0.0.1:{http}"), chain_id: String::new(), release, python_lib, child, _data: data };
+        let mut node = Nodeos {
+            url: format!("http://127.0.0.1:{http}"),
+            chain_id: String::new(),
+            release,
+            python_lib,
+            child,
+            _data: data,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(info) = node.try_cleos(&["get", "info"]) {
@@ -205,10 +211,11 @@ impl Nodeos {
             serde_json::from_str(&self.cleos(&["convert", "pack_transaction", &unsigned.to_string()])).unwrap();
         let bytes = hex::decode(packed["packed_trx"].as_str().unwrap()).unwrap();
         let id = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let expiration = chrono::NaiveDateTime::parse_from_str(unsigned["expiration"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S")
-            .unwrap()
-            .and_utc()
-            .timestamp() as u64;
+        let expiration =
+            chrono::NaiveDateTime::parse_from_str(unsigned["expiration"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp() as u64;
         Unsent { id, expiration }
     }
 
@@ -220,8 +227,24 @@ impl Nodeos {
         for account in ["eosio.token", USDT_CONTRACT] {
             self.push(&["set", "contract", account, contract.to_str().unwrap()]);
         }
-        self.push(&["push", "action", "eosio.token", "create", r#"["eosio","1000000000.0000 EOS"]"#, "-p", "eosio.token"]);
-        self.push(&["push", "action", "eosio.token", "issue", r#"["eosio","1000000.0000 EOS","genesis"]"#, "-p", "eosio"]);
+        self.push(&[
+            "push",
+            "action",
+            "eosio.token",
+            "create",
+            r#"["eosio","1000000000.0000 EOS"]"#,
+            "-p",
+            "eosio.token",
+        ]);
+        self.push(&[
+            "push",
+            "action",
+            "eosio.token",
+            "issue",
+            r#"["eosio","1000000.0000 EOS","genesis"]"#,
+            "-p",
+            "eosio",
+        ]);
         self.push(&["transfer", "eosio", HOT_WALLET, "100000.0000 EOS", "float"]);
         let usdt = r#"["tethertether","1000000000.0000 USDT"]"#;
         self.push(&["push", "action", USDT_CONTRACT, "create", usdt, "-p", USDT_CONTRACT]);
@@ -233,7 +256,11 @@ impl Nodeos {
     /// The `eosio.token` contract (wasm and ABI) the package ships.
     fn token_contract(release: &Path) -> PathBuf {
         let dir = release.parent().unwrap().join("tests/contracts/eosio.token");
-        assert!(dir.join("eosio.token.wasm").is_file(), "no eosio.token contract in {}.\n{INSTALL_HINT}", dir.display());
+        assert!(
+            dir.join("eosio.token.wasm").is_file(),
+            "no eosio.token contract in {}.\n{INSTALL_HINT}",
+            dir.display()
+        );
         dir
     }
 
@@ -285,10 +312,11 @@ impl Nodeos {
             let info = self.info();
             let lib = info["last_irreversible_block_num"].as_u64().unwrap();
             let block: Value = serde_json::from_str(&self.cleos(&["get", "block", &lib.to_string()])).unwrap();
-            let time = chrono::NaiveDateTime::parse_from_str(block["timestamp"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.f")
-                .unwrap()
-                .and_utc()
-                .timestamp() as u64;
+            let time =
+                chrono::NaiveDateTime::parse_from_str(block["timestamp"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.f")
+                    .unwrap()
+                    .and_utc()
+                    .timestamp() as u64;
             if time > unix_seconds + 1 {
                 return;
             }
