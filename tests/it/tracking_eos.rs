@@ -77,6 +77,14 @@ async fn real_eos_and_usdt_withdrawals_complete_once_irreversible() {
     assert_eq!(view["confirmations"], 1, "final at the irreversible block: {view}");
     assert_eq!(view["block_height"], coins.block, "{view}");
 
+    // A hash sent only after the tracker read its block: the lookup finds it.
+    let late = node.transfer(HOT_WALLET, &payee, "0.5000 EOS", "order 9");
+    node.wait_irreversible(late.block).await;
+    tick(&app).await;
+    app.register(&eos("w-late", "EOS", &payee, "order 9", "0.5", Some(&late.id))).await;
+    let view = tick_until(&app, "w-late", |v| v["state"] == "completed").await;
+    assert_eq!((view["payee_mismatch"].clone(), view["block_height"].clone()), (Value::Null, json!(late.block)));
+
     let body: Value = app.get_as("/v1/networks", SUPPORT_TOKEN).await.json().await.unwrap();
     let network = body["networks"].as_array().unwrap().iter().find(|n| n["code"] == "EOS").unwrap().clone();
     assert_eq!((network["explorer"].as_str(), network["required_confirmations"].as_u64()), (Some("antelope"), Some(1)));
@@ -167,4 +175,50 @@ async fn a_real_payment_registered_without_a_hash_is_discovered_in_its_block() {
     let paid = node.transfer(HOT_WALLET, &payee, "3.0000 EOS", "5");
     let view = tick_until(&app, "w-1", |v| v["state"] == "completed").await;
     assert_eq!(view["tx_hash"], paid.id, "{view}");
+}
+
+/// A node without `get_transaction_status` (most public API nodes): the
+/// transaction is still found in its block; one whose block was read before
+/// its hash arrived is found among the blocks the client keeps (the last
+/// 128, about a minute), and past them it cannot be: dropped as unseen after
+/// `drop_after` (register hashes as they are broadcast).
+#[tokio::test]
+async fn without_the_status_index_a_withdrawal_completes_from_its_block() {
+    use crate::support::fake_antelope::{transfer, tx_id, FakeAntelope};
+    let fake = FakeAntelope::start(1_000).await;
+    fake.state.lock().unwrap().status_index = false;
+    let mut config = eos_config(&fake.base_url);
+    config.drop_after = HumanDuration(Duration::from_secs(600));
+    let app = app_following("EOS", config).await;
+    tick(&app).await;
+    app.register(&eos("w-1", "EOS", "payee", "7", "1", Some(&tx_id(1)))).await;
+    tick(&app).await;
+    let height = fake.produce(vec![transfer(1, "eosio.token", "payee", "1.0000 EOS", "7")]);
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "broadcast", "in a reversible block: not yet");
+    fake.finalize(height);
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!(states(&view), ["pending", "broadcast", "confirming", "completed"], "{view}");
+
+    let late = fake.produce(vec![transfer(2, "eosio.token", "payee", "2.0000 EOS", "7")]);
+    fake.finalize(late);
+    tick(&app).await;
+    app.register(&eos("w-2", "EOS", "payee", "7", "2", Some(&tx_id(2)))).await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-2").await["state"], "completed", "still remembered with the block read");
+
+    let old = fake.produce(vec![transfer(3, "eosio.token", "payee", "3.0000 EOS", "7")]);
+    fake.finalize(old + 130);
+    for _ in 0..4 {
+        tick(&app).await;
+    }
+    app.register(&eos("w-3", "EOS", "payee", "7", "3", Some(&tx_id(3)))).await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
+    tick(&app).await;
+    let view = app.get_withdrawal("w-3").await;
+    assert_eq!(view["state"], "dropped", "a block read too long ago, and no status index: {view}");
 }
