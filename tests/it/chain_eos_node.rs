@@ -69,6 +69,10 @@ async fn real_transfers_with_memos_are_read_from_irreversible_blocks() {
     let looked_up = fresh.transaction(&coins.id).await.unwrap().expect("get_transaction_status knows it");
     assert_eq!(looked_up.location, TxLocation::Block(block.at.clone()), "irreversible, in its block");
     assert_eq!(looked_up.payments, info_payments(&payee));
+    let dead = crate::support::explorer_transport::dead_url();
+    let failing_over =
+        AntelopeClient::new(ClientConfig::new([dead.as_str(), node.url.as_str()], Duration::from_secs(5)));
+    assert!(failing_over.tip().await.unwrap().height >= coins.block, "a dead first URL: the node answers");
     let unknown = "ab".repeat(32);
     assert_eq!(fresh.transaction(&unknown).await.unwrap(), None);
     assert_eq!(eos.block_at(head + 100_000).await, Err(ChainError::NotFound), "a block not produced yet");
