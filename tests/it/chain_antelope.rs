@@ -115,6 +115,10 @@ async fn a_lookup_asks_the_transaction_status_then_reads_an_irreversible_block()
     let before = fake.requests();
     assert_eq!(eos.transaction(&tx_id(1)).await.unwrap(), None, "in a reversible block: not final yet");
     assert_eq!(fake.requests() - before, 1, "the status alone");
+    let before = fake.requests();
+    eos.block_at(height).await.unwrap();
+    eos.block_at(height).await.unwrap();
+    assert_eq!(fake.requests() - before, 2, "a reversible block is not kept: it may still change");
 
     fake.finalize(height);
     let before = fake.requests();
