@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::archive::build_archive;
 use crate::auth::Authenticator;
+use crate::chain::AntelopeClient;
 use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
     HorizonClient, SidecarClient, SolanaClient, SuiClient, ToncenterClient, TronClient, XrplClient,
@@ -334,6 +335,7 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         ExplorerKind::SuiGraphql => Chain::Statuses(Arc::new(SuiClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Horizon => Chain::Blocks(Arc::new(HorizonClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Toncenter => Chain::Statuses(Arc::new(ToncenterClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Antelope => Chain::Blocks(Arc::new(AntelopeClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

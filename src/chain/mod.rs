@@ -6,6 +6,7 @@
 //! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
 //! Nothing here knows about withdrawals.
 
+pub mod antelope;
 pub mod aptos;
 pub mod blockbook;
 pub mod blockfrost;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
+pub use antelope::AntelopeClient;
 pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
 pub use blockfrost::BlockfrostClient;

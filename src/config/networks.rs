@@ -52,6 +52,8 @@ pub enum ExplorerKind {
     Horizon,
     /// toncenter's indexer API v3.
     Toncenter,
+    /// nodeos' chain API (EOS and other Antelope chains).
+    Antelope,
 }
 
 impl ExplorerKind {
@@ -69,6 +71,7 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => "sui_graphql",
             ExplorerKind::Horizon => "horizon",
             ExplorerKind::Toncenter => "toncenter",
+            ExplorerKind::Antelope => "antelope",
         }
     }
 
@@ -87,6 +90,7 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => network == Sui,
             ExplorerKind::Horizon => network == Xlm,
             ExplorerKind::Toncenter => network == Ton,
+            ExplorerKind::Antelope => network == Eos,
         }
     }
 }
@@ -182,9 +186,27 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         Network::Apt if !(contract.len() == 66 && contract.starts_with("0x") && hex(&contract[2..])) => {
             Some("must be the fungible asset's metadata address in long form (0x and 64 hex digits)")
         }
+        Network::Eos if !eos_token(contract) => {
+            Some("must be the token's symbol and contract account as `SYMBOL:contract` (e.g. `USDT:tethertether`)")
+        }
         _ => None,
     }
 }
+
+/// An Antelope token as payments carry it: `{SYMBOL}:{contract}`, the symbol
+/// 1-7 upper-case letters, the contract an account name.
+fn eos_token(contract: &str) -> bool {
+    let Some((symbol, account)) = contract.split_once(':') else { return false };
+    let symbol_ok = (1..=7).contains(&symbol.len()) && symbol.bytes().all(|b| b.is_ascii_uppercase());
+    let account_ok = (1..=12).contains(&account.len())
+        && account.bytes().all(|b| matches!(b, b'a'..=b'z' | b'1'..=b'5' | b'.'))
+        && !account.ends_with('.');
+    symbol_ok && account_ok
+}
+
+/// A chain tracker's tick reads at most 50 blocks (`tracker::chain`); EOS
+/// makes two a second, so a longer interval would never catch up.
+const EOS_MAX_POLL_INTERVAL: Duration = Duration::from_secs(20);
 
 impl NetworkChainConfig {
     pub(super) fn settings(&self, code: &str, problems: &mut Problems) -> Option<(Network, ChainSettings)> {
@@ -221,6 +243,9 @@ impl NetworkChainConfig {
         }
         if self.poll_interval.0 < Duration::from_millis(50) {
             problems.add(&key("poll_interval"), "must be at least 50ms");
+        }
+        if network == Some(Network::Eos) && self.poll_interval.0 > EOS_MAX_POLL_INTERVAL {
+            problems.add(&key("poll_interval"), "must be at most 20s for EOS (two blocks a second, 50 read per poll)");
         }
         if self.request_timeout.0.is_zero() {
             problems.add(&key("request_timeout"), "must be greater than zero");
@@ -298,5 +323,44 @@ mod cardano_aptos_tests {
         assert!(problems(&short).contains("networks.APT.tokens.USDT.contract"), "{}", problems(&short));
         let policy_only = ada.replace("0014df105553444d", "").replace("c48c", "zz8c");
         assert!(problems(&policy_only).contains("networks.ADA.tokens.USDM.contract"));
+    }
+}
+
+#[cfg(test)]
+mod antelope_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn problems(networks: &str) -> String {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn antelope_serves_eos_only_with_tokens_as_symbol_and_contract_and_a_short_poll() {
+        let eos = "[networks.EOS]\nexplorer = \"antelope\"\nurls = [\"https://eos.greymass.com\"]\n\
+                   poll_interval = \"10s\"\n[networks.EOS.tokens.USDT]\ncontract = \"USDT:tethertether\"\ndecimals = 4";
+        assert_eq!(problems(eos), "");
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{eos}"), "t").unwrap();
+        let settings = config.settings().unwrap();
+        assert_eq!(settings.networks[&Network::Eos].explorer, ExplorerKind::Antelope);
+        assert_eq!(settings.networks[&Network::Eos].required_confirmations, 1, "final at the irreversible block");
+        assert_eq!(ExplorerKind::Antelope.as_str(), "antelope");
+
+        assert!(problems("[networks.XLM]\nexplorer = \"antelope\"\nurls = [\"http://x\"]")
+            .contains("networks.XLM.explorer"));
+        for bad in ["tethertether", "usdt:tethertether", "USDT:Tether", "USDT:tethertether.", "USDTUSDT:tether"] {
+            let text = eos.replace("USDT:tethertether", bad);
+            assert!(problems(&text).contains("networks.EOS.tokens.USDT.contract"), "{bad}: {}", problems(&text));
+        }
+        let slow = eos.replace("poll_interval = \"10s\"\n", "");
+        assert!(problems(&slow).contains("networks.EOS.poll_interval: must be at most 20s"), "{}", problems(&slow));
     }
 }

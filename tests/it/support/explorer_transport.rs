@@ -6,11 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use withdrawal_tracker::chain::AntelopeClient;
 use withdrawal_tracker::chain::{
     AptosClient, BlockChain, BlockRef, BlockbookClient, BlockfrostClient, ChainError, EsploraClient, HorizonClient,
     SidecarClient, StatusChain, SuiClient, ToncenterClient, TronClient,
 };
 
+use super::fake_antelope::{self, FakeAntelope};
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
 use super::fake_horizon::{self, FakeHorizon};
@@ -34,6 +36,7 @@ macro_rules! tip_through {
 
 tip_through!(BlockChain: EsploraClient, BlockbookClient, TronClient, HorizonClient, BlockfrostClient, SidecarClient);
 tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
+tip_through!(BlockChain: AntelopeClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
@@ -138,6 +141,23 @@ impl ExplorerFake for FakeToncenter {
             Behaviour::Down => fake_toncenter::Mode::Down,
             Behaviour::RateLimited(seconds) => fake_toncenter::Mode::RateLimited(seconds),
             Behaviour::Hang => fake_toncenter::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeAntelope {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeAntelope::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_antelope::Mode::Normal,
+            Behaviour::Down => fake_antelope::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_antelope::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_antelope::Mode::Hang,
         });
     }
 }
