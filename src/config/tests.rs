@@ -528,3 +528,20 @@ fn horizon_follows_stellar_and_toncenter_follows_ton_only() {
     let errors = check(&misfits).unwrap_err();
     assert_eq!(errors.keys(), ["networks.BTC.explorer", "networks.XLM.explorer"], "{errors}");
 }
+
+#[test]
+fn incidents_default_on_and_their_bad_values_are_named() {
+    let settings = Config::parse_toml(GOOD, "test.toml").unwrap().settings().unwrap();
+    assert_eq!(settings.incidents, crate::domain::incident::IncidentRules::default());
+    let tuned = format!("{GOOD}\n[incidents]\nautomatic = false\nmin_overdue = 3\nsettle_for = \"1m\"\n");
+    let settings = Config::parse_toml(&tuned, "test.toml").unwrap().settings().unwrap();
+    assert!(!settings.incidents.automatic);
+    assert_eq!((settings.incidents.min_overdue, settings.incidents.settle_for), (3, Duration::from_secs(60)));
+    let bad = format!("{GOOD}\n[incidents]\nmin_overdue = 0\nupdate_interval = \"0\"\n");
+    let err = check(&bad).unwrap_err().to_string();
+    assert!(err.contains("incidents.min_overdue") && err.contains("incidents.update_interval"), "{err}");
+    let halted =
+        format!("{GOOD}\n[networks.BTC]\nexplorer = \"esplora\"\nurls = [\"https://x\"]\nhalted_after = \"30m\"\n");
+    let settings = Config::parse_toml(&halted, "test.toml").unwrap().settings().unwrap();
+    assert_eq!(settings.networks[&Network::Btc].halted_after, Some(Duration::from_secs(1800)));
+}

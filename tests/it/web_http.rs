@@ -544,7 +544,10 @@ async fn the_networks_page_shows_each_status_and_declares_and_ends_maintenance()
     assert_eq!(twice.status(), StatusCode::BAD_REQUEST, "one open incident per network");
     let page = client.get(app.url("/console/networks")).header("cookie", &session).send().await.unwrap();
     let page = page.text().await.unwrap();
-    assert!(page.contains(r#"data-incident="ETH-20260302T100000Z""#) && page.contains("class=\"close-incident\""), "{page}");
+    assert!(
+        page.contains(r#"data-incident="ETH-20260302T100000Z""#) && page.contains("class=\"close-incident\""),
+        "{page}"
+    );
     let listed: Value = app.get_as("/v1/networks/ETH/incidents", SUPPORT_TOKEN).await.json().await.unwrap();
     assert_eq!(listed["incidents"][0]["opened_by"], "support token");
     let closed = post("/console/networks/incidents/close", vec![("network", "ETH")], Some(csrf.clone())).await;
