@@ -6,6 +6,7 @@
 //! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
 //! Nothing here knows about withdrawals.
 
+pub mod algod;
 pub mod aptos;
 pub mod blockbook;
 pub mod blockfrost;
@@ -13,6 +14,7 @@ mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
 mod graphql;
+pub mod hedera_mirror;
 pub mod horizon;
 pub mod http;
 mod jsonrpc;
@@ -35,11 +37,13 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
+pub use algod::AlgodClient;
 pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
 pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
+pub use hedera_mirror::HederaMirrorClient;
 pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
 pub use sidecar::SidecarClient;

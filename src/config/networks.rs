@@ -28,6 +28,8 @@ pub struct ChainSettings {
     pub tokens: BTreeMap<String, TokenConfig>,
     pub discover: bool,
     pub discover_interval: Duration,
+    /// The indexer's URLs beside the node's (`algod`); empty elsewhere.
+    pub indexer_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -49,6 +51,10 @@ pub enum ExplorerKind {
     Horizon,
     /// toncenter's indexer API v3.
     Toncenter,
+    /// An Algorand node (algod) with an indexer (`indexer_urls`).
+    Algod,
+    /// A Hedera mirror node's REST API.
+    HederaMirror,
 }
 
 impl ExplorerKind {
@@ -66,6 +72,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => "sui_graphql",
             ExplorerKind::Horizon => "horizon",
             ExplorerKind::Toncenter => "toncenter",
+            ExplorerKind::Algod => "algod",
+            ExplorerKind::HederaMirror => "hedera_mirror",
         }
     }
 
@@ -84,6 +92,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => network == Sui,
             ExplorerKind::Horizon => network == Xlm,
             ExplorerKind::Toncenter => network == Ton,
+            ExplorerKind::Algod => network == Algo,
+            ExplorerKind::HederaMirror => network == Hbar,
         }
     }
 }
@@ -127,6 +137,10 @@ pub struct NetworkChainConfig {
     /// discovers from the blocks it reads anyway).
     #[serde(default = "default_discover_interval")]
     pub discover_interval: HumanDuration,
+    /// `algod` only: the indexer's URLs (tried in order), beside the node's
+    /// in `urls`.
+    #[serde(default)]
+    pub indexer_urls: Vec<String>,
 }
 
 fn default_discover_interval() -> HumanDuration {
@@ -174,6 +188,15 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         Network::Apt if !(contract.len() == 66 && contract.starts_with("0x") && hex(&contract[2..])) => {
             Some("must be the fungible asset's metadata address in long form (0x and 64 hex digits)")
         }
+        Network::Algo if contract.is_empty() || contract.parse::<u64>().map(|id| id.to_string()) != Ok(contract.into()) => {
+            Some("must be the asset's id (ASA), in decimal, e.g. 31566704")
+        }
+        Network::Hbar
+            if crate::domain::address::ValidatedAddress::parse(Network::Hbar, contract, None)
+                .map_or(true, |a| a.normalized() != contract) =>
+        {
+            Some("must be the token's id in the form 0.0.N, e.g. 0.0.456858")
+        }
         _ => None,
     }
 }
@@ -195,6 +218,15 @@ impl NetworkChainConfig {
         }
         for (index, url) in self.urls.iter().enumerate() {
             problems.take(check_url(&key(&format!("urls[{index}]")), url));
+        }
+        match (self.explorer, self.indexer_urls.is_empty()) {
+            (ExplorerKind::Algod, true) => problems.add(&key("indexer_urls"), "algod needs the indexer's URLs too"),
+            (ExplorerKind::Algod, false) => {}
+            (_, false) => problems.add(&key("indexer_urls"), "only algod takes indexer_urls"),
+            (_, true) => {}
+        }
+        for (index, url) in self.indexer_urls.iter().enumerate() {
+            problems.take(check_url(&key(&format!("indexer_urls[{index}]")), url));
         }
         let api_key = match (&self.api_key_header, &self.api_key) {
             (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
@@ -242,6 +274,7 @@ impl NetworkChainConfig {
             tokens: self.tokens.clone(),
             discover: self.discover,
             discover_interval: self.discover_interval.0,
+            indexer_urls: self.indexer_urls.clone(),
         };
         Some((network, settings))
     }
