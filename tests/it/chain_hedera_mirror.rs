@@ -17,7 +17,7 @@ use crate::support::fake_hedera_mirror::{block_hash, block_start, sdk_id, transf
 
 const LATEST: u64 = 70_000_000;
 pub const PAYEE: &str = "0.0.800123";
-const OTHER: &str = "0.0.800999";
+pub const OTHER: &str = "0.0.800999";
 
 fn client(urls: &[&str]) -> HederaMirrorClient {
     HederaMirrorClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))

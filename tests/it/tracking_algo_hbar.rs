@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 
 use crate::chain_algod::{OTHER as ALGO_OTHER, PAYEE as ALGO_PAYEE};
-use crate::chain_hedera_mirror::PAYEE as HBAR_PAYEE;
+use crate::chain_hedera_mirror::{OTHER as HBAR_OTHER, PAYEE as HBAR_PAYEE};
 use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
 use crate::support::chains::{app_following, chain_config, tick};
 use crate::support::fake_algod::{payment, tx_id, FakeAlgod, USDC_ASA};
@@ -136,6 +136,8 @@ async fn an_algorand_transaction_past_its_last_valid_round_is_dropped_as_expired
     fake.next_round(vec![], &[]);
     fake.next_round(vec![], &[]);
     fake.reject(&tx_id(1), "TransactionPool.Remember: txn dead: round 46000003 outside of 45999002--46000002");
+    // Still pending reset the drop clock: the next check is `drop_after` later.
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
     tick(&app).await;
     let view = app.get_withdrawal("w-1").await;
     assert_eq!(view["state"], "dropped", "{view}");
@@ -210,7 +212,7 @@ async fn a_hedera_payment_to_the_wrong_payee_amount_asset_or_memo_is_flagged() {
     let app = app_following("HBAR", hbar_config(&fake)).await;
     let start = block_start(HBAR_LATEST);
     let cases = [
-        ("w-address", transfer(1, start, "0.0.800999", 500_000_000, None, "9")),
+        ("w-address", transfer(1, start, HBAR_OTHER, 500_000_000, None, "9")),
         ("w-amount", transfer(2, start, HBAR_PAYEE, 500_000_001, None, "9")),
         ("w-asset", transfer(3, start, HBAR_PAYEE, 500_000_000, Some(USDC_TOKEN), "9")),
         ("w-memo", transfer(4, start, HBAR_PAYEE, 500_000_000, None, "8")),

@@ -266,10 +266,6 @@ impl FakeMirror {
         self.state.lock().unwrap().mode = mode;
     }
 
-    pub fn latest(&self) -> u64 {
-        self.state.lock().unwrap().latest
-    }
-
     /// The next block, with `txs` at consensus in it; returns its number.
     pub fn next_block(&self, txs: Vec<HbarTx>) -> u64 {
         let mut state = self.state.lock().unwrap();
