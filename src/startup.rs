@@ -340,9 +340,7 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
             let key = rest_key.clone();
             Chain::Blocks(Arc::new(AlgodClient::new(config.with_api_key(key), indexer.with_api_key(rest_key))))
         }
-        ExplorerKind::HederaMirror => {
-            Chain::Statuses(Arc::new(HederaMirrorClient::new(config.with_api_key(rest_key))))
-        }
+        ExplorerKind::HederaMirror => Chain::Statuses(Arc::new(HederaMirrorClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

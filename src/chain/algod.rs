@@ -291,8 +291,7 @@ impl AlgodClient {
     /// The round's hash from the rounds read, else from the node; `None`
     /// for a round the node does not have.
     async fn round_ref(&self, round: u64) -> Result<Option<BlockRef>, ChainError> {
-        let known =
-            self.read.lock().expect("not poisoned").iter().find(|r| r.at.height == round).map(|r| r.at.clone());
+        let known = self.read.lock().expect("not poisoned").iter().find(|r| r.at.height == round).map(|r| r.at.clone());
         if known.is_some() {
             return Ok(known);
         }
@@ -367,9 +366,8 @@ impl BlockChain for AlgodClient {
         let status = async {
             self.node_get::<NodeStatus>("/v2/status").await?.ok_or(ChainError::NotFound).map(|s| s.last_round)
         };
-        let health = async {
-            self.indexer_get::<IndexerHealth>("/health").await?.ok_or(ChainError::NotFound).map(|h| h.round)
-        };
+        let health =
+            async { self.indexer_get::<IndexerHealth>("/health").await?.ok_or(ChainError::NotFound).map(|h| h.round) };
         let (node, indexer) = futures_util::future::try_join(status, health).await?;
         self.known_round(node.min(indexer)).await
     }

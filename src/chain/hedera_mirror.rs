@@ -37,8 +37,7 @@ use serde::Deserialize;
 
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
-    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation,
-    TxStatus,
+    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation, TxStatus,
 };
 
 /// The longest valid duration the network accepts, in seconds.
@@ -329,7 +328,8 @@ mod tests {
 
     #[test]
     fn the_transaction_is_the_first_own_entry_that_is_no_duplicate() {
-        let list = vec![entry("SUCCESS", 1, false), entry("DUPLICATE_TRANSACTION", 0, false), entry("SUCCESS", 0, true)];
+        let list =
+            vec![entry("SUCCESS", 1, false), entry("DUPLICATE_TRANSACTION", 0, false), entry("SUCCESS", 0, true)];
         assert_eq!(the_transaction(list).map(|t| t.result).as_deref(), Some("DUPLICATE_TRANSACTION"), "only one own");
         let list = vec![entry("DUPLICATE_TRANSACTION", 0, false), entry("INSUFFICIENT_PAYER_BALANCE", 0, false)];
         assert_eq!(the_transaction(list).map(|t| t.result).as_deref(), Some("INSUFFICIENT_PAYER_BALANCE"));
@@ -338,8 +338,10 @@ mod tests {
 
     #[test]
     fn credits_are_payments_with_the_memo() {
-        let paid: Vec<(String, u128, Asset, Option<String>)> =
-            payments(&entry("SUCCESS", 0, false)).into_iter().map(|p| (p.to, p.amount.get(), p.asset, p.memo)).collect();
+        let paid: Vec<(String, u128, Asset, Option<String>)> = payments(&entry("SUCCESS", 0, false))
+            .into_iter()
+            .map(|p| (p.to, p.amount.get(), p.asset, p.memo))
+            .collect();
         let memo = Some("order 7".to_owned());
         assert_eq!(
             paid,

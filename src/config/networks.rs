@@ -188,7 +188,9 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         Network::Apt if !(contract.len() == 66 && contract.starts_with("0x") && hex(&contract[2..])) => {
             Some("must be the fungible asset's metadata address in long form (0x and 64 hex digits)")
         }
-        Network::Algo if contract.is_empty() || contract.parse::<u64>().map(|id| id.to_string()) != Ok(contract.into()) => {
+        Network::Algo
+            if contract.is_empty() || contract.parse::<u64>().map(|id| id.to_string()) != Ok(contract.into()) =>
+        {
             Some("must be the asset's id (ASA), in decimal, e.g. 31566704")
         }
         Network::Hbar
@@ -322,5 +324,56 @@ mod cardano_aptos_tests {
         assert!(problems(&short).contains("networks.APT.tokens.USDT.contract"), "{}", problems(&short));
         let policy_only = ada.replace("0014df105553444d", "").replace("c48c", "zz8c");
         assert!(problems(&policy_only).contains("networks.ADA.tokens.USDM.contract"));
+    }
+}
+
+#[cfg(test)]
+mod algo_hbar_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn problems(networks: &str) -> String {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    const ALGO: &str = "[networks.ALGO]\nexplorer = \"algod\"\nurls = [\"https://mainnet-api.4160.nodely.dev\"]\n\
+                        indexer_urls = [\"https://mainnet-idx.4160.nodely.dev\"]\n\
+                        [networks.ALGO.tokens.USDC]\ncontract = \"31566704\"\ndecimals = 6";
+    const HBAR: &str =
+        "[networks.HBAR]\nexplorer = \"hedera_mirror\"\nurls = [\"https://mainnet.mirrornode.hedera.com\"]\n\
+                        [networks.HBAR.tokens.USDC]\ncontract = \"0.0.456858\"\ndecimals = 6";
+
+    #[test]
+    fn algod_takes_its_indexer_and_an_asa_id_and_the_mirror_a_token_id() {
+        assert_eq!(problems(&format!("{ALGO}\n{HBAR}")), "");
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{ALGO}\n{HBAR}"), "t").unwrap();
+        let settings = config.settings().unwrap();
+        let algo = &settings.networks[&Network::Algo];
+        assert_eq!((algo.explorer, algo.required_confirmations), (ExplorerKind::Algod, 1));
+        assert_eq!(algo.indexer_urls, ["https://mainnet-idx.4160.nodely.dev"]);
+        let hbar = &settings.networks[&Network::Hbar];
+        assert_eq!((hbar.explorer, hbar.required_confirmations), (ExplorerKind::HederaMirror, 1));
+        assert_eq!((ExplorerKind::Algod.as_str(), ExplorerKind::HederaMirror.as_str()), ("algod", "hedera_mirror"));
+
+        let no_indexer = ALGO.replace("indexer_urls = [\"https://mainnet-idx.4160.nodely.dev\"]\n", "");
+        assert!(problems(&no_indexer).contains("networks.ALGO.indexer_urls"), "{}", problems(&no_indexer));
+        let bad_indexer = ALGO.replace("https://mainnet-idx.4160.nodely.dev", "not a url");
+        assert!(problems(&bad_indexer).contains("networks.ALGO.indexer_urls[0]"));
+        let stray =
+            "[networks.HBAR]\nexplorer = \"hedera_mirror\"\nurls = [\"https://m\"]\nindexer_urls = [\"https://x\"]";
+        assert!(problems(stray).contains("networks.HBAR.indexer_urls"), "{}", problems(stray));
+        assert!(problems(&ALGO.replace("31566704", "USDC")).contains("networks.ALGO.tokens.USDC.contract"));
+        assert!(problems(&ALGO.replace("31566704", "031566704")).contains("networks.ALGO.tokens.USDC.contract"));
+        assert!(problems(&HBAR.replace("0.0.456858", "456858")).contains("networks.HBAR.tokens.USDC.contract"));
+        assert!(problems(&ALGO.replace("\"algod\"", "\"hedera_mirror\"")).contains("networks.ALGO.explorer"));
+        assert!(problems(&HBAR.replace("\"hedera_mirror\"", "\"horizon\"")).contains("networks.HBAR.explorer"));
     }
 }

@@ -128,14 +128,13 @@ impl fmt::Display for TxHash {
     }
 }
 
-/// How a network writes its transaction ids.
+/// How a network writes its transaction ids (`Base32`: RFC 4648 without
+/// padding, kept in upper case: Algorand).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxHashFormat {
     PrefixedHex { bytes: usize },
     Hex { bytes: usize, upper: bool },
     Base58 { min_len: usize, max_len: usize },
-    /// RFC 4648 base32 without padding (Algorand transaction ids), kept in
-    /// upper case.
     Base32 { len: usize },
     Opaque,
 }

@@ -147,7 +147,9 @@ async fn garbage_is_a_bad_response_naming_the_endpoint() {
     let fake = FakeAlgod::start(LATEST).await;
     let algod = client(&[&fake.base_url]);
     fake.set_mode(Mode::Malformed);
-    assert!(matches!(algod.tip().await, Err(ChainError::BadResponse(m)) if m.contains("/v2/status") || m.contains("/health")));
+    assert!(
+        matches!(algod.tip().await, Err(ChainError::BadResponse(m)) if m.contains("/v2/status") || m.contains("/health"))
+    );
     assert!(matches!(algod.block_at(LATEST).await, Err(ChainError::BadResponse(m)) if m.contains("blockHash")));
 }
 

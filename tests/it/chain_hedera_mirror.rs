@@ -50,7 +50,11 @@ async fn the_tip_is_the_newest_block_and_a_transaction_is_final_at_consensus() {
         assert_eq!(status.location.as_ref(), Some(&at));
     }
     let outcomes: Vec<Option<bool>> = statuses.iter().map(|s| s.success).collect();
-    assert_eq!(outcomes, [Some(true), Some(true), Some(false), Some(true)], "the duplicate copy is not the transaction");
+    assert_eq!(
+        outcomes,
+        [Some(true), Some(true), Some(false), Some(true)],
+        "the duplicate copy is not the transaction"
+    );
     assert!(fake.paths().iter().any(|p| p.starts_with(&format!("/api/v1/transactions/0.0.1001-{start}-000000001"))));
 
     let before = fake.requests();
@@ -120,7 +124,9 @@ async fn garbage_is_a_bad_response_naming_the_endpoint() {
     fake.set_mode(Mode::Malformed);
     assert!(matches!(mirror.tip().await, Err(ChainError::BadResponse(m)) if m.contains("/api/v1/blocks")));
     let pending = [PendingTx::new(sdk_id(1, block_start(LATEST)))];
-    assert!(matches!(mirror.statuses_of(&pending).await, Err(ChainError::BadResponse(m)) if m.contains("transactions")));
+    assert!(
+        matches!(mirror.statuses_of(&pending).await, Err(ChainError::BadResponse(m)) if m.contains("transactions"))
+    );
 }
 
 #[tokio::test]

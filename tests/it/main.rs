@@ -12,6 +12,7 @@ mod chain_blockbook;
 mod chain_blockfrost;
 mod chain_dot;
 mod chain_efficiency;
+mod chain_efficiency_algo;
 mod chain_efficiency_cardano_aptos;
 mod chain_esplora;
 mod chain_evm;

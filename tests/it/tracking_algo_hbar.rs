@@ -47,8 +47,7 @@ fn algo_config(fake: &FakeAlgod) -> NetworkChainConfig {
     let mut config = chain_config(ExplorerKind::Algod, &fake.base_url, 1);
     config.indexer_urls = vec![fake.indexer_url.clone()];
     config.required_confirmations = None;
-    config.tokens =
-        BTreeMap::from([("USDC".to_owned(), TokenConfig { contract: USDC_ASA.to_string(), decimals: 6 })]);
+    config.tokens = BTreeMap::from([("USDC".to_owned(), TokenConfig { contract: USDC_ASA.to_string(), decimals: 6 })]);
     config
 }
 
@@ -158,7 +157,11 @@ async fn an_algorand_payment_registered_without_a_hash_is_discovered_in_its_roun
     fake.next_round(vec![wrong, paid], &[]);
     tick(&app).await;
     let view = app.get_withdrawal("w-1").await;
-    assert_eq!((view["tx_hash"].as_str(), view["state"].as_str()), (Some(tx_id(2).as_str()), Some("completed")), "{view}");
+    assert_eq!(
+        (view["tx_hash"].as_str(), view["state"].as_str()),
+        (Some(tx_id(2).as_str()), Some("completed")),
+        "{view}"
+    );
     assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"));
 }
 
@@ -167,8 +170,7 @@ const HBAR_LATEST: u64 = 70_000_000;
 fn hbar_config(fake: &FakeMirror) -> NetworkChainConfig {
     let mut config = chain_config(ExplorerKind::HederaMirror, &fake.base_url, 1);
     config.required_confirmations = None;
-    config.tokens =
-        BTreeMap::from([("USDC".to_owned(), TokenConfig { contract: USDC_TOKEN.to_owned(), decimals: 6 })]);
+    config.tokens = BTreeMap::from([("USDC".to_owned(), TokenConfig { contract: USDC_TOKEN.to_owned(), decimals: 6 })]);
     config
 }
 

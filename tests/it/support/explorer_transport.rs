@@ -15,8 +15,8 @@ use withdrawal_tracker::chain::{
 
 use super::fake_algod::{self, FakeAlgod};
 use super::fake_blockbook::FakeBlockbook;
-use super::fake_hedera_mirror::{self, FakeMirror};
 use super::fake_esplora::{self, FakeEsplora};
+use super::fake_hedera_mirror::{self, FakeMirror};
 use super::fake_horizon::{self, FakeHorizon};
 use super::fake_toncenter::{self, FakeToncenter};
 use super::fake_tron::{self, FakeTron};

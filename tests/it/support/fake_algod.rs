@@ -292,8 +292,13 @@ async fn dispatch(request: HttpRequest, state: web::Data<Arc<Mutex<AlgodState>>>
 impl FakeAlgod {
     /// A node whose last round is `latest`; the indexer as far.
     pub async fn start(latest: u64) -> FakeAlgod {
-        let state =
-            Arc::new(Mutex::new(AlgodState { mode: Mode::Normal, latest, indexer_lag: 0, txs: Vec::new(), requests: Vec::new() }));
+        let state = Arc::new(Mutex::new(AlgodState {
+            mode: Mode::Normal,
+            latest,
+            indexer_lag: 0,
+            txs: Vec::new(),
+            requests: Vec::new(),
+        }));
         let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
         let base_url = format!("http://127.0.0.1:{port}");
         FakeAlgod { indexer_url: format!("{base_url}/idx"), base_url, state }

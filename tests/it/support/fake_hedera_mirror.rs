@@ -155,8 +155,10 @@ fn tx_json(tx: &HbarTx, block: u64, duplicate: bool) -> Value {
         }
         (Some(token), true) => {
             transfers.push(json!({"account": HOT_WALLET, "amount": -fee, "is_approval": false}));
-            token_transfers.push(json!({"token_id": token, "account": HOT_WALLET, "amount": -tx.amount, "is_approval": false}));
-            token_transfers.push(json!({"token_id": token, "account": tx.to, "amount": tx.amount, "is_approval": false}));
+            token_transfers
+                .push(json!({"token_id": token, "account": HOT_WALLET, "amount": -tx.amount, "is_approval": false}));
+            token_transfers
+                .push(json!({"token_id": token, "account": tx.to, "amount": tx.amount, "is_approval": false}));
         }
         (_, false) => transfers.push(json!({"account": HOT_WALLET, "amount": -fee, "is_approval": false})),
     }
@@ -199,7 +201,11 @@ impl MirrorState {
                 // The first block whose `timestamp.to` is at or after `from`.
                 let first = from.map_or(0, |from| {
                     let past = (from - (GENESIS_TIME + 2) as f64) / 2.0;
-                    if past < 0.0 { 0 } else { past.floor() as u64 + 1 }
+                    if past < 0.0 {
+                        0
+                    } else {
+                        past.floor() as u64 + 1
+                    }
                 });
                 let numbers = first..=self.latest;
                 let blocks: Vec<Value> = if desc {
@@ -257,7 +263,8 @@ async fn dispatch(request: HttpRequest, state: web::Data<Arc<Mutex<MirrorState>>
 impl FakeMirror {
     /// A mirror whose newest block is `latest`.
     pub async fn start(latest: u64) -> FakeMirror {
-        let state = Arc::new(Mutex::new(MirrorState { mode: Mode::Normal, latest, txs: Vec::new(), requests: Vec::new() }));
+        let state =
+            Arc::new(Mutex::new(MirrorState { mode: Mode::Normal, latest, txs: Vec::new(), requests: Vec::new() }));
         let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
         FakeMirror { base_url: format!("http://127.0.0.1:{port}"), state }
     }
