@@ -272,12 +272,19 @@ pub struct AlgodClient {
     node: Endpoints,
     indexer: Endpoints,
     read: Mutex<VecDeque<ReadRound>>,
+    /// The last tip, whose hash `block_at` then needs not ask again.
+    last_tip: Mutex<Option<BlockRef>>,
 }
 
 impl AlgodClient {
     /// `node`: algod's URLs; `indexer`: the indexer's (the same gate and key).
     pub fn new(node: ClientConfig, indexer: ClientConfig) -> Self {
-        Self { node: Endpoints::new(node), indexer: Endpoints::new(indexer), read: Mutex::new(VecDeque::new()) }
+        Self {
+            node: Endpoints::new(node),
+            indexer: Endpoints::new(indexer),
+            read: Mutex::new(VecDeque::new()),
+            last_tip: Mutex::new(None),
+        }
     }
 
     async fn node_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
@@ -360,7 +367,8 @@ impl BlockChain for AlgodClient {
     }
 
     /// The newest round both the node and the indexer hold, with the
-    /// node's hash of it (three requests, the first two together).
+    /// node's hash of it (three requests, the first two together; the hash
+    /// is kept for reading that round).
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn tip(&self) -> Result<BlockRef, ChainError> {
         let status = async {
@@ -369,16 +377,24 @@ impl BlockChain for AlgodClient {
         let health =
             async { self.indexer_get::<IndexerHealth>("/health").await?.ok_or(ChainError::NotFound).map(|h| h.round) };
         let (node, indexer) = futures_util::future::try_join(status, health).await?;
-        self.known_round(node.min(indexer)).await
+        let tip = self.known_round(node.min(indexer)).await?;
+        *self.last_tip.lock().expect("not poisoned") = Some(tip.clone());
+        Ok(tip)
     }
 
-    /// The indexer's block with the node's hash of it: `NotFound` above the
-    /// node's last round.
+    /// The indexer's block with the node's hash of it (the tip's, when it
+    /// is the tip just read): `NotFound` above the node's last round.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn block_at(&self, height: u64) -> Result<Block, ChainError> {
-        let path = format!("/v2/blocks/{height}/hash");
-        let hash = self.node_get::<BlockHash>(&path).await?.ok_or(ChainError::NotFound)?;
-        let at = BlockRef { height, hash: base32_hash(&hash.block_hash)? };
+        let tip = self.last_tip.lock().expect("not poisoned").clone().filter(|tip| tip.height == height);
+        let at = match tip {
+            Some(tip) => tip,
+            None => {
+                let path = format!("/v2/blocks/{height}/hash");
+                let hash = self.node_get::<BlockHash>(&path).await?.ok_or(ChainError::NotFound)?;
+                BlockRef { height, hash: base32_hash(&hash.block_hash)? }
+            }
+        };
         let path = format!("/v2/blocks/{height}");
         let block: IndexerBlock = self
             .indexer_get(&path)

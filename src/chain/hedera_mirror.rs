@@ -126,7 +126,7 @@ pub fn mirror_id(txid: &str) -> Option<String> {
 
 /// The valid start's whole seconds, from the id.
 fn valid_start_secs(mirror_id: &str) -> Option<u64> {
-    mirror_id.rsplitn(3, '-').nth(1)?.parse().ok()
+    mirror_id.rsplit('-').nth(1)?.parse().ok()
 }
 
 /// `seconds.nanoseconds` as whole seconds.

@@ -39,10 +39,13 @@ async fn a_round_brings_its_transactions_and_their_payments_in_one_indexer_read(
     let elsewhere = payment(3, OTHER, 1, None, None);
     let round = fake.next_round(vec![algos, dollars, elsewhere], &[]);
 
-    assert_eq!(algod.tip().await.unwrap(), BlockRef { height: round, hash: round_hash(round) });
     let before = fake.requests();
     let block = algod.block_at(round).await.unwrap();
     assert_eq!(fake.requests() - before, 2, "the node's hash and the indexer's block");
+    assert_eq!(algod.tip().await.unwrap(), BlockRef { height: round, hash: round_hash(round) });
+    let before = fake.requests();
+    assert_eq!(algod.block_at(round).await.unwrap(), block);
+    assert_eq!(fake.requests() - before, 1, "the tip's hash is kept: the indexer's block only");
     assert_eq!(block.at, BlockRef { height: round, hash: round_hash(round) });
     assert_eq!(block.parent_hash.as_deref(), Some(round_hash(round - 1).as_str()), "base64 and base32 alike");
     assert_eq!(block.expiry_point, Some(round), "last-valid is a round");

@@ -61,7 +61,9 @@ async fn algorand_requests_per_completed_withdrawal() {
         if completed >= n as u64 {
             break;
         }
-        for i in registered..(registered + PER_ROUND * ROUNDS_PER_POLL).min(n) {
+        let arriving = registered..(registered + PER_ROUND * ROUNDS_PER_POLL).min(n);
+        registered = arriving.end;
+        for i in arriving {
             let microalgos = 1_000_000 + i as u64;
             fake.submit(payment(i as u64, PAYEE, microalgos, None, None));
             let registration = Registration {
@@ -74,7 +76,6 @@ async fn algorand_requests_per_completed_withdrawal() {
                 tx_hash: Some(TxHash::parse(Network::Algo, &tx_id(i as u64)).unwrap()),
             };
             app.service.register(registration).await.unwrap();
-            registered += 1;
         }
         tracker.tick().await.unwrap();
         for _ in 0..ROUNDS_PER_POLL {

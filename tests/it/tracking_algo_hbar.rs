@@ -81,7 +81,7 @@ async fn an_algorand_withdrawal_completes_in_its_round_and_a_rejected_one_fails(
     fake.next_round(vec![], &[tx_id(1), tx_id(2)]);
     let before = fake.requests();
     tick(&app).await;
-    assert_eq!(fake.requests() - before, 5, "tip (status, health, hash), the round (hash, block): no lookups");
+    assert_eq!(fake.requests() - before, 4, "tip (status, health, hash), the round's block: no lookups");
     for id in ["w-algo", "w-usdc"] {
         let view = app.get_withdrawal(id).await;
         assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
