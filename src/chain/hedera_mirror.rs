@@ -26,6 +26,8 @@
 //!   transaction it simply has not ingested yet. The last valid point is the
 //!   withdrawal's `last_valid_height` (unix seconds: valid start + duration)
 //!   when sent, else the id's valid start plus 180 s.
+//! - Discovery: an account's newest credits
+//!   (`GET /api/v1/transactions?account.id=..&type=credit&order=desc`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,7 +39,8 @@ use serde::Deserialize;
 
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
-    Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation, TxStatus,
+    AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
+    TxLocation, TxStatus,
 };
 
 /// The longest valid duration the network accepts, in seconds.
@@ -46,6 +49,8 @@ pub const MAX_VALID_DURATION_SECS: u64 = 180;
 pub const MAX_BATCH: usize = 20;
 /// Final answers kept for the `transaction` call that follows a final status.
 const KEPT_FINAL: usize = 4096;
+/// An account's newest credits read for discovery.
+const HISTORY_LIMIT: usize = 10;
 
 #[derive(Deserialize)]
 struct Blocks {
@@ -73,6 +78,9 @@ struct Transactions {
 
 #[derive(Deserialize)]
 struct MirrorTx {
+    /// The mirror's form of the id.
+    #[serde(default)]
+    transaction_id: Option<String>,
     consensus_timestamp: String,
     result: String,
     #[serde(default)]
@@ -153,11 +161,17 @@ fn payments(tx: &MirrorTx) -> Vec<Payment> {
     hbar.chain(tokens).collect()
 }
 
+/// The transaction's own entry, not a child, a scheduled execution or a
+/// copy submitted through another node.
+fn own(tx: &MirrorTx) -> bool {
+    tx.nonce == 0 && !tx.scheduled && tx.result != "DUPLICATE_TRANSACTION"
+}
+
 /// The transaction itself among the entries listed for its id.
 fn the_transaction(list: Vec<MirrorTx>) -> Option<MirrorTx> {
-    let mut own: Vec<MirrorTx> = list.into_iter().filter(|tx| tx.nonce == 0 && !tx.scheduled).collect();
-    let at = own.iter().position(|tx| tx.result != "DUPLICATE_TRANSACTION").unwrap_or(0);
-    (!own.is_empty()).then(|| own.swap_remove(at))
+    let mut entries: Vec<MirrorTx> = list.into_iter().filter(|tx| tx.nonce == 0 && !tx.scheduled).collect();
+    let at = entries.iter().position(own).unwrap_or(0);
+    (!entries.is_empty()).then(|| entries.swap_remove(at))
 }
 
 fn block_ref(block: &MirrorBlock) -> BlockRef {
@@ -216,6 +230,11 @@ impl HederaMirrorClient {
         let path = format!("/api/v1/transactions/{id}");
         let Some(list) = self.get::<Transactions>(&path).await? else { return Ok(None) };
         let Some(tx) = the_transaction(list.transactions) else { return Ok(None) };
+        self.info(txid.to_owned(), &tx).await.map(Some)
+    }
+
+    /// What `tx` did, with the block that holds its consensus time.
+    async fn info(&self, txid: String, tx: &MirrorTx) -> Result<TxInfo, ChainError> {
         let path = format!("/api/v1/blocks?timestamp=gte:{}&order=asc&limit=1", tx.consensus_timestamp);
         let block = self.first_block(&path).await?.ok_or_else(|| {
             ChainError::Unavailable(format!("no block holds consensus time {} yet", tx.consensus_timestamp))
@@ -225,14 +244,14 @@ impl HederaMirrorClient {
             (Some(start), Some(duration)) => Some(seconds(start).unwrap_or(0) + duration.parse::<u64>().unwrap_or(0)),
             _ => None,
         };
-        Ok(Some(TxInfo {
-            txid: txid.to_owned(),
+        Ok(TxInfo {
+            txid,
             location: TxLocation::Block(block_ref(&block)),
             success: Some(success),
-            payments: if success { payments(&tx) } else { Vec::new() },
+            payments: if success { payments(tx) } else { Vec::new() },
             conflict: ConflictKey::Outpoints(Vec::new()),
             valid_until,
-        }))
+        })
     }
 }
 
@@ -289,6 +308,10 @@ impl StatusChain for HederaMirrorClient {
         Ok(statuses)
     }
 
+    fn address_history(&self) -> Option<&dyn AddressHistory> {
+        Some(self)
+    }
+
     /// From the last statuses when final there, else looked up again.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
@@ -296,6 +319,25 @@ impl StatusChain for HederaMirrorClient {
             return Ok(Some(info));
         }
         self.lookup(txid).await
+    }
+}
+
+#[async_trait]
+impl AddressHistory for HederaMirrorClient {
+    /// The account's newest credits
+    /// (`GET /api/v1/transactions?account.id=..&type=credit&order=desc`),
+    /// each with its block (a request each); named by their ids in the
+    /// mirror's form.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    async fn payments_to(&self, address: &str) -> Result<Vec<TxInfo>, ChainError> {
+        let path = format!("/api/v1/transactions?account.id={address}&type=credit&order=desc&limit={HISTORY_LIMIT}");
+        let Some(list) = self.get::<Transactions>(&path).await? else { return Ok(Vec::new()) };
+        let mut infos = Vec::new();
+        for tx in list.transactions.iter().filter(|tx| own(tx)) {
+            let Some(id) = tx.transaction_id.clone() else { continue };
+            infos.push(self.info(id, tx).await?);
+        }
+        Ok(infos)
     }
 }
 

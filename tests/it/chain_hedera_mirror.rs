@@ -118,6 +118,29 @@ async fn an_unknown_transaction_expires_once_the_mirror_passed_its_valid_window(
 }
 
 #[tokio::test]
+async fn an_accounts_credits_serve_discovery() {
+    let fake = FakeMirror::start(LATEST).await;
+    let mirror = client(&[&fake.base_url]);
+    let history = mirror.address_history().expect("the mirror lists an account's transactions");
+    assert_eq!(history.payments_to(PAYEE).await.unwrap(), Vec::new(), "an account never paid");
+    let start = block_start(LATEST);
+    let first = fake.next_block(vec![transfer(1, start, PAYEE, 100, None, "a")]);
+    let second =
+        fake.next_block(vec![transfer(2, start, PAYEE, 200, None, "b"), transfer(3, start, OTHER, 1, None, "")]);
+    let found = history.payments_to(PAYEE).await.unwrap();
+    let summary: Vec<(String, u64, bool)> = found
+        .iter()
+        .map(|tx| {
+            let TxLocation::Block(at) = &tx.location else { panic!("at consensus") };
+            (tx.txid.clone(), at.height, tx.payments.iter().any(|p| p.to == PAYEE))
+        })
+        .collect();
+    let id = |n: u64| format!("0.0.1001-{start}-{n:09}");
+    assert_eq!(summary, [(id(2), second, true), (id(1), first, true)], "newest first, named in the mirror's form");
+    assert!(fake.paths().iter().any(|p| p.contains(&format!("account.id={PAYEE}")) && p.contains("type=credit")));
+}
+
+#[tokio::test]
 async fn garbage_is_a_bad_response_naming_the_endpoint() {
     let fake = FakeMirror::start(LATEST).await;
     let mirror = client(&[&fake.base_url]);

@@ -250,3 +250,29 @@ async fn a_hedera_transaction_is_dropped_as_expired_once_the_mirror_passed_its_v
     let reason = view["history"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("expired"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_hedera_payment_registered_without_a_hash_is_discovered_but_an_older_one_is_not() {
+    let fake = FakeMirror::start(HBAR_LATEST).await;
+    let mut config = hbar_config(&fake);
+    config.discover = true;
+    config.discover_interval = HumanDuration(Duration::from_secs(60));
+    let app = app_following("HBAR", config).await;
+    let start = block_start(HBAR_LATEST);
+    fake.next_block(vec![transfer(1, start, HBAR_PAYEE, 300_000_000, None, "m")]);
+    let body = json!({"coin": "HBAR", "network": "HBAR", "address": HBAR_PAYEE, "memo": "m", "amount": "3"});
+    register(&app, withdrawal("w-1", body)).await;
+    tick(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "pending", "the older payment is not claimed");
+
+    let other_memo = transfer(2, start + 2, HBAR_PAYEE, 300_000_000, None, "n");
+    fake.next_block(vec![other_memo, transfer(3, start + 2, HBAR_PAYEE, 300_000_000, None, "m")]);
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    let id = format!("0.0.1001-{}-000000003", start + 2);
+    assert_eq!((view["tx_hash"].as_str(), view["state"].as_str()), (Some(id.as_str()), Some("completed")), "{view}");
+    assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"));
+}

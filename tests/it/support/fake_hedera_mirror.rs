@@ -17,6 +17,8 @@
 //!   `valid_start_timestamp`, `valid_duration_seconds`, `charged_tx_fee`,
 //!   `node`; a copy sent through another node is listed with
 //!   `DUPLICATE_TRANSACTION`;
+//! - `GET /api/v1/transactions?account.id=..&type=credit&order=desc&limit=..`
+//!   (the same objects, newest first);
 //! - errors as `{"_status": {"messages": [{"message": ...}]}}`: 400 for an
 //!   id that is none (`Invalid parameter: transactionId`), 404 `Not found`,
 //!   429 `Too many requests` (with `Retry-After`), 503.
@@ -214,6 +216,23 @@ impl MirrorState {
                     numbers.take(limit).map(block_json).collect()
                 };
                 HttpResponse::Ok().json(json!({"blocks": blocks, "links": {"next": null}}))
+            }
+            ["api", "v1", "transactions"] => {
+                // An account's transactions, newest first; `type=credit`:
+                // those crediting it.
+                let Some(account) = query.get("account.id") else { return status(400, "Invalid parameter") };
+                let credit = query.get("type").map(String::as_str) == Some("credit");
+                let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25);
+                let mut listed: Vec<Value> = Vec::new();
+                for tx in self.txs.iter().filter(|tx| tx.block.is_some_and(|b| b <= self.latest)) {
+                    let paid = tx.to == *account && tx.result == "SUCCESS";
+                    if paid || (!credit && tx.id.starts_with(&format!("{account}-"))) {
+                        listed.push(tx_json(tx, tx.block.unwrap(), false));
+                    }
+                }
+                listed.reverse();
+                listed.truncate(limit);
+                HttpResponse::Ok().json(json!({"transactions": listed, "links": {"next": null}}))
             }
             ["api", "v1", "transactions", id] => {
                 let parts: Vec<&str> = id.rsplitn(3, '-').collect();
