@@ -158,7 +158,16 @@ fn payments(tx: &MirrorTx) -> Vec<Payment> {
     let hbar = tx.transfers.iter().filter_map(|t| credit(&t.account, t.amount, Asset::Native));
     let tokens =
         tx.token_transfers.iter().filter_map(|t| credit(&t.account, t.amount, Asset::Token(t.token_id.clone())));
-    hbar.chain(tokens).collect()
+    let mut all: Vec<Payment> = hbar.chain(tokens).collect();
+    // The fee's credits (node accounts, 0.0.98, the reward accounts: all
+    // system accounts, 0.0.1000 and below) last, so a mismatch names the
+    // real recipients first.
+    all.sort_by_key(|p| system_account(&p.to));
+    all
+}
+
+fn system_account(account: &str) -> bool {
+    account.strip_prefix("0.0.").and_then(|num| num.parse::<u64>().ok()).is_some_and(|num| num <= 1000)
 }
 
 /// The transaction's own entry, not a child, a scheduled execution or a
@@ -361,8 +370,8 @@ mod tests {
             "consensus_timestamp": "1.0", "result": result, "nonce": nonce, "scheduled": scheduled,
             "memo_base64": "b3JkZXIgNw==",
             "transfers": [{"account": "0.0.98", "amount": 5}, {"account": "0.0.7", "amount": -105},
-                          {"account": "0.0.9", "amount": 100}],
-            "token_transfers": [{"token_id": "0.0.456858", "account": "0.0.9", "amount": 2500000},
+                          {"account": "0.0.1009", "amount": 100}],
+            "token_transfers": [{"token_id": "0.0.456858", "account": "0.0.1009", "amount": 2500000},
                                 {"token_id": "0.0.456858", "account": "0.0.7", "amount": -2500000}]
         }))
         .unwrap()
@@ -388,10 +397,11 @@ mod tests {
         assert_eq!(
             paid,
             [
-                ("0.0.98".into(), 5, Asset::Native, memo.clone()),
-                ("0.0.9".into(), 100, Asset::Native, memo.clone()),
-                ("0.0.9".into(), 2_500_000, Asset::Token("0.0.456858".into()), memo),
-            ]
+                ("0.0.1009".into(), 100, Asset::Native, memo.clone()),
+                ("0.0.1009".into(), 2_500_000, Asset::Token("0.0.456858".into()), memo.clone()),
+                ("0.0.98".into(), 5, Asset::Native, memo),
+            ],
+            "the fee's credits last"
         );
     }
 }
