@@ -276,3 +276,23 @@ async fn a_hedera_payment_registered_without_a_hash_is_discovered_but_an_older_o
     assert_eq!((view["tx_hash"].as_str(), view["state"].as_str()), (Some(id.as_str()), Some("completed")), "{view}");
     assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"));
 }
+
+#[tokio::test]
+async fn an_algorand_transaction_the_pool_throws_out_later_fails_at_the_drop_check() {
+    let fake = FakeAlgod::start(ALGO_LATEST).await;
+    let mut config = algo_config(&fake);
+    config.drop_after = HumanDuration(Duration::from_secs(600));
+    let app = app_following("ALGO", config).await;
+    tick(&app).await;
+    fake.submit(payment(1, ALGO_PAYEE, 1_000_000, None, None));
+    register(&app, algo("w-1", "ALGO", ALGO_PAYEE, "1", Some(&tx_id(1)))).await;
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "broadcast", "waiting in the pool");
+    fake.reject(&tx_id(1), "TransactionPool.Remember: transaction: fee 1000 below threshold");
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(11));
+    fake.next_round(vec![], &[]);
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!(view["state"], "failed", "{view}");
+    assert_eq!(view["history"].as_array().unwrap().last().unwrap()["reason"], "the node rejected the transaction");
+}
