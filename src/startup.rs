@@ -17,6 +17,7 @@ use tracing::Instrument;
 use crate::archive::build_archive;
 use crate::auth::Authenticator;
 use crate::chain::AntelopeClient;
+use crate::chain::{AlgodClient, HederaMirrorClient};
 use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
     HorizonClient, SidecarClient, SolanaClient, SuiClient, ToncenterClient, TronClient, XrplClient,
@@ -336,6 +337,12 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         ExplorerKind::Horizon => Chain::Blocks(Arc::new(HorizonClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Toncenter => Chain::Statuses(Arc::new(ToncenterClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Antelope => Chain::Blocks(Arc::new(AntelopeClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Algod => {
+            let indexer = ClientConfig { base_urls: chain.indexer_urls.clone(), ..config.clone() };
+            let key = rest_key.clone();
+            Chain::Blocks(Arc::new(AlgodClient::new(config.with_api_key(key), indexer.with_api_key(rest_key))))
+        }
+        ExplorerKind::HederaMirror => Chain::Statuses(Arc::new(HederaMirrorClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

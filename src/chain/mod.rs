@@ -7,6 +7,7 @@
 //! Nothing here knows about withdrawals.
 
 pub mod antelope;
+pub mod algod;
 pub mod aptos;
 pub mod blockbook;
 pub mod blockfrost;
@@ -14,6 +15,7 @@ mod cardano_cbor;
 pub mod esplora;
 pub mod evm;
 mod graphql;
+pub mod hedera_mirror;
 pub mod horizon;
 pub mod http;
 mod jsonrpc;
@@ -37,11 +39,13 @@ pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
 pub use antelope::AntelopeClient;
+pub use algod::AlgodClient;
 pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
 pub use blockfrost::BlockfrostClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
+pub use hedera_mirror::HederaMirrorClient;
 pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
 pub use sidecar::SidecarClient;

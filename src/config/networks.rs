@@ -31,6 +31,8 @@ pub struct ChainSettings {
     /// No new block for this long is a halt; `None`: ten usual block
     /// intervals, at least 10 minutes.
     pub halted_after: Option<Duration>,
+    /// The indexer's URLs beside the node's (`algod`); empty elsewhere.
+    pub indexer_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,6 +56,10 @@ pub enum ExplorerKind {
     Toncenter,
     /// nodeos' chain API (EOS and other Antelope chains).
     Antelope,
+    /// An Algorand node (algod) with an indexer (`indexer_urls`).
+    Algod,
+    /// A Hedera mirror node's REST API.
+    HederaMirror,
 }
 
 impl ExplorerKind {
@@ -72,6 +78,8 @@ impl ExplorerKind {
             ExplorerKind::Horizon => "horizon",
             ExplorerKind::Toncenter => "toncenter",
             ExplorerKind::Antelope => "antelope",
+            ExplorerKind::Algod => "algod",
+            ExplorerKind::HederaMirror => "hedera_mirror",
         }
     }
 
@@ -91,6 +99,8 @@ impl ExplorerKind {
             ExplorerKind::Horizon => network == Xlm,
             ExplorerKind::Toncenter => network == Ton,
             ExplorerKind::Antelope => network == Eos,
+            ExplorerKind::Algod => network == Algo,
+            ExplorerKind::HederaMirror => network == Hbar,
         }
     }
 }
@@ -139,6 +149,9 @@ pub struct NetworkChainConfig {
     /// least 10 minutes.
     #[serde(default)]
     pub halted_after: Option<HumanDuration>,
+    /// `algod` only: the indexer's URLs (tried in order), beside the node's
+    /// in `urls`.
+    pub indexer_urls: Vec<String>,
 }
 
 fn default_discover_interval() -> HumanDuration {
@@ -189,6 +202,17 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         Network::Eos if !eos_token(contract) => {
             Some("must be the token's symbol and contract account as `SYMBOL:contract` (e.g. `USDT:tethertether`)")
         }
+        Network::Algo
+            if contract.is_empty() || contract.parse::<u64>().map(|id| id.to_string()) != Ok(contract.into()) =>
+        {
+            Some("must be the asset's id (ASA), in decimal, e.g. 31566704")
+        }
+        Network::Hbar
+            if crate::domain::address::ValidatedAddress::parse(Network::Hbar, contract, None)
+                .map_or(true, |a| a.normalized() != contract) =>
+        {
+            Some("must be the token's id in the form 0.0.N, e.g. 0.0.456858")
+        }
         _ => None,
     }
 }
@@ -225,6 +249,15 @@ impl NetworkChainConfig {
         }
         for (index, url) in self.urls.iter().enumerate() {
             problems.take(check_url(&key(&format!("urls[{index}]")), url));
+        }
+        match (self.explorer, self.indexer_urls.is_empty()) {
+            (ExplorerKind::Algod, true) => problems.add(&key("indexer_urls"), "algod needs the indexer's URLs too"),
+            (ExplorerKind::Algod, false) => {}
+            (_, false) => problems.add(&key("indexer_urls"), "only algod takes indexer_urls"),
+            (_, true) => {}
+        }
+        for (index, url) in self.indexer_urls.iter().enumerate() {
+            problems.take(check_url(&key(&format!("indexer_urls[{index}]")), url));
         }
         let api_key = match (&self.api_key_header, &self.api_key) {
             (Some(header), Some(value)) => Some(ApiKey { header: header.clone(), value: value.clone() }),
@@ -276,6 +309,7 @@ impl NetworkChainConfig {
             discover: self.discover,
             discover_interval: self.discover_interval.0,
             halted_after: self.halted_after.map(|d| d.0),
+            indexer_urls: self.indexer_urls.clone(),
         };
         Some((network, settings))
     }
@@ -362,5 +396,56 @@ mod antelope_tests {
         }
         let slow = eos.replace("poll_interval = \"10s\"\n", "");
         assert!(problems(&slow).contains("networks.EOS.poll_interval: must be at most 20s"), "{}", problems(&slow));
+    }
+}
+
+#[cfg(test)]
+mod algo_hbar_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn problems(networks: &str) -> String {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    const ALGO: &str = "[networks.ALGO]\nexplorer = \"algod\"\nurls = [\"https://mainnet-api.4160.nodely.dev\"]\n\
+                        indexer_urls = [\"https://mainnet-idx.4160.nodely.dev\"]\n\
+                        [networks.ALGO.tokens.USDC]\ncontract = \"31566704\"\ndecimals = 6";
+    const HBAR: &str =
+        "[networks.HBAR]\nexplorer = \"hedera_mirror\"\nurls = [\"https://mainnet.mirrornode.hedera.com\"]\n\
+                        [networks.HBAR.tokens.USDC]\ncontract = \"0.0.456858\"\ndecimals = 6";
+
+    #[test]
+    fn algod_takes_its_indexer_and_an_asa_id_and_the_mirror_a_token_id() {
+        assert_eq!(problems(&format!("{ALGO}\n{HBAR}")), "");
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{ALGO}\n{HBAR}"), "t").unwrap();
+        let settings = config.settings().unwrap();
+        let algo = &settings.networks[&Network::Algo];
+        assert_eq!((algo.explorer, algo.required_confirmations), (ExplorerKind::Algod, 1));
+        assert_eq!(algo.indexer_urls, ["https://mainnet-idx.4160.nodely.dev"]);
+        let hbar = &settings.networks[&Network::Hbar];
+        assert_eq!((hbar.explorer, hbar.required_confirmations), (ExplorerKind::HederaMirror, 1));
+        assert_eq!((ExplorerKind::Algod.as_str(), ExplorerKind::HederaMirror.as_str()), ("algod", "hedera_mirror"));
+
+        let no_indexer = ALGO.replace("indexer_urls = [\"https://mainnet-idx.4160.nodely.dev\"]\n", "");
+        assert!(problems(&no_indexer).contains("networks.ALGO.indexer_urls"), "{}", problems(&no_indexer));
+        let bad_indexer = ALGO.replace("https://mainnet-idx.4160.nodely.dev", "not a url");
+        assert!(problems(&bad_indexer).contains("networks.ALGO.indexer_urls[0]"));
+        let stray =
+            "[networks.HBAR]\nexplorer = \"hedera_mirror\"\nurls = [\"https://m\"]\nindexer_urls = [\"https://x\"]";
+        assert!(problems(stray).contains("networks.HBAR.indexer_urls"), "{}", problems(stray));
+        assert!(problems(&ALGO.replace("31566704", "USDC")).contains("networks.ALGO.tokens.USDC.contract"));
+        assert!(problems(&ALGO.replace("31566704", "031566704")).contains("networks.ALGO.tokens.USDC.contract"));
+        assert!(problems(&HBAR.replace("0.0.456858", "456858")).contains("networks.HBAR.tokens.USDC.contract"));
+        assert!(problems(&ALGO.replace("\"algod\"", "\"hedera_mirror\"")).contains("networks.ALGO.explorer"));
+        assert!(problems(&HBAR.replace("\"hedera_mirror\"", "\"horizon\"")).contains("networks.HBAR.explorer"));
     }
 }

@@ -98,6 +98,13 @@ impl TxHash {
                 }
                 Ok(Self(raw.to_owned()))
             }
+            TxHashFormat::Base32 { len } => {
+                let upper = raw.to_ascii_uppercase();
+                if upper.len() != len || !upper.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+                    return bad(&format!("must be {len} base32 characters (A-Z, 2-7)"));
+                }
+                Ok(Self(upper))
+            }
             TxHashFormat::Opaque => {
                 let ok = !raw.is_empty()
                     && raw.len() <= MAX_TX_HASH_LEN
@@ -121,18 +128,30 @@ impl fmt::Display for TxHash {
     }
 }
 
-/// How a network writes its transaction ids.
+/// How a network writes its transaction ids (`Base32`: RFC 4648 without
+/// padding, kept in upper case: Algorand).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxHashFormat {
     PrefixedHex { bytes: usize },
     Hex { bytes: usize, upper: bool },
     Base58 { min_len: usize, max_len: usize },
+    Base32 { len: usize },
     Opaque,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn algorand_transaction_ids_are_base32_in_upper_case() {
+        let id = "KWDWQIWTZWGGLSQDPO4UV7ZOQPRW3NANMH6LVAZG5OLCVLTSHLQA";
+        let parsed = TxHash::parse(crate::domain::Network::Algo, &id.to_ascii_lowercase()).unwrap();
+        assert_eq!(parsed.as_str(), id);
+        for bad in [&id[1..], "KWDWQIWTZWGGLSQDPO4UV7ZOQPRW3NANMH6LVAZG5OLCVLTSHLQ1", &"ab".repeat(32)] {
+            assert!(TxHash::parse(crate::domain::Network::Algo, bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn withdrawal_ids_accept_the_documented_charset() {

@@ -168,7 +168,7 @@ impl Network {
         use Network::*;
         match self {
             n if n.is_evm() => TxHashFormat::PrefixedHex { bytes: 32 },
-            Btc | Ltc | Doge | Bch | Dash | Zec | Trx | Ada | Atom | Algo | Eos | Fil => {
+            Btc | Ltc | Doge | Bch | Dash | Zec | Trx | Ada | Atom | Eos | Fil => {
                 TxHashFormat::Hex { bytes: 32, upper: false }
             }
             Xrp => TxHashFormat::Hex { bytes: 32, upper: true },
@@ -180,6 +180,8 @@ impl Network {
             Dot => TxHashFormat::PrefixedHex { bytes: 32 },
             // Transaction digests: 32 bytes in base58.
             Sui => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
+            // Transaction ids: base32 of 32 bytes, no padding, upper case.
+            Algo => TxHashFormat::Base32 { len: 52 },
             _ => TxHashFormat::Opaque,
         }
     }

@@ -55,6 +55,8 @@ impl ExpectedPayment {
         let to = payment_form(w.network, &w.address);
         let tag =
             matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Eos).then(|| w.memo.clone());
+        // Hedera: an exchange's account tells deposits apart by the memo.
+        let tag = tag.or_else(|| (w.network == Network::Hbar).then(|| w.memo.clone()));
         Ok(ExpectedPayment { asset, units, to, tag })
     }
 

@@ -96,6 +96,9 @@ impl Withdrawal {
                 self.check_payee(tx, &rules.payee);
                 observe_in_block(self, block.height, &block.hash, tip, rules.required_confirmations, now)
             }
+            // Refused by the node and out of its pool (Algorand's
+            // `pool-error`): it will never be in a block.
+            TxLocation::Mempool if tx.success == Some(false) => observe_failed(self, REJECTED_BY_NODE, now),
             TxLocation::Mempool => {
                 self.chain.looked_up = true;
                 self.check_payee(tx, &rules.payee);
@@ -119,6 +122,7 @@ impl Withdrawal {
 }
 
 const FAILED_ON_CHAIN: &str = "the transaction failed on chain";
+const REJECTED_BY_NODE: &str = "the node rejected the transaction";
 
 /// Whether a transaction the tracker cannot find in a block can still be
 /// included, by its last valid point and the newest block read, both in the
@@ -535,6 +539,15 @@ mod tests {
         w.observe(&Observation::Seen { tx: failed, tip: 9 }, at("2026-03-02T10:10:00Z"), &rules()).unwrap();
         assert_eq!((w.state(), w.chain.payee_mismatch.as_deref()), (State::Failed, None));
         assert_eq!(w.history().last().unwrap().reason, "the transaction failed on chain");
+    }
+
+    #[test]
+    fn a_transaction_the_node_rejected_fails() {
+        let mut w = broadcast();
+        let rejected = TxInfo { success: Some(false), ..tx(TxLocation::Mempool, 100_000_000) };
+        w.observe(&Observation::Seen { tx: rejected, tip: 9 }, at("2026-03-02T10:10:00Z"), &rules()).unwrap();
+        assert_eq!((w.state(), w.chain.payee_verified), (State::Failed, false));
+        assert_eq!(w.history().last().unwrap().reason, "the node rejected the transaction");
     }
 
     #[test]

@@ -470,6 +470,10 @@ impl Blocks<'_> {
             let last_valid = w.chain().last_valid_height.or(found.as_ref().and_then(|tx| tx.valid_until));
             let expiry = tracking::expiry(last_valid, expiry_point);
             match found {
+                Some(tx @ TxInfo { location: TxLocation::Mempool, success: Some(false), .. }) => {
+                    let tip = self.client.tip().await?.height;
+                    self.observe(&id, &Observation::Seen { tx, tip }).await?;
+                }
                 Some(TxInfo { location: TxLocation::Mempool, .. }) if expiry == Expiry::Passed => {
                     self.port.observe(&id, &Observation::Dropped(DropReason::Expired)).await?;
                     dropped += 1;

@@ -2,19 +2,23 @@
 //! is `Unavailable`, throttling is an answer (no failover), and an outage
 //! or a dead URL fails over to the next URL in order. Written once, run
 //! against each explorer's fake (Esplora, Blockbook, TronGrid, Horizon,
-//! toncenter, Blockfrost, Sidecar, Sui).
+//! toncenter, Blockfrost, Sidecar, Sui, algod with its indexer, the Hedera
+//! mirror node).
 
 use std::time::{Duration, Instant};
 
 use withdrawal_tracker::chain::AntelopeClient;
+use withdrawal_tracker::chain::{AlgodClient, HederaMirrorClient};
 use withdrawal_tracker::chain::{
     AptosClient, BlockChain, BlockRef, BlockbookClient, BlockfrostClient, ChainError, EsploraClient, HorizonClient,
     SidecarClient, StatusChain, SuiClient, ToncenterClient, TronClient,
 };
 
 use super::fake_antelope::{self, FakeAntelope};
+use super::fake_algod::{self, FakeAlgod};
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
+use super::fake_hedera_mirror::{self, FakeMirror};
 use super::fake_horizon::{self, FakeHorizon};
 use super::fake_toncenter::{self, FakeToncenter};
 use super::fake_tron::{self, FakeTron};
@@ -37,6 +41,8 @@ macro_rules! tip_through {
 tip_through!(BlockChain: EsploraClient, BlockbookClient, TronClient, HorizonClient, BlockfrostClient, SidecarClient);
 tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
 tip_through!(BlockChain: AntelopeClient);
+tip_through!(BlockChain: AlgodClient);
+tip_through!(StatusChain: HederaMirrorClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
@@ -158,6 +164,40 @@ impl ExplorerFake for FakeAntelope {
             Behaviour::Down => fake_antelope::Mode::Down,
             Behaviour::RateLimited(seconds) => fake_antelope::Mode::RateLimited(seconds),
             Behaviour::Hang => fake_antelope::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeAlgod {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeAlgod::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_algod::Mode::Normal,
+            Behaviour::Down => fake_algod::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_algod::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_algod::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeMirror {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeMirror::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_hedera_mirror::Mode::Normal,
+            Behaviour::Down => fake_hedera_mirror::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_hedera_mirror::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_hedera_mirror::Mode::Hang,
         });
     }
 }
