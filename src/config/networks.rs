@@ -28,6 +28,8 @@ pub struct ChainSettings {
     pub tokens: BTreeMap<String, TokenConfig>,
     pub discover: bool,
     pub discover_interval: Duration,
+    /// NEAR: the signer accounts whose transactions are followed.
+    pub senders: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -49,6 +51,10 @@ pub enum ExplorerKind {
     Horizon,
     /// toncenter's indexer API v3.
     Toncenter,
+    /// A NEAR node's JSON-RPC.
+    NearRpc,
+    /// A Cosmos SDK node's REST gateway (the Cosmos Hub).
+    CosmosRest,
 }
 
 impl ExplorerKind {
@@ -66,6 +72,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => "sui_graphql",
             ExplorerKind::Horizon => "horizon",
             ExplorerKind::Toncenter => "toncenter",
+            ExplorerKind::NearRpc => "near_rpc",
+            ExplorerKind::CosmosRest => "cosmos_rest",
         }
     }
 
@@ -84,6 +92,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => network == Sui,
             ExplorerKind::Horizon => network == Xlm,
             ExplorerKind::Toncenter => network == Ton,
+            ExplorerKind::NearRpc => network == Near,
+            ExplorerKind::CosmosRest => network == Atom,
         }
     }
 }
@@ -127,6 +137,10 @@ pub struct NetworkChainConfig {
     /// discovers from the blocks it reads anyway).
     #[serde(default = "default_discover_interval")]
     pub discover_interval: HumanDuration,
+    /// NEAR: the accounts that sign the withdrawals (the exchange's hot
+    /// wallets): a transaction is looked up under its signer.
+    #[serde(default)]
+    pub senders: Vec<String>,
 }
 
 fn default_discover_interval() -> HumanDuration {
@@ -223,6 +237,12 @@ impl NetworkChainConfig {
         if self.batch_size == 0 {
             problems.add(&key("batch_size"), "must be at least 1");
         }
+        if self.explorer == ExplorerKind::NearRpc && self.senders.is_empty() {
+            problems.add(
+                &key("senders"),
+                "needs the accounts that sign the withdrawals (NEAR looks a transaction up under its signer)",
+            );
+        }
         for (coin, token) in &self.tokens {
             if let Some(problem) = network.and_then(|n| token_contract_problem(n, &token.contract)) {
                 problems.add(&key(&format!("tokens.{coin}.contract")), problem);
@@ -242,6 +262,7 @@ impl NetworkChainConfig {
             tokens: self.tokens.clone(),
             discover: self.discover,
             discover_interval: self.discover_interval.0,
+            senders: self.senders.clone(),
         };
         Some((network, settings))
     }

@@ -26,7 +26,7 @@ pub struct ExpectedPayment {
     /// of a checksummed address is no part of it), TON addresses in their raw
     /// `wc:hex` form (user-friendly and raw forms name one account).
     to: String,
-    /// XRPL, Stellar, TON: one address serves many accounts, told apart by
+    /// XRPL, Stellar, TON, Cosmos: one address serves many accounts, told apart by
     /// the destination tag, the memo or the text comment, which must be the
     /// withdrawal's (none when it has none). `None` on chains where a
     /// payment's memo says nothing about its payee.
@@ -53,7 +53,8 @@ impl ExpectedPayment {
         let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
             .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
         let to = payment_form(w.network, &w.address);
-        let tag = matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton).then(|| w.memo.clone());
+        let tag =
+            matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Atom).then(|| w.memo.clone());
         Ok(ExpectedPayment { asset, units, to, tag })
     }
 

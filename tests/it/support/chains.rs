@@ -29,6 +29,7 @@ pub fn chain_config(explorer: ExplorerKind, url: &str, required: u64) -> Network
         tokens: BTreeMap::new(),
         discover: false,
         discover_interval: HumanDuration(Duration::from_secs(300)),
+        senders: Vec::new(),
     }
 }
 
