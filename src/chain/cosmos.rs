@@ -242,7 +242,9 @@ impl CosmosClient {
     fn info(&self, tx: &Tx, response: &TxResponse) -> TxInfo {
         let success = response.code == 0;
         TxInfo {
-            txid: response.txhash.clone(),
+            // CometBFT writes hashes in upper case; the service keeps ATOM
+            // hashes in lower case.
+            txid: response.txhash.to_ascii_lowercase(),
             // The transaction answer names no block hash: the height pins it
             // (CometBFT does not fork once committed).
             location: TxLocation::Block(BlockRef { height: response.height.0, hash: String::new() }),

@@ -10,6 +10,7 @@ use withdrawal_tracker::chain::{
     AptosClient, BlockChain, BlockRef, BlockbookClient, BlockfrostClient, ChainError, EsploraClient, HorizonClient,
     SidecarClient, StatusChain, SuiClient, ToncenterClient, TronClient,
 };
+use withdrawal_tracker::chain::{CosmosClient, NearClient};
 
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
@@ -34,6 +35,7 @@ macro_rules! tip_through {
 
 tip_through!(BlockChain: EsploraClient, BlockbookClient, TronClient, HorizonClient, BlockfrostClient, SidecarClient);
 tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
+tip_through!(StatusChain: NearClient, CosmosClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
