@@ -158,11 +158,11 @@ impl NearState {
         let (head, fin) = (self.head, self.final_height());
         if b + 2 <= fin {
             5
-        } else if b + 1 <= head && b <= fin {
+        } else if b < head && b <= fin {
             4
         } else if b <= fin {
             3
-        } else if b + 1 <= head {
+        } else if b < head {
             2
         } else {
             1
