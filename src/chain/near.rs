@@ -11,7 +11,9 @@
 //!   `EXECUTED_OPTIMISTIC`, `INCLUDED_FINAL`, `EXECUTED`, `FINAL`) and the
 //!   outcome so far; waiting for `FINAL` instead would hold one connection
 //!   per pending transaction for up to the node's 10 s polling timeout and
-//!   end in `TIMEOUT_ERROR`. The signer's account picks the shard: each of
+//!   end in `TIMEOUT_ERROR`. A `TIMEOUT_ERROR` still answers `NONE` for a
+//!   transaction the node holds in its pool (it waits for it to be
+//!   included, then gives up): known, pending. The signer's account picks the shard: each of
 //!   `senders` is tried until one knows the hash (`UNKNOWN_TRANSACTION`
 //!   otherwise).
 //! - Final once `final_execution_status` is `FINAL`: the transaction's block
@@ -74,6 +76,10 @@ fn classify(error: &RpcError, method: &str) -> ChainError {
     let describe = || format!("{} ({name}/{cause})", error.describe(method));
     match cause {
         "UNKNOWN_TRANSACTION" | "UNKNOWN_BLOCK" | "UNKNOWN_CHUNK" | "UNKNOWN_EPOCH" => ChainError::NotFound,
+        // `tx`: the node knows the transaction (in its pool) but it did not
+        // reach the level asked for in time. An answer, not an outage: no
+        // other node would say more (`NearClient::tx` reads it as pending).
+        "TIMEOUT_ERROR" if method == "tx" => ChainError::NotFound,
         // This node is behind or busy: another may answer.
         "TIMEOUT_ERROR" | "NOT_SYNCED_YET" | "NO_SYNCED_BLOCKS" | "INTERNAL_ERROR" => {
             ChainError::Unavailable(describe())
@@ -140,6 +146,17 @@ struct FtTransferArgs {
 }
 
 impl TxAnswer {
+    /// A transaction the node holds in its pool: known, in no block.
+    fn pooled() -> TxAnswer {
+        TxAnswer {
+            final_execution_status: Some("NONE".to_owned()),
+            status: None,
+            transaction: None,
+            transaction_outcome: None,
+            receipts_outcome: Vec::new(),
+        }
+    }
+
     fn level(&self) -> usize {
         let status = self.final_execution_status.as_deref().unwrap_or("NONE");
         LEVELS.iter().position(|l| *l == status).unwrap_or(0)
@@ -253,9 +270,11 @@ impl NearClient {
             let params = json!({"tx_hash": txid, "sender_account_id": sender, "wait_until": "NONE"});
             match self.rpc.call("tx", params).await? {
                 Ok(result) => return from_value(result, "tx").map(Some),
-                Err(error) => match classify(&error, "tx") {
-                    ChainError::NotFound => continue,
-                    other => return Err(other),
+                Err(error) => match error.object.pointer("/cause/name").and_then(Value::as_str) {
+                    Some("UNKNOWN_TRANSACTION") => continue,
+                    // Known (in the pool), in no block yet.
+                    Some("TIMEOUT_ERROR") => return Ok(Some(TxAnswer::pooled())),
+                    _ => return Err(classify(&error, "tx")),
                 },
             }
         }
@@ -416,7 +435,8 @@ mod tests {
             ..RpcError::new(-32000, "Server error")
         };
         assert_eq!(classify(&error("HANDLER_ERROR", "UNKNOWN_TRANSACTION"), "tx"), ChainError::NotFound);
-        assert!(matches!(classify(&error("HANDLER_ERROR", "TIMEOUT_ERROR"), "tx"), ChainError::Unavailable(_)));
+        assert_eq!(classify(&error("HANDLER_ERROR", "TIMEOUT_ERROR"), "tx"), ChainError::NotFound, "an answer");
+        assert!(matches!(classify(&error("HANDLER_ERROR", "TIMEOUT_ERROR"), "block"), ChainError::Unavailable(_)));
         assert!(matches!(classify(&error("INTERNAL_ERROR", "X"), "tx"), ChainError::Unavailable(_)));
         assert!(matches!(
             classify(&error("REQUEST_VALIDATION_ERROR", "PARSE_ERROR"), "tx"),

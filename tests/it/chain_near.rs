@@ -43,7 +43,15 @@ async fn a_transfer_is_followed_to_final_with_its_credit_in_the_receipts_block()
 
     fake.submit(transfer(1, "bob.near", 3 * ONE_NEAR / 2));
     let status = &near.statuses_of(&pending).await.unwrap()[0];
-    assert_eq!((status.location.clone(), status.finalized, status.success), (Some(TxLocation::Mempool), false, None));
+    assert_eq!(
+        (status.location.clone(), status.finalized, status.success),
+        (Some(TxLocation::Mempool), false, None),
+        "in the pool the node times out waiting for it: known, pending"
+    );
+    let second = FakeNear::start(BASE_HEIGHT).await;
+    let both = client(&[&fake.base_url, &second.base_url]);
+    assert_eq!(both.statuses_of(&pending).await.unwrap()[0].location, Some(TxLocation::Mempool));
+    assert_eq!(second.requests(), 0, "a TIMEOUT_ERROR on `tx` is an answer: no failover");
 
     let included = fake.send(transfer(1, "bob.near", 3 * ONE_NEAR / 2));
     fake.produce(1);

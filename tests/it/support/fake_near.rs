@@ -15,7 +15,8 @@
 //!   receiver one block later, and the gas refund one block after that.
 //!   `UNKNOWN_TRANSACTION` for a hash asked under another signer than its
 //!   own (the signer picks the shard); `TIMEOUT_ERROR` when `wait_until` is
-//!   above the level reached (the real node waits 10 s first).
+//!   above the level reached, and for a transaction still in the pool (the
+//!   real node polls for it for 10 s first).
 //! - Errors in NEAR's shape: `{"name": "HANDLER_ERROR", "cause": {"name",
 //!   "info"}, "code": -32000, "message": "Server error", "data"}`.
 //!
@@ -259,7 +260,7 @@ impl NearState {
                     );
                 };
                 let level = self.level(tx);
-                if level < wanted {
+                if level < wanted || tx.block.is_none_or(|b| b > self.head) {
                     return rpc_error(id, "HANDLER_ERROR", "TIMEOUT_ERROR", "Timeout error");
                 }
                 ok(self.tx_json(tx, level))
