@@ -158,6 +158,25 @@ mod tests {
     }
 
     #[test]
+    fn the_atom_memo_is_the_deposit_tag_and_near_has_none() {
+        const ATOM: &str = "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0eh";
+        let rules = PayeeRules { native_decimals: 6, tokens: BTreeMap::new() };
+        let atom = withdrawal(Network::Atom, "ATOM", ATOM, Some("104729"), "1.5");
+        let untagged = withdrawal(Network::Atom, "ATOM", ATOM, None, "1.5");
+        let paid = |memo: Option<&str>| Payment { memo: memo.map(str::to_owned), ..native(ATOM, 1_500_000) };
+        assert_eq!(check(&atom, &[paid(Some("104729"))], &rules), PayeeVerdict::Verified);
+        assert!(matches!(check(&atom, &[paid(Some("104730"))], &rules), PayeeVerdict::Mismatch(_)));
+        assert!(matches!(check(&atom, &[paid(None)], &rules), PayeeVerdict::Mismatch(_)));
+        assert_eq!(check(&untagged, &[paid(None)], &rules), PayeeVerdict::Verified);
+        assert!(matches!(check(&untagged, &[paid(Some("1"))], &rules), PayeeVerdict::Mismatch(_)));
+
+        let rules = PayeeRules { native_decimals: 24, tokens: BTreeMap::new() };
+        let near = withdrawal(Network::Near, "NEAR", "bob.near", None, "1");
+        let memo = Payment { memo: Some("anything".into()), ..native("bob.near", 10u128.pow(24)) };
+        assert_eq!(check(&near, &[memo], &rules), PayeeVerdict::Verified, "a NEAR memo says nothing of the payee");
+    }
+
+    #[test]
     fn the_payee_rules_table() {
         let eth = withdrawal(Network::Eth, "ETH", ETH_CHECKSUMMED, None, "1.5");
         let eth_usdt = withdrawal(Network::Eth, "USDT", ETH_CHECKSUMMED, None, "25.50");
