@@ -229,7 +229,7 @@ pub struct NearClient {
     /// The accounts whose transactions are followed (the exchange's hot
     /// wallets), tried in order for each hash.
     senders: Vec<String>,
-    heights: Mutex<HashMap<String, u64>>,
+    heights: tokio::sync::Mutex<HashMap<String, u64>>,
     finals: Mutex<HashMap<String, TxInfo>>,
 }
 
@@ -239,7 +239,7 @@ impl NearClient {
         Self {
             rpc: JsonRpc::new(config, Envelope::JsonRpc2, classify),
             senders: senders.into_iter().collect(),
-            heights: Mutex::new(HashMap::new()),
+            heights: tokio::sync::Mutex::new(HashMap::new()),
             finals: Mutex::new(HashMap::new()),
         }
     }
@@ -249,13 +249,14 @@ impl NearClient {
         Ok(BlockRef { height: block.header.height, hash: block.header.hash })
     }
 
-    /// A block's height by its hash, asked once.
+    /// A block's height by its hash, asked once: the lookups of one batch
+    /// (its transactions mostly share their blocks) wait for each other.
     async fn block_by_hash(&self, hash: &str) -> Result<BlockRef, ChainError> {
-        if let Some(&height) = self.heights.lock().expect("not poisoned").get(hash) {
+        let mut heights = self.heights.lock().await;
+        if let Some(&height) = heights.get(hash) {
             return Ok(BlockRef { height, hash: hash.to_owned() });
         }
         let block = self.block(json!({ "block_id": hash })).await?;
-        let mut heights = self.heights.lock().expect("not poisoned");
         if heights.len() >= KEPT_HEIGHTS {
             heights.clear();
         }

@@ -13,6 +13,7 @@ mod chain_cosmos;
 mod chain_dot;
 mod chain_efficiency;
 mod chain_efficiency_cardano_aptos;
+mod chain_efficiency_near_atom;
 mod chain_esplora;
 mod chain_evm;
 mod chain_horizon;

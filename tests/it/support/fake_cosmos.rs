@@ -262,6 +262,17 @@ impl FakeCosmos {
         height
     }
 
+    /// `txs` are committed together in the next block; returns its height.
+    pub fn commit_all(&self, txs: Vec<CosmosTx>) -> u64 {
+        let mut state = self.state.lock().unwrap();
+        state.height += 1;
+        let height = state.height;
+        for tx in txs {
+            state.txs.insert(tx.hash.clone(), CosmosTx { height: Some(height), ..tx });
+        }
+        height
+    }
+
     /// `count` more blocks.
     pub fn produce(&self, count: u64) {
         self.state.lock().unwrap().height += count;

@@ -341,6 +341,17 @@ impl FakeNear {
         height
     }
 
+    /// `txs` land together in the next block; returns its height.
+    pub fn send_all(&self, txs: Vec<NearTx>) -> u64 {
+        let mut state = self.state.lock().unwrap();
+        state.head += 1;
+        let height = state.head;
+        for tx in txs {
+            state.txs.insert(tx.hash.clone(), NearTx { block: Some(height), ..tx });
+        }
+        height
+    }
+
     /// `count` more blocks.
     pub fn produce(&self, count: u64) {
         self.state.lock().unwrap().head += count;
