@@ -46,6 +46,10 @@ use super::{
 
 /// The Cosmos Hub's native denom (1 ATOM = 10^6 uatom).
 pub const ATOM_DENOM: &str = "uatom";
+/// Public Cosmos Hub REST endpoints, for a default configuration; none is
+/// asked before the first poll.
+pub const ATOM_DEFAULT_URLS: [&str; 2] =
+    ["https://cosmos-rest.publicnode.com", "https://rest.cosmos.directory/cosmoshub"];
 /// How many transactions one `statuses_of` call looks up at once.
 pub const MAX_CONCURRENT: usize = 20;
 /// An address's newest transactions read for discovery.

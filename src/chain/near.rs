@@ -53,6 +53,9 @@ use super::{
     Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo, TxLocation, TxStatus,
 };
 
+/// Public mainnet RPC endpoints (<https://docs.near.org/api/rpc/providers>),
+/// for a default configuration; none is asked before the first poll.
+pub const DEFAULT_URLS: [&str; 2] = ["https://free.rpc.fastnear.com", "https://near.lava.build"];
 /// How many `tx` requests one `statuses_of` call runs at once.
 pub const MAX_CONCURRENT: usize = 20;
 /// Blocks after its reference block hash within which a transaction can be
