@@ -248,6 +248,8 @@ async fn an_atom_payment_registered_without_a_hash_is_discovered_by_its_memo() {
     assert_eq!(app.get_withdrawal("w-1").await["state"], "pending");
 
     fake.commit(fake_cosmos::send(2, &user, &[("uatom", 2_000_000)], "555"));
+    // Newer, same amount, another deposit tag: someone else's.
+    fake.commit(fake_cosmos::send(3, &user, &[("uatom", 2_000_000)], "556"));
     app.clock.set(app.clock_now() + chrono::Duration::minutes(2));
     tick(&app).await;
     tick(&app).await;
