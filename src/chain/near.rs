@@ -287,7 +287,12 @@ impl NearClient {
 
     async fn info(&self, txid: &str, answer: &TxAnswer) -> Result<TxInfo, ChainError> {
         let location = match answer.credit_block() {
-            Some(hash) if answer.level() >= 1 => TxLocation::Block(self.block_by_hash(hash).await?),
+            Some(hash) if answer.level() >= 1 => match self.block_by_hash(hash).await {
+                Ok(block) => TxLocation::Block(block),
+                // A node a block behind the one that answered `tx`: placed next poll.
+                Err(ChainError::NotFound) => TxLocation::Mempool,
+                Err(error) => return Err(error),
+            },
             _ => TxLocation::Mempool,
         };
         let success = if answer.is_final() { answer.success() } else { None };

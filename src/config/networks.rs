@@ -243,6 +243,11 @@ impl NetworkChainConfig {
                 "needs the accounts that sign the withdrawals (NEAR looks a transaction up under its signer)",
             );
         }
+        for (index, sender) in self.senders.iter().enumerate() {
+            if let Err(error) = crate::domain::address::ValidatedAddress::parse(Network::Near, sender, None) {
+                problems.add(&key(&format!("senders[{index}]")), format!("is not a NEAR account id: {error}"));
+            }
+        }
         for (coin, token) in &self.tokens {
             if let Some(problem) = network.and_then(|n| token_contract_problem(n, &token.contract)) {
                 problems.add(&key(&format!("tokens.{coin}.contract")), problem);

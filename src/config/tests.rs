@@ -545,12 +545,13 @@ fn near_rpc_follows_near_with_its_senders_and_cosmos_rest_follows_atom() {
     let misfits = format!(
         "{GOOD}\n[networks.ATOM]\nexplorer = \"near_rpc\"\nurls = [\"http://a\"]\nsenders = [\"a.near\"]\n\
          [networks.NEAR]\nexplorer = \"near_rpc\"\nurls = [\"http://b\"]\n\
-         [networks.XLM]\nexplorer = \"cosmos_rest\"\nurls = [\"http://c\"]\n"
+         [networks.XLM]\nexplorer = \"cosmos_rest\"\nurls = [\"http://c\"]\n\
+         [networks.TON]\nexplorer = \"toncenter\"\nurls = [\"http://d\"]\nsenders = [\"Not An Account\"]\n"
     );
     let errors = check(&misfits).unwrap_err();
     assert_eq!(
         errors.keys(),
-        ["networks.ATOM.explorer", "networks.NEAR.senders", "networks.XLM.explorer"],
+        ["networks.ATOM.explorer", "networks.NEAR.senders", "networks.TON.senders[0]", "networks.XLM.explorer"],
         "NEAR looks a transaction up under its signer: {errors}"
     );
 }
