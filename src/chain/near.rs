@@ -11,11 +11,11 @@
 //!   `EXECUTED_OPTIMISTIC`, `INCLUDED_FINAL`, `EXECUTED`, `FINAL`) and the
 //!   outcome so far; waiting for `FINAL` instead would hold one connection
 //!   per pending transaction for up to the node's 10 s polling timeout and
-//!   end in `TIMEOUT_ERROR`. A `TIMEOUT_ERROR` still answers `NONE` for a
-//!   transaction the node holds in its pool (it waits for it to be
-//!   included, then gives up): known, pending. The signer's account picks the shard: each of
-//!   `senders` is tried until one knows the hash (`UNKNOWN_TRANSACTION`
-//!   otherwise).
+//!   end in `TIMEOUT_ERROR`. A `TIMEOUT_ERROR` at `NONE` (the node holds the
+//!   transaction in its pool and waited for it in vain) is read as known and
+//!   pending: an answer, not an outage. The signer's account picks the
+//!   shard: each of `senders` is tried until one knows the hash
+//!   (`UNKNOWN_TRANSACTION` otherwise).
 //! - Final once `final_execution_status` is `FINAL`: the transaction's block
 //!   and every receipt's block are final. A payment's credit is a receipt
 //!   executed in a later block than the transaction; its block is where the
@@ -75,7 +75,7 @@ const LEVELS: [&str; 6] = ["NONE", "INCLUDED", "EXECUTED_OPTIMISTIC", "INCLUDED_
 /// `INTERNAL_ERROR`) with a `cause.name`.
 fn classify(error: &RpcError, method: &str) -> ChainError {
     let name = error.object.get("name").and_then(Value::as_str).unwrap_or("");
-    let cause = error.object.pointer("/cause/name").and_then(Value::as_str).unwrap_or("");
+    let cause = cause_of(error);
     let describe = || format!("{} ({name}/{cause})", error.describe(method));
     match cause {
         "UNKNOWN_TRANSACTION" | "UNKNOWN_BLOCK" | "UNKNOWN_CHUNK" | "UNKNOWN_EPOCH" => ChainError::NotFound,
@@ -90,6 +90,20 @@ fn classify(error: &RpcError, method: &str) -> ChainError {
         _ if error.says_rate_limited() => ChainError::RateLimited { retry_after: None },
         _ if name == "INTERNAL_ERROR" => ChainError::Unavailable(describe()),
         _ => ChainError::BadResponse(describe()),
+    }
+}
+
+/// `cause.name`; for an error in the legacy shape (only `code`, `message`
+/// and `data`), `UNKNOWN_TRANSACTION` when `data` says it does not exist.
+fn cause_of(error: &RpcError) -> &str {
+    if let Some(cause) = error.object.pointer("/cause/name").and_then(Value::as_str) {
+        return cause;
+    }
+    let data = error.object.get("data").and_then(Value::as_str).unwrap_or("");
+    if data.contains("doesn't exist") {
+        "UNKNOWN_TRANSACTION"
+    } else {
+        ""
     }
 }
 
@@ -274,10 +288,10 @@ impl NearClient {
             let params = json!({"tx_hash": txid, "sender_account_id": sender, "wait_until": "NONE"});
             match self.rpc.call("tx", params).await? {
                 Ok(result) => return from_value(result, "tx").map(Some),
-                Err(error) => match error.object.pointer("/cause/name").and_then(Value::as_str) {
-                    Some("UNKNOWN_TRANSACTION") => continue,
+                Err(error) => match cause_of(&error) {
+                    "UNKNOWN_TRANSACTION" => continue,
                     // Known (in the pool), in no block yet.
-                    Some("TIMEOUT_ERROR") => return Ok(Some(TxAnswer::pooled())),
+                    "TIMEOUT_ERROR" => return Ok(Some(TxAnswer::pooled())),
                     _ => return Err(classify(&error, "tx")),
                 },
             }
@@ -447,6 +461,11 @@ mod tests {
         assert_eq!(classify(&error("HANDLER_ERROR", "TIMEOUT_ERROR"), "tx"), ChainError::NotFound, "an answer");
         assert!(matches!(classify(&error("HANDLER_ERROR", "TIMEOUT_ERROR"), "block"), ChainError::Unavailable(_)));
         assert!(matches!(classify(&error("INTERNAL_ERROR", "X"), "tx"), ChainError::Unavailable(_)));
+        let legacy = RpcError {
+            object: json!({"code": -32000, "message": "Server error", "data": "Transaction 9av2 doesn't exist"}),
+            ..RpcError::new(-32000, "Server error")
+        };
+        assert_eq!(classify(&legacy, "tx"), ChainError::NotFound, "the legacy shape, by its data");
         assert!(matches!(
             classify(&error("REQUEST_VALIDATION_ERROR", "PARSE_ERROR"), "tx"),
             ChainError::BadResponse(m) if m.contains("PARSE_ERROR")
