@@ -290,6 +290,9 @@ impl NearClient {
                 Ok(result) => return from_value(result, "tx").map(Some),
                 Err(error) => match cause_of(&error) {
                     "UNKNOWN_TRANSACTION" => continue,
+                    // Not a hash the node can read: no node knows it, and
+                    // the other transactions of the batch still get answers.
+                    "PARSE_ERROR" => return Ok(None),
                     // Known (in the pool), in no block yet.
                     "TIMEOUT_ERROR" => return Ok(Some(TxAnswer::pooled())),
                     _ => return Err(classify(&error, "tx")),

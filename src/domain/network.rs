@@ -180,6 +180,8 @@ impl Network {
             Dot => TxHashFormat::PrefixedHex { bytes: 32 },
             // Transaction digests: 32 bytes in base58.
             Sui => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
+            // A `CryptoHash`: 32 bytes in base58, as `tx` takes it.
+            Near => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
             _ => TxHashFormat::Opaque,
         }
     }

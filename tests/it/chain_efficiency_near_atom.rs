@@ -37,7 +37,9 @@ async fn completed(app: &TestApp, network: Network) -> u64 {
     app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
 }
 
-async fn app_on(network: &str, config: withdrawal_tracker::config::NetworkChainConfig) -> TestApp {
+async fn app_on(network: &str, mut config: withdrawal_tracker::config::NetworkChainConfig) -> TestApp {
+    // 20 lookups at once on a machine shared with other tests: no timeouts.
+    config.request_timeout = withdrawal_tracker::config::HumanDuration(std::time::Duration::from_secs(10));
     let network = network.to_owned();
     TestApp::spawn_with(Backend::Memory, move |c| {
         c.networks.insert(network, config);

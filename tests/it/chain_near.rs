@@ -119,6 +119,11 @@ async fn each_sender_is_tried_and_an_unknown_transaction_expires_past_its_last_v
     assert!(statuses[0].expired);
     assert!(!statuses[1].expired, "nothing recorded at broadcast: never expired");
     assert_eq!(near.transaction(&tx_hash(9)).await.unwrap(), None);
+
+    // A hash the node cannot parse is unknown; the rest of the batch is answered.
+    let txs = [PendingTx::new("3yZe7d"), PendingTx::new(tx_hash(1))];
+    let statuses = near.statuses_of(&txs).await.unwrap();
+    assert_eq!((statuses[0].location.as_ref(), statuses[1].finalized), (None, true));
 }
 
 #[tokio::test]

@@ -247,6 +247,14 @@ impl NearState {
                 else {
                     return rpc_error(id, "REQUEST_VALIDATION_ERROR", "PARSE_ERROR", "missing tx_hash or sender");
                 };
+                if bs58::decode(hash).into_vec().map_or(true, |bytes| bytes.len() != 32) {
+                    return rpc_error(
+                        id,
+                        "REQUEST_VALIDATION_ERROR",
+                        "PARSE_ERROR",
+                        "Failed parsing args: invalid hash",
+                    );
+                }
                 let wait_until = params["wait_until"].as_str().unwrap_or("EXECUTED_OPTIMISTIC");
                 let Some(wanted) = LEVELS.iter().position(|l| *l == wait_until) else {
                     return rpc_error(id, "REQUEST_VALIDATION_ERROR", "PARSE_ERROR", "unknown wait_until");
