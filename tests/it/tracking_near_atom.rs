@@ -258,3 +258,40 @@ async fn an_atom_payment_registered_without_a_hash_is_discovered_by_its_memo() {
     assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
     assert!(view["history"][1]["reason"].as_str().unwrap().starts_with("discovered on chain"), "{view}");
 }
+
+#[tokio::test]
+async fn a_throttled_explorer_stops_the_tick_with_its_retry_after_and_changes_nothing() {
+    use withdrawal_tracker::chain::ChainError;
+    use withdrawal_tracker::tracker::chain::TrackError;
+    let fake = FakeCosmos::start(fake_cosmos::BASE_HEIGHT).await;
+    let app = app_following("ATOM", atom_config(&fake.base_url)).await;
+    let user = cosmos_address("user");
+    let hash = fake_cosmos::tx_hash(1);
+    register(&app, atom("w-1", "ATOM", &user, "9", "1", Some(&hash))).await;
+    fake.commit(fake_cosmos::send(1, &user, &[("uatom", 1_000_000)], "9"));
+    fake.set_mode(fake_cosmos::Mode::RateLimited(7));
+    let error = app.chain_trackers[0].tick().await.unwrap_err();
+    assert!(
+        matches!(error, TrackError::Chain(ChainError::RateLimited { retry_after: Some(wait) }) if wait == Duration::from_secs(7)),
+        "{error:?}"
+    );
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "broadcast");
+    fake.set_mode(fake_cosmos::Mode::Normal);
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "completed");
+
+    // NEAR: a node still syncing is passed over for the next URL.
+    let (behind, synced) =
+        (FakeNear::start(fake_near::BASE_HEIGHT).await, FakeNear::start(fake_near::BASE_HEIGHT).await);
+    behind.set_mode(fake_near::Mode::NotSynced);
+    let mut config = near_config(&behind.base_url);
+    config.urls.push(synced.base_url.clone());
+    let app = app_following("NEAR", config).await;
+    let tx = transfer(1, "bob.near", ONE_NEAR);
+    let hash = tx.hash.clone();
+    synced.send(tx);
+    synced.produce(FINALITY_LAG + 2);
+    register(&app, near("w-1", "NEAR", "bob.near", "1", Some(&hash))).await;
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "completed");
+}
