@@ -22,6 +22,7 @@ use crate::chain::{
     ApiKey, AptosClient, BlockbookClient, BlockfrostClient, Chain, ClientConfig, EsploraClient, EvmClient, Gate,
     HorizonClient, SidecarClient, SolanaClient, SuiClient, ToncenterClient, TronClient, XrplClient,
 };
+use crate::chain::{CosmosClient, NearClient};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ChainSettings, ExplorerKind, Secret, Settings, StoreBackend, StoreSettings};
 use crate::domain::escalation::EscalationPolicy;
@@ -343,6 +344,11 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
             Chain::Blocks(Arc::new(AlgodClient::new(config.with_api_key(key), indexer.with_api_key(rest_key))))
         }
         ExplorerKind::HederaMirror => Chain::Statuses(Arc::new(HederaMirrorClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::NearRpc => Chain::Statuses(Arc::new(NearClient::new(config, chain.senders.clone()))),
+        ExplorerKind::CosmosRest => Chain::Statuses(Arc::new(CosmosClient::new(
+            config.with_api_key(rest_key),
+            crate::chain::cosmos::ATOM_DENOM,
+        ))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

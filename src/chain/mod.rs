@@ -6,12 +6,13 @@
 //! plumbing (endpoint set with failover, JSON-RPC transport) is shared.
 //! Nothing here knows about withdrawals.
 
-pub mod antelope;
 pub mod algod;
+pub mod antelope;
 pub mod aptos;
 pub mod blockbook;
 pub mod blockfrost;
 mod cardano_cbor;
+pub mod cosmos;
 pub mod esplora;
 pub mod evm;
 mod graphql;
@@ -19,6 +20,7 @@ pub mod hedera_mirror;
 pub mod horizon;
 pub mod http;
 mod jsonrpc;
+pub mod near;
 pub mod sidecar;
 pub mod solana;
 pub mod sui;
@@ -38,16 +40,18 @@ use serde::{Deserialize, Serialize};
 pub use crate::domain::onchain::{
     Asset, BaseUnits, BlockRef, OutPoint, Payment, ReplacementKey as ConflictKey, TxInfo, TxLocation, UnitsError,
 };
-pub use antelope::AntelopeClient;
 pub use algod::AlgodClient;
+pub use antelope::AntelopeClient;
 pub use aptos::AptosClient;
 pub use blockbook::BlockbookClient;
 pub use blockfrost::BlockfrostClient;
+pub use cosmos::CosmosClient;
 pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use hedera_mirror::HederaMirrorClient;
 pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
+pub use near::NearClient;
 pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
 pub use sui::SuiClient;

@@ -33,6 +33,8 @@ pub struct ChainSettings {
     pub halted_after: Option<Duration>,
     /// The indexer's URLs beside the node's (`algod`); empty elsewhere.
     pub indexer_urls: Vec<String>,
+    /// NEAR: the signer accounts whose transactions are followed.
+    pub senders: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -60,6 +62,10 @@ pub enum ExplorerKind {
     Algod,
     /// A Hedera mirror node's REST API.
     HederaMirror,
+    /// A NEAR node's JSON-RPC.
+    NearRpc,
+    /// A Cosmos SDK node's REST gateway (the Cosmos Hub).
+    CosmosRest,
 }
 
 impl ExplorerKind {
@@ -80,6 +86,8 @@ impl ExplorerKind {
             ExplorerKind::Antelope => "antelope",
             ExplorerKind::Algod => "algod",
             ExplorerKind::HederaMirror => "hedera_mirror",
+            ExplorerKind::NearRpc => "near_rpc",
+            ExplorerKind::CosmosRest => "cosmos_rest",
         }
     }
 
@@ -101,6 +109,8 @@ impl ExplorerKind {
             ExplorerKind::Antelope => network == Eos,
             ExplorerKind::Algod => network == Algo,
             ExplorerKind::HederaMirror => network == Hbar,
+            ExplorerKind::NearRpc => network == Near,
+            ExplorerKind::CosmosRest => network == Atom,
         }
     }
 }
@@ -152,6 +162,9 @@ pub struct NetworkChainConfig {
     /// `algod` only: the indexer's URLs (tried in order), beside the node's
     /// in `urls`.
     pub indexer_urls: Vec<String>,
+    /// NEAR: the accounts that sign the withdrawals (the exchange's hot
+    /// wallets): a transaction is looked up under its signer.
+    pub senders: Vec<String>,
 }
 
 fn default_discover_interval() -> HumanDuration {
@@ -289,6 +302,17 @@ impl NetworkChainConfig {
         if self.batch_size == 0 {
             problems.add(&key("batch_size"), "must be at least 1");
         }
+        if self.explorer == ExplorerKind::NearRpc && self.senders.is_empty() {
+            problems.add(
+                &key("senders"),
+                "needs the accounts that sign the withdrawals (NEAR looks a transaction up under its signer)",
+            );
+        }
+        for (index, sender) in self.senders.iter().enumerate() {
+            if let Err(error) = crate::domain::address::ValidatedAddress::parse(Network::Near, sender, None) {
+                problems.add(&key(&format!("senders[{index}]")), format!("is not a NEAR account id: {error}"));
+            }
+        }
         for (coin, token) in &self.tokens {
             if let Some(problem) = network.and_then(|n| token_contract_problem(n, &token.contract)) {
                 problems.add(&key(&format!("tokens.{coin}.contract")), problem);
@@ -310,6 +334,7 @@ impl NetworkChainConfig {
             discover_interval: self.discover_interval.0,
             halted_after: self.halted_after.map(|d| d.0),
             indexer_urls: self.indexer_urls.clone(),
+            senders: self.senders.clone(),
         };
         Some((network, settings))
     }

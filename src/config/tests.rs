@@ -545,3 +545,30 @@ fn incidents_default_on_and_their_bad_values_are_named() {
     let settings = Config::parse_toml(&halted, "test.toml").unwrap().settings().unwrap();
     assert_eq!(settings.networks[&Network::Btc].halted_after, Some(Duration::from_secs(1800)));
 }
+
+#[test]
+fn near_rpc_follows_near_with_its_senders_and_cosmos_rest_follows_atom() {
+    let text = format!(
+        "{GOOD}\n[networks.NEAR]\nexplorer = \"near_rpc\"\nurls = [\"https://rpc.mainnet.near.org\"]\n\
+         senders = [\"hot.exchange.near\"]\n\
+         [networks.ATOM]\nexplorer = \"cosmos_rest\"\nurls = [\"https://cosmos-rest.publicnode.com\"]\n"
+    );
+    let settings = check(&text).unwrap().settings().unwrap();
+    let (near, atom) = (&settings.networks[&Network::Near], &settings.networks[&Network::Atom]);
+    assert_eq!((near.explorer, near.required_confirmations), (ExplorerKind::NearRpc, 1));
+    assert_eq!(near.senders, ["hot.exchange.near"]);
+    assert_eq!((atom.explorer, atom.required_confirmations), (ExplorerKind::CosmosRest, 1), "committed is final");
+    assert_eq!((near.explorer.as_str(), atom.explorer.as_str()), ("near_rpc", "cosmos_rest"));
+    let misfits = format!(
+        "{GOOD}\n[networks.ATOM]\nexplorer = \"near_rpc\"\nurls = [\"http://a\"]\nsenders = [\"a.near\"]\n\
+         [networks.NEAR]\nexplorer = \"near_rpc\"\nurls = [\"http://b\"]\n\
+         [networks.XLM]\nexplorer = \"cosmos_rest\"\nurls = [\"http://c\"]\n\
+         [networks.TON]\nexplorer = \"toncenter\"\nurls = [\"http://d\"]\nsenders = [\"Not An Account\"]\n"
+    );
+    let errors = check(&misfits).unwrap_err();
+    assert_eq!(
+        errors.keys(),
+        ["networks.ATOM.explorer", "networks.NEAR.senders", "networks.TON.senders[0]", "networks.XLM.explorer"],
+        "NEAR looks a transaction up under its signer: {errors}"
+    );
+}

@@ -182,6 +182,8 @@ impl Network {
             Sui => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
             // Transaction ids: base32 of 32 bytes, no padding, upper case.
             Algo => TxHashFormat::Base32 { len: 52 },
+            // A `CryptoHash`: 32 bytes in base58, as `tx` takes it.
+            Near => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
             _ => TxHashFormat::Opaque,
         }
     }

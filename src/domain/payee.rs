@@ -26,7 +26,7 @@ pub struct ExpectedPayment {
     /// of a checksummed address is no part of it), TON addresses in their raw
     /// `wc:hex` form (user-friendly and raw forms name one account).
     to: String,
-    /// XRPL, Stellar, TON, EOS: one address serves many accounts, told apart by
+    /// XRPL, Stellar, TON, EOS, Cosmos: one address serves many accounts, told apart by
     /// the destination tag, the memo or the text comment, which must be the
     /// withdrawal's (none when it has none). `None` on chains where a
     /// payment's memo says nothing about its payee.
@@ -53,8 +53,8 @@ impl ExpectedPayment {
         let units = BaseUnits::from_decimal(w.amount.as_str(), decimals)
             .map_err(|error| format!("the amount {} cannot be paid in base units: {error}", w.amount))?;
         let to = payment_form(w.network, &w.address);
-        let tag =
-            matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Eos).then(|| w.memo.clone());
+        let tag = matches!(w.network, Network::Xrp | Network::Xlm | Network::Ton | Network::Eos | Network::Atom)
+            .then(|| w.memo.clone());
         // Hedera: an exchange's account tells deposits apart by the memo.
         let tag = tag.or_else(|| (w.network == Network::Hbar).then(|| w.memo.clone()));
         Ok(ExpectedPayment { asset, units, to, tag })
@@ -157,6 +157,25 @@ mod tests {
 
     fn tagged(to: &str, units: u128, tag: Option<&str>) -> Payment {
         Payment { memo: tag.map(str::to_owned), ..native(to, units) }
+    }
+
+    #[test]
+    fn the_atom_memo_is_the_deposit_tag_and_near_has_none() {
+        const ATOM: &str = "cosmos1fl48vsnmsdzcv85q5d2q4z5ajdha8yu34mf0eh";
+        let rules = PayeeRules { native_decimals: 6, tokens: BTreeMap::new() };
+        let atom = withdrawal(Network::Atom, "ATOM", ATOM, Some("104729"), "1.5");
+        let untagged = withdrawal(Network::Atom, "ATOM", ATOM, None, "1.5");
+        let paid = |memo: Option<&str>| Payment { memo: memo.map(str::to_owned), ..native(ATOM, 1_500_000) };
+        assert_eq!(check(&atom, &[paid(Some("104729"))], &rules), PayeeVerdict::Verified);
+        assert!(matches!(check(&atom, &[paid(Some("104730"))], &rules), PayeeVerdict::Mismatch(_)));
+        assert!(matches!(check(&atom, &[paid(None)], &rules), PayeeVerdict::Mismatch(_)));
+        assert_eq!(check(&untagged, &[paid(None)], &rules), PayeeVerdict::Verified);
+        assert!(matches!(check(&untagged, &[paid(Some("1"))], &rules), PayeeVerdict::Mismatch(_)));
+
+        let rules = PayeeRules { native_decimals: 24, tokens: BTreeMap::new() };
+        let near = withdrawal(Network::Near, "NEAR", "bob.near", None, "1");
+        let memo = Payment { memo: Some("anything".into()), ..native("bob.near", 10u128.pow(24)) };
+        assert_eq!(check(&near, &[memo], &rules), PayeeVerdict::Verified, "a NEAR memo says nothing of the payee");
     }
 
     #[test]

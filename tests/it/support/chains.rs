@@ -31,6 +31,7 @@ pub fn chain_config(explorer: ExplorerKind, url: &str, required: u64) -> Network
         discover_interval: HumanDuration(Duration::from_secs(300)),
         halted_after: None,
         indexer_urls: Vec::new(),
+        senders: Vec::new(),
     }
 }
 

@@ -13,9 +13,10 @@ use withdrawal_tracker::chain::{
     AptosClient, BlockChain, BlockRef, BlockbookClient, BlockfrostClient, ChainError, EsploraClient, HorizonClient,
     SidecarClient, StatusChain, SuiClient, ToncenterClient, TronClient,
 };
+use withdrawal_tracker::chain::{CosmosClient, NearClient};
 
-use super::fake_antelope::{self, FakeAntelope};
 use super::fake_algod::{self, FakeAlgod};
+use super::fake_antelope::{self, FakeAntelope};
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
 use super::fake_hedera_mirror::{self, FakeMirror};
@@ -43,6 +44,7 @@ tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
 tip_through!(BlockChain: AntelopeClient);
 tip_through!(BlockChain: AlgodClient);
 tip_through!(StatusChain: HederaMirrorClient);
+tip_through!(StatusChain: NearClient, CosmosClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
