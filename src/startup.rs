@@ -334,6 +334,8 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
         ExplorerKind::SuiGraphql => Chain::Statuses(Arc::new(SuiClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Horizon => Chain::Blocks(Arc::new(HorizonClient::new(config.with_api_key(rest_key)))),
         ExplorerKind::Toncenter => Chain::Statuses(Arc::new(ToncenterClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Octez => Chain::Blocks(Arc::new(crate::chain::OctezClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Lotus => Chain::Statuses(Arc::new(crate::chain::LotusClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

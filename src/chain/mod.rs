@@ -16,6 +16,8 @@ mod graphql;
 pub mod horizon;
 pub mod http;
 mod jsonrpc;
+pub mod lotus;
+pub mod octez;
 pub mod sidecar;
 pub mod solana;
 pub mod sui;
@@ -42,6 +44,8 @@ pub use esplora::EsploraClient;
 pub use evm::EvmClient;
 pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
+pub use lotus::LotusClient;
+pub use octez::OctezClient;
 pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
 pub use sui::SuiClient;
@@ -316,6 +320,14 @@ pub trait StatusChain: Send + Sync + 'static {
     /// registered without a hash. `None` for chains whose payments cannot be
     /// found by address here.
     fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
+    }
+
+    /// Whether the last `statuses_of` found that another transaction took
+    /// `txid`'s place (Filecoin: a message with its nonce landed), so it will
+    /// never land: no request. `None` by default.
+    fn replaced(&self, txid: &str) -> Option<Replaced> {
+        let _ = txid;
         None
     }
 }

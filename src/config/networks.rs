@@ -49,6 +49,10 @@ pub enum ExplorerKind {
     Horizon,
     /// toncenter's indexer API v3.
     Toncenter,
+    /// An Octez node's RPC (Tezos).
+    Octez,
+    /// A Lotus node's JSON-RPC API v1 (Filecoin).
+    Lotus,
 }
 
 impl ExplorerKind {
@@ -66,6 +70,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => "sui_graphql",
             ExplorerKind::Horizon => "horizon",
             ExplorerKind::Toncenter => "toncenter",
+            ExplorerKind::Octez => "octez",
+            ExplorerKind::Lotus => "lotus",
         }
     }
 
@@ -84,6 +90,8 @@ impl ExplorerKind {
             ExplorerKind::SuiGraphql => network == Sui,
             ExplorerKind::Horizon => network == Xlm,
             ExplorerKind::Toncenter => network == Ton,
+            ExplorerKind::Octez => network == Xtz,
+            ExplorerKind::Lotus => network == Fil,
         }
     }
 }

@@ -532,6 +532,9 @@ impl Statuses<'_> {
                     Observation::Final { tx: self.client.transaction(&tx.txid).await? }
                 } else if let Some(TxLocation::Block(block)) = status.location {
                     Observation::Included(block)
+                } else if let Some(replaced) = self.client.replaced(&tx.txid) {
+                    report.dropped += 1;
+                    Observation::Dropped(DropReason::Replaced { by: replaced.by })
                 } else if status.location.is_some() {
                     Observation::StillPending
                 } else if status.expired {
