@@ -23,7 +23,8 @@
 //! (`GET /chains/main/blocks/head/context/contracts/{source}/counter`).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -42,6 +43,9 @@ pub const DEFAULT_MAX_OPERATIONS_TTL: u64 = 240;
 /// Blocks whose operations are kept for `transactions_in_block`, lookups and
 /// discovery (about 16 minutes at 8 s a block).
 const KEPT_BLOCKS: usize = 120;
+/// How long one mempool read answers lookups when no block is read
+/// meanwhile.
+const MEMPOOL_FRESH: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
 struct Header {
@@ -189,6 +193,13 @@ impl Operation {
     }
 }
 
+/// The mempool as last read: its pending operations by hash, with their
+/// branch.
+struct MempoolRead {
+    at: Instant,
+    pending: HashMap<String, (String, TxInfo)>,
+}
+
 /// A block read by `block_at`: what its paying operations did.
 struct ReadBlock {
     at: BlockRef,
@@ -204,6 +215,8 @@ pub struct OctezClient {
     ttl: Mutex<Option<u64>>,
     /// Levels of branch blocks asked for (a block's level never changes).
     branch_levels: Mutex<HashMap<String, u64>>,
+    /// Shared by the lookups until the next block read (or `MEMPOOL_FRESH`).
+    mempool: Mutex<Option<Arc<MempoolRead>>>,
 }
 
 /// JSON for a 2xx, `None` for a 404 (an unknown block, or a level above
@@ -225,6 +238,7 @@ impl OctezClient {
             read: Mutex::new(VecDeque::new()),
             ttl: Mutex::new(None),
             branch_levels: Mutex::new(HashMap::new()),
+            mempool: Mutex::new(None),
         }
     }
 
@@ -263,7 +277,30 @@ impl OctezClient {
         Ok(Some(level + self.max_operations_ttl().await?))
     }
 
+    /// The mempool's pending operations (validated, branch delayed,
+    /// unprocessed): one request, shared by every lookup until the next
+    /// block read.
+    async fn mempool(&self) -> Result<Arc<MempoolRead>, ChainError> {
+        let fresh = self.mempool.lock().expect("not poisoned").clone().filter(|m| m.at.elapsed() < MEMPOOL_FRESH);
+        if let Some(read) = fresh {
+            return Ok(read);
+        }
+        let path = "/chains/main/mempool/pending_operations?version=2";
+        let mempool: Mempool = self.get(path).await?.ok_or(ChainError::NotFound)?;
+        let pending = mempool
+            .validated
+            .iter()
+            .chain(&mempool.branch_delayed)
+            .chain(&mempool.unprocessed)
+            .map(|op| (op.hash.clone(), (op.branch.clone(), op.info(TxLocation::Mempool, None))))
+            .collect();
+        let read = Arc::new(MempoolRead { at: Instant::now(), pending });
+        *self.mempool.lock().expect("not poisoned") = Some(read.clone());
+        Ok(read)
+    }
+
     fn remember(&self, block: ReadBlock) {
+        *self.mempool.lock().expect("not poisoned") = None;
         let mut read = self.read.lock().expect("not poisoned");
         read.retain(|b| b.at.height != block.at.height);
         read.push_back(block);
@@ -326,19 +363,18 @@ impl BlockChain for OctezClient {
         Ok(hash.is_some_and(|h| h == block.hash))
     }
 
-    /// From the blocks read (no request), else the mempool (one request;
-    /// plus the branch's header once per branch, for `valid_until`).
+    /// From the blocks read (no request), else the mempool (one request
+    /// shared by the lookups until the next block read; plus the branch's
+    /// header once per branch, for `valid_until`).
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
         if let Some(info) = self.kept(txid) {
             return Ok(Some(info));
         }
-        let path = "/chains/main/mempool/pending_operations?version=2";
-        let mempool: Mempool = self.get(path).await?.ok_or(ChainError::NotFound)?;
-        let pending = mempool.validated.iter().chain(&mempool.branch_delayed).chain(&mempool.unprocessed);
-        let Some(op) = pending.into_iter().find(|op| op.hash == txid) else { return Ok(None) };
-        let valid_until = self.valid_until(&op.branch).await?;
-        Ok(Some(op.info(TxLocation::Mempool, valid_until)))
+        let mempool = self.mempool().await?;
+        let Some((branch, info)) = mempool.pending.get(txid) else { return Ok(None) };
+        let valid_until = self.valid_until(branch).await?;
+        Ok(Some(TxInfo { valid_until, ..info.clone() }))
     }
 
     /// From the operations read with the block: no request (one the block

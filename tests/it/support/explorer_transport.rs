@@ -2,7 +2,7 @@
 //! is `Unavailable`, throttling is an answer (no failover), and an outage
 //! or a dead URL fails over to the next URL in order. Written once, run
 //! against each explorer's fake (Esplora, Blockbook, TronGrid, Horizon,
-//! toncenter, Blockfrost, Sidecar, Sui).
+//! toncenter, Blockfrost, Sidecar, Sui, Octez, Lotus).
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,9 @@ use super::fake_esplora::{self, FakeEsplora};
 use super::fake_horizon::{self, FakeHorizon};
 use super::fake_toncenter::{self, FakeToncenter};
 use super::fake_tron::{self, FakeTron};
+use super::fake_lotus::{self, FakeLotus};
+use super::fake_octez::{self, FakeOctez};
+use withdrawal_tracker::chain::{LotusClient, OctezClient};
 
 /// What these checks ask of a client, whichever trait it fills in: its tip.
 pub trait Tip {
@@ -34,6 +37,8 @@ macro_rules! tip_through {
 
 tip_through!(BlockChain: EsploraClient, BlockbookClient, TronClient, HorizonClient, BlockfrostClient, SidecarClient);
 tip_through!(StatusChain: ToncenterClient, SuiClient, AptosClient);
+tip_through!(BlockChain: OctezClient);
+tip_through!(StatusChain: LotusClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
@@ -197,4 +202,38 @@ pub async fn fails_over_to_the_next_url_in_order<C: Tip>(
     assert!(
         matches!(client(&[first.base_url()]).tip_now().await, Err(ChainError::Unavailable(m)) if m.contains(down_status))
     );
+}
+
+impl ExplorerFake for FakeOctez {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeOctez::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_octez::Mode::Normal,
+            Behaviour::Down => fake_octez::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_octez::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_octez::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeLotus {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeLotus::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_lotus::Mode::Normal,
+            Behaviour::Down => fake_lotus::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_lotus::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_lotus::Mode::Hang,
+        });
+    }
 }

@@ -10,6 +10,8 @@ pub mod fake_blockbook;
 pub mod fake_blockfrost;
 pub mod fake_esplora;
 pub mod fake_horizon;
+pub mod fake_lotus;
+pub mod fake_octez;
 pub mod fake_sidecar;
 pub mod fake_solana;
 pub mod fake_sui;
