@@ -236,6 +236,15 @@ pub trait BlockChain: Send + Sync + 'static {
         None
     }
 
+    /// Whether a watched transaction's outcome is read from each block that
+    /// holds it even when its payee was checked before (in the mempool):
+    /// chains where a transaction can fail in its block and
+    /// `transactions_in_block` tells it with no request (Tezos). EVM chains
+    /// always read receipts.
+    fn outcome_in_block(&self) -> bool {
+        false
+    }
+
     /// Whether discovery finds payments in each new block's own
     /// transactions (`requested_payments`: account chains whose blocks carry
     /// their calls, EVM and Polkadot) rather than through `address_history`.

@@ -141,6 +141,18 @@ impl Operation {
         Some(results.iter().all(|r| applied(r)))
     }
 
+    /// What its transactions ask to pay, before it ran (the mempool): tez
+    /// in mutez to each `destination`.
+    fn requested_payments(&self) -> Vec<Payment> {
+        self.contents
+            .iter()
+            .filter(|c| c.kind == "transaction")
+            .filter_map(|c| Some((c.destination.clone()?, mutez(&c.amount)?)))
+            .filter(|(_, amount)| *amount != BaseUnits::ZERO)
+            .map(|(to, amount)| Payment { to, amount, asset: Asset::Native, memo: None })
+            .collect()
+    }
+
     /// Tez moved by its transactions and by the contracts they called, when
     /// applied: native payments in mutez to `destination`.
     fn payments(&self) -> Vec<Payment> {
@@ -178,18 +190,14 @@ impl Operation {
     }
 
     fn info(&self, location: TxLocation, valid_until: Option<u64>) -> TxInfo {
-        let success = match location {
-            TxLocation::Block(_) => self.success(),
-            TxLocation::Mempool => None,
+        let (success, payments) = match location {
+            TxLocation::Block(_) => {
+                let success = self.success();
+                (success, if success == Some(true) { self.payments() } else { Vec::new() })
+            }
+            TxLocation::Mempool => (None, self.requested_payments()),
         };
-        TxInfo {
-            txid: self.hash.clone(),
-            location,
-            success,
-            payments: if success == Some(true) { self.payments() } else { Vec::new() },
-            conflict: self.conflict(),
-            valid_until,
-        }
+        TxInfo { txid: self.hash.clone(), location, success, payments, conflict: self.conflict(), valid_until }
     }
 }
 
@@ -398,6 +406,12 @@ impl BlockChain for OctezClient {
         Ok(found)
     }
 
+    /// A payee checked in the mempool still needs the block's result (an
+    /// operation can fail there), which the block read already holds.
+    fn outcome_in_block(&self) -> bool {
+        true
+    }
+
     /// Payments are found in each new block's operations: no address index
     /// needed.
     fn discovers_in_blocks(&self) -> bool {
@@ -475,5 +489,8 @@ mod tests {
         let pending = op(serde_json::json!([{"kind": "transaction", "source": "tz1src", "counter": "9",
             "amount": "5", "destination": "tz1a"}]));
         assert_eq!(pending.success(), None, "not run yet");
+        let info = pending.info(TxLocation::Mempool, Some(7));
+        let asked: Vec<(String, u128)> = info.payments.into_iter().map(|p| (p.to, p.amount.get())).collect();
+        assert_eq!((info.success, asked), (None, vec![("tz1a".to_owned(), 5)]), "what it asks to pay");
     }
 }

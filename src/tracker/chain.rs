@@ -390,7 +390,7 @@ impl Blocks<'_> {
                 continue; // another transaction whose hash ends alike
             }
             matched.push((hash, id));
-            if self.network.is_evm() || tracking::payee_unchecked(&known) {
+            if self.network.is_evm() || self.client.outcome_in_block() || tracking::payee_unchecked(&known) {
                 need_details.push(hash.clone());
             } else {
                 verified.push(id);

@@ -41,7 +41,11 @@ async fn a_block_brings_its_transactions_with_their_results_in_two_requests() {
     let before = fake.requests();
     let block = octez.block_at(level).await.unwrap();
     assert_eq!(fake.requests() - before, 2, "the header, then operations/3 of that block");
-    assert!(fake.paths().last().unwrap().starts_with(&format!("/chains/main/blocks/{}/operations/3", block_hash(level))));
+    assert!(fake
+        .paths()
+        .last()
+        .unwrap()
+        .starts_with(&format!("/chains/main/blocks/{}/operations/3", block_hash(level))));
     assert_eq!(block.parent_hash.as_deref(), Some(block_hash(level - 1).as_str()));
     assert_eq!(block.expiry_point, Some(level), "levels: the unit of an operation's TTL");
     assert_eq!(block.time.map(|t| t.timestamp()), Some(block_time(level)));

@@ -101,7 +101,10 @@ async fn a_tezos_payment_to_the_wrong_address_or_amount_is_flagged() {
     register(&app, "XTZ", "w-right", XTZ_PAYEE, "5", Some(&op_hash(3))).await;
     let mut batch = transfer(3, XTZ_OTHER, 1, XTZ_HEAD);
     batch.transfers.push(Transfer { to: XTZ_PAYEE.into(), mutez: 5_000_000, status: "applied".into() });
-    node.bake(&[], vec![transfer(1, XTZ_OTHER, 5_000_000, XTZ_HEAD), transfer(2, XTZ_PAYEE, 5_000_001, XTZ_HEAD), batch]);
+    node.bake(
+        &[],
+        vec![transfer(1, XTZ_OTHER, 5_000_000, XTZ_HEAD), transfer(2, XTZ_PAYEE, 5_000_001, XTZ_HEAD), batch],
+    );
     tick(&app).await;
     for id in ["w-address", "w-amount"] {
         let view = app.get_withdrawal(id).await;
@@ -173,7 +176,11 @@ async fn a_tezos_payment_registered_without_a_hash_is_discovered_in_a_block() {
     }
     tick(&app).await;
     let view = app.get_withdrawal("w-1").await;
-    assert_eq!((view["tx_hash"].as_str(), view["state"].as_str()), (Some(op_hash(1).as_str()), Some("completed")), "{view}");
+    assert_eq!(
+        (view["tx_hash"].as_str(), view["state"].as_str()),
+        (Some(op_hash(1).as_str()), Some("completed")),
+        "{view}"
+    );
 }
 
 const FIL_HEAD: u64 = 4_500_000;
@@ -208,7 +215,11 @@ async fn a_filecoin_payment_to_the_wrong_address_or_amount_is_flagged() {
     register(&app, "FIL", "w-address", FIL_PAYEE, "2", Some(&message_cid(1))).await;
     register(&app, "FIL", "w-amount", FIL_PAYEE, "2", Some(&message_cid(2))).await;
     register(&app, "FIL", "w-right", FIL_PAYEE, "2", Some(&message_cid(3))).await;
-    node.push(vec![send(1, FIL_OTHER, 2 * ONE_FIL), send(2, FIL_PAYEE, 2 * ONE_FIL - 1), send(3, FIL_PAYEE, 2 * ONE_FIL)]);
+    node.push(vec![
+        send(1, FIL_OTHER, 2 * ONE_FIL),
+        send(2, FIL_PAYEE, 2 * ONE_FIL - 1),
+        send(3, FIL_PAYEE, 2 * ONE_FIL),
+    ]);
     node.execute(&[(&message_cid(1), 0), (&message_cid(2), 0), (&message_cid(3), 0)]);
     tick(&app).await;
     for id in ["w-address", "w-amount"] {
@@ -237,5 +248,8 @@ async fn a_filecoin_message_whose_nonce_another_used_is_dropped_as_replaced() {
     assert_eq!(view["state"], "dropped", "{view}");
     assert_eq!(last_reason(&view), format!("replaced by {}", message_cid(101)));
     let view = app.get_withdrawal("w-other").await;
-    assert_eq!((view["state"].as_str(), last_reason(&view)), (Some("dropped"), "replaced by another transaction".into()));
+    assert_eq!(
+        (view["state"].as_str(), last_reason(&view)),
+        (Some("dropped"), "replaced by another transaction".into())
+    );
 }

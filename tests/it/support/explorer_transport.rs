@@ -14,10 +14,10 @@ use withdrawal_tracker::chain::{
 use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
 use super::fake_horizon::{self, FakeHorizon};
-use super::fake_toncenter::{self, FakeToncenter};
-use super::fake_tron::{self, FakeTron};
 use super::fake_lotus::{self, FakeLotus};
 use super::fake_octez::{self, FakeOctez};
+use super::fake_toncenter::{self, FakeToncenter};
+use super::fake_tron::{self, FakeTron};
 use withdrawal_tracker::chain::{LotusClient, OctezClient};
 
 /// What these checks ask of a client, whichever trait it fills in: its tip.

@@ -264,8 +264,13 @@ impl FakeLotus {
     /// A node at `head` whose F3 finalizes `f3_lag` epochs behind it
     /// (`None`: no `ChainGetFinalizedTipSet`).
     pub async fn start(head: u64, f3_lag: Option<u64>) -> FakeLotus {
-        let state =
-            Arc::new(Mutex::new(LotusState { mode: Mode::Normal, head, f3_lag, messages: Vec::new(), calls: Vec::new() }));
+        let state = Arc::new(Mutex::new(LotusState {
+            mode: Mode::Normal,
+            head,
+            f3_lag,
+            messages: Vec::new(),
+            calls: Vec::new(),
+        }));
         let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
         FakeLotus { base_url: format!("http://127.0.0.1:{port}/rpc/v1"), state }
     }

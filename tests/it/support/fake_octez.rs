@@ -219,8 +219,13 @@ impl OctezState {
                 None => not_found(),
             },
             ["chains", "main", "blocks", id, "operations", "3"] => match self.level_of(id) {
-                Some(level) => HttpResponse::Ok()
-                    .json(self.ops.iter().filter(|op| op.level == Some(level)).map(|op| op_json(op, true)).collect::<Vec<_>>()),
+                Some(level) => HttpResponse::Ok().json(
+                    self.ops
+                        .iter()
+                        .filter(|op| op.level == Some(level))
+                        .map(|op| op_json(op, true))
+                        .collect::<Vec<_>>(),
+                ),
                 None => not_found(),
             },
             ["chains", "main", "blocks", "head", "context", "constants"] => {
@@ -307,10 +312,6 @@ impl FakeOctez {
 
     pub fn set_mode(&self, mode: Mode) {
         self.state.lock().unwrap().mode = mode;
-    }
-
-    pub fn head(&self) -> u64 {
-        self.state.lock().unwrap().head
     }
 
     /// Puts operations in the mempool.
