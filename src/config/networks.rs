@@ -299,3 +299,36 @@ mod cardano_aptos_tests {
         assert!(problems(&policy_only).contains("networks.ADA.tokens.USDM.contract"));
     }
 }
+
+#[cfg(test)]
+mod xtz_fil_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn settings(networks: &str) -> Result<crate::config::Settings, String> {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn octez_follows_tezos_and_lotus_follows_filecoin_only() {
+        let both = "[networks.XTZ]\nexplorer = \"octez\"\nurls = [\"https://mainnet.api.tez.ie\"]\n\
+                    [networks.FIL]\nexplorer = \"lotus\"\nurls = [\"https://api.node.glif.io/rpc/v1\"]\n";
+        let settings = settings(both).unwrap();
+        let (xtz, fil) = (&settings.networks[&Network::Xtz], &settings.networks[&Network::Fil]);
+        assert_eq!((xtz.explorer, xtz.required_confirmations), (ExplorerKind::Octez, 3), "two blocks on top");
+        assert_eq!((fil.explorer, fil.required_confirmations), (ExplorerKind::Lotus, 1), "final by F3 or 900 epochs");
+        assert_eq!((ExplorerKind::Octez.as_str(), ExplorerKind::Lotus.as_str()), ("octez", "lotus"));
+        let misfits = "[networks.FIL]\nexplorer = \"octez\"\nurls = [\"http://a\"]\n\
+                       [networks.XTZ]\nexplorer = \"lotus\"\nurls = [\"http://b\"]\n";
+        let errors = settings(misfits).unwrap_err();
+        assert!(errors.contains("networks.FIL.explorer") && errors.contains("networks.XTZ.explorer"), "{errors}");
+    }
+}

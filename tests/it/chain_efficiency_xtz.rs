@@ -22,9 +22,10 @@ async fn completed(app: &TestApp) -> u64 {
     app.service.store.count(&[IndexKey::StateNetwork(State::Completed, Network::Xtz)]).await.unwrap()[0]
 }
 
-/// Every withdrawal its own operation, injected in the mempool when
-/// registered; blocks of at most 200 of them; one poll per block; 3
-/// confirmations (final with two blocks on top).
+/// Every withdrawal its own operation, all registered first; the exchange
+/// broadcasts 200 at a time, each batch in the mempool for one poll, then
+/// in the next block; one poll per block; 3 confirmations (final with two
+/// blocks on top).
 #[tokio::test]
 async fn tezos_requests_per_completed_withdrawal() {
     const PER_BLOCK: usize = 200;
@@ -58,13 +59,14 @@ async fn tezos_requests_per_completed_withdrawal() {
         hashes.push(op.hash.clone());
         ops.push(op);
     }
-    fake.inject(ops);
     let before = fake.requests();
     let (mut mined, mut blocks) = (0, 0);
     while completed(&app).await < n as u64 {
+        let end = (mined + PER_BLOCK).min(n);
+        fake.inject(ops[mined..end].to_vec());
         tracker.tick().await.unwrap();
-        let next: Vec<&str> = hashes[mined..(mined + PER_BLOCK).min(n)].iter().map(String::as_str).collect();
-        mined += next.len();
+        let next: Vec<&str> = hashes[mined..end].iter().map(String::as_str).collect();
+        mined = end;
         fake.bake(&next, vec![]);
         blocks += 1;
         assert!(blocks < n / PER_BLOCK + 40, "the tracker stalled");
