@@ -321,8 +321,8 @@ mod xtz_fil_tests {
     fn octez_follows_tezos_and_lotus_follows_filecoin_only() {
         let both = "[networks.XTZ]\nexplorer = \"octez\"\nurls = [\"https://mainnet.api.tez.ie\"]\n\
                     [networks.FIL]\nexplorer = \"lotus\"\nurls = [\"https://api.node.glif.io/rpc/v1\"]\n";
-        let settings = settings(both).unwrap();
-        let (xtz, fil) = (&settings.networks[&Network::Xtz], &settings.networks[&Network::Fil]);
+        let parsed = settings(both).unwrap();
+        let (xtz, fil) = (&parsed.networks[&Network::Xtz], &parsed.networks[&Network::Fil]);
         assert_eq!((xtz.explorer, xtz.required_confirmations), (ExplorerKind::Octez, 3), "two blocks on top");
         assert_eq!((fil.explorer, fil.required_confirmations), (ExplorerKind::Lotus, 1), "final by F3 or 900 epochs");
         assert_eq!((ExplorerKind::Octez.as_str(), ExplorerKind::Lotus.as_str()), ("octez", "lotus"));
