@@ -406,7 +406,12 @@ fn address(value: &Value) -> Option<String> {
     if let Some(text) = value.get("string").and_then(Value::as_str) {
         return Some(text.to_owned());
     }
-    let bytes = hex::decode(value.get("bytes")?.as_str()?).ok()?;
+    let text = value.get("bytes")?.as_str()?;
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    let bytes: Vec<u8> =
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect::<Option<_>>()?;
     let (prefix, hash): (&[u8], &[u8]) = match bytes.as_slice() {
         [0, 0, hash @ ..] if hash.len() == 20 => (&[6, 161, 159], hash),
         [0, 1, hash @ ..] if hash.len() == 20 => (&[6, 161, 161], hash),

@@ -30,11 +30,11 @@ async fn a_block_brings_its_transactions_with_their_results_in_two_requests() {
     let paid = transfer(1, XTZ_PAYEE, 1_500_000, HEAD);
     let mut failed = transfer(2, XTZ_PAYEE, 9, HEAD);
     failed.transfers = vec![
-        Transfer { to: XTZ_OTHER.into(), mutez: 5, status: "backtracked".into() },
-        Transfer { to: XTZ_PAYEE.into(), mutez: 9, status: "failed".into() },
+        Transfer { to: XTZ_OTHER.into(), mutez: 5, status: "backtracked".into(), token: None },
+        Transfer { to: XTZ_PAYEE.into(), mutez: 9, status: "failed".into(), token: None },
     ];
     let mut batch = transfer(3, XTZ_OTHER, 2, HEAD);
-    batch.transfers.push(Transfer { to: XTZ_PAYEE.into(), mutez: 3, status: "applied".into() });
+    batch.transfers.push(Transfer { to: XTZ_PAYEE.into(), mutez: 3, status: "applied".into(), token: None });
     let level = fake.bake(&[], vec![paid, failed, batch]);
 
     assert_eq!(octez.tip().await.unwrap(), BlockRef { height: level, hash: block_hash(level) });

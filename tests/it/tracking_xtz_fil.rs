@@ -7,14 +7,16 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig};
+use std::collections::BTreeMap;
+
+use withdrawal_tracker::config::{ExplorerKind, HumanDuration, NetworkChainConfig, TokenConfig};
 
 use crate::chain_lotus::{FIL_OTHER, FIL_PAYEE};
 use crate::chain_octez::{XTZ_OTHER, XTZ_PAYEE};
 use crate::support::app::{withdrawal, TestApp, SUPPORT_TOKEN};
 use crate::support::chains::{app_following, chain_config, tick};
 use crate::support::fake_lotus::{message_cid, send, FakeLotus, FilMessage};
-use crate::support::fake_octez::{op_hash, transfer, FakeOctez, Transfer};
+use crate::support::fake_octez::{op_hash, transfer, usdt_transfer, FakeOctez, Transfer, USDT_CONTRACT};
 
 const XTZ_HEAD: u64 = 8_000_000;
 
@@ -100,7 +102,7 @@ async fn a_tezos_payment_to_the_wrong_address_or_amount_is_flagged() {
     register(&app, "XTZ", "w-amount", XTZ_PAYEE, "5", Some(&op_hash(2))).await;
     register(&app, "XTZ", "w-right", XTZ_PAYEE, "5", Some(&op_hash(3))).await;
     let mut batch = transfer(3, XTZ_OTHER, 1, XTZ_HEAD);
-    batch.transfers.push(Transfer { to: XTZ_PAYEE.into(), mutez: 5_000_000, status: "applied".into() });
+    batch.transfers.push(Transfer { to: XTZ_PAYEE.into(), mutez: 5_000_000, status: "applied".into(), token: None });
     node.bake(
         &[],
         vec![transfer(1, XTZ_OTHER, 5_000_000, XTZ_HEAD), transfer(2, XTZ_PAYEE, 5_000_001, XTZ_HEAD), batch],
@@ -112,6 +114,44 @@ async fn a_tezos_payment_to_the_wrong_address_or_amount_is_flagged() {
         assert_eq!(view["escalation"]["reason"], "payee_mismatch", "{id}");
     }
     assert_eq!(app.get_withdrawal("w-right").await["payee_mismatch"], Value::Null, "paid within a batch");
+}
+
+#[tokio::test]
+async fn a_tezos_usdt_withdrawal_is_checked_through_its_fa2_transfer() {
+    let node = FakeOctez::start(XTZ_HEAD).await;
+    let mut config = config(ExplorerKind::Octez, &node.base_url);
+    let usdt = TokenConfig { contract: format!("{USDT_CONTRACT}:0"), decimals: 6 };
+    config.tokens = BTreeMap::from([("USDT".to_owned(), usdt)]);
+    let app = app_following("XTZ", config).await;
+    tick(&app).await;
+    let usdt = |id: &str, n: u64| {
+        withdrawal(
+            id,
+            json!({"coin": "USDT", "network": "XTZ", "address": XTZ_PAYEE, "amount": "12.5", "tx_hash": op_hash(n)}),
+        )
+    };
+    for (id, n) in [("w-usdt", 1), ("w-less", 2), ("w-tez", 3)] {
+        assert!(app.register(&usdt(id, n)).await.status().is_success());
+    }
+    node.bake(
+        &[],
+        vec![
+            usdt_transfer(1, XTZ_PAYEE, 12_500_000, XTZ_HEAD),
+            usdt_transfer(2, XTZ_PAYEE, 12_499_999, XTZ_HEAD),
+            transfer(3, XTZ_PAYEE, 12_500_000, XTZ_HEAD),
+        ],
+    );
+    for _ in 0..3 {
+        tick(&app).await;
+        node.bake(&[], vec![]);
+    }
+    tick(&app).await;
+    let view = app.get_withdrawal("w-usdt").await;
+    assert_eq!((view["state"].as_str(), &view["payee_mismatch"]), (Some("completed"), &Value::Null), "{view}");
+    for id in ["w-less", "w-tez"] {
+        let view = app.get_withdrawal(id).await;
+        assert!(view["payee_mismatch"].as_str().is_some(), "{id}: {view}");
+    }
 }
 
 #[tokio::test]

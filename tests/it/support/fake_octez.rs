@@ -6,7 +6,8 @@
 //! - `GET /chains/main/blocks/{block_id}/hash` (a JSON string);
 //! - `GET /chains/main/blocks/{block_id}/operations/3` (manager operations:
 //!   `hash`, `branch`, `contents` of `transaction`s with `source`, `counter`,
-//!   `amount` in mutez, `destination` and
+//!   `amount` in mutez, `destination`, `parameters` (an FA2 `transfer`,
+//!   TZIP-12: <https://tzip.tezosagora.org/proposal/tzip-12/>) and
 //!   `metadata.operation_result.status` applied / failed / backtracked /
 //!   skipped, `internal_operation_results`);
 //! - `GET /chains/main/mempool/pending_operations?version=2` (`validated`,
@@ -76,9 +77,23 @@ pub fn block_time(level: u64) -> i64 {
 #[derive(Debug, Clone)]
 pub struct Transfer {
     pub to: String,
+    /// Mutez, or the token's base units for a token transfer.
     pub mutez: u64,
     /// `applied`, `failed`, `backtracked` or `skipped`.
     pub status: String,
+    /// `Some((contract, token_id))`: an FA2 `transfer` call on that
+    /// contract (TZIP-12) moving `mutez` units of the token to `to`.
+    pub token: Option<(String, u64)>,
+}
+
+/// Tether USDt on Tezos, an FA2 contract (token 0).
+pub const USDT_CONTRACT: &str = "KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o";
+
+/// An FA2 transfer of `units` of USDt from the hot wallet to `to`.
+pub fn usdt_transfer(n: u64, to: &str, units: u64, branch: u64) -> OctezOp {
+    let mut op = transfer(n, to, units, branch);
+    op.transfers[0].token = Some((USDT_CONTRACT.to_owned(), 0));
+    op
 }
 
 #[derive(Debug, Clone)]
@@ -101,7 +116,7 @@ pub fn transfer(n: u64, to: &str, mutez: u64, branch: u64) -> OctezOp {
         counter: 1000 + n,
         branch,
         level: None,
-        transfers: vec![Transfer { to: to.to_owned(), mutez, status: "applied".to_owned() }],
+        transfers: vec![Transfer { to: to.to_owned(), mutez, status: "applied".to_owned(), token: None }],
     }
 }
 
@@ -159,6 +174,17 @@ fn op_json(op: &OctezOp, with_results: bool) -> Value {
                 "amount": t.mutez.to_string(),
                 "destination": t.to,
             });
+            if let Some((contract, id)) = &t.token {
+                content["amount"] = json!("0");
+                content["destination"] = json!(contract);
+                content["parameters"] = json!({
+                    "entrypoint": "transfer",
+                    "value": [{"prim": "Pair", "args": [{"string": op.source}, [
+                        {"prim": "Pair", "args": [{"string": t.to}, {"prim": "Pair", "args": [
+                            {"int": id.to_string()}, {"int": t.mutez.to_string()}]}]}
+                    ]]}]
+                });
+            }
             if with_results {
                 let mut result = json!({"status": t.status, "consumed_milligas": "168016"});
                 if t.status == "applied" {
