@@ -182,8 +182,21 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         Network::Apt if !(contract.len() == 66 && contract.starts_with("0x") && hex(&contract[2..])) => {
             Some("must be the fungible asset's metadata address in long form (0x and 64 hex digits)")
         }
+        Network::Xtz if !tezos_token(contract) => {
+            Some("must be the token contract (KT1...), with `:<token_id>` for an FA2 token (USDt: `KT1...:0`)")
+        }
         _ => None,
     }
+}
+
+/// `KT1...` (FA1.2) or `KT1...:<token_id>` (FA2), as Tezos payments name
+/// their token.
+fn tezos_token(contract: &str) -> bool {
+    let (address, id) = contract.split_once(':').unwrap_or((contract, "0"));
+    address.starts_with("KT1")
+        && crate::domain::address::ValidatedAddress::parse(Network::Xtz, address, None).is_ok()
+        && !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl NetworkChainConfig {
@@ -330,5 +343,12 @@ mod xtz_fil_tests {
                        [networks.XTZ]\nexplorer = \"lotus\"\nurls = [\"http://b\"]\n";
         let errors = settings(misfits).unwrap_err();
         assert!(errors.contains("networks.FIL.explorer") && errors.contains("networks.XTZ.explorer"), "{errors}");
+        let usdt = "[networks.XTZ]\nexplorer = \"octez\"\nurls = [\"http://a\"]\n[networks.XTZ.tokens.USDT]\n\
+                    contract = \"KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:0\"\ndecimals = 6\n";
+        assert!(settings(usdt).is_ok(), "{:?}", settings(usdt).err());
+        for bad in ["KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:x", "tz1YWK1gDPQx9N1Jh4JnmVre7xN6xhGGM4uC", "USDT"] {
+            let text = usdt.replace("KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:0", bad);
+            assert!(settings(&text).unwrap_err().contains("networks.XTZ.tokens.USDT.contract"), "{bad}");
+        }
     }
 }
