@@ -110,15 +110,41 @@ struct InternalResult {
     result: Option<OperationResult>,
 }
 
-/// `pending_operations?version=2`: each class a list of operations.
+/// `pending_operations?version=2`: each class a list of operations
+/// (version 2 writes each as an object with its `hash`; older versions as
+/// `[hash, operation]` pairs, and `applied` for `validated`: both read).
 #[derive(Deserialize)]
 struct Mempool {
+    #[serde(default, alias = "applied")]
+    validated: Vec<Pending>,
     #[serde(default)]
-    validated: Vec<Operation>,
+    branch_delayed: Vec<Pending>,
     #[serde(default)]
-    branch_delayed: Vec<Operation>,
+    unprocessed: Vec<Pending>,
+}
+
+/// One mempool entry, in either form.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Pending {
+    Object(Operation),
+    Pair(String, PairedOperation),
+}
+
+#[derive(Deserialize)]
+struct PairedOperation {
+    branch: String,
     #[serde(default)]
-    unprocessed: Vec<Operation>,
+    contents: Vec<Content>,
+}
+
+impl Pending {
+    fn into_operation(self) -> Operation {
+        match self {
+            Pending::Object(op) => op,
+            Pending::Pair(hash, op) => Operation { hash, branch: op.branch, contents: op.contents },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -298,9 +324,10 @@ impl OctezClient {
         let mempool: Mempool = self.get(path).await?.ok_or(ChainError::NotFound)?;
         let pending = mempool
             .validated
-            .iter()
-            .chain(&mempool.branch_delayed)
-            .chain(&mempool.unprocessed)
+            .into_iter()
+            .chain(mempool.branch_delayed)
+            .chain(mempool.unprocessed)
+            .map(Pending::into_operation)
             .map(|op| (op.hash.clone(), (op.branch.clone(), op.info(TxLocation::Mempool, None))))
             .collect();
         let read = Arc::new(MempoolRead { at: Instant::now(), pending });
@@ -611,6 +638,22 @@ mod tests {
         assert!(token_transfers("KT1x", &serde_json::json!({"prim": "Unit"})).is_empty());
         let contract = serde_json::json!({"bytes": format!("01{}00", "ab".repeat(20))});
         assert!(address(&contract).unwrap().starts_with("KT1"));
+    }
+
+    #[test]
+    fn mempool_entries_are_read_as_objects_or_pairs() {
+        let content = serde_json::json!({"kind": "transaction", "source": "tz1src", "counter": "9",
+            "amount": "5", "destination": "tz1a"});
+        let v2 = serde_json::json!({"validated": [{"hash": "oo1", "branch": "BL1", "contents": [content]}],
+            "branch_delayed": [{"hash": "oo2", "branch": "BL2", "contents": [], "error": []}]});
+        let v0 = serde_json::json!({"applied": [{"hash": "oo3", "branch": "BL3", "contents": [content]}],
+            "branch_delayed": [["oo4", {"branch": "BL4", "contents": [content], "error": []}]]});
+        for (answer, hashes) in [(v2, ["oo1", "oo2"]), (v0, ["oo3", "oo4"])] {
+            let mempool: Mempool = serde_json::from_value(answer).unwrap();
+            let ops: Vec<Operation> =
+                mempool.validated.into_iter().chain(mempool.branch_delayed).map(Pending::into_operation).collect();
+            assert_eq!(ops.iter().map(|op| op.hash.as_str()).collect::<Vec<_>>(), hashes);
+        }
     }
 
     #[test]
