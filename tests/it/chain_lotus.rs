@@ -20,7 +20,7 @@ pub const FIL_OTHER: &str = "f01234";
 const ONE_FIL: u128 = 1_000_000_000_000_000_000;
 
 fn client(urls: &[&str]) -> LotusClient {
-    LotusClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
+    LotusClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(1500)))
 }
 
 fn pending(cids: &[String]) -> Vec<PendingTx> {

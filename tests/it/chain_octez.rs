@@ -20,7 +20,7 @@ pub const XTZ_PAYEE: &str = "tz1YWK1gDPQx9N1Jh4JnmVre7xN6xhGGM4uC";
 pub const XTZ_OTHER: &str = "tz1NR2AL74Jgt6junw6W8aCeZN5BL8bN7iS6";
 
 fn client(urls: &[&str]) -> OctezClient {
-    OctezClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(500)))
+    OctezClient::new(ClientConfig::new(urls.iter().copied(), Duration::from_millis(1500)))
 }
 
 #[tokio::test]
