@@ -21,6 +21,7 @@ pub mod octez;
 pub mod sidecar;
 pub mod solana;
 pub mod sui;
+mod tezos_tokens;
 pub mod toncenter;
 pub mod tron;
 pub mod xrpl;
