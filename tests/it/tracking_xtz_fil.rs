@@ -94,6 +94,32 @@ async fn a_tezos_withdrawal_is_completed_with_two_blocks_on_top_and_a_failed_one
 }
 
 #[tokio::test]
+async fn a_tezos_block_that_leaves_the_best_chain_sends_its_withdrawal_back_until_the_new_branch_holds_it() {
+    let node = FakeOctez::start(XTZ_HEAD).await;
+    let app = app_following("XTZ", config(ExplorerKind::Octez, &node.base_url)).await;
+    tick(&app).await;
+    register(&app, "XTZ", "w-1", XTZ_PAYEE, "1", Some(&op_hash(1))).await;
+    let level = node.bake(&[], vec![transfer(1, XTZ_PAYEE, 1_000_000, XTZ_HEAD)]);
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!((view["state"].as_str(), view["block_height"].as_u64()), (Some("confirming"), Some(level)));
+
+    // Another block at that level, without it; the next block of that branch holds it.
+    node.reorg_from(level);
+    node.bake(&[], vec![]);
+    let moved = node.bake(&[op_hash(1).as_str()], vec![]);
+    tick(&app).await;
+    let view = app.get_withdrawal("w-1").await;
+    assert_eq!((view["state"].as_str(), view["block_height"].as_u64()), (Some("confirming"), Some(moved)), "{view}");
+    assert!(states(&view).contains(&"broadcast") && states(&view).len() > 4, "back, then on again: {view}");
+    node.bake(&[], vec![]);
+    node.bake(&[], vec![]);
+    tick(&app).await;
+    assert_eq!(app.get_withdrawal("w-1").await["state"], "completed");
+    assert_ne!(node.hash_at(level), crate::support::fake_octez::block_hash(level));
+}
+
+#[tokio::test]
 async fn a_tezos_payment_to_the_wrong_address_or_amount_is_flagged() {
     let node = FakeOctez::start(XTZ_HEAD).await;
     let app = app_following("XTZ", config(ExplorerKind::Octez, &node.base_url)).await;

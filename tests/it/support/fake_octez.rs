@@ -127,6 +127,9 @@ pub struct OctezState {
     pub ops: Vec<OctezOp>,
     /// `max_operations_time_to_live` in the constants; `None` leaves it out.
     pub ttl: Option<u64>,
+    /// Blocks from `fork_from` on belong to branch `fork` (0: the first).
+    pub fork: u64,
+    pub fork_from: u64,
     pub requests: Vec<String>,
 }
 
@@ -136,14 +139,14 @@ pub struct FakeOctez {
     pub state: Arc<Mutex<OctezState>>,
 }
 
-fn header_json(level: u64) -> Value {
+fn header_json(level: u64, hash: String, predecessor: String) -> Value {
     json!({
         "protocol": "PsQuebecnLByd3JwTiGadoG4nGWi3HYiLXUjkibeFV8dCFeVMUg",
         "chain_id": "NetXdQprcVkpaWU",
-        "hash": block_hash(level),
+        "hash": hash,
         "level": level,
         "proto": 21,
-        "predecessor": block_hash(level - 1),
+        "predecessor": predecessor,
         "timestamp": chrono::DateTime::from_timestamp(block_time(level), 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "validation_pass": 4,
         "operations_hash": "LLoaGLRPRx3Zf8kB4ACtgku8F4feeBiskeb41J1ciwfcXB3KzHKXc",
@@ -221,13 +224,26 @@ fn not_found() -> HttpResponse {
 }
 
 impl OctezState {
+    /// The best chain's block hash at `level`.
+    pub fn hash_at(&self, level: u64) -> String {
+        if self.fork > 0 && level >= self.fork_from {
+            base58_like("BL", &format!("xtz-block-fork-{}", self.fork), level, 51)
+        } else {
+            block_hash(level)
+        }
+    }
+
+    fn header(&self, level: u64) -> Value {
+        header_json(level, self.hash_at(level), self.hash_at(level - 1))
+    }
+
     /// A level, `head` or a block hash, when the node has that block.
     fn level_of(&self, id: &str) -> Option<u64> {
         let level = match id {
             "head" => self.head,
             _ => match id.parse::<u64>() {
                 Ok(level) => level,
-                Err(_) => (self.first..=self.head).find(|l| block_hash(*l) == id)?,
+                Err(_) => (self.first..=self.head).find(|l| self.hash_at(*l) == id)?,
             },
         };
         (self.first..=self.head).contains(&level).then_some(level)
@@ -237,11 +253,11 @@ impl OctezState {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         match parts.as_slice() {
             ["chains", "main", "blocks", id, "header"] => match self.level_of(id) {
-                Some(level) => HttpResponse::Ok().json(header_json(level)),
+                Some(level) => HttpResponse::Ok().json(self.header(level)),
                 None => not_found(),
             },
             ["chains", "main", "blocks", id, "hash"] => match self.level_of(id) {
-                Some(level) => HttpResponse::Ok().json(block_hash(level)),
+                Some(level) => HttpResponse::Ok().json(self.hash_at(level)),
                 None => not_found(),
             },
             ["chains", "main", "blocks", id, "operations", "3"] => match self.level_of(id) {
@@ -330,6 +346,8 @@ impl FakeOctez {
             first: head - 1000,
             ops: Vec::new(),
             ttl: Some(240),
+            fork: 0,
+            fork_from: 0,
             requests: Vec::new(),
         }));
         let port = super::fakes::serve_all(web::Data::new(state.clone()), dispatch);
@@ -356,6 +374,23 @@ impl FakeOctez {
         }
         state.ops.extend(new.into_iter().map(|op| OctezOp { level: Some(level), ..op }));
         level
+    }
+
+    /// A reorganization: the blocks from `level` on are replaced by a new
+    /// branch (empty so far: bake on it); their operations go back to the
+    /// mempool.
+    pub fn reorg_from(&self, level: u64) {
+        let mut state = self.state.lock().unwrap();
+        state.fork += 1;
+        state.fork_from = level;
+        state.head = level - 1;
+        for op in state.ops.iter_mut().filter(|op| op.level.is_some_and(|l| l >= level)) {
+            op.level = None;
+        }
+    }
+
+    pub fn hash_at(&self, level: u64) -> String {
+        self.state.lock().unwrap().hash_at(level)
     }
 
     /// Forgets a mempool operation (it expired or was replaced).
