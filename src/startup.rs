@@ -349,6 +349,8 @@ fn build_chain_tracker(network: Network, chain: &ChainSettings, service: &Arc<Se
             config.with_api_key(rest_key),
             crate::chain::cosmos::ATOM_DENOM,
         ))),
+        ExplorerKind::Octez => Chain::Blocks(Arc::new(crate::chain::OctezClient::new(config.with_api_key(rest_key)))),
+        ExplorerKind::Lotus => Chain::Statuses(Arc::new(crate::chain::LotusClient::new(config.with_api_key(rest_key)))),
     };
     let settings = TrackerSettings {
         required_confirmations: chain.required_confirmations,

@@ -20,10 +20,13 @@ pub mod hedera_mirror;
 pub mod horizon;
 pub mod http;
 mod jsonrpc;
+pub mod lotus;
 pub mod near;
+pub mod octez;
 pub mod sidecar;
 pub mod solana;
 pub mod sui;
+mod tezos_tokens;
 pub mod toncenter;
 pub mod tron;
 pub mod xrpl;
@@ -51,7 +54,9 @@ pub use evm::EvmClient;
 pub use hedera_mirror::HederaMirrorClient;
 pub use horizon::HorizonClient;
 pub use http::{ApiKey, ClientConfig, Gate};
+pub use lotus::LotusClient;
 pub use near::NearClient;
+pub use octez::OctezClient;
 pub use sidecar::SidecarClient;
 pub use solana::SolanaClient;
 pub use sui::SuiClient;
@@ -242,6 +247,15 @@ pub trait BlockChain: Send + Sync + 'static {
         None
     }
 
+    /// Whether a watched transaction's outcome is read from each block that
+    /// holds it even when its payee was checked before (in the mempool):
+    /// chains where a transaction can fail in its block and
+    /// `transactions_in_block` tells it with no request (Tezos). EVM chains
+    /// always read receipts.
+    fn outcome_in_block(&self) -> bool {
+        false
+    }
+
     /// Whether discovery finds payments in each new block's own
     /// transactions (`requested_payments`: account chains whose blocks carry
     /// their calls, EVM and Polkadot) rather than through `address_history`.
@@ -326,6 +340,14 @@ pub trait StatusChain: Send + Sync + 'static {
     /// registered without a hash. `None` for chains whose payments cannot be
     /// found by address here.
     fn address_history(&self) -> Option<&dyn AddressHistory> {
+        None
+    }
+
+    /// Whether the last `statuses_of` found that another transaction took
+    /// `txid`'s place (Filecoin: a message with its nonce landed), so it will
+    /// never land: no request. `None` by default.
+    fn replaced(&self, txid: &str) -> Option<Replaced> {
+        let _ = txid;
         None
     }
 }

@@ -66,6 +66,10 @@ pub enum ExplorerKind {
     NearRpc,
     /// A Cosmos SDK node's REST gateway (the Cosmos Hub).
     CosmosRest,
+    /// An Octez node's RPC (Tezos).
+    Octez,
+    /// A Lotus node's JSON-RPC API v1 (Filecoin).
+    Lotus,
 }
 
 impl ExplorerKind {
@@ -88,6 +92,8 @@ impl ExplorerKind {
             ExplorerKind::HederaMirror => "hedera_mirror",
             ExplorerKind::NearRpc => "near_rpc",
             ExplorerKind::CosmosRest => "cosmos_rest",
+            ExplorerKind::Octez => "octez",
+            ExplorerKind::Lotus => "lotus",
         }
     }
 
@@ -111,6 +117,8 @@ impl ExplorerKind {
             ExplorerKind::HederaMirror => network == Hbar,
             ExplorerKind::NearRpc => network == Near,
             ExplorerKind::CosmosRest => network == Atom,
+            ExplorerKind::Octez => network == Xtz,
+            ExplorerKind::Lotus => network == Fil,
         }
     }
 }
@@ -226,6 +234,9 @@ fn token_contract_problem(network: Network, contract: &str) -> Option<&'static s
         {
             Some("must be the token's id in the form 0.0.N, e.g. 0.0.456858")
         }
+        Network::Xtz if !tezos_token(contract) => {
+            Some("must be the token contract (KT1...), with `:<token_id>` for an FA2 token (USDt: `KT1...:0`)")
+        }
         _ => None,
     }
 }
@@ -244,6 +255,16 @@ fn eos_token(contract: &str) -> bool {
 /// A chain tracker's tick reads at most 50 blocks (`tracker::chain`); EOS
 /// makes two a second, so a longer interval would never catch up.
 const EOS_MAX_POLL_INTERVAL: Duration = Duration::from_secs(20);
+
+/// `KT1...` (FA1.2) or `KT1...:<token_id>` (FA2), as Tezos payments name
+/// their token.
+fn tezos_token(contract: &str) -> bool {
+    let (address, id) = contract.split_once(':').unwrap_or((contract, "0"));
+    address.starts_with("KT1")
+        && crate::domain::address::ValidatedAddress::parse(Network::Xtz, address, None).is_ok()
+        && !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+}
 
 impl NetworkChainConfig {
     pub(super) fn settings(&self, code: &str, problems: &mut Problems) -> Option<(Network, ChainSettings)> {
@@ -472,5 +493,45 @@ mod algo_hbar_tests {
         assert!(problems(&HBAR.replace("0.0.456858", "456858")).contains("networks.HBAR.tokens.USDC.contract"));
         assert!(problems(&ALGO.replace("\"algod\"", "\"hedera_mirror\"")).contains("networks.ALGO.explorer"));
         assert!(problems(&HBAR.replace("\"hedera_mirror\"", "\"horizon\"")).contains("networks.HBAR.explorer"));
+    }
+}
+
+#[cfg(test)]
+mod xtz_fil_tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        listen = "127.0.0.1:0"
+        [auth]
+        ingest_tokens = ["ingest-token-0123456789"]
+        support_tokens = ["support-token-0123456789"]
+        user_jwt_secret = "0123456789abcdef0123456789abcdef"
+    "#;
+
+    fn settings(networks: &str) -> Result<crate::config::Settings, String> {
+        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
+        config.settings().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn octez_follows_tezos_and_lotus_follows_filecoin_only() {
+        let both = "[networks.XTZ]\nexplorer = \"octez\"\nurls = [\"https://mainnet.api.tez.ie\"]\n\
+                    [networks.FIL]\nexplorer = \"lotus\"\nurls = [\"https://api.node.glif.io/rpc/v1\"]\n";
+        let parsed = settings(both).unwrap();
+        let (xtz, fil) = (&parsed.networks[&Network::Xtz], &parsed.networks[&Network::Fil]);
+        assert_eq!((xtz.explorer, xtz.required_confirmations), (ExplorerKind::Octez, 3), "two blocks on top");
+        assert_eq!((fil.explorer, fil.required_confirmations), (ExplorerKind::Lotus, 1), "final by F3 or 900 epochs");
+        assert_eq!((ExplorerKind::Octez.as_str(), ExplorerKind::Lotus.as_str()), ("octez", "lotus"));
+        let misfits = "[networks.FIL]\nexplorer = \"octez\"\nurls = [\"http://a\"]\n\
+                       [networks.XTZ]\nexplorer = \"lotus\"\nurls = [\"http://b\"]\n";
+        let errors = settings(misfits).unwrap_err();
+        assert!(errors.contains("networks.FIL.explorer") && errors.contains("networks.XTZ.explorer"), "{errors}");
+        let usdt = "[networks.XTZ]\nexplorer = \"octez\"\nurls = [\"http://a\"]\n[networks.XTZ.tokens.USDT]\n\
+                    contract = \"KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:0\"\ndecimals = 6\n";
+        assert!(settings(usdt).is_ok(), "{:?}", settings(usdt).err());
+        for bad in ["KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:x", "tz1YWK1gDPQx9N1Jh4JnmVre7xN6xhGGM4uC", "USDT"] {
+            let text = usdt.replace("KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:0", bad);
+            assert!(settings(&text).unwrap_err().contains("networks.XTZ.tokens.USDT.contract"), "{bad}");
+        }
     }
 }

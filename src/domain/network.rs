@@ -101,6 +101,8 @@ impl Network {
             Etc => 500,
             Trx => 19,
             Ada => 15,
+            // Tenderbake: final with two blocks on top.
+            Xtz => 3,
             _ => 1,
         }
     }
@@ -168,7 +170,7 @@ impl Network {
         use Network::*;
         match self {
             n if n.is_evm() => TxHashFormat::PrefixedHex { bytes: 32 },
-            Btc | Ltc | Doge | Bch | Dash | Zec | Trx | Ada | Atom | Eos | Fil => {
+            Btc | Ltc | Doge | Bch | Dash | Zec | Trx | Ada | Atom | Eos => {
                 TxHashFormat::Hex { bytes: 32, upper: false }
             }
             Xrp => TxHashFormat::Hex { bytes: 32, upper: true },
@@ -184,6 +186,11 @@ impl Network {
             Algo => TxHashFormat::Base32 { len: 52 },
             // A `CryptoHash`: 32 bytes in base58, as `tx` takes it.
             Near => TxHashFormat::Base58 { min_len: 32, max_len: 44 },
+            // Operation hashes: `o` + base58check of 32 bytes, 51 characters.
+            Xtz => TxHashFormat::Base58 { min_len: 51, max_len: 51 },
+            // Message CIDs (CIDv1, base32 lower case: `bafy2bzace...`), as
+            // Lotus writes them.
+            Fil => TxHashFormat::Opaque,
             _ => TxHashFormat::Opaque,
         }
     }

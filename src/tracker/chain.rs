@@ -395,7 +395,7 @@ impl Blocks<'_> {
                 continue; // another transaction whose hash ends alike
             }
             matched.push((hash, id));
-            if self.network.is_evm() || tracking::payee_unchecked(&known) {
+            if self.network.is_evm() || self.client.outcome_in_block() || tracking::payee_unchecked(&known) {
                 need_details.push(hash.clone());
             } else {
                 verified.push(id);
@@ -541,6 +541,9 @@ impl Statuses<'_> {
                     Observation::Final { tx: self.client.transaction(&tx.txid).await? }
                 } else if let Some(TxLocation::Block(block)) = status.location {
                     Observation::Included(block)
+                } else if let Some(replaced) = self.client.replaced(&tx.txid) {
+                    report.dropped += 1;
+                    Observation::Dropped(DropReason::Replaced { by: replaced.by })
                 } else if status.location.is_some() {
                     Observation::StillPending
                 } else if status.expired {

@@ -4,6 +4,7 @@
 //! against each explorer's fake (Esplora, Blockbook, TronGrid, Horizon,
 //! toncenter, Blockfrost, Sidecar, Sui, algod with its indexer, the Hedera
 //! mirror node).
+//! toncenter, Blockfrost, Sidecar, Sui, Octez, Lotus).
 
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,11 @@ use super::fake_blockbook::FakeBlockbook;
 use super::fake_esplora::{self, FakeEsplora};
 use super::fake_hedera_mirror::{self, FakeMirror};
 use super::fake_horizon::{self, FakeHorizon};
+use super::fake_lotus::{self, FakeLotus};
+use super::fake_octez::{self, FakeOctez};
 use super::fake_toncenter::{self, FakeToncenter};
 use super::fake_tron::{self, FakeTron};
+use withdrawal_tracker::chain::{LotusClient, OctezClient};
 
 /// What these checks ask of a client, whichever trait it fills in: its tip.
 pub trait Tip {
@@ -45,6 +49,8 @@ tip_through!(BlockChain: AntelopeClient);
 tip_through!(BlockChain: AlgodClient);
 tip_through!(StatusChain: HederaMirrorClient);
 tip_through!(StatusChain: NearClient, CosmosClient);
+tip_through!(BlockChain: OctezClient);
+tip_through!(StatusChain: LotusClient);
 
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
@@ -259,4 +265,38 @@ pub async fn fails_over_to_the_next_url_in_order<C: Tip>(
     assert!(
         matches!(client(&[first.base_url()]).tip_now().await, Err(ChainError::Unavailable(m)) if m.contains(down_status))
     );
+}
+
+impl ExplorerFake for FakeOctez {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeOctez::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_octez::Mode::Normal,
+            Behaviour::Down => fake_octez::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_octez::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_octez::Mode::Hang,
+        });
+    }
+}
+
+impl ExplorerFake for FakeLotus {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    fn requests(&self) -> usize {
+        FakeLotus::requests(self)
+    }
+    fn behave(&self, behaviour: Behaviour) {
+        self.set_mode(match behaviour {
+            Behaviour::Normal => fake_lotus::Mode::Normal,
+            Behaviour::Down => fake_lotus::Mode::Down,
+            Behaviour::RateLimited(seconds) => fake_lotus::Mode::RateLimited(seconds),
+            Behaviour::Hang => fake_lotus::Mode::Hang,
+        });
+    }
 }
