@@ -385,8 +385,9 @@ fn history_wait(histogram: &Histogram, elapsed: f64, default: Wait) -> Wait {
 
 /// The queue's usual 90th percentile, seconds (observed or the default).
 fn usual_send(stats: &NetworkStats) -> f64 {
-    match stats.pending_to_broadcast.quantile(0.9) {
-        Some(p90) if stats.pending_to_broadcast.count() >= MIN_SAMPLES => p90,
+    // The summary's p90 and count (computed once per read of the inputs).
+    match stats.pending_to_broadcast.summary() {
+        Some(summary) if summary.count >= MIN_SAMPLES => summary.p90,
         _ => DEFAULT_QUEUE_P90,
     }
 }
