@@ -1,6 +1,8 @@
 //! The one sentence the exchange's app shows a user about their withdrawal,
 //! in English or Simplified Chinese.
 
+use std::fmt::Write;
+
 use chrono::{DateTime, Utc};
 
 use super::eta::{Delay, DelayCode, Estimate};
@@ -106,19 +108,20 @@ pub fn status_message_with(
     let mut message = status_message(withdrawal, language);
     let within = estimate.eta.p90.map(|p90| about(p90 - now, language));
     let reason = estimate.delay.as_ref().map(|delay| reason(delay, withdrawal.network, language));
-    match (language, reason, within) {
+    // Written into the message itself (no intermediate string per part).
+    let _ = match (language, reason, within) {
         (Language::English, Some(reason), Some(within)) => {
-            message.push_str(&format!(" {reason}; expected within about {within}."))
+            write!(message, " {reason}; expected within about {within}.")
         }
-        (Language::English, Some(reason), None) => message.push_str(&format!(" {reason}.")),
-        (Language::English, None, Some(within)) => message.push_str(&format!(" Expected within about {within}.")),
+        (Language::English, Some(reason), None) => write!(message, " {reason}."),
+        (Language::English, None, Some(within)) => write!(message, " Expected within about {within}."),
         (Language::SimplifiedChinese, Some(reason), Some(within)) => {
-            message.push_str(&format!("{reason}，预计约 {within}内到账。"))
+            write!(message, "{reason}，预计约 {within}内到账。")
         }
-        (Language::SimplifiedChinese, Some(reason), None) => message.push_str(&format!("{reason}。")),
-        (Language::SimplifiedChinese, None, Some(within)) => message.push_str(&format!("预计约 {within}内到账。")),
-        (_, None, None) => {}
-    }
+        (Language::SimplifiedChinese, Some(reason), None) => write!(message, "{reason}。"),
+        (Language::SimplifiedChinese, None, Some(within)) => write!(message, "预计约 {within}内到账。"),
+        (_, None, None) => Ok(()),
+    };
     message
 }
 
