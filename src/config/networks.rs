@@ -73,6 +73,34 @@ pub enum ExplorerKind {
 }
 
 impl ExplorerKind {
+    pub const ALL: [ExplorerKind; 19] = [
+        ExplorerKind::Esplora,
+        ExplorerKind::Blockbook,
+        ExplorerKind::Evm,
+        ExplorerKind::Tron,
+        ExplorerKind::Solana,
+        ExplorerKind::Xrpl,
+        ExplorerKind::Blockfrost,
+        ExplorerKind::Aptos,
+        ExplorerKind::Sidecar,
+        ExplorerKind::SuiGraphql,
+        ExplorerKind::Horizon,
+        ExplorerKind::Toncenter,
+        ExplorerKind::Antelope,
+        ExplorerKind::Algod,
+        ExplorerKind::HederaMirror,
+        ExplorerKind::NearRpc,
+        ExplorerKind::CosmosRest,
+        ExplorerKind::Octez,
+        ExplorerKind::Lotus,
+    ];
+
+    /// The explorer kinds that can follow `network` (any one of them in
+    /// `[networks.<CODE>]`).
+    pub fn serving(network: Network) -> Vec<ExplorerKind> {
+        Self::ALL.into_iter().filter(|kind| kind.serves(network)).collect()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ExplorerKind::Esplora => "esplora",
@@ -533,5 +561,22 @@ mod xtz_fil_tests {
             let text = usdt.replace("KT1XnTn74bUtxHfDtBmm2bGZAQfhPbvKWR8o:0", bad);
             assert!(settings(&text).unwrap_err().contains("networks.XTZ.tokens.USDT.contract"), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod every_network_tests {
+    use super::*;
+
+    #[test]
+    fn every_network_has_an_explorer_kind_and_every_kind_a_network() {
+        for network in Network::ALL {
+            assert!(!ExplorerKind::serving(network).is_empty(), "{network} cannot be followed");
+        }
+        for kind in ExplorerKind::ALL {
+            assert!(Network::ALL.iter().any(|n| kind.serves(*n)), "{} serves nothing", kind.as_str());
+        }
+        let names: std::collections::BTreeSet<&str> = ExplorerKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ExplorerKind::ALL.len(), "each kind once");
     }
 }

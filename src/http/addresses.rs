@@ -9,6 +9,7 @@ use super::error::{ApiError, Code};
 use super::extract::{Authenticated, JsonBody};
 use super::query::parse_network;
 use super::AppState;
+use crate::config::ExplorerKind;
 use crate::domain::address::{self, AddressError, ErrorCode};
 use crate::domain::Network;
 use crate::metrics::Metrics;
@@ -87,6 +88,9 @@ struct NetworkInfo {
     /// Null for networks not followed on chain (tracked for the SLA only).
     required_confirmations: Option<u64>,
     explorer: Option<&'static str>,
+    /// The explorer kinds that can follow it here (`[networks.<CODE>] explorer`).
+    explorer_kinds: Vec<&'static str>,
+    default_required_confirmations: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +112,8 @@ pub async fn networks(state: web::Data<AppState>, _caller: Authenticated) -> Htt
                 memo: MemoInfo { rule, supported: rule.supported(), description: rule.description() },
                 required_confirmations: state.explorers.get(&network).map(|(_, required)| *required),
                 explorer: state.explorers.get(&network).map(|(explorer, _)| *explorer),
+                explorer_kinds: ExplorerKind::serving(network).into_iter().map(ExplorerKind::as_str).collect(),
+                default_required_confirmations: network.default_required_confirmations(),
             }
         })
         .collect();

@@ -142,6 +142,18 @@ async fn networks_lists_all_thirty_with_kinds_and_memo_rules() {
     let xrp = networks.iter().find(|n| n["code"] == "XRP").unwrap();
     assert_eq!(xrp["memo"]["rule"], "xrp_destination_tag");
     assert_eq!(xrp["explorer"], Value::Null);
+    assert_eq!(xrp["explorer_kinds"], serde_json::json!(["xrpl"]), "followable once configured");
+    for network in networks {
+        let kinds = network["explorer_kinds"].as_array().unwrap();
+        assert!(!kinds.is_empty(), "every network can be followed: {network}");
+        assert!(network["default_required_confirmations"].as_u64().unwrap() >= 1);
+    }
+    assert_eq!(btc["explorer_kinds"], serde_json::json!(["esplora", "blockbook"]));
+    let xtz = networks.iter().find(|n| n["code"] == "XTZ").unwrap();
+    assert_eq!(
+        (xtz["explorer_kinds"][0].as_str(), xtz["default_required_confirmations"].as_u64()),
+        (Some("octez"), Some(3))
+    );
     expect_error(
         app.client.get(app.url("/v1/networks")).send().await.unwrap(),
         StatusCode::UNAUTHORIZED,
