@@ -197,6 +197,7 @@ pub struct NetworkChainConfig {
     pub halted_after: Option<HumanDuration>,
     /// `algod` only: the indexer's URLs (tried in order), beside the node's
     /// in `urls`.
+    #[serde(default)]
     pub indexer_urls: Vec<String>,
     /// NEAR: the accounts that sign the withdrawals (the exchange's hot
     /// wallets): a transaction is looked up under its signer.
