@@ -201,6 +201,7 @@ pub struct NetworkChainConfig {
     pub indexer_urls: Vec<String>,
     /// NEAR: the accounts that sign the withdrawals (the exchange's hot
     /// wallets): a transaction is looked up under its signer.
+    #[serde(default)]
     pub senders: Vec<String>,
 }
 
