@@ -396,7 +396,7 @@ impl NetworkChainConfig {
 }
 
 #[cfg(test)]
-mod cardano_aptos_tests {
+mod tests {
     use super::*;
 
     const GOOD: &str = r#"
@@ -407,9 +407,15 @@ mod cardano_aptos_tests {
         user_jwt_secret = "0123456789abcdef0123456789abcdef"
     "#;
 
-    fn problems(networks: &str) -> String {
+    /// The config with `networks` added, converted.
+    fn settings(networks: &str) -> Result<crate::config::Settings, String> {
         let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
-        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
+        config.settings().map_err(|e| e.to_string())
+    }
+
+    /// Every problem the config with `networks` added has, one per line.
+    fn problems(networks: &str) -> String {
+        settings(networks).err().unwrap_or_default()
     }
 
     #[test]
@@ -434,24 +440,6 @@ mod cardano_aptos_tests {
         let policy_only = ada.replace("0014df105553444d", "").replace("c48c", "zz8c");
         assert!(problems(&policy_only).contains("networks.ADA.tokens.USDM.contract"));
     }
-}
-
-#[cfg(test)]
-mod antelope_tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-        listen = "127.0.0.1:0"
-        [auth]
-        ingest_tokens = ["ingest-token-0123456789"]
-        support_tokens = ["support-token-0123456789"]
-        user_jwt_secret = "0123456789abcdef0123456789abcdef"
-    "#;
-
-    fn problems(networks: &str) -> String {
-        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
-        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
-    }
 
     #[test]
     fn antelope_serves_eos_only_with_tokens_as_symbol_and_contract_and_a_short_poll() {
@@ -472,24 +460,6 @@ mod antelope_tests {
         }
         let slow = eos.replace("poll_interval = \"10s\"\n", "");
         assert!(problems(&slow).contains("networks.EOS.poll_interval: must be at most 20s"), "{}", problems(&slow));
-    }
-}
-
-#[cfg(test)]
-mod algo_hbar_tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-        listen = "127.0.0.1:0"
-        [auth]
-        ingest_tokens = ["ingest-token-0123456789"]
-        support_tokens = ["support-token-0123456789"]
-        user_jwt_secret = "0123456789abcdef0123456789abcdef"
-    "#;
-
-    fn problems(networks: &str) -> String {
-        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
-        config.settings().err().map(|e| e.to_string()).unwrap_or_default()
     }
 
     const ALGO: &str = "[networks.ALGO]\nexplorer = \"algod\"\nurls = [\"https://mainnet-api.4160.nodely.dev\"]\n\
@@ -524,24 +494,6 @@ mod algo_hbar_tests {
         assert!(problems(&ALGO.replace("\"algod\"", "\"hedera_mirror\"")).contains("networks.ALGO.explorer"));
         assert!(problems(&HBAR.replace("\"hedera_mirror\"", "\"horizon\"")).contains("networks.HBAR.explorer"));
     }
-}
-
-#[cfg(test)]
-mod xtz_fil_tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-        listen = "127.0.0.1:0"
-        [auth]
-        ingest_tokens = ["ingest-token-0123456789"]
-        support_tokens = ["support-token-0123456789"]
-        user_jwt_secret = "0123456789abcdef0123456789abcdef"
-    "#;
-
-    fn settings(networks: &str) -> Result<crate::config::Settings, String> {
-        let config = crate::config::Config::parse_toml(&format!("{GOOD}\n{networks}"), "t").unwrap();
-        config.settings().map_err(|e| e.to_string())
-    }
 
     #[test]
     fn octez_follows_tezos_and_lotus_follows_filecoin_only() {
@@ -564,11 +516,6 @@ mod xtz_fil_tests {
             assert!(settings(&text).unwrap_err().contains("networks.XTZ.tokens.USDT.contract"), "{bad}");
         }
     }
-}
-
-#[cfg(test)]
-mod every_network_tests {
-    use super::*;
 
     #[test]
     fn every_network_has_an_explorer_kind_and_every_kind_a_network() {

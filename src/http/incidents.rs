@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Authenticated, JsonBody};
-use super::network_status::{parse_by, path_network};
+use super::network_status::{fresh_record_for_support, parse_by, path_network};
 use super::AppState;
 use crate::domain::network_status::{NetworkRecord, Reason};
 use crate::view::IncidentView;
@@ -18,10 +18,7 @@ pub async fn list(
     caller: Authenticated,
     network: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_support()?;
-    let network = path_network(&network)?;
-    state.service.networks.reload().await?;
-    let record = state.service.networks.record(network);
+    let (network, record) = fresh_record_for_support(&state, &caller, &network).await?;
     let incidents: Vec<IncidentView> = record.incidents.iter().rev().map(IncidentView::new).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "network": network, "incidents": incidents })))
 }

@@ -133,10 +133,7 @@ pub async fn history(
     caller: Authenticated,
     network: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_support()?;
-    let network = path_network(&network)?;
-    state.service.networks.reload().await?;
-    let record = state.service.networks.record(network);
+    let (network, record) = fresh_record_for_support(&state, &caller, &network).await?;
     let history = record.history.iter().rev().collect();
     Ok(HttpResponse::Ok().json(HistoryView { network, history }))
 }
@@ -216,6 +213,19 @@ pub async fn end(
 fn changed(state: &AppState, network: Network, record: &NetworkRecord) -> Result<HttpResponse, ApiError> {
     let snapshot = NetworkSnapshot { network, record: std::sync::Arc::new(record.clone()), health: None };
     Ok(HttpResponse::Ok().json(status_view(&snapshot, state, true)))
+}
+
+/// Support's read of a network's record as the store holds it now (not
+/// this replica's cache, which may be seconds old).
+pub(super) async fn fresh_record_for_support(
+    state: &AppState,
+    caller: &Authenticated,
+    raw_network: &str,
+) -> Result<(Network, std::sync::Arc<NetworkRecord>), ApiError> {
+    caller.require_support()?;
+    let network = path_network(raw_network)?;
+    state.service.networks.reload().await?;
+    Ok((network, state.service.networks.record(network)))
 }
 
 pub(super) fn path_network(raw: &str) -> Result<Network, ApiError> {
