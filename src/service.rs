@@ -158,6 +158,9 @@ impl Service {
         network: Network,
         by: &str,
     ) -> Result<Arc<crate::domain::network_status::NetworkRecord>, crate::networks::BoardError> {
+        // The store's record, not this replica's cache: the outcomes are
+        // read for the incident that is open now (the API and the console alike).
+        self.networks.reload().await?;
         let record = self.networks.record(network);
         let incident = record.open_incident().ok_or(crate::domain::incident::IncidentError::NoneOpen)?;
         let outcomes = self.incident_outcomes(incident).await?;

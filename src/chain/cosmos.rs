@@ -28,9 +28,6 @@
 //! `GetLatestBlock`), <https://docs.cosmos.network/main/build/modules/bank>
 //! (`MsgSend`, `MsgMultiSend`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use async_trait::async_trait;
 use base64::Engine;
 use futures_util::future::try_join_all;
@@ -38,6 +35,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::final_answers::FinalAnswers;
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
     AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
@@ -54,8 +52,6 @@ pub const ATOM_DEFAULT_URLS: [&str; 2] =
 pub const MAX_CONCURRENT: usize = 20;
 /// An address's newest transactions read for discovery.
 const HISTORY_LIMIT: usize = 10;
-/// Final answers kept for the `transaction` call that follows a final status.
-const KEPT_FINAL: usize = 4096;
 
 pub const MSG_SEND: &str = "/cosmos.bank.v1beta1.MsgSend";
 pub const MSG_MULTI_SEND: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
@@ -157,7 +153,7 @@ pub struct CosmosClient {
     api: Endpoints,
     native_denom: String,
     /// Final answers from `statuses_of`, for the `transaction` call after it.
-    finals: Mutex<HashMap<String, TxInfo>>,
+    finals: FinalAnswers,
 }
 
 fn ok_json<T: serde::de::DeserializeOwned>(reply: Reply, path: &str) -> Result<T, ChainError> {
@@ -178,7 +174,7 @@ fn hash_hex(base64: &str) -> Result<String, ChainError> {
 impl CosmosClient {
     /// `native_denom`: the chain's own coin in base units (`uatom`).
     pub fn new(config: ClientConfig, native_denom: impl Into<String>) -> Self {
-        Self { api: Endpoints::new(config), native_denom: native_denom.into(), finals: Mutex::new(HashMap::new()) }
+        Self { api: Endpoints::new(config), native_denom: native_denom.into(), finals: FinalAnswers::default() }
     }
 
     async fn latest(&self) -> Result<BlockRef, ChainError> {
@@ -279,11 +275,7 @@ impl CosmosClient {
             success: info.success,
             expired: false,
         };
-        let mut finals = self.finals.lock().expect("not poisoned");
-        if finals.len() >= KEPT_FINAL {
-            finals.clear();
-        }
-        finals.insert(pending.txid.clone(), info);
+        self.finals.keep(&pending.txid, info);
         Ok(status)
     }
 }
@@ -322,7 +314,7 @@ impl StatusChain for CosmosClient {
     /// else read again); `None` when the node does not know it.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
-        if let Some(info) = self.finals.lock().expect("not poisoned").remove(txid) {
+        if let Some(info) = self.finals.take(txid) {
             return Ok(Some(info));
         }
         Ok(self.get_tx(txid).await?.map(|found| self.info(&found.tx, &found.tx_response)))

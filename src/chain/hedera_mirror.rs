@@ -29,14 +29,12 @@
 //! - Discovery: an account's newest credits
 //!   (`GET /api/v1/transactions?account.id=..&type=credit&order=desc`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use async_trait::async_trait;
 use base64::Engine;
 use futures_util::future::try_join_all;
 use serde::Deserialize;
 
+use super::final_answers::FinalAnswers;
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
     AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
@@ -47,8 +45,6 @@ use super::{
 pub const MAX_VALID_DURATION_SECS: u64 = 180;
 /// How many transactions one `statuses_of` call looks up (together).
 pub const MAX_BATCH: usize = 20;
-/// Final answers kept for the `transaction` call that follows a final status.
-const KEPT_FINAL: usize = 4096;
 /// An account's newest credits read for discovery.
 const HISTORY_LIMIT: usize = 10;
 
@@ -203,12 +199,12 @@ fn found<T: serde::de::DeserializeOwned>(reply: Reply, path: &str) -> Result<Opt
 pub struct HederaMirrorClient {
     api: Endpoints,
     /// Final transactions from the last statuses, for `transaction`.
-    finals: Mutex<HashMap<String, TxInfo>>,
+    finals: FinalAnswers,
 }
 
 impl HederaMirrorClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config), finals: Mutex::new(HashMap::new()) }
+        Self { api: Endpoints::new(config), finals: FinalAnswers::default() }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
@@ -287,10 +283,6 @@ impl StatusChain for HederaMirrorClient {
         let infos = try_join_all(txs.iter().map(|tx| self.lookup(&tx.txid))).await?;
         let newest = if infos.iter().any(Option::is_none) { Some(self.newest().await?.1) } else { None };
         let mut statuses = Vec::with_capacity(txs.len());
-        let mut finals = self.finals.lock().expect("not poisoned");
-        if finals.len() > KEPT_FINAL {
-            finals.clear();
-        }
         for (tx, info) in txs.iter().zip(infos) {
             let status = match info {
                 Some(info) => {
@@ -301,7 +293,7 @@ impl StatusChain for HederaMirrorClient {
                         success: info.success,
                         expired: false,
                     };
-                    finals.insert(tx.txid.clone(), info);
+                    self.finals.keep(&tx.txid, info);
                     status
                 }
                 None => {
@@ -324,7 +316,7 @@ impl StatusChain for HederaMirrorClient {
     /// From the last statuses when final there, else looked up again.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
-        if let Some(info) = self.finals.lock().expect("not poisoned").remove(txid) {
+        if let Some(info) = self.finals.take(txid) {
             return Ok(Some(info));
         }
         self.lookup(txid).await

@@ -15,6 +15,7 @@ mod cardano_cbor;
 pub mod cosmos;
 pub mod esplora;
 pub mod evm;
+mod final_answers;
 mod graphql;
 pub mod hedera_mirror;
 pub mod horizon;

@@ -39,7 +39,6 @@
 //! (`ft_transfer`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -47,6 +46,7 @@ use futures_util::future::try_join_all;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::final_answers::FinalAnswers;
 use super::http::ClientConfig;
 use super::jsonrpc::{from_value, Envelope, JsonRpc, RpcError};
 use super::{
@@ -65,8 +65,6 @@ pub const VALIDITY_PERIOD_BLOCKS: u64 = 86_400;
 pub const FT_TRANSFER: &str = "ft_transfer";
 /// Block heights by hash kept at most.
 const KEPT_HEIGHTS: usize = 10_000;
-/// Final answers kept for the `transaction` call after a final status.
-const KEPT_FINAL: usize = 4096;
 
 /// `TxExecutionStatus`, in order.
 const LEVELS: [&str; 6] = ["NONE", "INCLUDED", "EXECUTED_OPTIMISTIC", "INCLUDED_FINAL", "EXECUTED", "FINAL"];
@@ -247,7 +245,7 @@ pub struct NearClient {
     /// wallets), tried in order for each hash.
     senders: Vec<String>,
     heights: tokio::sync::Mutex<HashMap<String, u64>>,
-    finals: Mutex<HashMap<String, TxInfo>>,
+    finals: FinalAnswers,
 }
 
 impl NearClient {
@@ -257,7 +255,7 @@ impl NearClient {
             rpc: JsonRpc::new(config, Envelope::JsonRpc2, classify),
             senders: senders.into_iter().collect(),
             heights: tokio::sync::Mutex::new(HashMap::new()),
-            finals: Mutex::new(HashMap::new()),
+            finals: FinalAnswers::default(),
         }
     }
 
@@ -347,11 +345,7 @@ impl NearClient {
             expired: false,
         };
         if finalized {
-            let mut finals = self.finals.lock().expect("not poisoned");
-            if finals.len() >= KEPT_FINAL {
-                finals.clear();
-            }
-            finals.insert(pending.txid.clone(), info);
+            self.finals.keep(&pending.txid, info);
         }
         Ok(status)
     }
@@ -391,7 +385,7 @@ impl StatusChain for NearClient {
     /// again); `None` when no sender's shard knows it.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
-        if let Some(info) = self.finals.lock().expect("not poisoned").remove(txid) {
+        if let Some(info) = self.finals.take(txid) {
             return Ok(Some(info));
         }
         match self.tx(txid).await? {

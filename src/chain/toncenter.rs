@@ -33,6 +33,7 @@ use futures_util::future::try_join_all;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::final_answers::FinalAnswers;
 use super::http::{parse_json, ClientConfig, Endpoints, Reply};
 use super::{
     AddressHistory, Asset, BaseUnits, BlockRef, ChainError, ConflictKey, Payment, PendingTx, StatusChain, TxInfo,
@@ -49,8 +50,6 @@ pub const JETTON_TRANSFER_OPCODE: u32 = 0x0f8a_7ea5;
 /// How many messages to itself a wallet's payout may pass through (a
 /// highload wallet v3 sends its batch from one).
 const MAX_RELAYS: usize = 2;
-/// Final answers kept for the `transaction` call that follows a final status.
-const KEPT_FINAL: usize = 4096;
 /// A hash no message had is asked as a transaction hash the first time and
 /// then every this many times.
 const RETRY_AS_TX_HASH: u32 = 10;
@@ -370,7 +369,7 @@ impl Followed {
 pub struct ToncenterClient {
     api: Endpoints,
     /// Final answers from `statuses_of`, for the `transaction` call after it.
-    finals: Mutex<HashMap<String, TxInfo>>,
+    finals: FinalAnswers,
     /// How often each hash was not found as a message's.
     misses: Mutex<HashMap<String, u32>>,
 }
@@ -388,7 +387,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 
 impl ToncenterClient {
     pub fn new(config: ClientConfig) -> Self {
-        Self { api: Endpoints::new(config), finals: Mutex::new(HashMap::new()), misses: Mutex::new(HashMap::new()) }
+        Self { api: Endpoints::new(config), finals: FinalAnswers::default(), misses: Mutex::new(HashMap::new()) }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: String) -> Result<T, ChainError> {
@@ -543,11 +542,7 @@ impl ToncenterClient {
         let finalized = followed.final_at(tip.seqno);
         if finalized {
             let info = self.tx_info(&pending.txid, &followed, tip.seqno).await?;
-            let mut finals = self.finals.lock().expect("not poisoned");
-            if finals.len() >= KEPT_FINAL {
-                finals.clear();
-            }
-            finals.insert(pending.txid.clone(), info);
+            self.finals.keep(&pending.txid, info);
         }
         Ok(TxStatus {
             txid: pending.txid.clone(),
@@ -600,7 +595,7 @@ impl StatusChain for ToncenterClient {
     /// final, else read again); `None` when toncenter does not know it.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn transaction(&self, txid: &str) -> Result<Option<TxInfo>, ChainError> {
-        if let Some(info) = self.finals.lock().expect("not poisoned").remove(txid) {
+        if let Some(info) = self.finals.take(txid) {
             return Ok(Some(info));
         }
         let tip = self.masterchain().await?;

@@ -64,7 +64,6 @@ pub async fn close(
     caller.require_support()?;
     let network = path_network(&network)?;
     let by = parse_by(&body.by)?;
-    state.service.networks.reload().await?;
     let record = state.service.close_incident(network, &by).await?;
     Ok(HttpResponse::Ok().json(newest(&record)))
 }
