@@ -52,6 +52,7 @@ async fn bitcoin_costs_about_one_request_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let mut txids = Vec::with_capacity(WITHDRAWALS);
     for i in 0..WITHDRAWALS {
@@ -122,6 +123,7 @@ async fn ether_costs_a_fraction_of_a_request_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     node.rpc("miner_stop", json!([])).await;
     let before = count.load(Ordering::Relaxed);
@@ -168,6 +170,7 @@ async fn polkadot_costs_a_fraction_of_a_request_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let payee = dot_address("user");
     let before = fake.requests();
@@ -222,6 +225,7 @@ async fn stellar_costs_about_one_request_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let mut txs = Vec::with_capacity(pending);
     for i in 0..pending {
@@ -266,6 +270,7 @@ async fn ton_costs_a_request_per_poll_while_pending() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let user = raw_account("user", 1);
     for n in 0..pending {

@@ -49,6 +49,7 @@ async fn algorand_requests_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     // The app's own tracker task polls once as it starts (then waits its
     // hour-long interval): let that poll pass before counting.
     tracker.tick().await.unwrap();

@@ -66,6 +66,7 @@ async fn cardano_requests_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let mut txids = Vec::with_capacity(n);
@@ -123,6 +124,7 @@ async fn aptos_requests_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     let (hot, user) = (account("exchange"), account("user"));
     // The app's own tracker task polls once as it starts (then waits its
     // hour-long interval): let that poll pass before counting.

@@ -42,6 +42,7 @@ async fn eos_requests_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     // The app's own tracker task polls once as it starts: let it pass.
     tracker.tick().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

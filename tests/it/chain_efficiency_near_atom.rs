@@ -53,7 +53,7 @@ async fn app_on(network: &str, mut config: withdrawal_tracker::config::NetworkCh
 /// block's transactions). Final four blocks after inclusion (the credit and
 /// the refund receipts, two blocks to finality), so a withdrawal is asked
 /// about 5.5 polls waiting plus 5 landing: about 10.5, plus the tip and the
-/// block lookups shared by 20 (the app's own first poll may overlap).
+/// block lookups shared by 20.
 #[tokio::test]
 async fn near_costs_a_request_per_poll_while_pending() {
     let pending = pending();
@@ -62,6 +62,7 @@ async fn near_costs_a_request_per_poll_while_pending() {
     config.senders = vec![HOT_WALLET.to_owned()];
     let app = app_on("NEAR", config).await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     for n in 0..pending {
         let tx = fake_near::transfer(n, "bob.near", 10u128.pow(24) + u128::from(n));
@@ -101,6 +102,7 @@ async fn atom_costs_a_request_per_poll_while_pending() {
     let fake = FakeCosmos::start(fake_cosmos::BASE_HEIGHT).await;
     let app = app_on("ATOM", chain_config(ExplorerKind::CosmosRest, &fake.base_url, 1)).await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let user = cosmos_address("user");
     for n in 0..pending {

@@ -40,6 +40,7 @@ async fn tezos_requests_per_completed_withdrawal() {
     })
     .await;
     let tracker = &app.chain_trackers[0];
+    app.wait_for_first_poll(tracker.network().code()).await;
     tracker.tick().await.unwrap();
     let mut hashes = Vec::with_capacity(n);
     let mut ops = Vec::with_capacity(n);

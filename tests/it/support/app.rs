@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use prometheus::core::Collector;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use withdrawal_tracker::auth::mint_user_jwt;
@@ -221,6 +222,25 @@ impl TestApp {
             }
             assert!(std::time::Instant::now() < deadline, "service did not become ready (last /readyz {status:?})");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 30 s) until the app's own chain tracker for `network`
+    /// finished its first poll (it polls once at start, then every
+    /// `poll_interval`): tests that count explorer requests start counting
+    /// after it, or a start delayed by a loaded machine lands in their count.
+    pub async fn wait_for_first_poll(&self, network: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let polled = || {
+            self.service.metrics.poll_lag_seconds.collect().iter().flat_map(|family| family.get_metric()).any(
+                |metric| {
+                    metric.get_label().iter().any(|label| label.get_name() == "network" && label.get_value() == network)
+                },
+            )
+        };
+        while !polled() {
+            assert!(std::time::Instant::now() < deadline, "the {network} tracker never finished its first poll");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
