@@ -233,9 +233,7 @@ impl TestApp {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let polled = || {
             self.service.metrics.poll_lag_seconds.collect().iter().flat_map(|family| family.get_metric()).any(
-                |metric| {
-                    metric.get_label().iter().any(|label| label.get_name() == "network" && label.get_value() == network)
-                },
+                |metric| metric.get_label().iter().any(|label| label.name() == "network" && label.value() == network),
             )
         };
         while !polled() {
