@@ -11,6 +11,9 @@
 //! answers from the map (no lock, no copy: the body shares the map's bytes):
 //! the baseline for the service on its in-memory store.
 //!
+//! Built like the service: the release profile (fat LTO, one codegen unit)
+//! and the same global allocator (mimalloc).
+//!
 //! Usage: baseline_get REDIS_URL KEY_PREFIX LISTEN [--connection-per-worker | --in-memory]
 
 use std::cell::RefCell;
@@ -25,6 +28,11 @@ struct State {
     shared: Option<ConnectionManager>,
     prefix: String,
 }
+
+/// The service's allocator, so the comparison is of the work per request,
+/// not of two allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 thread_local! {
     static WORKER_CONNECTION: RefCell<Option<ConnectionManager>> = const { RefCell::new(None) };

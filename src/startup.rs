@@ -431,8 +431,7 @@ async fn observe_request(
         (None, Some(scope)) => scope.clone().run(next.call(req)).await?,
         (None, None) => next.call(req).await?,
     };
-    let route = response.request().match_pattern();
-    let route = route.as_deref().unwrap_or("unmatched");
+    let route = http::RoutePattern::of(response.request());
     let status = response.status();
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {

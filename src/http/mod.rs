@@ -192,7 +192,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
         }
     }
     for path in paths {
-        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        let mut resource =
+            web::resource(path).app_data(RoutePattern(path)).default_service(web::to(method_not_allowed));
         for route in ROUTES.iter().filter(|r| r.path == path) {
             resource = resource.route((route.handler)());
         }
@@ -201,19 +202,33 @@ pub fn configure(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     cfg.default_service(web::to(not_found));
 }
 
+/// The route pattern a request matched (`/v1/withdrawals/{id}`), as its
+/// resource's data: the metrics and the access log label requests by it.
+/// (`HttpRequest::match_pattern` would match the path against the routes
+/// again, a regex per `{parameter}` path tried.)
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePattern(pub &'static str);
+
+impl RoutePattern {
+    /// The pattern `req` matched, or `unmatched` (the JSON 404).
+    pub fn of(req: &HttpRequest) -> &'static str {
+        req.app_data::<RoutePattern>().map_or("unmatched", |pattern| pattern.0)
+    }
+}
+
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
 }
 
 /// A 405 names the methods the path does serve in `Allow` (RFC 9110 15.5.6).
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let pattern = req.match_pattern().unwrap_or_default();
+    let pattern = RoutePattern::of(&req);
     let error =
         ApiError::new(error::Code::MethodNotAllowed, format!("{} is not allowed on {}", req.method(), req.path()));
     let mut response = actix_web::ResponseError::error_response(&error);
     response.headers_mut().insert(
         actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_str(&allowed_methods(&pattern)).expect("method names are ASCII"),
+        actix_web::http::header::HeaderValue::from_str(&allowed_methods(pattern)).expect("method names are ASCII"),
     );
     response
 }

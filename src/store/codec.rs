@@ -51,7 +51,7 @@ pub fn encode(withdrawal: &Withdrawal) -> Result<Vec<u8>, StoreError> {
 pub fn decode(encoded: &[u8]) -> Result<Withdrawal, StoreError> {
     let undecodable = |reason: String| StoreError::Internal(format!("undecodable record: {reason}"));
     match encoded.split_first() {
-        Some((b'{', _)) => serde_json::from_slice(encoded).map_err(|e| undecodable(e.to_string())),
+        Some((b'{', _)) => parse_json(encoded).map_err(undecodable),
         Some((&tag @ (LZ4_DICTIONARY_V1 | LZ4_DICTIONARY_V2), compressed)) => {
             let dictionary = if tag == LZ4_DICTIONARY_V1 { DICTIONARY_V1 } else { DICTIONARY_V2 };
             let size = compressed.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
@@ -60,11 +60,19 @@ pub fn decode(encoded: &[u8]) -> Result<Withdrawal, StoreError> {
             }
             let json = lz4_flex::block::decompress_size_prepended_with_dict(compressed, dictionary)
                 .map_err(|e| undecodable(e.to_string()))?;
-            serde_json::from_slice(&json).map_err(|e| undecodable(e.to_string()))
+            parse_json(&json).map_err(undecodable)
         }
         Some((tag, _)) => Err(undecodable(format!("unknown format tag {tag:#04x}"))),
         None => Err(undecodable("empty value".into())),
     }
+}
+
+/// The record's JSON, checked as UTF-8 once as a whole: `from_str` then
+/// takes each string as it is, where `from_slice` validates every string
+/// again on its own (a tenth of a `GET`'s decode).
+fn parse_json(json: &[u8]) -> Result<Withdrawal, String> {
+    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
