@@ -49,6 +49,7 @@ prepare() {
     wrk -t1 -c16 -d600s -s "$dir/register.lua" "http://127.0.0.1:$http_port" >/dev/null & register=$!
     until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_SUPPORT_TOKEN" "http://127.0.0.1:$http_port/v1/withdrawals/$last")" = 200 ]; do sleep 0.2; done
     kill "$register"; wait "$register" 2>/dev/null || true
+    register_first "$http_port"
   else
     wait_for_deadline_pass "$redis_port"
   fi

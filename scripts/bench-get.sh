@@ -61,6 +61,7 @@ last=$(printf 'w-%07d' $((count - 1)))
 has_last() { [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BENCH_SUPPORT_TOKEN" "http://127.0.0.1:$memory_port/v1/withdrawals/$last")" = 200 ]; }
 until has_last; do sleep 0.5; done
 kill "$register_pid"; wait "$register_pid" 2>/dev/null || true
+register_first "$memory_port"
 echo "   view sizes: service $(curl -s -H "Authorization: Bearer $BENCH_SUPPORT_TOKEN" "http://127.0.0.1:$memory_port/v1/withdrawals/$last" | wc -c) bytes, baseline $(curl -s "http://127.0.0.1:$memory_baseline_port/v1/withdrawals/$last" | wc -c) bytes"
 # The registrations' log lines are not part of what is measured.
 : >"$dir/memory.log"
