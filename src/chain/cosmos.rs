@@ -30,7 +30,6 @@
 
 use async_trait::async_trait;
 use base64::Engine;
-use futures_util::future::try_join_all;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -303,11 +302,7 @@ impl StatusChain for CosmosClient {
     #[tracing::instrument(skip_all, fields(count = txs.len()), err(level = "debug"))]
     async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
         let tip = self.latest().await?.height;
-        let mut statuses = Vec::with_capacity(txs.len());
-        for chunk in txs.chunks(MAX_CONCURRENT) {
-            statuses.extend(try_join_all(chunk.iter().map(|tx| self.status(tx, tip))).await?);
-        }
-        Ok(statuses)
+        super::in_chunks(txs, MAX_CONCURRENT, |tx| self.status(tx, tip)).await
     }
 
     /// The transaction's outcome and payments (kept from the last status,

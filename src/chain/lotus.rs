@@ -24,7 +24,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use futures_util::future::try_join_all;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -310,11 +309,7 @@ impl StatusChain for LotusClient {
             self.lookups.lock().expect("not poisoned").clear();
             self.replaced.lock().expect("not poisoned").clear();
         }
-        let mut statuses = Vec::with_capacity(txs.len());
-        for chunk in txs.chunks(MAX_CONCURRENT) {
-            statuses.extend(try_join_all(chunk.iter().map(|tx| self.status(tx, finalized))).await?);
-        }
-        Ok(statuses)
+        super::in_chunks(txs, MAX_CONCURRENT, |tx| self.status(tx, finalized)).await
     }
 
     /// The message (read once) with where it landed: from the last

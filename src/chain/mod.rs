@@ -70,6 +70,23 @@ pub(crate) fn unix_seconds(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
+/// `lookup` of every item, in order, `at_once` at a time (explorers whose
+/// status is one request per transaction); the first error ends it.
+pub(crate) async fn in_chunks<'a, T, R, Fut>(
+    items: &'a [T],
+    at_once: usize,
+    lookup: impl Fn(&'a T) -> Fut,
+) -> Result<Vec<R>, ChainError>
+where
+    Fut: std::future::Future<Output = Result<R, ChainError>>,
+{
+    let mut results = Vec::with_capacity(items.len());
+    for chunk in items.chunks(at_once) {
+        results.extend(futures_util::future::try_join_all(chunk.iter().map(&lookup)).await?);
+    }
+    Ok(results)
+}
+
 /// Sorted by what the caller should do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {

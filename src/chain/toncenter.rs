@@ -29,7 +29,6 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use base64::Engine;
-use futures_util::future::try_join_all;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -580,11 +579,7 @@ impl StatusChain for ToncenterClient {
     #[tracing::instrument(skip_all, fields(count = txs.len()), err(level = "debug"))]
     async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
         let tip = self.masterchain().await?;
-        let mut statuses = Vec::with_capacity(txs.len());
-        for chunk in txs.chunks(MAX_CONCURRENT) {
-            statuses.extend(try_join_all(chunk.iter().map(|tx| self.status(tx, &tip))).await?);
-        }
-        Ok(statuses)
+        super::in_chunks(txs, MAX_CONCURRENT, |tx| self.status(tx, &tip)).await
     }
 
     fn address_history(&self) -> Option<&dyn AddressHistory> {

@@ -9,7 +9,6 @@
 //! ledger), so nothing here reorganizes.
 
 use async_trait::async_trait;
-use futures_util::future::try_join_all;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -352,11 +351,7 @@ impl StatusChain for XrplClient {
     #[tracing::instrument(skip_all, fields(count = txs.len()), err(level = "debug"))]
     async fn statuses_of(&self, txs: &[PendingTx]) -> Result<Vec<TxStatus>, ChainError> {
         let validated = self.tip().await?.height;
-        let mut statuses = Vec::with_capacity(txs.len());
-        for chunk in txs.chunks(MAX_CONCURRENT_TX) {
-            statuses.extend(try_join_all(chunk.iter().map(|tx| self.status(tx, validated))).await?);
-        }
-        Ok(statuses)
+        super::in_chunks(txs, MAX_CONCURRENT_TX, |tx| self.status(tx, validated)).await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
