@@ -10,31 +10,12 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 use withdrawal_tracker::config::ExplorerKind;
-use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
-use withdrawal_tracker::store::IndexKey;
+use withdrawal_tracker::domain::Network;
 
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::{chain_config, BTC_PAYEE, ETH_PAYEE};
+use crate::support::chains::{chain_config, completed, register_sent, BTC_PAYEE, ETH_PAYEE};
 use crate::support::fake_esplora::{fake_hash, FakeEsplora};
 use crate::support::ganache::Ganache;
-
-async fn register(app: &TestApp, id: &str, network: Network, coin: &str, address: &str, amount: &str, tx: &str) {
-    let registration = Registration {
-        id: WithdrawalId::parse(id).unwrap(),
-        user_id: UserId::parse("u-bench").unwrap(),
-        coin: coin.into(),
-        destination: ValidatedAddress::parse(network, address, None).unwrap(),
-        amount: Amount::parse(amount).unwrap(),
-        requested_at: None,
-        tx_hash: Some(TxHash::parse(network, tx).unwrap()),
-    };
-    app.service.register(registration).await.unwrap();
-}
-
-async fn completed(app: &TestApp, network: Network) -> u64 {
-    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
-}
 
 /// 10,000 withdrawals, each its own transaction; a block every 10 minutes
 /// takes 2,500 of them; the tracker polls every 30 s; 2 confirmations.
@@ -60,7 +41,7 @@ async fn bitcoin_costs_about_one_request_per_completed_withdrawal() {
         let sats = 10_000 + i as u64;
         let txid = esplora.broadcast(&[(input.as_str(), 0)], &[(Some(BTC_PAYEE), sats)]);
         let amount = format!("0.{sats:08}");
-        register(&app, &format!("w-{i}"), Network::Btc, "BTC", BTC_PAYEE, &amount, &txid).await;
+        register_sent(&app, &format!("w-{i}"), Network::Btc, "BTC", BTC_PAYEE, &amount, &txid).await;
         txids.push(txid);
     }
     let before = esplora.requests();
@@ -135,7 +116,8 @@ async fn ether_costs_a_fraction_of_a_request_per_completed_withdrawal() {
             for _ in 0..PER_BLOCK {
                 let wei = 1_000_000_000_000_000 + n as u128;
                 let txid = node.send(Some(ETH_PAYEE), wei, "0x").await;
-                register(&app, &format!("w-{n}"), Network::Eth, "ETH", ETH_PAYEE, &format!("0.{wei:018}"), &txid).await;
+                register_sent(&app, &format!("w-{n}"), Network::Eth, "ETH", ETH_PAYEE, &format!("0.{wei:018}"), &txid)
+                    .await;
                 n += 1;
             }
         }
@@ -183,7 +165,8 @@ async fn polkadot_costs_a_fraction_of_a_request_per_completed_withdrawal() {
             while n < total && hashes.len() < PER_BLOCK {
                 let planck = 10_000_000_000 + n as u128;
                 let hash = fake.transfer(&payee, planck);
-                register(&app, &format!("w-{n}"), Network::Dot, "DOT", &payee, &format!("1.{:010}", n), &hash).await;
+                register_sent(&app, &format!("w-{n}"), Network::Dot, "DOT", &payee, &format!("1.{:010}", n), &hash)
+                    .await;
                 hashes.push(hash);
                 n += 1;
             }
@@ -230,7 +213,7 @@ async fn stellar_costs_about_one_request_per_completed_withdrawal() {
     let mut txs = Vec::with_capacity(pending);
     for i in 0..pending {
         let amount = format!("1.{i:07}");
-        register(&app, &format!("w-{i}"), Network::Xlm, "XLM", PAYEE, &amount, &tx_hash(i as u64)).await;
+        register_sent(&app, &format!("w-{i}"), Network::Xlm, "XLM", PAYEE, &amount, &tx_hash(i as u64)).await;
         txs.push(payment(i as u64, PAYEE, &amount, None, None));
     }
     let before = horizon.requests();
@@ -276,7 +259,7 @@ async fn ton_costs_a_request_per_poll_while_pending() {
     for n in 0..pending {
         let amount = format!("1.{n:09}");
         let external = crate::support::fake_toncenter::external_hash(n);
-        register(&app, &format!("w-{n}"), Network::Ton, "TON", &friendly(&user), &amount, &external).await;
+        register_sent(&app, &format!("w-{n}"), Network::Ton, "TON", &friendly(&user), &amount, &external).await;
     }
     let before = center.requests();
     let mut polls = 0;

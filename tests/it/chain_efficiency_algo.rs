@@ -11,24 +11,11 @@ use withdrawal_tracker::store::IndexKey;
 
 use crate::chain_algod::PAYEE;
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::chain_config;
+use crate::support::chains::{by_endpoint, chain_config};
 use crate::support::fake_algod::{payment, tx_id, FakeAlgod};
 
 fn pending() -> usize {
     std::env::var("WT_EFFICIENCY_PENDING").ok().and_then(|n| n.parse().ok()).unwrap_or(2_500)
-}
-
-/// Requests by endpoint (ids left out), for the docs.
-fn by_endpoint(paths: &[String]) -> std::collections::BTreeMap<String, usize> {
-    let mut counts = std::collections::BTreeMap::new();
-    for path in paths {
-        let shape: Vec<&str> = path
-            .split('/')
-            .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
-            .collect();
-        *counts.entry(shape.join("/")).or_insert(0) += 1;
-    }
-    counts
 }
 
 /// Withdrawals arrive 150 per poll, each sent to the pool before it is

@@ -5,49 +5,16 @@
 //! designs give are asserted.
 
 use withdrawal_tracker::config::ExplorerKind;
-use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
-use withdrawal_tracker::store::IndexKey;
+use withdrawal_tracker::domain::Network;
 
 use crate::chain_blockfrost::ADA_PAYEE;
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::chain_config;
+use crate::support::chains::{by_endpoint, chain_config, completed, register_sent};
 use crate::support::fake_aptos::{account, tx_hash, AptTx, FakeAptos};
 use crate::support::fake_blockfrost::{fake_hash, AdaOutput, FakeBlockfrost};
 
-/// Requests by endpoint (ids and queries left out), for the docs.
-fn by_endpoint(paths: &[String]) -> std::collections::BTreeMap<String, usize> {
-    let mut counts = std::collections::BTreeMap::new();
-    for path in paths {
-        let path = path.split('?').next().unwrap_or_default();
-        let shape: Vec<&str> = path
-            .split('/')
-            .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
-            .collect();
-        *counts.entry(shape.join("/")).or_insert(0) += 1;
-    }
-    counts
-}
-
 fn pending() -> usize {
     std::env::var("WT_EFFICIENCY_PENDING").ok().and_then(|n| n.parse().ok()).unwrap_or(2_500)
-}
-
-async fn register(app: &TestApp, id: &str, network: Network, address: &str, amount: &str, tx: &str) {
-    let registration = Registration {
-        id: WithdrawalId::parse(id).unwrap(),
-        user_id: UserId::parse("u-bench").unwrap(),
-        coin: network.code().into(),
-        destination: ValidatedAddress::parse(network, address, None).unwrap(),
-        amount: Amount::parse(amount).unwrap(),
-        requested_at: None,
-        tx_hash: Some(TxHash::parse(network, tx).unwrap()),
-    };
-    app.service.register(registration).await.unwrap();
-}
-
-async fn completed(app: &TestApp, network: Network) -> u64 {
-    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
 }
 
 /// Every withdrawal its own transaction, registered before it is in a
@@ -77,10 +44,11 @@ async fn cardano_requests_per_completed_withdrawal() {
             &[AdaOutput::ada(ADA_PAYEE, lovelace)],
             None,
         );
-        register(
+        register_sent(
             &app,
             &format!("w-{i}"),
             Network::Ada,
+            "ADA",
             ADA_PAYEE,
             &format!("{}.{:06}", lovelace / 1_000_000, lovelace % 1_000_000),
             &txid,
@@ -137,10 +105,11 @@ async fn aptos_requests_per_completed_withdrawal() {
             let octas = 100_000_000 + i as u64;
             let hash = tx_hash(10_000 + i as u64);
             node.submit(&hash, AptTx::apt_transfer(&hot, &user, octas));
-            register(
+            register_sent(
                 &app,
                 &format!("w-{i}"),
                 Network::Apt,
+                "APT",
                 &user,
                 &format!("{}.{:08}", octas / 100_000_000, octas % 100_000_000),
                 &hash,

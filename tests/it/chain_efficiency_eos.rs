@@ -9,21 +9,16 @@
 
 use withdrawal_tracker::config::{ExplorerKind, HumanDuration};
 use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
-use withdrawal_tracker::store::IndexKey;
+use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
 
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::chain_config;
+use crate::support::chains::{chain_config, completed};
 use crate::support::fake_antelope::{transfer, tx_id, FakeAntelope};
 
 const BLOCKS_PER_POLL: usize = 20;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
-}
-
-async fn completed(app: &TestApp) -> u64 {
-    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, Network::Eos)]).await.unwrap()[0]
 }
 
 /// Withdrawals arrive `per_poll` between two polls, each registered with its
@@ -48,7 +43,7 @@ async fn eos_requests_per_completed_withdrawal() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = fake.requests();
     let (mut registered, mut polls) = (0, 0);
-    while completed(&app).await < n as u64 {
+    while completed(&app, Network::Eos).await < n as u64 {
         let arriving: Vec<usize> = (registered..(registered + per_poll).min(n)).collect();
         for &i in &arriving {
             let registration = Registration {

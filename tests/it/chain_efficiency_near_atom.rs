@@ -5,12 +5,10 @@
 //! docs/PERFORMANCE.md; the bounds the designs give are asserted.
 
 use withdrawal_tracker::config::ExplorerKind;
-use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
-use withdrawal_tracker::store::IndexKey;
+use withdrawal_tracker::domain::Network;
 
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::chain_config;
+use crate::support::chains::{chain_config, completed, register_sent};
 use crate::support::fake_cosmos::{self, cosmos_address, FakeCosmos};
 use crate::support::fake_near::{self, FakeNear, HOT_WALLET};
 
@@ -18,23 +16,6 @@ const PER_POLL: u64 = 20;
 
 fn pending() -> u64 {
     std::env::var("NEAR_ATOM_PENDING").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
-}
-
-async fn register(app: &TestApp, id: &str, network: Network, address: &str, amount: &str, tx: &str) {
-    let registration = Registration {
-        id: WithdrawalId::parse(id).unwrap(),
-        user_id: UserId::parse("u-bench").unwrap(),
-        coin: network.code().into(),
-        destination: ValidatedAddress::parse(network, address, None).unwrap(),
-        amount: Amount::parse(amount).unwrap(),
-        requested_at: None,
-        tx_hash: Some(TxHash::parse(network, tx).unwrap()),
-    };
-    app.service.register(registration).await.unwrap();
-}
-
-async fn completed(app: &TestApp, network: Network) -> u64 {
-    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
 }
 
 async fn app_on(network: &str, mut config: withdrawal_tracker::config::NetworkChainConfig) -> TestApp {
@@ -68,7 +49,8 @@ async fn near_costs_a_request_per_poll_while_pending() {
         let tx = fake_near::transfer(n, "bob.near", 10u128.pow(24) + u128::from(n));
         fake.submit(tx);
         let amount = format!("1.{n:024}");
-        register(&app, &format!("w-{n}"), Network::Near, "bob.near", &amount, &fake_near::tx_hash(n)).await;
+        register_sent(&app, &format!("w-{n}"), Network::Near, "NEAR", "bob.near", &amount, &fake_near::tx_hash(n))
+            .await;
     }
     let before = fake.requests();
     let (mut polls, mut landed) = (0, 0);
@@ -108,7 +90,7 @@ async fn atom_costs_a_request_per_poll_while_pending() {
     for n in 0..pending {
         let amount = format!("1.{n:06}");
         let hash = fake_cosmos::tx_hash(n).to_ascii_lowercase();
-        register(&app, &format!("w-{n}"), Network::Atom, &user, &amount, &hash).await;
+        register_sent(&app, &format!("w-{n}"), Network::Atom, "ATOM", &user, &amount, &hash).await;
     }
     let before = fake.requests();
     let (mut polls, mut landed) = (0, 0);

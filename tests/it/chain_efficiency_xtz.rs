@@ -6,20 +6,15 @@
 
 use withdrawal_tracker::config::ExplorerKind;
 use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
-use withdrawal_tracker::store::IndexKey;
+use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, WithdrawalId};
 
 use crate::chain_octez::XTZ_PAYEE;
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::chain_config;
+use crate::support::chains::{chain_config, completed};
 use crate::support::fake_octez::{by_endpoint, op_hash, transfer, FakeOctez};
 
 fn pending() -> usize {
     std::env::var("WT_EFFICIENCY_PENDING").ok().and_then(|n| n.parse().ok()).unwrap_or(2_500)
-}
-
-async fn completed(app: &TestApp) -> u64 {
-    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, Network::Xtz)]).await.unwrap()[0]
 }
 
 /// Every withdrawal its own operation, all registered first; the exchange
@@ -62,7 +57,7 @@ async fn tezos_requests_per_completed_withdrawal() {
     }
     let before = fake.requests();
     let (mut mined, mut blocks) = (0, 0);
-    while completed(&app).await < n as u64 {
+    while completed(&app, Network::Xtz).await < n as u64 {
         let end = (mined + PER_BLOCK).min(n);
         fake.inject(ops[mined..end].to_vec());
         tracker.tick().await.unwrap();

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use withdrawal_tracker::config::{Config, ExplorerKind, HumanDuration, NetworkChainConfig};
 use withdrawal_tracker::domain::address::ValidatedAddress;
-use withdrawal_tracker::domain::Network;
+use withdrawal_tracker::domain::{Amount, Network, Registration, State, TxHash, UserId, WithdrawalId};
+use withdrawal_tracker::store::IndexKey;
 
 use super::app::{Backend, TestApp};
 
@@ -60,4 +61,46 @@ pub async fn app_following(network: &str, config: NetworkChainConfig) -> TestApp
 /// One tick of the (only) chain tracker, which must succeed.
 pub async fn tick(app: &TestApp) {
     app.chain_trackers[0].tick().await.expect("the tick succeeds");
+}
+
+/// Registers a withdrawal whose transaction `tx` is already sent, through
+/// the service (no HTTP): how the efficiency tests register thousands.
+pub async fn register_sent(
+    app: &TestApp,
+    id: &str,
+    network: Network,
+    coin: &str,
+    address: &str,
+    amount: &str,
+    tx: &str,
+) {
+    let registration = Registration {
+        id: WithdrawalId::parse(id).unwrap(),
+        user_id: UserId::parse("u-bench").unwrap(),
+        coin: coin.into(),
+        destination: ValidatedAddress::parse(network, address, None).unwrap(),
+        amount: Amount::parse(amount).unwrap(),
+        requested_at: None,
+        tx_hash: Some(TxHash::parse(network, tx).unwrap()),
+    };
+    app.service.register(registration).await.unwrap();
+}
+
+/// How many of `network`'s withdrawals are completed, from the store's index.
+pub async fn completed(app: &TestApp, network: Network) -> u64 {
+    app.service.store.count(&[IndexKey::StateNetwork(State::Completed, network)]).await.unwrap()[0]
+}
+
+/// Requests by endpoint (query, ids and heights left out), for the docs.
+pub fn by_endpoint(paths: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for path in paths {
+        let path = path.split('?').next().unwrap_or_default();
+        let shape: Vec<&str> = path
+            .split('/')
+            .map(|part| if part.len() > 20 || part.parse::<u64>().is_ok() { ":id" } else { part })
+            .collect();
+        *counts.entry(shape.join("/")).or_insert(0) += 1;
+    }
+    counts
 }
