@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod eta;
 pub mod http;
+pub mod json;
 pub mod logging;
 pub mod metrics;
 pub mod networks;

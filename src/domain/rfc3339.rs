@@ -142,6 +142,20 @@ impl FromRfc3339 for FixedOffset {
     }
 }
 
+/// `at` as a JSON string, appended to `out`: what [`serialize`] writes
+/// through serde_json, without a serializer (RFC 3339 text needs no escaping).
+pub fn push_json(at: &DateTime<Utc>, out: &mut Vec<u8>) {
+    let mut buffer = [0u8; MAX_LEN];
+    match format_fast(at, &mut buffer) {
+        Some(len) => {
+            out.push(b'"');
+            out.extend_from_slice(&buffer[..len]);
+            out.push(b'"');
+        }
+        None => serde_json::to_writer(out, at).expect("chrono writes any time"),
+    }
+}
+
 /// `at` as the API writes it: `2026-11-24T09:31:07.123Z`, what
 /// [`serialize`] writes for a UTC time.
 pub fn utc_text(at: &DateTime<Utc>) -> String {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -55,11 +56,26 @@ impl Bucket {
 pub struct Buckets<K> {
     spec: BucketSpec,
     buckets: Mutex<HashMap<K, Bucket>>,
+    /// Until when (milliseconds after `epoch`) some bucket may hold less
+    /// than one token. The failed-authentication table is checked on every
+    /// request; while no client is being refused, the check takes no lock
+    /// (which both HTTP workers would take for every request).
+    may_refuse_until: AtomicU64,
+    epoch: Instant,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
     pub fn new(spec: BucketSpec) -> Self {
-        Buckets { spec, buckets: Mutex::new(HashMap::new()) }
+        Buckets {
+            spec,
+            buckets: Mutex::new(HashMap::new()),
+            may_refuse_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn millis_since_epoch(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis().try_into().unwrap_or(u64::MAX)
     }
 
     pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {
@@ -68,11 +84,24 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
             buckets.retain(|_, b| now.saturating_duration_since(b.updated) < IDLE_EVICTION);
         }
         let spec = self.spec;
-        buckets.entry(key.clone()).or_insert_with(|| Bucket::full(spec, now)).take(spec, now)
+        let bucket = buckets.entry(key.clone()).or_insert_with(|| Bucket::full(spec, now));
+        let taken = bucket.take(spec, now);
+        if bucket.tokens < 1.0 {
+            let refilled = now + Duration::from_secs_f64((1.0 - bucket.tokens) / spec.rate);
+            // Rounded up: the lock-free answer must never say "not exhausted" early.
+            let until = self.millis_since_epoch(refilled).saturating_add(1);
+            self.may_refuse_until.fetch_max(until, Ordering::Relaxed);
+        }
+        taken
     }
 
     /// Whether a bucket is empty, without taking from it.
     pub fn is_exhausted(&self, key: &K, now: Instant) -> Option<Duration> {
+        // Relaxed is enough: a take racing with this check is one attempt let
+        // through, as it would have been a moment earlier.
+        if self.millis_since_epoch(now) >= self.may_refuse_until.load(Ordering::Relaxed) {
+            return None;
+        }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets.get_mut(key)?;
         bucket.refill(self.spec, now);
@@ -141,6 +170,20 @@ mod tests {
         }
         assert!(buckets.is_exhausted(&"ip", start).is_some());
         assert_eq!(buckets.is_exhausted(&"ip", start + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn exhaustion_is_seen_by_the_lock_free_check_until_the_bucket_refills() {
+        let buckets = Buckets::new(SPEC);
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert!(buckets.take(&"ip", start).is_ok());
+        }
+        // Zero tokens at `start`: one is back after 500 ms.
+        assert!(buckets.is_exhausted(&"ip", start + Duration::from_millis(499)).is_some());
+        assert_eq!(buckets.is_exhausted(&"ip", start + Duration::from_millis(501)), None);
+        assert!(buckets.take(&"other", start).is_ok(), "another key's bucket is full");
+        assert_eq!(buckets.is_exhausted(&"other", start), None);
     }
 
     #[test]

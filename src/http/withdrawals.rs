@@ -16,6 +16,7 @@ use crate::domain::{Amount, Registration, State, TxHash, UserId, Withdrawal, Wit
 use crate::metrics::Metrics;
 use crate::service::Registered;
 use crate::store::ListQuery;
+use crate::view::json as view_json;
 use crate::view::{ViewContext, WithdrawalList, WithdrawalView};
 
 #[derive(Debug, Deserialize)]
@@ -54,15 +55,30 @@ impl RegisterRequest {
     }
 }
 
-fn view_response(
+fn view_response(response: actix_web::HttpResponseBuilder, w: &Withdrawal, context: &ViewContext<'_>) -> HttpResponse {
+    let view = WithdrawalView::new(w, context);
+    in_language(response, context, view_json::view_to_vec(&view), &view)
+}
+
+/// A JSON body whose sentences are in the context's language. `value` is
+/// what `body` was written from: debug builds (the tests) check every body
+/// against serde_json's bytes for it.
+fn in_language(
     mut response: actix_web::HttpResponseBuilder,
-    w: &Withdrawal,
     context: &ViewContext<'_>,
+    body: Vec<u8>,
+    value: &impl serde::Serialize,
 ) -> HttpResponse {
+    debug_assert_eq!(
+        String::from_utf8_lossy(&body),
+        String::from_utf8_lossy(&serde_json::to_vec(value).expect("the view serializes")),
+        "view::json and the view's Serialize disagree"
+    );
     response
         .insert_header((header::CONTENT_LANGUAGE, context.language.tag()))
         .insert_header((header::VARY, "Accept-Language"))
-        .json(WithdrawalView::new(w, context))
+        .insert_header(header::ContentType::json())
+        .body(body)
 }
 
 pub async fn register(
@@ -207,8 +223,5 @@ pub async fn list(
         items: page.items.iter().map(|w| WithdrawalView::new(w, &context)).collect(),
         next_cursor: page.next.map(|c| c.encode()),
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_LANGUAGE, context.language.tag()))
-        .insert_header((header::VARY, "Accept-Language"))
-        .json(body))
+    Ok(in_language(HttpResponse::Ok(), &context, view_json::list_to_vec(&body), &body))
 }

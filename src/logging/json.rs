@@ -155,9 +155,11 @@ impl<'a, W: Write> Members<'a, W> {
         }
         let name = field.name();
         let name = name.strip_prefix("r#").unwrap_or(name);
-        let separator = if self.first { "" } else { "," };
+        let opening = if self.first { "\"" } else { ",\"" };
         self.first = false;
-        self.result = write!(self.out, "{separator}\"")
+        self.result = self
+            .out
+            .write_str(opening)
             .and_then(|()| Escaped(&mut *self.out).write_str(name))
             .and_then(|()| self.out.write_str("\":"))
             .and_then(|()| value(self.out));
@@ -171,11 +173,11 @@ impl<W: Write> Visit for Members<'_, W> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.member(field, |out| write!(out, "{value}"));
+        self.member(field, |out| out.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.member(field, |out| write!(out, "{value}"));
+        self.member(field, |out| out.write_str(itoa::Buffer::new().format(value)));
     }
 
     // tracing-serde writes 128-bit integers as strings (JSON readers
@@ -217,6 +219,9 @@ struct Escaped<'a, W: Write>(&'a mut W);
 
 impl<W: Write> Write for Escaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        if !crate::json::needs_escaping(text) {
+            return self.0.write_str(text);
+        }
         let mut start = 0;
         for (at, byte) in text.bytes().enumerate() {
             let escape = match byte {

@@ -9,8 +9,10 @@
 //! cluster connection routes it to the slot's master and follows `MOVED`/`ASK`
 //! redirections. `Connection` hides which of the two kinds is in use.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -168,6 +170,20 @@ impl ConnectionLike for Connection {
     }
 }
 
+static NEXT_STORE_NUMBER: AtomicU64 = AtomicU64::new(0);
+
+/// How many connections a thread keeps at hand: one per store and runtime
+/// it uses (in the service, one), a few more where tests make many stores.
+const THREAD_CONNECTIONS_KEPT: usize = 4;
+
+thread_local! {
+    /// The connections this thread used last, by store and runtime, in
+    /// front of each store's `connections` table: its lock would otherwise
+    /// be taken by both HTTP workers for every request (their runtimes
+    /// differ, the lock's cache line is the same).
+    static THREAD_CONNECTIONS: RefCell<Vec<((u64, runtime::Id), Connection)>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Retries inside one operation (reconnects, redirections while a cluster
 /// fails over); `bounded` caps the whole operation at the store timeout.
 const RETRIES: u32 = 2;
@@ -182,6 +198,8 @@ pub struct RedisStore {
     /// connection would wake another thread for every command and reply,
     /// which cost about a fifth of a GET's CPU.
     connections: Mutex<HashMap<runtime::Id, Arc<OnceCell<Connection>>>>,
+    /// Tells this store's connections apart in [`THREAD_CONNECTIONS`].
+    number: u64,
     tag: String,
     timeout: Duration,
     insert: Script,
@@ -261,6 +279,7 @@ impl RedisStore {
         RedisStore {
             target,
             connections: Mutex::default(),
+            number: NEXT_STORE_NUMBER.fetch_add(1, Ordering::Relaxed),
             tag: format!("{{{key_prefix}}}"),
             timeout,
             insert: Script::new(&format!("{APPLY_INDEX_CHANGES}{INSERT_SCRIPT}")),
@@ -329,11 +348,24 @@ impl RedisStore {
 
     async fn connection(&self) -> Result<Connection, StoreError> {
         let runtime = runtime::Handle::current().id();
+        let key = (self.number, runtime);
+        let cached = THREAD_CONNECTIONS
+            .with_borrow(|cached| cached.iter().find(|(at, _)| *at == key).map(|(_, connection)| connection.clone()));
+        if let Some(connection) = cached {
+            return Ok(connection);
+        }
         let slot = {
             let mut connections = self.connections.lock().unwrap_or_else(PoisonError::into_inner);
             connections.entry(runtime).or_default().clone()
         };
-        slot.get_or_try_init(|| self.connect()).await.cloned().map_err(classify)
+        let connection = slot.get_or_try_init(|| self.connect()).await.cloned().map_err(classify)?;
+        THREAD_CONNECTIONS.with_borrow_mut(|cached| {
+            if cached.len() == THREAD_CONNECTIONS_KEPT {
+                cached.remove(0);
+            }
+            cached.push((key, connection.clone()));
+        });
+        Ok(connection)
     }
 
     async fn connect(&self) -> RedisResult<Connection> {

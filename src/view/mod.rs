@@ -1,6 +1,8 @@
 //! What callers see of a withdrawal: the status view, used by the HTTP API and
 //! sent along with tickets.
 
+pub mod json;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
