@@ -123,6 +123,23 @@ async fn cancel_records_the_reason_and_is_terminal(app: TestApp) {
     .await;
 }
 
+/// The view is written by hand (`view::json`): text that needs escaping
+/// must come back exactly, in the view, the list and the content type.
+async fn text_that_needs_escaping_comes_back_as_sent(app: TestApp) {
+    app.register(&withdrawal("w-1", json!({}))).await;
+    let reason = "said \"no\"\\ then\n\tleft \u{1}; 中文";
+    app.patch("w-1", &json!({"state": "cancelled", "reason": reason})).await;
+    let response = app.get_as("/v1/withdrawals/w-1", SUPPORT_TOKEN).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = response.text().await.unwrap();
+    assert!(body.contains(r#"said \"no\"\\ then\n\tleft \u0001; 中文"#), "escaped as serde_json does: {body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(view["history"][1]["reason"], reason);
+    let page: Value = app.get_as("/v1/withdrawals?state=cancelled", SUPPORT_TOKEN).await.json().await.unwrap();
+    assert_eq!(page["items"][0]["history"][1]["reason"], reason);
+    assert_eq!(page["next_cursor"], Value::Null);
+}
+
 async fn a_new_hash_after_failure_goes_back_to_broadcast(app: TestApp) {
     app.register(&withdrawal("w-1", json!({"tx_hash": tron_hash("aa")}))).await;
     // The chain tracker (a later issue) marks failures; here we do it through the service.
@@ -198,6 +215,7 @@ on_both_stores!(
     registering_with_a_hash_starts_broadcast_with_an_explorer_link,
     patch_moves_through_the_state_machine,
     cancel_records_the_reason_and_is_terminal,
+    text_that_needs_escaping_comes_back_as_sent,
     a_new_hash_after_failure_goes_back_to_broadcast,
     patch_of_an_unknown_withdrawal_is_404,
     list_pages_newest_first_with_filters,
