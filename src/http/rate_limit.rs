@@ -43,12 +43,16 @@ impl Bucket {
     /// Takes one token, or says how long until one is there.
     fn take(&mut self, spec: BucketSpec, now: Instant) -> Result<(), Duration> {
         self.refill(spec, now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / spec.rate))
+        if let Some(wait) = self.until_one_token(spec) {
+            return Err(wait);
         }
+        self.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// How long until the bucket holds a whole token; `None` while it does.
+    fn until_one_token(&self, spec: BucketSpec) -> Option<Duration> {
+        (self.tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - self.tokens) / spec.rate))
     }
 }
 
@@ -86,10 +90,9 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
         let spec = self.spec;
         let bucket = buckets.entry(key.clone()).or_insert_with(|| Bucket::full(spec, now));
         let taken = bucket.take(spec, now);
-        if bucket.tokens < 1.0 {
-            let refilled = now + Duration::from_secs_f64((1.0 - bucket.tokens) / spec.rate);
+        if let Some(wait) = bucket.until_one_token(spec) {
             // Rounded up: the lock-free answer must never say "not exhausted" early.
-            let until = self.millis_since_epoch(refilled).saturating_add(1);
+            let until = self.millis_since_epoch(now + wait).saturating_add(1);
             self.may_refuse_until.fetch_max(until, Ordering::Relaxed);
         }
         taken
@@ -105,7 +108,7 @@ impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets.get_mut(key)?;
         bucket.refill(self.spec, now);
-        (bucket.tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - bucket.tokens) / self.spec.rate))
+        bucket.until_one_token(self.spec)
     }
 }
 
