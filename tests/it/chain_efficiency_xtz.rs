@@ -10,8 +10,8 @@ use withdrawal_tracker::domain::{Amount, Network, Registration, TxHash, UserId, 
 
 use crate::chain_octez::XTZ_PAYEE;
 use crate::support::app::{Backend, TestApp};
-use crate::support::chains::{chain_config, completed};
-use crate::support::fake_octez::{by_endpoint, op_hash, transfer, FakeOctez};
+use crate::support::chains::{by_endpoint, chain_config, completed};
+use crate::support::fake_octez::{op_hash, transfer, FakeOctez};
 
 fn pending() -> usize {
     std::env::var("WT_EFFICIENCY_PENDING").ok().and_then(|n| n.parse().ok()).unwrap_or(2_500)
@@ -68,9 +68,7 @@ async fn tezos_requests_per_completed_withdrawal() {
         assert!(blocks < n / PER_BLOCK + 40, "the tracker stalled");
     }
     let requests = fake.requests() - before;
-    let mut endpoints: Vec<(String, usize)> = by_endpoint(&fake.paths()[before..]).into_iter().collect();
-    endpoints.sort();
-    println!("XTZ by endpoint: {endpoints:?}");
+    println!("XTZ by endpoint: {:?}", by_endpoint(&fake.paths()[before..]));
     let per_completed = requests as f64 / n as f64;
     println!(
         "XTZ: {requests} requests for {n} completed withdrawals over {blocks} blocks: {per_completed:.4} per completed"

@@ -23,7 +23,6 @@
 //!
 //! Every request's path and query is logged; it can misbehave.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -405,19 +404,4 @@ impl FakeOctez {
     pub fn paths(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
-}
-
-/// Requests by what they asked for, with no level, hash or address in the
-/// key (for efficiency figures).
-pub fn by_endpoint(paths: &[String]) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for path in paths {
-        let path = path.split('?').next().unwrap_or_default();
-        let shape: Vec<&str> = path
-            .split('/')
-            .map(|part| if part.len() > 30 || part.parse::<u64>().is_ok() { ":id" } else { part })
-            .collect();
-        *counts.entry(shape.join("/")).or_insert(0) += 1;
-    }
-    counts
 }
